@@ -1,0 +1,6 @@
+namespace IoVirt.Fuzz;
+
+internal static class Program
+{
+    private static int Main() => 0;
+}
