@@ -24,6 +24,7 @@ public enum PackedDescFlags : ushort
 public struct PackedDesc
 {
     public const int Size = 16;
+    public const int IdOffset = 12;
     public const int FlagsOffset = 14;
 
     private ulong _addr;

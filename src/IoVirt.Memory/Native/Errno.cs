@@ -1,0 +1,14 @@
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+
+namespace IoVirt.Memory.Native;
+
+/// <summary>Turns a failed syscall's errno into an exception; only setup paths call this.</summary>
+internal static class Errno
+{
+    public static Win32Exception Exception(string operation)
+    {
+        var errno = Tmds.Linux.LibC.errno;
+        return new Win32Exception(errno, $"{operation} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+    }
+}

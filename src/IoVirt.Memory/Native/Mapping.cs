@@ -1,0 +1,49 @@
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace IoVirt.Memory.Native;
+
+/// <summary>mmap/munmap and memfd_create for guest memory regions.</summary>
+internal static unsafe class Mapping
+{
+    public static readonly ulong PageSize = (ulong)Environment.SystemPageSize;
+
+    /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> from <paramref name="offset"/> shared, read-write or read-only.</summary>
+    public static byte* MapShared(int fd, ulong offset, ulong length, bool writable)
+    {
+        var prot = PROT_READ | (writable ? PROT_WRITE : 0);
+        var flags = fd < 0 ? MAP_SHARED | MAP_ANONYMOUS : MAP_SHARED;
+        var p = mmap(null, (size_t)length, prot, flags, fd, (off_t)(long)offset);
+        return p == MAP_FAILED ? throw Errno.Exception("mmap") : (byte*)p;
+    }
+
+    public static void Unmap(byte* address, ulong length)
+    {
+        // munmap only fails for arguments we produced ourselves; nothing useful can be done then.
+        _ = munmap(address, (size_t)length);
+    }
+
+    public static int CreateMemfd(string name, ulong size)
+    {
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(name + "\0");
+        int fd;
+        fixed (byte* pName = utf8)
+        {
+            fd = memfd_create(pName, MFD_CLOEXEC);
+        }
+
+        if (fd < 0)
+        {
+            throw Errno.Exception("memfd_create");
+        }
+
+        if (ftruncate(fd, (off_t)(long)size) != 0)
+        {
+            var error = Errno.Exception("ftruncate");
+            _ = close(fd);
+            throw error;
+        }
+
+        return fd;
+    }
+}

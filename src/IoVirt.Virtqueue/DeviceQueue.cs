@@ -1,0 +1,98 @@
+using IoVirt.Memory;
+
+namespace IoVirt.Virtqueue;
+
+/// <summary>
+/// The device's half of a virtqueue, split or packed. One thread owns a queue: nothing here
+/// locks. The cycle is <see cref="TryPop"/> → walk the chain → <see cref="AddUsed"/> (any order,
+/// any number) → <see cref="PublishUsed"/> once per batch → <see cref="NeedsInterrupt"/>.
+/// Guest faults stop the queue and stay in <see cref="Fault"/>; they never throw.
+/// </summary>
+public abstract class DeviceQueue
+{
+    private protected DeviceQueue(GuestMemory memory, QueueConfig config)
+    {
+        Memory = memory;
+        Config = config;
+    }
+
+    public QueueConfig Config { get; }
+
+    public int Size => Config.Size;
+
+    /// <summary>The memory snapshot the ring pointers were resolved in; the owner keeps it leased.</summary>
+    public GuestMemory Memory { get; private set; }
+
+    /// <summary>The first guest error seen; once set, the queue pops nothing until it is recreated.</summary>
+    public QueueError Fault { get; private set; }
+
+    public bool IsBroken => Fault != QueueError.None;
+
+    /// <summary>Where the device stands, for GET_VRING_BASE and to recreate the queue after a reset of the connection.</summary>
+    public abstract QueuePosition Position { get; }
+
+    /// <summary>
+    /// Takes the next available chain. False when none is available or the queue is broken (see
+    /// <see cref="Fault"/>). Walk the chain before adding used elements for chains popped after
+    /// it: in a packed ring, used elements are written over the slots of earlier chains.
+    /// </summary>
+    public abstract bool TryPop(out DescriptorChain chain);
+
+    /// <summary>Puts the chain popped last back, so the next pop returns it again (a throttled device defers it).</summary>
+    public abstract void UndoLastPop();
+
+    /// <summary>Records a completed chain with the bytes written into it; the driver sees it after <see cref="PublishUsed"/>.</summary>
+    public abstract void AddUsed(ChainHead head, uint writtenBytes);
+
+    /// <summary>Makes every chain added since the last call visible to the driver at once.</summary>
+    public abstract void PublishUsed();
+
+    /// <summary>
+    /// After <see cref="PublishUsed"/>: whether the driver asked to be interrupted for what was
+    /// published since the last interrupt (event index or flags, per the negotiated features).
+    /// </summary>
+    public abstract bool NeedsInterrupt();
+
+    /// <summary>
+    /// Asks the driver to notify on new buffers, then looks again: true means buffers arrived
+    /// meanwhile and the caller must keep processing instead of sleeping (no lost wake-up).
+    /// </summary>
+    public abstract bool EnableNotifications();
+
+    /// <summary>Tells the driver notifications are not needed (the device is polling).</summary>
+    public abstract void DisableNotifications();
+
+    /// <summary>Resolves the ring again in a new memory map (vhost-user memory table change); positions are kept.</summary>
+    public QueueError Rebind(GuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        var error = Bind(memory);
+        if (error == QueueError.None)
+        {
+            Memory = memory;
+        }
+        else
+        {
+            ReportFault(error);
+        }
+
+        return error;
+    }
+
+    /// <summary>Checks the ring parts against <paramref name="memory"/> and caches their host addresses.</summary>
+    private protected abstract QueueError Bind(GuestMemory memory);
+
+    internal void ReportFault(QueueError error)
+    {
+        if (Fault == QueueError.None)
+        {
+            Fault = error;
+        }
+    }
+
+    /// <summary>Size rule shared by both formats: 1 to 32768 entries.</summary>
+    private protected static bool IsValidSize(int size) => size is >= 1 and <= Abi.Virtio.SplitRingLayout.MaxQueueSize;
+
+    private protected static ArgumentOutOfRangeException BadHead(ChainHead head) =>
+        new(nameof(head), $"Chain id {head.Id} / {head.RingDescriptors} slots was not popped from this queue.");
+}

@@ -1,0 +1,289 @@
+using IoVirt.Abi.Virtio;
+using IoVirt.Memory;
+
+namespace IoVirt.Virtqueue.Packed;
+
+/// <summary>
+/// Device side of a packed virtqueue (virtio 1.2 §2.8). The driver area holds the driver's event
+/// suppression structure, the device area the device's. Ring addresses are validated once when
+/// the queue is created (or rebound); the hot path then checks only guest-written flags and counts.
+/// </summary>
+public sealed unsafe class PackedQueue : DeviceQueue
+{
+    private PackedDesc* _ring;
+    private PackedEventSuppression* _driverEvent;
+    private PackedEventSuppression* _deviceEvent;
+    private ushort _nextAvail;
+    private bool _availWrap;
+    private ushort _nextUsed;
+    private bool _usedWrap;
+    private ushort _poppedFrom;
+    private bool _poppedFromWrap;
+    private bool _batchOpen;
+    private ushort _batchHeadSlot;
+    private ushort _batchHeadFlags;
+    private ushort _publishedUsed;
+    private bool _publishedWrap;
+    private ushort _signalledUsed;
+    private bool _unsignalled;
+
+    private PackedQueue(GuestMemory memory, QueueConfig config, QueuePosition position)
+        : base(memory, config)
+    {
+        _nextAvail = position.NextAvail;
+        _availWrap = position.AvailWrap;
+        _nextUsed = position.NextUsed;
+        _usedWrap = position.UsedWrap;
+        _publishedUsed = position.NextUsed;
+        _publishedWrap = position.UsedWrap;
+        _signalledUsed = position.NextUsed;
+    }
+
+    /// <summary>
+    /// Validates <paramref name="config"/> and <paramref name="position"/> against
+    /// <paramref name="memory"/> and creates the queue (fresh queues start at <see cref="QueuePosition.Initial"/>).
+    /// </summary>
+    public static QueueError TryCreate(GuestMemory memory, QueueConfig config, QueuePosition position, out PackedQueue? queue)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        queue = null;
+        if (!IsValidSize(config.Size))
+        {
+            return QueueError.InvalidQueueSize;
+        }
+
+        if (position.NextAvail >= config.Size || position.NextUsed >= config.Size)
+        {
+            return QueueError.DescriptorIndexOutOfRange;
+        }
+
+        var created = new PackedQueue(memory, config, position);
+        var error = created.Bind(memory);
+        if (error == QueueError.None)
+        {
+            queue = created;
+        }
+
+        return error;
+    }
+
+    public override QueuePosition Position => new(_nextAvail, _availWrap, _nextUsed, _usedWrap);
+
+    private protected override QueueError Bind(GuestMemory memory)
+    {
+        var c = Config;
+        if (c.DescriptorTable % PackedRingLayout.DescriptorRingAlignment != 0
+            || c.DriverArea % PackedRingLayout.EventSuppressionAlignment != 0
+            || c.DeviceArea % PackedRingLayout.EventSuppressionAlignment != 0)
+        {
+            return QueueError.RingMisaligned;
+        }
+
+        if (memory.TryGetPointer(c.DescriptorTable, PackedRingLayout.DescriptorRingSize(c.Size), out var ring) != MemoryFault.None
+            || memory.TryGetPointer(c.DriverArea, PackedEventSuppression.Size, out var driverEvent) != MemoryFault.None
+            || memory.TryGetPointer(c.DeviceArea, PackedEventSuppression.Size, out var deviceEvent) != MemoryFault.None)
+        {
+            return QueueError.RingOutsideMemory;
+        }
+
+        _ring = (PackedDesc*)ring;
+        _driverEvent = (PackedEventSuppression*)driverEvent;
+        _deviceEvent = (PackedEventSuppression*)deviceEvent;
+        return QueueError.None;
+    }
+
+    /// <summary>A slot is available when its AVAIL bit equals the wrap counter and its USED bit differs (§2.8.1).</summary>
+    private static bool IsAvailable(ushort flags, bool wrap) =>
+        ((flags & (ushort)PackedDescFlags.Avail) != 0) == wrap && ((flags & (ushort)PackedDescFlags.Used) != 0) != wrap;
+
+    private ushort ReadFlags(ushort slot) =>
+        LittleEndian.ToHost(Volatile.Read(ref *(ushort*)((byte*)(_ring + slot) + PackedDesc.FlagsOffset)));
+
+    public override bool TryPop(out DescriptorChain chain)
+    {
+        chain = default;
+        if (IsBroken)
+        {
+            return false;
+        }
+
+        // Acquire: the driver writes a chain's other descriptors, then the head's flags with a
+        // barrier before (§2.8.21); after this read the whole chain is visible.
+        var flags = ReadFlags(_nextAvail);
+        if (!IsAvailable(flags, _availWrap))
+        {
+            return false;
+        }
+
+        // Walk the ring slots of the chain once to learn its length and buffer id, which sits in
+        // the chain's last descriptor.
+        var slot = _nextAvail;
+        var wrap = _availWrap;
+        ushort count = 1;
+        while ((flags & (ushort)PackedDescFlags.Next) != 0)
+        {
+            if ((flags & (ushort)PackedDescFlags.Indirect) != 0)
+            {
+                ReportFault(QueueError.IndirectWithNext);
+                return false;
+            }
+
+            if (count == Size)
+            {
+                ReportFault(QueueError.ChainTooLong);
+                return false;
+            }
+
+            if (++slot == Size)
+            {
+                slot = 0;
+                wrap = !wrap;
+            }
+
+            flags = LittleEndian.ToHost(*(ushort*)((byte*)(_ring + slot) + PackedDesc.FlagsOffset));
+            if (!IsAvailable(flags, wrap))
+            {
+                ReportFault(QueueError.ChainIncomplete);
+                return false;
+            }
+
+            count++;
+        }
+
+        if ((flags & (ushort)PackedDescFlags.Indirect) != 0 && count > 1)
+        {
+            ReportFault(QueueError.IndirectWithNext);
+            return false;
+        }
+
+        var id = LittleEndian.ToHost(*(ushort*)((byte*)(_ring + slot) + PackedDesc.IdOffset));
+        var first = _nextAvail;
+        _poppedFrom = _nextAvail;
+        _poppedFromWrap = _availWrap;
+        Advance(ref _nextAvail, ref _availWrap, count);
+        chain = new DescriptorChain(this, packed: true, (byte*)_ring, (uint)Size, first, count, new ChainHead(id, count));
+        return true;
+    }
+
+    public override void UndoLastPop()
+    {
+        _nextAvail = _poppedFrom;
+        _availWrap = _poppedFromWrap;
+    }
+
+    public override void AddUsed(ChainHead head, uint writtenBytes)
+    {
+        if (head.RingDescriptors == 0 || head.RingDescriptors > Size)
+        {
+            throw BadHead(head);
+        }
+
+        var element = _ring + _nextUsed;
+        element->Id = head.Id;
+        element->Len = writtenBytes;
+        // A used descriptor carries AVAIL and USED both equal to the used wrap counter, and WRITE
+        // when the device wrote into the buffer (§2.8.6).
+        var flags = (ushort)((_usedWrap ? (ushort)(PackedDescFlags.Avail | PackedDescFlags.Used) : 0)
+            | (writtenBytes != 0 ? (ushort)PackedDescFlags.Write : 0));
+        if (!_batchOpen)
+        {
+            // The batch's first element is published last (PublishUsed), so the driver, which reads
+            // in ring order, sees the whole batch at once.
+            _batchOpen = true;
+            _batchHeadSlot = _nextUsed;
+            _batchHeadFlags = flags;
+        }
+        else
+        {
+            // Release: id and len before the flags that mark the element used.
+            Volatile.Write(ref *(ushort*)((byte*)element + PackedDesc.FlagsOffset), LittleEndian.FromHost(flags));
+        }
+
+        if (Memory.IsDirtyLogging)
+        {
+            Memory.MarkDirty(Config.DescriptorTable + ((ulong)_nextUsed * PackedDesc.Size), PackedDesc.Size);
+        }
+
+        Advance(ref _nextUsed, ref _usedWrap, head.RingDescriptors);
+    }
+
+    public override void PublishUsed()
+    {
+        if (!_batchOpen)
+        {
+            return;
+        }
+
+        // Release: every element of the batch (written above) is visible before the first
+        // element's flags hand the batch to the driver.
+        Volatile.Write(ref *(ushort*)((byte*)(_ring + _batchHeadSlot) + PackedDesc.FlagsOffset), LittleEndian.FromHost(_batchHeadFlags));
+        _batchOpen = false;
+        _publishedUsed = _nextUsed;
+        _publishedWrap = _usedWrap;
+        _unsignalled = true;
+    }
+
+    public override bool NeedsInterrupt()
+    {
+        // Full barrier: the used flags must be visible before the driver's event suppression is
+        // read; the driver orders its side the same way, so one of us sees the other.
+        Interlocked.MemoryBarrier();
+        if (!_unsignalled)
+        {
+            return false;
+        }
+
+        _unsignalled = false;
+        var old = _signalledUsed;
+        var current = _publishedUsed;
+        _signalledUsed = current;
+        var mode = _driverEvent->Flags;
+        if (mode == PackedEventFlags.Disable)
+        {
+            return false;
+        }
+
+        if (mode != PackedEventFlags.Desc || !Config.EventIdx)
+        {
+            return true;
+        }
+
+        var offWrap = LittleEndian.ToHost(Volatile.Read(ref *(ushort*)((byte*)_driverEvent + PackedEventSuppression.OffWrapOffset)));
+        return EventIndex.NeedsPackedEvent(offWrap, current, _publishedWrap, old, Size);
+    }
+
+    public override bool EnableNotifications()
+    {
+        if (Config.EventIdx)
+        {
+            var offWrap = (ushort)(_nextAvail | (_availWrap ? 0x8000 : 0));
+            Volatile.Write(ref *(ushort*)((byte*)_deviceEvent + PackedEventSuppression.OffWrapOffset), LittleEndian.FromHost(offWrap));
+            // Release: off_wrap before the mode that tells the driver to use it.
+            Volatile.Write(ref *(ushort*)((byte*)_deviceEvent + PackedEventSuppression.FlagsOffset), LittleEndian.FromHost((ushort)PackedEventFlags.Desc));
+        }
+        else
+        {
+            Volatile.Write(ref *(ushort*)((byte*)_deviceEvent + PackedEventSuppression.FlagsOffset), LittleEndian.FromHost((ushort)PackedEventFlags.Enable));
+        }
+
+        // Full barrier: the request for notifications must be visible before the ring is looked
+        // at again, or a buffer made available in between could be neither seen nor kicked.
+        Interlocked.MemoryBarrier();
+        return IsAvailable(ReadFlags(_nextAvail), _availWrap);
+    }
+
+    public override void DisableNotifications() =>
+        Volatile.Write(ref *(ushort*)((byte*)_deviceEvent + PackedEventSuppression.FlagsOffset), LittleEndian.FromHost((ushort)PackedEventFlags.Disable));
+
+    private void Advance(ref ushort index, ref bool wrap, ushort count)
+    {
+        var next = index + count;
+        if (next >= Size)
+        {
+            next -= Size;
+            wrap = !wrap;
+        }
+
+        index = (ushort)next;
+    }
+}

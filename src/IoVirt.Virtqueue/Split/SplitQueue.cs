@@ -1,0 +1,223 @@
+using IoVirt.Abi.Virtio;
+using IoVirt.Memory;
+
+namespace IoVirt.Virtqueue.Split;
+
+/// <summary>
+/// Device side of a split virtqueue (virtio 1.2 §2.7). Ring addresses are validated once when the
+/// queue is created (or rebound); the hot path then checks only guest-written indices.
+/// </summary>
+public sealed unsafe class SplitQueue : DeviceQueue
+{
+    private readonly ushort _mask;
+    private VirtqDesc* _descriptors;
+    private byte* _avail;
+    private byte* _used;
+    private ushort _nextAvail;
+    private ushort _knownAvail;
+    private ushort _nextUsed;
+    private ushort _publishedUsed;
+    private ushort _signalledUsed;
+
+    private SplitQueue(GuestMemory memory, QueueConfig config, QueuePosition position)
+        : base(memory, config)
+    {
+        _mask = (ushort)(config.Size - 1);
+        _nextAvail = position.NextAvail;
+        _knownAvail = position.NextAvail;
+        _nextUsed = position.NextUsed;
+        _publishedUsed = position.NextUsed;
+        _signalledUsed = position.NextUsed;
+    }
+
+    /// <summary>
+    /// Validates <paramref name="config"/> against <paramref name="memory"/> and creates the queue at
+    /// <paramref name="position"/> (fresh queues start at <see cref="QueuePosition.Initial"/>).
+    /// </summary>
+    public static QueueError TryCreate(GuestMemory memory, QueueConfig config, QueuePosition position, out SplitQueue? queue)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        queue = null;
+        if (!IsValidSize(config.Size) || (config.Size & (config.Size - 1)) != 0)
+        {
+            return QueueError.InvalidQueueSize;
+        }
+
+        var created = new SplitQueue(memory, config, position);
+        var error = created.Bind(memory);
+        if (error == QueueError.None)
+        {
+            queue = created;
+        }
+
+        return error;
+    }
+
+    public override QueuePosition Position => new(_nextAvail, false, _nextUsed, false);
+
+    /// <summary>The used index as the device last published it (what a driver reads).</summary>
+    public ushort PublishedUsedIndex => _publishedUsed;
+
+    private ushort* AvailIdx => (ushort*)(_avail + VirtqAvail.IdxOffset);
+
+    private ushort* AvailRing => (ushort*)(_avail + VirtqAvail.RingOffset);
+
+    private ushort* UsedEvent => (ushort*)(_avail + VirtqAvail.UsedEventOffset(Size));
+
+    private ushort* UsedFlags => (ushort*)(_used + VirtqUsed.FlagsOffset);
+
+    private ushort* UsedIdx => (ushort*)(_used + VirtqUsed.IdxOffset);
+
+    private VirtqUsedElem* UsedRing => (VirtqUsedElem*)(_used + VirtqUsed.RingOffset);
+
+    private ushort* AvailEvent => (ushort*)(_used + VirtqUsed.AvailEventOffset(Size));
+
+    private protected override QueueError Bind(GuestMemory memory)
+    {
+        var c = Config;
+        if (c.DescriptorTable % SplitRingLayout.DescriptorTableAlignment != 0
+            || c.DriverArea % VirtqAvail.Alignment != 0
+            || c.DeviceArea % VirtqUsed.Alignment != 0)
+        {
+            return QueueError.RingMisaligned;
+        }
+
+        // The trailing event fields exist only with EVENT_IDX; without it the driver need not allocate them.
+        var trailer = c.EventIdx ? 0UL : 2UL;
+        if (memory.TryGetPointer(c.DescriptorTable, SplitRingLayout.DescriptorTableSize(c.Size), out var descriptors) != MemoryFault.None
+            || memory.TryGetPointer(c.DriverArea, VirtqAvail.TotalSize(c.Size) - trailer, out var avail) != MemoryFault.None
+            || memory.TryGetPointer(c.DeviceArea, VirtqUsed.TotalSize(c.Size) - trailer, out var used) != MemoryFault.None)
+        {
+            return QueueError.RingOutsideMemory;
+        }
+
+        _descriptors = (VirtqDesc*)descriptors;
+        _avail = avail;
+        _used = used;
+        return QueueError.None;
+    }
+
+    public override bool TryPop(out DescriptorChain chain)
+    {
+        chain = default;
+        if (IsBroken)
+        {
+            return false;
+        }
+
+        if (_nextAvail == _knownAvail)
+        {
+            // Acquire: the ring entries and descriptors the driver wrote before raising idx
+            // (it issues a write barrier first, §2.7.13.3) are visible to the reads that follow.
+            _knownAvail = LittleEndian.ToHost(Volatile.Read(ref *AvailIdx));
+            if (unchecked((ushort)(_knownAvail - _nextAvail)) > Size)
+            {
+                ReportFault(QueueError.AvailIndexJump);
+                return false;
+            }
+
+            if (_knownAvail == _nextAvail)
+            {
+                return false;
+            }
+        }
+
+        var head = LittleEndian.ToHost(AvailRing[_nextAvail & _mask]);
+        _nextAvail = unchecked((ushort)(_nextAvail + 1));
+        if (head >= Size)
+        {
+            ReportFault(QueueError.DescriptorIndexOutOfRange);
+            return false;
+        }
+
+        chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, head, (uint)Size, new ChainHead(head, 1));
+        return true;
+    }
+
+    public override void UndoLastPop() => _nextAvail = unchecked((ushort)(_nextAvail - 1));
+
+    public override void AddUsed(ChainHead head, uint writtenBytes)
+    {
+        if (head.Id >= Size)
+        {
+            throw BadHead(head);
+        }
+
+        var element = UsedRing + (_nextUsed & _mask);
+        element->Id = head.Id;
+        element->Len = writtenBytes;
+        _nextUsed = unchecked((ushort)(_nextUsed + 1));
+    }
+
+    public override void PublishUsed()
+    {
+        if (_publishedUsed == _nextUsed)
+        {
+            return;
+        }
+
+        // Release: the used elements written above are visible before the index that hands
+        // them to the driver (§2.7.8.2).
+        Volatile.Write(ref *UsedIdx, LittleEndian.FromHost(_nextUsed));
+        if (Memory.IsDirtyLogging)
+        {
+            LogUsedRange(_publishedUsed, _nextUsed);
+        }
+
+        _publishedUsed = _nextUsed;
+    }
+
+    public override bool NeedsInterrupt()
+    {
+        // Full barrier: the used index store must be visible before the driver's suppression
+        // state is read; the driver orders its side the same way, so one of us sees the other.
+        Interlocked.MemoryBarrier();
+        var old = _signalledUsed;
+        var current = _publishedUsed;
+        _signalledUsed = current;
+        if (Config.EventIdx)
+        {
+            return EventIndex.NeedsEvent(LittleEndian.ToHost(Volatile.Read(ref *UsedEvent)), current, old);
+        }
+
+        return current != old
+            && (LittleEndian.ToHost(Volatile.Read(ref *(ushort*)(_avail + VirtqAvail.FlagsOffset))) & (ushort)VirtqAvailFlags.NoInterrupt) == 0;
+    }
+
+    public override bool EnableNotifications()
+    {
+        if (Config.EventIdx)
+        {
+            Volatile.Write(ref *AvailEvent, LittleEndian.FromHost(_nextAvail));
+        }
+        else
+        {
+            Volatile.Write(ref *UsedFlags, LittleEndian.FromHost((ushort)VirtqUsedFlags.None));
+        }
+
+        // Full barrier: the request for notifications must be visible before idx is read again,
+        // or a buffer added in between could be neither seen here nor kicked.
+        Interlocked.MemoryBarrier();
+        return LittleEndian.ToHost(Volatile.Read(ref *AvailIdx)) != _nextAvail;
+    }
+
+    public override void DisableNotifications()
+    {
+        // With EVENT_IDX the driver kicks only when it passes avail_event, which stays behind
+        // while we poll; without it the flag asks for no kicks.
+        if (!Config.EventIdx)
+        {
+            Volatile.Write(ref *UsedFlags, LittleEndian.FromHost((ushort)VirtqUsedFlags.NoNotify));
+        }
+    }
+
+    private void LogUsedRange(ushort from, ushort to)
+    {
+        for (var i = from; i != to; i = unchecked((ushort)(i + 1)))
+        {
+            Memory.MarkDirty(Config.DeviceArea + VirtqUsed.RingOffset + ((ulong)(i & _mask) * VirtqUsedElem.Size), VirtqUsedElem.Size);
+        }
+
+        Memory.MarkDirty(Config.DeviceArea + VirtqUsed.IdxOffset, sizeof(ushort));
+    }
+}
