@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone on a fresh machine: installs the system packages the
+# tests use, restores, builds (warnings are errors) and runs every test project, then prints one
+# summary line "tests: N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# gcc and the kernel's uapi headers: the ABI tests compile a C program against
+# <linux/virtio_*.h> to cross-check every layout and constant.
+packages=(gcc libc6-dev linux-libc-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "tests/run.sh: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run.sh: need root to apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet restore IoVirt.sln
+dotnet build IoVirt.sln --no-restore -nologo
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test IoVirt.sln --no-build -nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# dotnet test prints one "Passed!/Failed!  - Failed: a, Passed: b, Skipped: c, Total: d" line per
+# test assembly; add them up into the plain closing line.
+awk -F'[:,]' '/^(Passed|Failed)! +- Failed:/ { f += $2; p += $4; s += $6; n++ }
+  END { if (n == 0) { print "tests/run.sh: no test assembly ran" > "/dev/stderr"; exit 1 }
+        printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log" || status=1
+exit "$status"
