@@ -1,4 +1,4 @@
-using IoVirt.Memory.Native;
+using IoVirt.Interop;
 using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.Memory;

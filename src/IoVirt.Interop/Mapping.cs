@@ -1,10 +1,10 @@
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace IoVirt.Memory.Native;
+namespace IoVirt.Interop;
 
 /// <summary>mmap/munmap and memfd_create for guest memory regions.</summary>
-internal static unsafe class Mapping
+public static unsafe class Mapping
 {
     public static readonly ulong PageSize = (ulong)Environment.SystemPageSize;
 

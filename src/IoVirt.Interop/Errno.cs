@@ -1,10 +1,10 @@
 using System.ComponentModel;
 using System.Runtime.InteropServices;
 
-namespace IoVirt.Memory.Native;
+namespace IoVirt.Interop;
 
 /// <summary>Turns a failed syscall's errno into an exception; only setup paths call this.</summary>
-internal static class Errno
+public static class Errno
 {
     public static Win32Exception Exception(string operation)
     {

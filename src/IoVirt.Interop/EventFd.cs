@@ -1,0 +1,53 @@
+using Microsoft.Win32.SafeHandles;
+using static Tmds.Linux.LibC;
+
+namespace IoVirt.Interop;
+
+/// <summary>
+/// A Linux eventfd: the kick and call signals of vhost-user. Signalling adds one to the counter;
+/// consuming reads and clears it. Non-blocking, so a worker never stalls on it.
+/// </summary>
+public sealed unsafe class EventFd : IDisposable
+{
+    private EventFd(SafeFileHandle handle) => Handle = handle;
+
+    public SafeFileHandle Handle { get; }
+
+    public int Fd => (int)Handle.DangerousGetHandle();
+
+    public static EventFd Create()
+    {
+        var fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        return fd < 0 ? throw Errno.Exception("eventfd") : new EventFd(new SafeFileHandle(fd, ownsHandle: true));
+    }
+
+    /// <summary>Takes over a descriptor received from a peer (made non-blocking here).</summary>
+    public static EventFd Adopt(SafeFileHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        var fd = (int)handle.DangerousGetHandle();
+        var flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        {
+            throw Errno.Exception("fcntl(O_NONBLOCK) on an eventfd");
+        }
+
+        return new EventFd(handle);
+    }
+
+    /// <summary>Adds one to the counter, waking a reader. A full counter (EAGAIN) already means "signalled".</summary>
+    public void Signal()
+    {
+        ulong one = 1;
+        _ = write(Fd, &one, 8);
+    }
+
+    /// <summary>Reads and clears the counter; false when it was zero.</summary>
+    public bool TryConsume()
+    {
+        ulong value;
+        return read(Fd, &value, 8) == 8;
+    }
+
+    public void Dispose() => Handle.Dispose();
+}

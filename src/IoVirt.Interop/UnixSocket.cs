@@ -1,0 +1,231 @@
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace IoVirt.Interop;
+
+/// <summary>
+/// A stream Unix domain socket that carries file descriptors (SCM_RIGHTS) with its bytes, as
+/// vhost-user needs. Calls block; each connection is served by one thread.
+/// </summary>
+public sealed unsafe class UnixSocket : IDisposable
+{
+    /// <summary>Most descriptors one message may carry (vhost-user's memory table sends eight).</summary>
+    public const int MaxFds = 8;
+
+    private readonly SafeFileHandle _handle;
+
+    private UnixSocket(int fd) => _handle = new SafeFileHandle(fd, ownsHandle: true);
+
+    public int Fd => (int)_handle.DangerousGetHandle();
+
+    /// <summary>Binds and listens on <paramref name="path"/>, replacing a stale socket file there.</summary>
+    public static UnixSocket Listen(string path, int backlog = 4)
+    {
+        var socket = Create();
+        try
+        {
+            var address = Address(path);
+            var pathBytes = Encoding.UTF8.GetBytes(path + "\0");
+            fixed (byte* p = pathBytes)
+            {
+                _ = unlink(p);
+            }
+
+            if (bind(socket.Fd, (sockaddr*)&address, (uint)sizeof(sockaddr_un)) != 0)
+            {
+                throw Errno.Exception($"bind({path})");
+            }
+
+            if (listen(socket.Fd, backlog) != 0)
+            {
+                throw Errno.Exception("listen");
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public static UnixSocket Connect(string path)
+    {
+        var socket = Create();
+        var address = Address(path);
+        if (connect(socket.Fd, (sockaddr*)&address, (uint)sizeof(sockaddr_un)) != 0)
+        {
+            var error = Errno.Exception($"connect({path})");
+            socket.Dispose();
+            throw error;
+        }
+
+        return socket;
+    }
+
+    /// <summary>A connected pair (the vhost-user back-end request channel, and tests).</summary>
+    public static (UnixSocket, UnixSocket) Pair()
+    {
+        var fds = stackalloc int[2];
+        return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0
+            ? throw Errno.Exception("socketpair")
+            : (new UnixSocket(fds[0]), new UnixSocket(fds[1]));
+    }
+
+    /// <summary>Waits for a connection; null when the listening socket was shut down.</summary>
+    public UnixSocket? Accept()
+    {
+        while (true)
+        {
+            var fd = accept4(Fd, null, null, SOCK_CLOEXEC);
+            if (fd >= 0)
+            {
+                return new UnixSocket(fd);
+            }
+
+            if (errno != EINTR)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Sends all of <paramref name="data"/>, with <paramref name="fds"/> attached to its first byte.</summary>
+    public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<int> fds = default)
+    {
+        if (fds.Length > MaxFds)
+        {
+            throw new ArgumentException($"At most {MaxFds} descriptors per message.", nameof(fds));
+        }
+
+        var control = stackalloc byte[CMSG_SPACE(sizeof(int) * MaxFds)];
+        fixed (byte* p = data)
+        {
+            var sent = 0;
+            while (sent < data.Length)
+            {
+                var iov = new iovec { iov_base = p + sent, iov_len = (size_t)(ulong)(data.Length - sent) };
+                var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1 };
+                if (sent == 0 && !fds.IsEmpty)
+                {
+                    msg.msg_control = control;
+                    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.Length);
+                    var header = CMSG_FIRSTHDR(&msg);
+                    header->cmsg_level = SOL_SOCKET;
+                    header->cmsg_type = SCM_RIGHTS;
+                    header->cmsg_len = CMSG_LEN(sizeof(int) * fds.Length);
+                    fds.CopyTo(new Span<int>(CMSG_DATA(header), fds.Length));
+                }
+
+                var n = (long)sendmsg(Fd, &msg, MSG_NOSIGNAL);
+                if (n < 0)
+                {
+                    if (errno == EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw Errno.Exception("sendmsg");
+                }
+
+                sent += (int)n;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Receives up to <paramref name="buffer"/>.Length bytes and any descriptors sent with them
+    /// (each wrapped in a handle the caller owns). Returns the byte count; 0 means the peer closed.
+    /// Descriptors beyond <paramref name="fds"/> or a truncated control message are closed and
+    /// reported as an <see cref="IOException"/>.
+    /// </summary>
+    public int Receive(Span<byte> buffer, Span<SafeFileHandle?> fds, out int fdCount)
+    {
+        fdCount = 0;
+        var control = stackalloc byte[CMSG_SPACE(sizeof(int) * MaxFds)];
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var iov = new iovec { iov_base = p, iov_len = (size_t)(ulong)buffer.Length };
+                var msg = new msghdr { msg_iov = &iov, msg_iovlen = 1, msg_control = control, msg_controllen = CMSG_SPACE(sizeof(int) * MaxFds) };
+                var n = (long)recvmsg(Fd, &msg, MSG_CMSG_CLOEXEC);
+                if (n < 0)
+                {
+                    if (errno == EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw Errno.Exception("recvmsg");
+                }
+
+                var overflow = (msg.msg_flags & MSG_CTRUNC) != 0;
+                for (var h = CMSG_FIRSTHDR(&msg); h != null; h = CMSG_NXTHDR(&msg, h))
+                {
+                    if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+                    {
+                        continue;
+                    }
+
+                    var count = ((int)(uint)h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                    var received = (int*)CMSG_DATA(h);
+                    for (var i = 0; i < count; i++)
+                    {
+                        var handle = new SafeFileHandle(received[i], ownsHandle: true);
+                        if (fdCount < fds.Length)
+                        {
+                            fds[fdCount++] = handle;
+                        }
+                        else
+                        {
+                            handle.Dispose();
+                            overflow = true;
+                        }
+                    }
+                }
+
+                if (overflow)
+                {
+                    for (var i = 0; i < fdCount; i++)
+                    {
+                        fds[i]!.Dispose();
+                        fds[i] = null;
+                    }
+
+                    fdCount = 0;
+                    throw new IOException($"A message carried more than {fds.Length} file descriptors.");
+                }
+
+                return (int)n;
+            }
+        }
+    }
+
+    /// <summary>Wakes a thread blocked in <see cref="Accept"/> or <see cref="Receive"/> on this socket.</summary>
+    public void Shutdown() => _ = shutdown(Fd, SHUT_RDWR);
+
+    public void Dispose() => _handle.Dispose();
+
+    private static UnixSocket Create()
+    {
+        var fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        return fd < 0 ? throw Errno.Exception("socket") : new UnixSocket(fd);
+    }
+
+    private static sockaddr_un Address(string path)
+    {
+        var bytes = Encoding.UTF8.GetBytes(path);
+        var address = new sockaddr_un { sun_family = AF_UNIX };
+        if (bytes.Length >= 108)
+        {
+            throw new ArgumentException($"Socket path longer than 107 bytes: {path}", nameof(path));
+        }
+
+        bytes.CopyTo(new Span<byte>(address.sun_path, 108));
+        return address;
+    }
+}
