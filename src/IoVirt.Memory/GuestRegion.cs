@@ -8,7 +8,7 @@ namespace IoVirt.Memory;
 /// reference counted so consecutive <see cref="GuestMemory"/> snapshots can share them; the
 /// mapping is released when the last snapshot holding it is released.
 /// </summary>
-public sealed unsafe class GuestRegion
+public sealed unsafe class GuestRegion : IDisposable
 {
     private readonly byte* _mapBase;
     private readonly ulong _mapLength;
@@ -106,6 +106,12 @@ public sealed unsafe class GuestRegion
 
     /// <summary>True when [<paramref name="address"/>, +<paramref name="length"/>) shares a byte with this region.</summary>
     public bool Overlaps(ulong address, ulong length) => length != 0 && address < GuestEnd && GuestAddress < address + length;
+
+    /// <summary>
+    /// Releases the creator's reference of a region that no <see cref="GuestMemory"/> took over
+    /// (a map takes the creator's reference, and releases it itself).
+    /// </summary>
+    public void Dispose() => Release();
 
     internal void AddReference() => Interlocked.Increment(ref _references);
 

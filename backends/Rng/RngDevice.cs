@@ -1,0 +1,79 @@
+using IoVirt.Abi.Virtio;
+using IoVirt.Interop;
+using IoVirt.Memory;
+using IoVirt.Virtqueue;
+using IoVirt.VhostUser;
+
+namespace IoVirt.Backends.Rng;
+
+/// <summary>
+/// virtio-rng (virtio 1.2 §5.4): one request queue of device-writable buffers, each filled with
+/// random bytes from the host kernel. No config space, no device feature bits.
+/// </summary>
+public sealed class RngDevice : VirtioDeviceModel
+{
+    /// <summary>Most bytes one request gets; a larger buffer is filled up to this (the spec lets the device write fewer).</summary>
+    public const int MaxBytesPerRequest = 64 * 1024;
+
+    private readonly byte[] _scratch = new byte[MaxBytesPerRequest];
+
+    public override string Name => "rng";
+
+    public override ulong Features =>
+        VirtioFeature.Bit(VirtioFeature.Version1)
+        | VirtioFeature.Bit(VirtioFeature.RingIndirectDesc)
+        | VirtioFeature.Bit(VirtioFeature.RingEventIdx)
+        | VirtioFeature.Bit(VirtioFeature.RingPacked);
+
+    /// <summary>Bytes handed to the guest since start.</summary>
+    public long BytesServed { get; private set; }
+
+    public override void ProcessQueue(int queueIndex, DeviceQueue queue)
+    {
+        while (queue.TryPop(out var chain))
+        {
+            uint written = 0;
+            while (chain.TryGetNext(out var buffer))
+            {
+                if (!buffer.IsWritable)
+                {
+                    continue; // the spec has no readable part; ignore one rather than fail the guest
+                }
+
+                var take = (int)Math.Min(buffer.Length, (uint)(MaxBytesPerRequest - (int)written));
+                if (take == 0)
+                {
+                    break;
+                }
+
+                Fill(queue.Memory, buffer, take);
+                written += (uint)take;
+            }
+
+            if (chain.Error != QueueError.None)
+            {
+                return;
+            }
+
+            queue.AddUsed(chain.Head, written);
+            BytesServed += written;
+        }
+    }
+
+    private unsafe void Fill(GuestMemory memory, VirtqBuffer buffer, int length)
+    {
+        if (buffer.IsContiguous)
+        {
+            Entropy.Fill(new Span<byte>(buffer.Host, length));
+        }
+        else
+        {
+            var random = _scratch.AsSpan(0, length);
+            Entropy.Fill(random);
+            _ = memory.Write(buffer.GuestAddress, random);
+            return;
+        }
+
+        memory.MarkDirty(buffer.GuestAddress, (ulong)length);
+    }
+}

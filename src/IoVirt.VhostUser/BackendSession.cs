@@ -1,0 +1,834 @@
+using System.Runtime.InteropServices;
+using IoVirt.Abi.VhostUser;
+using IoVirt.Abi.Virtio;
+using IoVirt.Interop;
+using IoVirt.Memory;
+using IoVirt.Virtqueue;
+using IoVirt.Virtqueue.Packed;
+using IoVirt.Virtqueue.Split;
+using Microsoft.Extensions.Logging;
+
+namespace IoVirt.VhostUser;
+
+/// <summary>
+/// One front-end connection to a back end: reads each message, validates it completely (header,
+/// size, descriptor count, negotiated features, queue index, ring state) before it acts, and
+/// replies. Rings run on <see cref="QueueWorker"/> threads. When the connection ends, every ring
+/// stops, guest memory is released and the device is reset, ready for the next front end.
+/// </summary>
+public sealed class BackendSession : IRingHost, IDisposable
+{
+    /// <summary>Protocol features this back end implements for every device.</summary>
+    public const ulong BaseProtocolFeatures =
+        (1UL << VhostUserProtocolFeature.Mq)
+        | (1UL << VhostUserProtocolFeature.ReplyAck)
+        | (1UL << VhostUserProtocolFeature.Config)
+        | (1UL << VhostUserProtocolFeature.BackendReq)
+        | (1UL << VhostUserProtocolFeature.ResetDevice)
+        | (1UL << VhostUserProtocolFeature.ConfigureMemSlots)
+        | (1UL << VhostUserProtocolFeature.Status);
+
+    /// <summary>Memory slots offered with CONFIGURE_MEM_SLOTS.</summary>
+    public const int MaxMemorySlots = 32;
+
+    private readonly MessageChannel _channel;
+    private readonly VirtioDeviceModel _device;
+    private readonly ILogger _log;
+    private readonly Vring[] _rings;
+    private readonly QueueWorker[] _workers;
+    private readonly int[] _workerOfRing;
+    private readonly byte[] _reply = new byte[MessageChannel.MaxPayload];
+    private AtomicGuestMemory? _memory;
+    private MessageChannel? _backendChannel;
+    private ulong _features;
+    private ulong _protocolFeatures;
+    private byte _status;
+    private volatile bool _needsReset;
+
+    public BackendSession(UnixSocket socket, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll = default)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        _channel = new MessageChannel(socket);
+        _device = device;
+        _log = log;
+        _rings = new Vring[device.QueueCount];
+        _workerOfRing = new int[device.QueueCount];
+        var groups = new List<int>();
+        for (var i = 0; i < _rings.Length; i++)
+        {
+            _rings[i] = new Vring(i);
+            var group = device.WorkerGroup(i);
+            var index = groups.IndexOf(group);
+            if (index < 0)
+            {
+                groups.Add(group);
+                index = groups.Count - 1;
+            }
+
+            _workerOfRing[i] = index;
+        }
+
+        _workers = new QueueWorker[groups.Count];
+        for (var g = 0; g < groups.Count; g++)
+        {
+            _workers[g] = new QueueWorker(this, $"{device.Name}-q{groups[g]}", busyPoll);
+        }
+
+        for (var i = 0; i < _rings.Length; i++)
+        {
+            _workers[_workerOfRing[i]].Attach(_rings[i]);
+        }
+    }
+
+    public VirtioDeviceModel Device => _device;
+
+    public AtomicGuestMemory? Memory => Volatile.Read(ref _memory);
+
+    /// <summary>Feature bits offered in GET_FEATURES: the device's plus vhost-user's protocol-features bit.</summary>
+    public ulong OfferedFeatures => _device.Features | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures);
+
+    public ulong OfferedProtocolFeatures => BaseProtocolFeatures | _device.ProtocolFeatures;
+
+    /// <summary>Serves messages until the front end disconnects or breaks the protocol (logged).</summary>
+    public void Serve()
+    {
+        try
+        {
+            while (_channel.Receive())
+            {
+                var header = _channel.Header;
+                if ((header.Flags & VhostUserHeader.VersionMask) != VhostUserHeader.Version1 || (header.Flags & VhostUserHeader.ReplyFlag) != 0)
+                {
+                    throw new VhostUserProtocolException($"bad header flags 0x{header.Flags:x} on request {header.Request}");
+                }
+
+                var request = (VhostUserRequest)header.Request;
+                bool ok;
+                int replySize;
+                try
+                {
+                    replySize = Handle(request, _channel.Payload);
+                    ok = true;
+                }
+                catch (VhostUserProtocolException e) when (WantsAck(header))
+                {
+                    _log.LogWarning("vhost-user {Request} refused: {Reason}", request, e.Message);
+                    replySize = NoReply;
+                    ok = false;
+                }
+
+                if (replySize != NoReply)
+                {
+                    _channel.Send(header.Request, VhostUserHeader.Version1 | VhostUserHeader.ReplyFlag, _reply.AsSpan(0, replySize));
+                }
+                else if (WantsAck(header))
+                {
+                    SendU64(header.Request, ok ? 0UL : 1UL);
+                }
+            }
+
+            _log.LogInformation("front end disconnected");
+        }
+        catch (VhostUserProtocolException e)
+        {
+            _log.LogError("closing the connection: {Reason}", e.Message);
+        }
+        catch (IOException e)
+        {
+            _log.LogError("closing the connection: {Reason}", e.Message);
+        }
+        finally
+        {
+            _channel.CloseFds();
+        }
+    }
+
+    private bool WantsAck(VhostUserHeader header) =>
+        Negotiated(VhostUserProtocolFeature.ReplyAck) && (header.Flags & VhostUserHeader.NeedReplyFlag) != 0;
+
+    private bool Negotiated(int protocolFeature) => (_protocolFeatures & (1UL << protocolFeature)) != 0;
+
+    /// <summary>Handle's answer for a request without an explicit reply (REPLY_ACK may still answer it).</summary>
+    private const int NoReply = -1;
+
+    /// <summary>Acts on one validated message; returns the size of an explicit reply written to <see cref="_reply"/>, or <see cref="NoReply"/>.</summary>
+    private int Handle(VhostUserRequest request, ReadOnlySpan<byte> payload)
+    {
+        switch (request)
+        {
+            case VhostUserRequest.GetFeatures:
+                Expect(payload, 0, 0);
+                return ReplyU64(OfferedFeatures);
+            case VhostUserRequest.SetFeatures:
+                Expect(payload, 8, 0);
+                SetFeatures(Read<ulong>(payload));
+                return NoReply;
+            case VhostUserRequest.GetProtocolFeatures:
+                Expect(payload, 0, 0);
+                return ReplyU64(OfferedProtocolFeatures);
+            case VhostUserRequest.SetProtocolFeatures:
+                Expect(payload, 8, 0);
+                SetProtocolFeatures(Read<ulong>(payload));
+                return NoReply;
+            case VhostUserRequest.SetOwner:
+                Expect(payload, 0, 0);
+                return NoReply;
+            case VhostUserRequest.ResetOwner:
+                Expect(payload, 0, 0);
+                StopAllRings();
+                return NoReply;
+            case VhostUserRequest.GetQueueNum:
+                Expect(payload, 0, 0);
+                RequireProtocol(VhostUserProtocolFeature.Mq);
+                return ReplyU64((ulong)_rings.Length);
+            case VhostUserRequest.SetMemTable:
+                SetMemTable(payload);
+                return NoReply;
+            case VhostUserRequest.GetMaxMemSlots:
+                Expect(payload, 0, 0);
+                RequireProtocol(VhostUserProtocolFeature.ConfigureMemSlots);
+                return ReplyU64(MaxMemorySlots);
+            case VhostUserRequest.AddMemReg:
+                AddMemoryRegion(payload);
+                return NoReply;
+            case VhostUserRequest.RemMemReg:
+                RemoveMemoryRegion(payload);
+                return NoReply;
+            case VhostUserRequest.SetVringNum:
+                SetVringNum(ReadState(payload));
+                return NoReply;
+            case VhostUserRequest.SetVringAddr:
+                SetVringAddr(payload);
+                return NoReply;
+            case VhostUserRequest.SetVringBase:
+                SetVringBase(ReadState(payload));
+                return NoReply;
+            case VhostUserRequest.GetVringBase:
+                return GetVringBase(ReadState(payload));
+            case VhostUserRequest.SetVringKick:
+            case VhostUserRequest.SetVringCall:
+            case VhostUserRequest.SetVringErr:
+                SetVringFd(request, payload);
+                return NoReply;
+            case VhostUserRequest.SetVringEnable:
+                SetVringEnable(ReadState(payload));
+                return NoReply;
+            case VhostUserRequest.GetConfig:
+                return GetConfig(payload);
+            case VhostUserRequest.SetConfig:
+                SetConfig(payload);
+                return NoReply;
+            case VhostUserRequest.SetBackendReqFd:
+                Expect(payload, 0, 1);
+                RequireProtocol(VhostUserProtocolFeature.BackendReq);
+                _backendChannel?.Dispose();
+                _backendChannel = new MessageChannel(UnixSocket.Adopt(_channel.TakeFd(0)));
+                return NoReply;
+            case VhostUserRequest.ResetDevice:
+                Expect(payload, 0, 0);
+                RequireProtocol(VhostUserProtocolFeature.ResetDevice);
+                ResetDevice();
+                return NoReply;
+            case VhostUserRequest.SetStatus:
+                Expect(payload, 8, 0);
+                RequireProtocol(VhostUserProtocolFeature.Status);
+                SetStatus(Read<ulong>(payload));
+                return NoReply;
+            case VhostUserRequest.GetStatus:
+                Expect(payload, 0, 0);
+                RequireProtocol(VhostUserProtocolFeature.Status);
+                return ReplyU64(CurrentStatus());
+            default:
+                // Everything else (logging, IOTLB, RARP, MTU, endianness, crypto, postcopy,
+                // inflight, GPU, in-band kicks, shared objects, device state, shared memory)
+                // belongs to a protocol feature this back end does not offer.
+                throw new VhostUserProtocolException($"request {request} needs a feature this back end does not offer");
+        }
+    }
+
+    private void SetFeatures(ulong features)
+    {
+        if ((features & ~OfferedFeatures) != 0)
+        {
+            throw new VhostUserProtocolException($"features 0x{features:x} include bits never offered (0x{features & ~OfferedFeatures:x})");
+        }
+
+        _features = features;
+        _device.FeaturesNegotiated(features & ~VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures));
+        if ((features & VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures)) == 0)
+        {
+            // Without protocol features there is no SET_VRING_ENABLE: rings are enabled at once.
+            foreach (var ring in _rings)
+            {
+                WithRing(ring, r => r.Enabled = true);
+            }
+        }
+    }
+
+    private void SetProtocolFeatures(ulong features)
+    {
+        if ((features & ~OfferedProtocolFeatures) != 0)
+        {
+            throw new VhostUserProtocolException($"protocol features 0x{features:x} include bits never offered");
+        }
+
+        _protocolFeatures = features;
+    }
+
+    private void SetMemTable(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < VhostUserMemoryHeader.HeaderSize)
+        {
+            throw new VhostUserProtocolException($"memory table of {payload.Length} bytes");
+        }
+
+        var count = Read<VhostUserMemoryHeader>(payload).RegionCount;
+        if (count is 0 or > VhostUserMemoryHeader.MaxRegions)
+        {
+            throw new VhostUserProtocolException($"memory table with {count} regions");
+        }
+
+        Expect(payload, VhostUserMemoryHeader.HeaderSize + ((int)count * VhostUserMemoryRegion.RegionSize), (int)count);
+        var regions = new GuestRegion[count];
+        var mapped = 0;
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var region = Read<VhostUserMemoryRegion>(payload[(VhostUserMemoryHeader.HeaderSize + (i * VhostUserMemoryRegion.RegionSize))..]);
+                regions[i] = MapRegion(region, i);
+                mapped++;
+            }
+
+            Publish(new GuestMemory(regions));
+        }
+        catch (Exception e) when (e is ArgumentException or System.ComponentModel.Win32Exception)
+        {
+            foreach (var region in regions.AsSpan(0, mapped))
+            {
+                region.Dispose();
+            }
+
+            throw new VhostUserProtocolException($"memory table refused: {e.Message}", e);
+        }
+    }
+
+    private void AddMemoryRegion(ReadOnlySpan<byte> payload)
+    {
+        RequireProtocol(VhostUserProtocolFeature.ConfigureMemSlots);
+        Expect(payload, VhostUserSingleMemoryRegion.RegionSize, 1);
+        var region = Read<VhostUserSingleMemoryRegion>(payload).Region;
+        var current = Memory;
+        if (current is not null)
+        {
+            using var lease = current.Acquire();
+            if (lease.Memory.Regions.Length >= MaxMemorySlots)
+            {
+                throw new VhostUserProtocolException($"more than {MaxMemorySlots} memory regions");
+            }
+        }
+
+        var added = MapRegion(region, 0);
+        try
+        {
+            if (current is null)
+            {
+                Publish(new GuestMemory(added));
+            }
+            else
+            {
+                current.Update(m => m.WithRegion(added));
+                PokeWorkers();
+            }
+        }
+        catch (ArgumentException e)
+        {
+            added.Dispose();
+            throw new VhostUserProtocolException($"memory region refused: {e.Message}", e);
+        }
+    }
+
+    private void RemoveMemoryRegion(ReadOnlySpan<byte> payload)
+    {
+        RequireProtocol(VhostUserProtocolFeature.ConfigureMemSlots);
+        if (payload.Length != VhostUserSingleMemoryRegion.RegionSize || _channel.FdCount > 1)
+        {
+            throw new VhostUserProtocolException("REM_MEM_REG needs one region and at most one descriptor");
+        }
+
+        // A descriptor sent along is tolerated and closed unused, as the spec allows.
+        var region = Read<VhostUserSingleMemoryRegion>(payload).Region;
+        var current = Memory ?? throw new VhostUserProtocolException("no memory table to remove a region from");
+        try
+        {
+            current.Update(m =>
+            {
+                foreach (var r in m.Regions)
+                {
+                    if (r.GuestAddress == region.GuestAddress && r.Size == region.Size && r.UserAddress == region.UserAddress)
+                    {
+                        return m.WithoutRegion(r.GuestAddress, r.Size);
+                    }
+                }
+
+                throw new ArgumentException($"no region of 0x{region.Size:x} bytes at guest 0x{region.GuestAddress:x}");
+            });
+        }
+        catch (ArgumentException e)
+        {
+            throw new VhostUserProtocolException(e.Message, e);
+        }
+
+        PokeWorkers();
+    }
+
+    private GuestRegion MapRegion(VhostUserMemoryRegion region, int fdIndex)
+    {
+        if (region.Size == 0 || region.Size > ulong.MaxValue - region.GuestAddress || region.Size > ulong.MaxValue - region.UserAddress
+            || region.MmapOffset > long.MaxValue - region.Size)
+        {
+            throw new ArgumentException($"region of 0x{region.Size:x} bytes at guest 0x{region.GuestAddress:x} / user 0x{region.UserAddress:x} / offset 0x{region.MmapOffset:x} wraps around");
+        }
+
+        using var fd = _channel.TakeFd(fdIndex);
+        return GuestRegion.MapFile(region.GuestAddress, region.Size, fd, region.MmapOffset, region.UserAddress);
+    }
+
+    /// <summary>Makes <paramref name="memory"/> the device's memory map; workers move to it at their next batch.</summary>
+    private void Publish(GuestMemory memory)
+    {
+        if (_memory is null)
+        {
+            Volatile.Write(ref _memory, new AtomicGuestMemory(memory));
+        }
+        else
+        {
+            _memory.Swap(memory);
+        }
+
+        PokeWorkers();
+    }
+
+    private void SetVringNum(VhostUserVringState state)
+    {
+        var ring = RingFor(state.Index);
+        var packed = IsPacked;
+        if (state.Num is 0 || state.Num > (uint)_device.MaxQueueSize || (!packed && (state.Num & (state.Num - 1)) != 0))
+        {
+            throw new VhostUserProtocolException($"ring {state.Index}: size {state.Num} is not a valid {(packed ? "packed" : "split")} queue size up to {_device.MaxQueueSize}");
+        }
+
+        RequireStopped(ring);
+        ring.Size = (int)state.Num;
+    }
+
+    private void SetVringAddr(ReadOnlySpan<byte> payload)
+    {
+        Expect(payload, VhostUserVringAddr.AddrSize, 0);
+        var addr = Read<VhostUserVringAddr>(payload);
+        var ring = RingFor(addr.Index);
+        if (addr.Flags != 0)
+        {
+            throw new VhostUserProtocolException($"ring {addr.Index}: address flags 0x{addr.Flags:x} (dirty logging is not offered)");
+        }
+
+        WithRing(ring, r =>
+        {
+            r.DescriptorUserAddress = addr.DescriptorUserAddress;
+            r.AvailUserAddress = addr.AvailableUserAddress;
+            r.UsedUserAddress = addr.UsedUserAddress;
+            r.HasAddresses = true;
+            r.Generation = -1; // a running ring is resolved again at its next batch
+        });
+    }
+
+    private void SetVringBase(VhostUserVringState state)
+    {
+        var ring = RingFor(state.Index);
+        RequireStopped(ring);
+        if (IsPacked)
+        {
+            ring.Base = QueuePosition.FromPackedWord(state.Num);
+        }
+        else if (state.Num > ushort.MaxValue)
+        {
+            throw new VhostUserProtocolException($"ring {state.Index}: base {state.Num} does not fit a split ring index");
+        }
+        else
+        {
+            // The used index is read back from the ring itself when it starts (spec: SET_VRING_BASE).
+            ring.Base = new QueuePosition((ushort)state.Num, true, 0, true);
+        }
+    }
+
+    private int GetVringBase(VhostUserVringState state)
+    {
+        var ring = RingFor(state.Index);
+        QueuePosition position = default;
+        WithRing(ring, r =>
+        {
+            if (r.Queue is not null)
+            {
+                r.Base = r.Queue.Position;
+                Workers(r).Unwatch(r);
+                r.Queue = null;
+            }
+
+            position = r.Base;
+            r.Kick?.Dispose();
+            r.Kick = null;
+            r.PollsWithoutKick = false;
+        });
+
+        var reply = new VhostUserVringState { Index = state.Index, Num = IsPacked ? position.ToPackedWord() : position.NextAvail };
+        MemoryMarshal.Write(_reply, in reply);
+        return VhostUserVringState.StateSize;
+    }
+
+    private void SetVringFd(VhostUserRequest request, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length != 8)
+        {
+            throw new VhostUserProtocolException($"{request} payload of {payload.Length} bytes");
+        }
+
+        var value = Read<ulong>(payload);
+        var noFd = (value & VhostUserVringFd.NoFdFlag) != 0;
+        if ((value & ~(VhostUserVringFd.IndexMask | VhostUserVringFd.NoFdFlag)) != 0)
+        {
+            throw new VhostUserProtocolException($"{request}: reserved bits set in 0x{value:x}");
+        }
+
+        Expect(payload, 8, noFd ? 0 : 1);
+        var ring = RingFor((uint)(value & VhostUserVringFd.IndexMask));
+        var fd = noFd ? null : EventFd.Adopt(_channel.TakeFd(0));
+        switch (request)
+        {
+            case VhostUserRequest.SetVringKick:
+                StartRing(ring, fd);
+                break;
+            case VhostUserRequest.SetVringCall:
+                WithRing(ring, r =>
+                {
+                    r.Call?.Dispose();
+                    r.Call = fd;
+                });
+                break;
+            default:
+                WithRing(ring, r =>
+                {
+                    r.Err?.Dispose();
+                    r.Err = fd;
+                });
+                break;
+        }
+    }
+
+    /// <summary>SET_VRING_KICK starts the ring: its queue is resolved now, so a bad ring is refused here.</summary>
+    private void StartRing(Vring ring, EventFd? kick)
+    {
+        var memory = Memory;
+        if (ring.Size == 0 || !ring.HasAddresses || memory is null)
+        {
+            kick?.Dispose();
+            throw new VhostUserProtocolException($"ring {ring.Index} started before its size, addresses and the memory table were set");
+        }
+
+        WithRing(ring, r =>
+        {
+            if (r.Queue is not null)
+            {
+                Workers(r).Unwatch(r);
+            }
+
+            r.Kick?.Dispose();
+            r.Kick = kick;
+            r.PollsWithoutKick = kick is null;
+            using var lease = memory.Acquire();
+            if (!Rebuild(r, lease))
+            {
+                return;
+            }
+
+            Workers(r).Watch(r);
+            r.Pending = true;
+        });
+
+        if (ring.Queue is null)
+        {
+            throw new VhostUserProtocolException($"ring {ring.Index} does not fit guest memory");
+        }
+    }
+
+    private void SetVringEnable(VhostUserVringState state)
+    {
+        var ring = RingFor(state.Index);
+        if (state.Num > 1)
+        {
+            throw new VhostUserProtocolException($"ring {state.Index}: enable value {state.Num}");
+        }
+
+        WithRing(ring, r =>
+        {
+            r.Enabled = state.Num == 1;
+            r.Pending = true;
+        });
+    }
+
+    private int GetConfig(ReadOnlySpan<byte> payload)
+    {
+        RequireProtocol(VhostUserProtocolFeature.Config);
+        var header = ReadConfigHeader(payload);
+        var config = _device.ConfigSpace;
+        MemoryMarshal.Write(_reply, in header);
+        if ((ulong)header.Offset + header.Size > (ulong)config.Length)
+        {
+            // The spec's error answer: a reply without payload.
+            return 0;
+        }
+
+        config.Slice((int)header.Offset, (int)header.Size).CopyTo(_reply.AsSpan(VhostUserConfigHeader.HeaderSize));
+        return VhostUserConfigHeader.HeaderSize + (int)header.Size;
+    }
+
+    private void SetConfig(ReadOnlySpan<byte> payload)
+    {
+        RequireProtocol(VhostUserProtocolFeature.Config);
+        var header = ReadConfigHeader(payload);
+        if ((ulong)header.Offset + header.Size > (ulong)_device.ConfigSpace.Length
+            || !_device.WriteConfig(header.Offset, payload.Slice(VhostUserConfigHeader.HeaderSize, (int)header.Size)))
+        {
+            throw new VhostUserProtocolException($"config write of {header.Size} bytes at {header.Offset} refused");
+        }
+    }
+
+    private VhostUserConfigHeader ReadConfigHeader(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < VhostUserConfigHeader.HeaderSize || _channel.FdCount != 0)
+        {
+            throw new VhostUserProtocolException($"config message of {payload.Length} bytes");
+        }
+
+        var header = Read<VhostUserConfigHeader>(payload);
+        if (header.Size > VhostUserConfigHeader.MaxConfigSize || payload.Length != VhostUserConfigHeader.HeaderSize + (int)header.Size)
+        {
+            throw new VhostUserProtocolException($"config access of {header.Size} bytes in a {payload.Length}-byte message");
+        }
+
+        return header;
+    }
+
+    private void SetStatus(ulong status)
+    {
+        if (status > byte.MaxValue)
+        {
+            throw new VhostUserProtocolException($"status 0x{status:x}");
+        }
+
+        _status = (byte)status;
+        if (status == 0)
+        {
+            _needsReset = false;
+        }
+    }
+
+    private ulong CurrentStatus() => (ulong)(_status | (_needsReset ? (byte)DeviceStatus.DeviceNeedsReset : 0));
+
+    private void ResetDevice()
+    {
+        StopAllRings();
+        foreach (var ring in _rings)
+        {
+            WithRing(ring, r => r.Clear());
+        }
+
+        _features = 0;
+        _status = 0;
+        _needsReset = false;
+        _device.Reset();
+    }
+
+    private void StopAllRings()
+    {
+        foreach (var ring in _rings)
+        {
+            WithRing(ring, r =>
+            {
+                if (r.Queue is not null)
+                {
+                    Workers(r).Unwatch(r);
+                    r.Base = r.Queue.Position;
+                    r.Queue = null;
+                }
+
+                r.Enabled = false;
+            });
+        }
+    }
+
+    bool IRingHost.Rebuild(Vring ring, GuestMemoryLease lease) => Rebuild(ring, lease);
+
+    /// <summary>Resolves the ring's user addresses in <paramref name="lease"/>'s map and creates its queue there.</summary>
+    private unsafe bool Rebuild(Vring ring, GuestMemoryLease lease)
+    {
+        var memory = lease.Memory;
+        var position = ring.Queue?.Position ?? ring.Base;
+        if (!memory.TryUserToGuest(ring.DescriptorUserAddress, out var descriptors)
+            || !memory.TryUserToGuest(ring.AvailUserAddress, out var driverArea)
+            || !memory.TryUserToGuest(ring.UsedUserAddress, out var deviceArea))
+        {
+            GuestFaultCore(ring, QueueError.RingOutsideMemory);
+            return false;
+        }
+
+        var config = new QueueConfig(ring.Size, descriptors, driverArea, deviceArea, Has(VirtioFeature.RingEventIdx), Has(VirtioFeature.RingIndirectDesc));
+        QueueError error;
+        DeviceQueue? queue;
+        if (IsPacked)
+        {
+            error = PackedQueue.TryCreate(memory, config, position, out var packed);
+            queue = packed;
+        }
+        else
+        {
+            if (ring.Queue is null && memory.TryGetPointer(deviceArea + VirtqUsed.IdxOffset, 2, out var usedIdx) == MemoryFault.None)
+            {
+                // A split ring resumes at the used index the ring itself holds (spec: SET_VRING_BASE).
+                position = position with { NextUsed = LittleEndian.ToHost(Volatile.Read(ref *(ushort*)usedIdx)) };
+            }
+
+            error = SplitQueue.TryCreate(memory, config, position, out var split);
+            queue = split;
+        }
+
+        if (queue is null)
+        {
+            GuestFaultCore(ring, error);
+            return false;
+        }
+
+        ring.Queue = queue;
+        ring.Generation = lease.Generation;
+        return true;
+    }
+
+    void IRingHost.GuestFault(Vring ring, QueueError error) => GuestFaultCore(ring, error);
+
+    void IRingHost.DeviceFailed(Vring ring, Exception error)
+    {
+        _log.LogError(error, "{Device} failed on ring {Ring}; the device needs a reset", _device.Name, ring.Index);
+        MarkNeedsReset(ring);
+    }
+
+    private void GuestFaultCore(Vring ring, QueueError error)
+    {
+        _log.LogWarning("guest error on ring {Ring}: {Error}; the device needs a reset", ring.Index, error);
+        MarkNeedsReset(ring);
+    }
+
+    /// <summary>Stops the ring and tells the front end: DEVICE_NEEDS_RESET in the status, and the ring's error eventfd.</summary>
+    private void MarkNeedsReset(Vring ring)
+    {
+        _needsReset = true;
+        if (ring.Queue is not null)
+        {
+            ring.Base = ring.Queue.Position;
+            ring.Queue = null;
+        }
+
+        ring.Err?.Signal();
+    }
+
+    private bool Has(int feature) => (_features & VirtioFeature.Bit(feature)) != 0;
+
+    private bool IsPacked => Has(VirtioFeature.RingPacked);
+
+    private Vring RingFor(uint index) =>
+        index < (uint)_rings.Length ? _rings[index] : throw new VhostUserProtocolException($"ring {index} does not exist (the device has {_rings.Length})");
+
+    private QueueWorker Workers(Vring ring) => _workers[_workerOfRing[ring.Index]];
+
+    /// <summary>Changes a ring under its worker's gate, then lets the worker look at it.</summary>
+    private void WithRing(Vring ring, Action<Vring> change)
+    {
+        var worker = Workers(ring);
+        lock (worker.Gate)
+        {
+            change(ring);
+        }
+
+        worker.Poke();
+    }
+
+    private void PokeWorkers()
+    {
+        foreach (var worker in _workers)
+        {
+            worker.Poke();
+        }
+    }
+
+    private static void RequireStopped(Vring ring)
+    {
+        if (ring.Queue is not null)
+        {
+            throw new VhostUserProtocolException($"ring {ring.Index} is running; stop it with GET_VRING_BASE first");
+        }
+    }
+
+    private void RequireProtocol(int feature)
+    {
+        if (!Negotiated(feature))
+        {
+            throw new VhostUserProtocolException($"protocol feature {feature} was not negotiated");
+        }
+    }
+
+    private void Expect(ReadOnlySpan<byte> payload, int size, int fds)
+    {
+        if (payload.Length != size || _channel.FdCount != fds)
+        {
+            throw new VhostUserProtocolException($"{(VhostUserRequest)_channel.Header.Request}: expected {size} bytes and {fds} descriptors, got {payload.Length} and {_channel.FdCount}");
+        }
+    }
+
+    private VhostUserVringState ReadState(ReadOnlySpan<byte> payload)
+    {
+        Expect(payload, VhostUserVringState.StateSize, 0);
+        return Read<VhostUserVringState>(payload);
+    }
+
+    private static T Read<T>(ReadOnlySpan<byte> payload)
+        where T : unmanaged => MemoryMarshal.Read<T>(payload);
+
+    private int ReplyU64(ulong value)
+    {
+        MemoryMarshal.Write(_reply, in value);
+        return 8;
+    }
+
+    private void SendU64(uint request, ulong value)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        MemoryMarshal.Write(bytes, in value);
+        _channel.Send(request, VhostUserHeader.Version1 | VhostUserHeader.ReplyFlag, bytes);
+    }
+
+    public void Dispose()
+    {
+        foreach (var worker in _workers)
+        {
+            worker.Dispose();
+        }
+
+        foreach (var ring in _rings)
+        {
+            ring.Clear();
+        }
+
+        _device.Reset();
+        _memory?.Dispose();
+        _backendChannel?.Dispose();
+        _channel.Dispose();
+    }
+}

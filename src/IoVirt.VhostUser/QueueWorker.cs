@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using IoVirt.Interop;
+using IoVirt.Memory;
+using IoVirt.Virtqueue;
+
+namespace IoVirt.VhostUser;
+
+/// <summary>
+/// A dedicated thread that runs one group of rings: it waits on their kick eventfds with epoll,
+/// lets the device process a ring, publishes, signals the call eventfd when the driver asked
+/// for it, and re-enables notifications until the ring stays empty. The session changes the
+/// rings only under <see cref="Gate"/>, which the worker holds while it processes.
+/// </summary>
+internal sealed class QueueWorker : IDisposable
+{
+    private const ulong WakeToken = ulong.MaxValue;
+
+    /// <summary>Rounds on one ring before the others get a turn.</summary>
+    private const int RoundsPerTurn = 64;
+
+    private readonly IRingHost _host;
+    private readonly Epoll _epoll = new();
+    private readonly EventFd _wake = EventFd.Create();
+    private readonly List<Vring> _rings = [];
+    private readonly Thread _thread;
+    private readonly TimeSpan _busyPoll;
+    private volatile bool _stopping;
+
+    public QueueWorker(IRingHost host, string name, TimeSpan busyPoll)
+    {
+        _host = host;
+        _busyPoll = busyPoll;
+        _epoll.Add(_wake.Fd, WakeToken);
+        _thread = new Thread(Run) { Name = name, IsBackground = true };
+        _thread.Start();
+    }
+
+    public object Gate { get; } = new();
+
+    /// <summary>Adds a ring to this worker's group (under <see cref="Gate"/>).</summary>
+    public void Attach(Vring ring) => _rings.Add(ring);
+
+    /// <summary>Starts waiting on the ring's kick descriptor (under <see cref="Gate"/>).</summary>
+    public void Watch(Vring ring)
+    {
+        if (ring.Kick is not null)
+        {
+            _epoll.Add(ring.Kick.Fd, (ulong)ring.Index);
+        }
+    }
+
+    /// <summary>Stops waiting on the ring's kick descriptor (under <see cref="Gate"/>).</summary>
+    public void Unwatch(Vring ring)
+    {
+        if (ring.Kick is not null)
+        {
+            _epoll.Remove(ring.Kick.Fd);
+        }
+    }
+
+    /// <summary>Makes the worker look at its rings again (after a start, an enable or a memory change).</summary>
+    public void Poke() => _wake.Signal();
+
+    private void Run()
+    {
+        Span<ulong> ready = stackalloc ulong[16];
+        var timeout = -1;
+        while (!_stopping)
+        {
+            var count = _epoll.Wait(ready, timeout);
+            lock (Gate)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    if (ready[i] == WakeToken)
+                    {
+                        _wake.TryConsume();
+                        continue;
+                    }
+
+                    var ring = FindRing((int)ready[i]);
+                    if (ring is not null)
+                    {
+                        ring.Kick?.TryConsume();
+                        ring.Pending = true;
+                    }
+                }
+
+                var worked = RunPendingRings();
+                timeout = AnyPending() ? 0 : -1;
+                if (worked && timeout < 0 && _busyPoll > TimeSpan.Zero)
+                {
+                    BusyPoll();
+                }
+            }
+        }
+    }
+
+    /// <summary>Polls every ring with notifications off for a bounded time before going back to sleep.</summary>
+    private void BusyPoll()
+    {
+        var until = Stopwatch.GetTimestamp() + (long)(_busyPoll.TotalSeconds * Stopwatch.Frequency);
+        while (!_stopping && Stopwatch.GetTimestamp() < until)
+        {
+            foreach (var ring in _rings)
+            {
+                ring.Pending = true;
+            }
+
+            if (RunPendingRings())
+            {
+                until = Stopwatch.GetTimestamp() + (long)(_busyPoll.TotalSeconds * Stopwatch.Frequency);
+            }
+        }
+    }
+
+    private bool RunPendingRings()
+    {
+        var worked = false;
+        foreach (var ring in _rings)
+        {
+            if (ring.Pending || ring.PollsWithoutKick)
+            {
+                worked |= RunRing(ring);
+            }
+        }
+
+        return worked;
+    }
+
+    private bool AnyPending()
+    {
+        foreach (var ring in _rings)
+        {
+            if (ring.Pending || (ring.PollsWithoutKick && ring.Queue is not null))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Processes one ring until it stays empty or its turn is over; true when it did any work.</summary>
+    private bool RunRing(Vring ring)
+    {
+        ring.Pending = false;
+        var memory = _host.Memory;
+        if (ring.Queue is null || !ring.Enabled || memory is null)
+        {
+            return false;
+        }
+
+        using var lease = memory.Acquire();
+        if (lease.Generation != ring.Generation && !_host.Rebuild(ring, lease))
+        {
+            return false;
+        }
+
+        var queue = ring.Queue;
+        var before = queue.Position;
+        for (var round = 0; round < RoundsPerTurn; round++)
+        {
+            queue.DisableNotifications();
+            try
+            {
+                _host.Device.ProcessQueue(ring.Index, queue);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _host.DeviceFailed(ring, e);
+                return true;
+            }
+
+            queue.PublishUsed();
+            if (queue.NeedsInterrupt())
+            {
+                ring.Call?.Signal();
+            }
+
+            if (queue.IsBroken)
+            {
+                _host.GuestFault(ring, queue.Fault);
+                return true;
+            }
+
+            if (!queue.EnableNotifications())
+            {
+                return queue.Position != before;
+            }
+        }
+
+        ring.Pending = true;
+        return true;
+    }
+
+    private Vring? FindRing(int index)
+    {
+        foreach (var ring in _rings)
+        {
+            if (ring.Index == index)
+            {
+                return ring;
+            }
+        }
+
+        return null;
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        Poke();
+        _thread.Join();
+        _epoll.Dispose();
+        _wake.Dispose();
+    }
+}
+
+/// <summary>What a <see cref="QueueWorker"/> needs from the session that owns its rings.</summary>
+internal interface IRingHost
+{
+    VirtioDeviceModel Device { get; }
+
+    AtomicGuestMemory? Memory { get; }
+
+    /// <summary>Resolves the ring again in the leased memory map; false when it no longer fits (the ring is then faulted).</summary>
+    bool Rebuild(Vring ring, GuestMemoryLease lease);
+
+    /// <summary>The guest broke the ring: the device needs a reset.</summary>
+    void GuestFault(Vring ring, QueueError error);
+
+    /// <summary>The device model threw: the device needs a reset; the daemon goes on.</summary>
+    void DeviceFailed(Vring ring, Exception error);
+}

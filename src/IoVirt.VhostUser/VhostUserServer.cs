@@ -1,0 +1,102 @@
+using IoVirt.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace IoVirt.VhostUser;
+
+/// <summary>
+/// Serves one device on one Unix socket path: accepts a front end, runs a <see cref="BackendSession"/>
+/// until it goes away, resets the device and waits for the next one (so a restarted QEMU, or a
+/// restarted back end that QEMU reconnects to, finds the device ready). Runs on its own thread;
+/// a broken connection is logged and never stops the server.
+/// </summary>
+public sealed class VhostUserServer : IDisposable
+{
+    private readonly VirtioDeviceModel _device;
+    private readonly ILogger _log;
+    private readonly TimeSpan _busyPoll;
+    private readonly UnixSocket _listener;
+    private readonly Thread _thread;
+    private readonly object _gate = new();
+    private UnixSocket? _connection;
+    private volatile bool _stopping;
+
+    public VhostUserServer(string socketPath, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll = default)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        SocketPath = socketPath;
+        _device = device;
+        _log = log;
+        _busyPoll = busyPoll;
+        _listener = UnixSocket.Listen(socketPath);
+        _thread = new Thread(Run) { Name = $"vhost-user {device.Name}", IsBackground = true };
+    }
+
+    public string SocketPath { get; }
+
+    /// <summary>Front ends served so far (counting the current one).</summary>
+    public int Connections { get; private set; }
+
+    public void Start() => _thread.Start();
+
+    private void Run()
+    {
+        _log.LogInformation("{Device} listening on {Path}", _device.Name, SocketPath);
+        while (!_stopping)
+        {
+            var connection = _listener.Accept();
+            if (connection is null)
+            {
+                break;
+            }
+
+            lock (_gate)
+            {
+                if (_stopping)
+                {
+                    connection.Dispose();
+                    break;
+                }
+
+                _connection = connection;
+                Connections++;
+            }
+
+            _log.LogInformation("front end connected ({Count})", Connections);
+            using (var session = new BackendSession(connection, _device, _log, _busyPoll))
+            {
+                session.Serve();
+            }
+
+            lock (_gate)
+            {
+                _connection = null;
+            }
+        }
+    }
+
+    /// <summary>Stops accepting, ends the current connection, waits for the thread and removes the socket file.</summary>
+    public void Dispose()
+    {
+        _stopping = true;
+        lock (_gate)
+        {
+            _connection?.Shutdown();
+        }
+
+        _listener.Shutdown();
+        if (_thread.ThreadState != ThreadState.Unstarted)
+        {
+            _thread.Join();
+        }
+
+        _listener.Dispose();
+        try
+        {
+            File.Delete(SocketPath);
+        }
+        catch (IOException e)
+        {
+            _log.LogWarning("could not remove {Path}: {Reason}", SocketPath, e.Message);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using IoVirt.Virtqueue;
+
+namespace IoVirt.VhostUser;
+
+/// <summary>
+/// A virtio device as a vhost-user back end serves it: what it offers (features, config space,
+/// queues) and how it processes a queue. The server does everything else: the protocol, memory,
+/// rings, workers, notifications and reconnects.
+/// </summary>
+public abstract class VirtioDeviceModel
+{
+    /// <summary>The device type, for --print-capabilities and logs (e.g. "rng", "blk").</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Virtio feature bits offered: device bits plus the transport bits the device supports.</summary>
+    public abstract ulong Features { get; }
+
+    /// <summary>vhost-user protocol features the device needs beyond the server's own (e.g. CONFIG).</summary>
+    public virtual ulong ProtocolFeatures => 0;
+
+    /// <summary>Most queues the device has.</summary>
+    public virtual int QueueCount => 1;
+
+    /// <summary>Largest queue size accepted.</summary>
+    public virtual int MaxQueueSize => 1024;
+
+    /// <summary>The virtio device configuration space (empty when the device has none).</summary>
+    public virtual ReadOnlySpan<byte> ConfigSpace => default;
+
+    /// <summary>The driver wrote <paramref name="data"/> at <paramref name="offset"/> of the config space; false refuses it.</summary>
+    public virtual bool WriteConfig(uint offset, ReadOnlySpan<byte> data) => false;
+
+    /// <summary>The front end acknowledged <paramref name="features"/> (a subset of <see cref="Features"/>).</summary>
+    public virtual void FeaturesNegotiated(ulong features)
+    {
+    }
+
+    /// <summary>Queues that share a worker thread have the same group number; by default each queue has its own.</summary>
+    public virtual int WorkerGroup(int queueIndex) => queueIndex;
+
+    /// <summary>
+    /// Pops and completes what the queue holds, on the queue's worker thread: walk each chain,
+    /// do the work, <see cref="DeviceQueue.AddUsed"/>. The server publishes, interrupts and
+    /// re-enables notifications. Return without draining (after <see cref="DeviceQueue.UndoLastPop"/>)
+    /// to defer work; a guest fault stays in <see cref="DeviceQueue.Fault"/>.
+    /// </summary>
+    public abstract void ProcessQueue(int queueIndex, DeviceQueue queue);
+
+    /// <summary>Returns the device to its initial state (RESET_DEVICE, or the front end went away).</summary>
+    public virtual void Reset()
+    {
+    }
+}
