@@ -49,5 +49,13 @@ public sealed unsafe class EventFd : IDisposable
         return read(Fd, &value, 8) == 8;
     }
 
+    /// <summary>Waits until the counter is non-zero, then clears it; false after <paramref name="timeoutMs"/> without a signal.</summary>
+    public bool Wait(int timeoutMs)
+    {
+        var entry = new Tmds.Linux.pollfd { fd = Fd, events = POLLIN };
+        var ready = poll(&entry, 1, timeoutMs);
+        return ready > 0 && TryConsume();
+    }
+
     public void Dispose() => Handle.Dispose();
 }

@@ -125,7 +125,7 @@ public sealed unsafe class UnixSocket : IDisposable
                     var header = CMSG_FIRSTHDR(&msg);
                     header->cmsg_level = SOL_SOCKET;
                     header->cmsg_type = SCM_RIGHTS;
-                    header->cmsg_len = CMSG_LEN(sizeof(int) * fds.Length);
+                    header->cmsg_len = ControlLength(fds.Length);
                     fds.CopyTo(new Span<int>(CMSG_DATA(header), fds.Length));
                 }
 
@@ -180,7 +180,7 @@ public sealed unsafe class UnixSocket : IDisposable
                         continue;
                     }
 
-                    var count = ((int)(uint)h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                    var count = ((int)(uint)h->cmsg_len - ControlLength(0)) / sizeof(int);
                     var received = (int*)CMSG_DATA(h);
                     for (var i = 0; i < count; i++)
                     {
@@ -218,6 +218,12 @@ public sealed unsafe class UnixSocket : IDisposable
     public void Shutdown() => _ = shutdown(Fd, SHUT_RDWR);
 
     public void Dispose() => _handle.Dispose();
+
+    /// <summary>
+    /// cmsg_len for <paramref name="fds"/> descriptors: the header plus the descriptors, unpadded
+    /// (Tmds.LibC's CMSG_LEN pads, which would make the kernel pass one descriptor too many).
+    /// </summary>
+    private static int ControlLength(int fds) => sizeof(cmsghdr) + (fds * sizeof(int));
 
     private static UnixSocket Create()
     {

@@ -38,8 +38,8 @@ public sealed unsafe class GuestRegion : IDisposable
     public ulong GuestEnd => GuestAddress + Size;
 
     /// <summary>
-    /// Where the front end has this region in its own address space. vhost-user ring addresses
-    /// arrive in that space; for regions not shared over vhost-user it equals <see cref="GuestAddress"/>.
+    /// Where the front end has this region in its own address space: vhost-user ring addresses
+    /// arrive in that space. For a region this process created, its own host address.
     /// </summary>
     public ulong UserAddress { get; }
 
@@ -61,7 +61,7 @@ public sealed unsafe class GuestRegion : IDisposable
         try
         {
             var host = Mapping.MapShared(fd, 0, size, writable: true);
-            return new GuestRegion(guestAddress, size, guestAddress, host, host, size, allocated: false, file, 0);
+            return new GuestRegion(guestAddress, size, (ulong)host, host, host, size, allocated: false, file, 0);
         }
         catch
         {
@@ -92,7 +92,7 @@ public sealed unsafe class GuestRegion : IDisposable
     {
         CheckBounds(guestAddress, size);
         var host = Mapping.MapShared(-1, 0, size, writable: true);
-        return new GuestRegion(guestAddress, size, guestAddress, host, host, size, allocated: false, file: null, 0);
+        return new GuestRegion(guestAddress, size, (ulong)host, host, host, size, allocated: false, file: null, 0);
     }
 
     /// <summary>Allocates zeroed, page-aligned process memory: for tests, benchmarks and fuzzers.</summary>
@@ -101,7 +101,7 @@ public sealed unsafe class GuestRegion : IDisposable
         CheckBounds(guestAddress, size);
         var host = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)size, (nuint)Mapping.PageSize);
         System.Runtime.InteropServices.NativeMemory.Clear(host, (nuint)size);
-        return new GuestRegion(guestAddress, size, guestAddress, host, host, size, allocated: true, file: null, 0);
+        return new GuestRegion(guestAddress, size, (ulong)host, host, host, size, allocated: true, file: null, 0);
     }
 
     /// <summary>True when [<paramref name="address"/>, +<paramref name="length"/>) shares a byte with this region.</summary>

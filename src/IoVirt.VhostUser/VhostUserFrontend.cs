@@ -1,0 +1,231 @@
+using System.Runtime.InteropServices;
+using IoVirt.Abi.VhostUser;
+using IoVirt.Interop;
+using IoVirt.Memory;
+
+namespace IoVirt.VhostUser;
+
+/// <summary>
+/// The front-end side of vhost-user: connects to a back end and sends it requests, one typed
+/// method per message. Once REPLY_ACK is negotiated every request without a reply of its own
+/// asks for an acknowledgement, so a refusal surfaces here as a <see cref="VhostUserProtocolException"/>.
+/// Used by tests, the load generator and the reference VMM.
+/// </summary>
+public sealed class VhostUserFrontend : IDisposable
+{
+    private readonly MessageChannel _channel;
+    private bool _replyAck;
+
+    private VhostUserFrontend(UnixSocket socket) => _channel = new MessageChannel(socket);
+
+    public static VhostUserFrontend Connect(string socketPath) => new(UnixSocket.Connect(socketPath));
+
+    public ulong GetFeatures() => RequestU64(VhostUserRequest.GetFeatures);
+
+    public void SetFeatures(ulong features) => Command(VhostUserRequest.SetFeatures, features);
+
+    public ulong GetProtocolFeatures() => RequestU64(VhostUserRequest.GetProtocolFeatures);
+
+    /// <summary>Sets the protocol features; from here on, acknowledgements are requested when REPLY_ACK is among them.</summary>
+    public void SetProtocolFeatures(ulong features)
+    {
+        Command(VhostUserRequest.SetProtocolFeatures, features);
+        _replyAck = (features & (1UL << VhostUserProtocolFeature.ReplyAck)) != 0;
+    }
+
+    public void SetOwner() => Command(VhostUserRequest.SetOwner, []);
+
+    public void ResetOwner() => Command(VhostUserRequest.ResetOwner, []);
+
+    public ulong GetQueueNum() => RequestU64(VhostUserRequest.GetQueueNum);
+
+    public ulong GetMaxMemSlots() => RequestU64(VhostUserRequest.GetMaxMemSlots);
+
+    /// <summary>Sends the memory table of <paramref name="memory"/>; every region must keep its file (memfd regions do).</summary>
+    public void SetMemTable(GuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        var regions = memory.Regions;
+        Span<byte> payload = stackalloc byte[VhostUserMemoryHeader.HeaderSize + (VhostUserMemoryHeader.MaxRegions * VhostUserMemoryRegion.RegionSize)];
+        Span<int> fds = stackalloc int[VhostUserMemoryHeader.MaxRegions];
+        if (regions.Length > VhostUserMemoryHeader.MaxRegions)
+        {
+            throw new ArgumentException($"SET_MEM_TABLE carries at most {VhostUserMemoryHeader.MaxRegions} regions.", nameof(memory));
+        }
+
+        var header = new VhostUserMemoryHeader { RegionCount = (uint)regions.Length };
+        MemoryMarshal.Write(payload, in header);
+        for (var i = 0; i < regions.Length; i++)
+        {
+            var entry = Describe(regions[i], out fds[i]);
+            MemoryMarshal.Write(payload[(VhostUserMemoryHeader.HeaderSize + (i * VhostUserMemoryRegion.RegionSize))..], in entry);
+        }
+
+        Command(VhostUserRequest.SetMemTable, payload[..(VhostUserMemoryHeader.HeaderSize + (regions.Length * VhostUserMemoryRegion.RegionSize))], fds[..regions.Length]);
+    }
+
+    public void AddMemoryRegion(GuestRegion region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        var single = new VhostUserSingleMemoryRegion { Region = Describe(region, out var fd) };
+        Command(VhostUserRequest.AddMemReg, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserSingleMemoryRegion>(in single)), [fd]);
+    }
+
+    public void RemoveMemoryRegion(GuestRegion region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        var single = new VhostUserSingleMemoryRegion { Region = Describe(region, out _) };
+        Command(VhostUserRequest.RemMemReg, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserSingleMemoryRegion>(in single)));
+    }
+
+    public void SetVringNum(uint index, uint size) => Command(VhostUserRequest.SetVringNum, State(index, size));
+
+    /// <summary>Sets a ring's addresses, given as front-end (user) addresses.</summary>
+    public void SetVringAddr(uint index, ulong descriptors, ulong driverArea, ulong deviceArea)
+    {
+        var addr = new VhostUserVringAddr { Index = index, DescriptorUserAddress = descriptors, AvailableUserAddress = driverArea, UsedUserAddress = deviceArea };
+        Command(VhostUserRequest.SetVringAddr, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserVringAddr>(in addr)));
+    }
+
+    public void SetVringBase(uint index, uint value) => Command(VhostUserRequest.SetVringBase, State(index, value));
+
+    /// <summary>Stops the ring and returns where the back end stands in it.</summary>
+    public uint GetVringBase(uint index)
+    {
+        Send(VhostUserRequest.GetVringBase, State(index, 0), [], needReply: false);
+        return MemoryMarshal.Read<VhostUserVringState>(ReceiveReply(VhostUserRequest.GetVringBase, VhostUserVringState.StateSize)).Num;
+    }
+
+    /// <summary>Sets the kick eventfd (null: the back end polls), which starts the ring.</summary>
+    public void SetVringKick(uint index, EventFd? kick) => SetVringFd(VhostUserRequest.SetVringKick, index, kick);
+
+    public void SetVringCall(uint index, EventFd? call) => SetVringFd(VhostUserRequest.SetVringCall, index, call);
+
+    public void SetVringErr(uint index, EventFd? err) => SetVringFd(VhostUserRequest.SetVringErr, index, err);
+
+    public void SetVringEnable(uint index, bool enable) => Command(VhostUserRequest.SetVringEnable, State(index, enable ? 1u : 0u));
+
+    /// <summary>Reads <paramref name="length"/> bytes of the device config space at <paramref name="offset"/>; an empty result is the back end's refusal.</summary>
+    public byte[] GetConfig(uint offset, uint length)
+    {
+        var payload = new byte[VhostUserConfigHeader.HeaderSize + length];
+        var header = new VhostUserConfigHeader { Offset = offset, Size = length };
+        MemoryMarshal.Write(payload, in header);
+        Send(VhostUserRequest.GetConfig, payload, [], needReply: false);
+        var reply = ReceiveReply(VhostUserRequest.GetConfig, -1);
+        return reply.Length <= VhostUserConfigHeader.HeaderSize ? [] : reply[VhostUserConfigHeader.HeaderSize..].ToArray();
+    }
+
+    public void SetConfig(uint offset, ReadOnlySpan<byte> data)
+    {
+        var payload = new byte[VhostUserConfigHeader.HeaderSize + data.Length];
+        var header = new VhostUserConfigHeader { Offset = offset, Size = (uint)data.Length };
+        MemoryMarshal.Write(payload, in header);
+        data.CopyTo(payload.AsSpan(VhostUserConfigHeader.HeaderSize));
+        Command(VhostUserRequest.SetConfig, payload);
+    }
+
+    public void ResetDevice() => Command(VhostUserRequest.ResetDevice, []);
+
+    public void SetStatus(byte status) => Command(VhostUserRequest.SetStatus, status);
+
+    public byte GetStatus() => (byte)RequestU64(VhostUserRequest.GetStatus);
+
+    /// <summary>
+    /// Sends any message as given, for tests of malformed input: nothing is checked here.
+    /// Returns the reply payload when <paramref name="expectReply"/> is set.
+    /// </summary>
+    public byte[]? SendRaw(uint request, uint flags, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds, bool expectReply)
+    {
+        _channel.Send(request, flags, payload, fds);
+        return expectReply ? ReceiveReply((VhostUserRequest)request, -1).ToArray() : null;
+    }
+
+    /// <summary>True when the back end closed the connection (probes with a request that needs a reply).</summary>
+    public bool IsClosedByPeer()
+    {
+        try
+        {
+            _channel.Send((uint)VhostUserRequest.GetFeatures, VhostUserHeader.Version1, []);
+            return !_channel.Receive();
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return true;
+        }
+    }
+
+    private void SetVringFd(VhostUserRequest request, uint index, EventFd? fd)
+    {
+        var value = index | (fd is null ? VhostUserVringFd.NoFdFlag : 0);
+        if (fd is null)
+        {
+            Command(request, value);
+        }
+        else
+        {
+            Command(request, MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(in value)), [fd.Fd]);
+        }
+    }
+
+    private static VhostUserMemoryRegion Describe(GuestRegion region, out int fd)
+    {
+        var file = region.File ?? throw new ArgumentException("Only regions that keep their file (memfd) can be shared with a back end.", nameof(region));
+        fd = (int)file.DangerousGetHandle();
+        return new VhostUserMemoryRegion { GuestAddress = region.GuestAddress, Size = region.Size, UserAddress = region.UserAddress, MmapOffset = region.FileOffset };
+    }
+
+    private static byte[] State(uint index, uint num)
+    {
+        var state = new VhostUserVringState { Index = index, Num = num };
+        return MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserVringState>(in state)).ToArray();
+    }
+
+    private void Command(VhostUserRequest request, ulong value) => Command(request, MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(in value)));
+
+    /// <summary>A request without a reply of its own; with REPLY_ACK, waits for the acknowledgement and throws on refusal.</summary>
+    private void Command(VhostUserRequest request, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds = default)
+    {
+        Send(request, payload, fds, _replyAck);
+        if (_replyAck)
+        {
+            var status = MemoryMarshal.Read<ulong>(ReceiveReply(request, 8));
+            if (status != 0)
+            {
+                throw new VhostUserProtocolException($"the back end refused {request} (status {status})");
+            }
+        }
+    }
+
+    private ulong RequestU64(VhostUserRequest request)
+    {
+        Send(request, [], [], needReply: false);
+        return MemoryMarshal.Read<ulong>(ReceiveReply(request, 8));
+    }
+
+    private void Send(VhostUserRequest request, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds, bool needReply) =>
+        _channel.Send((uint)request, VhostUserHeader.Version1 | (needReply ? VhostUserHeader.NeedReplyFlag : 0), payload, fds);
+
+    /// <summary>Reads the reply to <paramref name="request"/>, checking its header (and its size unless <paramref name="size"/> is -1).</summary>
+    private ReadOnlySpan<byte> ReceiveReply(VhostUserRequest request, int size)
+    {
+        if (!_channel.Receive())
+        {
+            throw new IOException($"the back end closed the connection instead of answering {request}");
+        }
+
+        var header = _channel.Header;
+        if (header.Request != (uint)request || (header.Flags & VhostUserHeader.ReplyFlag) == 0 || (size >= 0 && header.Size != size))
+        {
+            throw new VhostUserProtocolException($"bad reply to {request}: request {header.Request}, flags 0x{header.Flags:x}, {header.Size} bytes");
+        }
+
+        return _channel.Payload;
+    }
+
+    public void Dispose() => _channel.Dispose();
+}
