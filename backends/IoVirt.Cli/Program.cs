@@ -1,92 +1,54 @@
-using IoVirt.Cli.Demo;
-
 namespace IoVirt.Cli;
 
 /// <summary>
-/// The <c>iovirt</c> command. Exit codes: 0 success, 1 the run failed (a check did not hold),
-/// 2 usage error.
+/// The <c>iovirt</c> command: one subcommand per device back end, plus the demo.
+/// Exit codes: 0 success, 1 failure at run time, 2 usage error.
 /// </summary>
 internal static class Program
 {
     private const string Usage = """
-        Usage: iovirt [demo] [options]
+        Usage: iovirt [COMMAND] [options]
 
-        With no arguments, runs the demo: a driver thread and a device thread push
-        1,000,000 requests through a split and then a packed virtqueue in shared memory,
-        checking every answer, and print the rate.
+        Commands:
+          demo     (default) driver and device threads pushing requests through a virtqueue
+          rng      serve virtio-rng over vhost-user (iovirt rng --help)
 
-        Options (demo):
-          --requests N       requests per ring format (default 1000000)
-          --queue-size N     ring entries, 1..32768; power of two for split (default 256)
-          --format F         split, packed or both (default both)
-          -h, --help         show this text
-
-        Exit codes: 0 success, 1 a check failed, 2 usage error.
+        iovirt COMMAND --help describes each command.
         """;
 
     private static int Main(string[] args)
     {
         var rest = args.AsSpan();
-        if (!rest.IsEmpty && rest[0] == "demo")
+        if (!rest.IsEmpty && rest[0] is "-h" or "--help")
+        {
+            return Help();
+        }
+
+        var command = rest.IsEmpty || rest[0].StartsWith('-') ? "demo" : rest[0];
+        if (!rest.IsEmpty && !rest[0].StartsWith('-'))
         {
             rest = rest[1..];
         }
 
-        long requests = 1_000_000;
-        var queueSize = 256;
-        var format = "both";
-        for (var i = 0; i < rest.Length; i++)
+        return command switch
         {
-            var option = rest[i];
-            if (option is "-h" or "--help")
-            {
-                Console.Out.Write(Usage);
-                return 0;
-            }
-
-            if (i + 1 >= rest.Length)
-            {
-                return Fail($"unknown or incomplete option '{option}'");
-            }
-
-            var value = rest[++i];
-            switch (option)
-            {
-                case "--requests" when long.TryParse(value, out requests) && requests > 0:
-                    break;
-                case "--queue-size" when int.TryParse(value, out queueSize) && queueSize is >= 1 and <= 32768:
-                    break;
-                case "--format" when value is "split" or "packed" or "both":
-                    format = value;
-                    break;
-                default:
-                    return Fail($"bad option or value: {option} {value}");
-            }
-        }
-
-        if (format != "packed" && (queueSize & (queueSize - 1)) != 0)
-        {
-            return Fail("a split ring's size must be a power of two");
-        }
-
-        var status = 0;
-        if (format is "split" or "both")
-        {
-            status |= new QueueDemo(packed: false, queueSize, requests, Console.Out).Run();
-        }
-
-        if (format is "packed" or "both")
-        {
-            status |= new QueueDemo(packed: true, queueSize, requests, Console.Out).Run();
-        }
-
-        return status;
+            "demo" => DemoCommand.Run(rest),
+            "rng" => RngCommand.Run(rest),
+            "help" => Help(),
+            _ => UsageError($"unknown command '{command}'", Usage),
+        };
     }
 
-    private static int Fail(string message)
+    private static int Help()
+    {
+        Console.Out.Write(Usage);
+        return 0;
+    }
+
+    public static int UsageError(string message, string usage)
     {
         Console.Error.WriteLine($"iovirt: {message}");
-        Console.Error.Write(Usage);
+        Console.Error.Write(usage);
         return 2;
     }
 }

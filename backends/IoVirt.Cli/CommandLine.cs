@@ -1,0 +1,59 @@
+namespace IoVirt.Cli;
+
+/// <summary>
+/// The options of one subcommand: <c>--name value</c>, <c>--name=value</c> and bare flags.
+/// Anything not declared is a usage error.
+/// </summary>
+internal sealed class CommandLine
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+
+    private CommandLine()
+    {
+    }
+
+    /// <summary>Parses <paramref name="args"/>; <paramref name="valueOptions"/> take a value, <paramref name="flagOptions"/> do not.</summary>
+    public static CommandLine? TryParse(ReadOnlySpan<string> args, IReadOnlySet<string> valueOptions, IReadOnlySet<string> flagOptions, out string? error)
+    {
+        var line = new CommandLine();
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            var name = eq > 0 ? arg[..eq] : arg;
+            if (flagOptions.Contains(name) && eq < 0)
+            {
+                line._flags.Add(name);
+            }
+            else if (valueOptions.Contains(name))
+            {
+                if (eq > 0)
+                {
+                    line._values[name] = arg[(eq + 1)..];
+                }
+                else if (i + 1 < args.Length)
+                {
+                    line._values[name] = args[++i];
+                }
+                else
+                {
+                    error = $"{name} needs a value";
+                    return null;
+                }
+            }
+            else
+            {
+                error = $"unknown option '{arg}'";
+                return null;
+            }
+        }
+
+        return line;
+    }
+
+    public bool Has(string flag) => _flags.Contains(flag);
+
+    public string? Value(string name) => _values.TryGetValue(name, out var value) ? value : null;
+}

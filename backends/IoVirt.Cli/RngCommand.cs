@@ -1,0 +1,71 @@
+using IoVirt.Backends.Rng;
+
+namespace IoVirt.Cli;
+
+/// <summary><c>iovirt rng</c>: virtio-rng over vhost-user.</summary>
+internal static class RngCommand
+{
+    public const string Usage = """
+        Usage: iovirt rng --socket PATH [options]
+
+        Serves a virtio-rng device (entropy from the host kernel's getrandom) over
+        vhost-user on the Unix socket PATH. QEMU connects with
+          -chardev socket,id=rng0,path=PATH -device vhost-user-rng-pci,chardev=rng0
+        (guest RAM must be shared: -object memory-backend-memfd,id=mem,size=...,share=on
+         -machine memory-backend=mem).
+
+        Options:
+          --socket PATH          socket to listen on (also --socket-path=PATH); required
+          --busy-poll USEC       poll the rings USEC microseconds before sleeping (default 0)
+          --log-level LEVEL      trace, debug, information, warning, error (default information)
+          --print-capabilities   print the back end's capabilities as JSON and exit
+          -h, --help             show this text
+
+        Logs go to stderr. SIGTERM or SIGINT stop the back end and remove the socket file.
+        Exit codes: 0 stopped by a signal, 1 could not serve, 2 usage error.
+        """;
+
+    private static readonly HashSet<string> ValueOptions = ["--socket", "--socket-path", "--busy-poll", "--log-level"];
+    private static readonly HashSet<string> Flags = ["--print-capabilities", "-h", "--help"];
+
+    public static int Run(ReadOnlySpan<string> args)
+    {
+        var line = CommandLine.TryParse(args, ValueOptions, Flags, out var error);
+        if (line is null)
+        {
+            return Program.UsageError(error!, Usage);
+        }
+
+        if (line.Has("-h") || line.Has("--help"))
+        {
+            Console.Out.Write(Usage);
+            return 0;
+        }
+
+        if (line.Has("--print-capabilities"))
+        {
+            Console.Out.WriteLine("{\n  \"type\": \"rng\",\n  \"features\": []\n}");
+            return 0;
+        }
+
+        var socket = line.Value("--socket") ?? line.Value("--socket-path");
+        if (socket is null)
+        {
+            return Program.UsageError("--socket PATH is required", Usage);
+        }
+
+        if (!BackendHost.TryParseLevel(line.Value("--log-level"), out var level))
+        {
+            return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
+        }
+
+        var busyPoll = line.Value("--busy-poll");
+        if (busyPoll is not null && (!int.TryParse(busyPoll, out var micros) || micros < 0))
+        {
+            return Program.UsageError($"bad --busy-poll '{busyPoll}'", Usage);
+        }
+
+        var poll = TimeSpan.FromMicroseconds(busyPoll is null ? 0 : int.Parse(busyPoll, System.Globalization.CultureInfo.InvariantCulture));
+        return BackendHost.Run(socket, _ => new RngDevice(), level, poll);
+    }
+}
