@@ -1,0 +1,266 @@
+using System.Runtime.InteropServices;
+using IoVirt.Abi.VhostUser;
+using IoVirt.Abi.Virtio;
+using IoVirt.Backends.Rng;
+using IoVirt.Interop;
+using IoVirt.Memory;
+using IoVirt.Testing;
+using IoVirt.VhostUser;
+using Microsoft.Extensions.Logging;
+
+namespace IoVirt.Tests.VhostUser;
+
+/// <summary>
+/// Every malformed or out-of-order message is refused before it acts: with REPLY_ACK the front
+/// end gets a non-zero answer and the connection stays usable; without it the connection is
+/// closed with a log line and the server accepts the next front end.
+/// </summary>
+public class MalformedMessageTests
+{
+    private const uint NeedReply = VhostUserHeader.Version1 | VhostUserHeader.NeedReplyFlag;
+
+    [Fact]
+    public void Features_never_offered_are_refused()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetFeatures(1UL << 63));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetProtocolFeatures(1UL << VhostUserProtocolFeature.Pagefault));
+        StillServes(frontend);
+    }
+
+    [Theory]
+    [InlineData(5u, 8u)]
+    [InlineData(0u, 0u)]
+    [InlineData(0u, 100u)]
+    [InlineData(0u, 2048u)]
+    public void A_ring_index_or_size_out_of_bounds_is_refused(uint index, uint size)
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetVringNum(index, size));
+        StillServes(frontend);
+    }
+
+    [Fact]
+    public void A_ring_started_before_it_is_configured_is_refused()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        using var kick = EventFd.Create();
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetVringKick(0, kick));
+        frontend.SetVringNum(0, 8);
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetVringKick(0, kick));
+        StillServes(frontend);
+    }
+
+    [Fact]
+    public void Ring_addresses_outside_the_memory_table_are_refused_when_the_ring_starts()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        using var kick = EventFd.Create();
+        frontend.SetVringNum(0, 8);
+        frontend.SetVringAddr(0, 0x10, 0x20, 0x40);
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetVringKick(0, kick));
+        Assert.True(bed.Log.Contains(LogLevel.Warning, "RingOutsideMemory"));
+        StillServes(frontend);
+    }
+
+    [Fact]
+    public void A_running_ring_cannot_be_resized_or_rebased()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        using var queue = FrontendQueue.Start(frontend, bed.Memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetVringNum(0, 16));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetVringBase(0, 3));
+        Assert.Equal(0u, frontend.GetVringBase(0));
+        frontend.SetVringNum(0, 16);
+    }
+
+    [Theory]
+    [InlineData(VhostUserRequest.SetFeatures, 4, 0)]
+    [InlineData(VhostUserRequest.SetOwner, 0, 1)]
+    [InlineData(VhostUserRequest.SetVringNum, 12, 0)]
+    [InlineData(VhostUserRequest.SetVringAddr, 32, 0)]
+    [InlineData(VhostUserRequest.SetVringCall, 8, 2)]
+    [InlineData(VhostUserRequest.SetVringEnable, 8, 1)]
+    [InlineData(VhostUserRequest.SetStatus, 4, 0)]
+    [InlineData(VhostUserRequest.ResetDevice, 8, 0)]
+    public void A_payload_of_the_wrong_size_or_with_the_wrong_descriptors_is_refused(VhostUserRequest request, int size, int fds)
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        var events = Enumerable.Range(0, fds).Select(_ => EventFd.Create()).ToArray();
+        var reply = frontend.SendRaw((uint)request, NeedReply, new byte[size], events.Select(e => e.Fd).ToArray(), expectReply: true);
+        Assert.NotEqual(0UL, MemoryMarshal.Read<ulong>(reply));
+        foreach (var e in events)
+        {
+            e.Dispose();
+        }
+
+        StillServes(frontend);
+    }
+
+    [Theory]
+    [InlineData(VhostUserRequest.SetLogBase)]
+    [InlineData(VhostUserRequest.IotlbMsg)]
+    [InlineData(VhostUserRequest.SendRarp)]
+    [InlineData(VhostUserRequest.PostcopyAdvise)]
+    [InlineData(VhostUserRequest.GetInflightFd)]
+    [InlineData(VhostUserRequest.GetSharedObject)]
+    [InlineData(VhostUserRequest.VringKick)]
+    [InlineData((VhostUserRequest)999)]
+    public void Requests_of_features_not_offered_and_unknown_requests_are_refused(VhostUserRequest request)
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        var reply = frontend.SendRaw((uint)request, NeedReply, new byte[8], [], expectReply: true);
+        Assert.NotEqual(0UL, MemoryMarshal.Read<ulong>(reply));
+        StillServes(frontend);
+    }
+
+    [Fact]
+    public void A_config_read_past_the_config_space_gets_an_empty_reply()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        Assert.Empty(frontend.GetConfig(0, 4));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetConfig(0, [1, 2, 3, 4]));
+        StillServes(frontend);
+    }
+
+    [Fact]
+    public void Bad_memory_tables_are_refused_and_the_old_one_stays()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        var fd = (int)bed.Memory.Regions[0].File!.DangerousGetHandle();
+
+        // Two regions overlapping in guest-physical space.
+        Assert.NotEqual(0UL, SendMemTable(frontend, [Region(0x1000, 0x2000), Region(0x2000, 0x2000)], [fd, fd]));
+        // More descriptors than regions, fewer, none at all, too many regions, a zero-size region, a region wrapping around.
+        Assert.NotEqual(0UL, SendMemTable(frontend, [Region(0x1000, 0x1000)], [fd, fd]));
+        Assert.NotEqual(0UL, SendMemTable(frontend, [Region(0x1000, 0x1000), Region(0x8000, 0x1000)], [fd]));
+        Assert.NotEqual(0UL, SendMemTable(frontend, [], []));
+        Assert.NotEqual(0UL, SendMemTable(frontend, [.. Enumerable.Range(0, 9).Select(i => Region((ulong)i << 20, 0x1000))], [fd, fd, fd, fd, fd, fd, fd, fd]));
+        Assert.NotEqual(0UL, SendMemTable(frontend, [Region(0x1000, 0)], [fd]));
+        Assert.NotEqual(0UL, SendMemTable(frontend, [Region(ulong.MaxValue - 0xfff, 0x2000)], [fd]));
+
+        // The table sent by the handshake still serves a ring.
+        using var queue = FrontendQueue.Start(frontend, bed.Memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0));
+        frontend.SetVringEnable(0, true);
+        Assert.True(queue.Driver.TryAdd([new(VhostUserTestBed.DataBase, 16, true)], false, out _));
+        queue.Submit();
+        Assert.True(queue.TryWaitUsed(out _, out var written, 5000));
+        Assert.Equal(16u, written);
+    }
+
+    [Fact]
+    public void Memory_regions_can_be_added_and_removed_one_at_a_time()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        Assert.Equal((ulong)BackendSession.MaxMemorySlots, frontend.GetMaxMemSlots());
+        using var extra = new GuestMemory(GuestRegion.CreateMemfd(0x8000_0000, 1 << 20, "extra"));
+        frontend.AddMemoryRegion(extra.Regions[0]);
+
+        // A ring living in the added region works.
+        using var queue = FrontendQueue.Start(frontend, extra, 0, 8, packed: false, eventIdx: true, 0x8000_0000);
+        frontend.SetVringEnable(0, true);
+        Assert.True(queue.Driver.TryAdd([new(0x8000_0000 + 0x8_0000, 16, true)], false, out _));
+        queue.Submit();
+        Assert.True(queue.TryWaitUsed(out _, out _, 5000));
+        _ = frontend.GetVringBase(0);
+
+        frontend.RemoveMemoryRegion(extra.Regions[0]);
+        Assert.Throws<VhostUserProtocolException>(() => frontend.RemoveMemoryRegion(extra.Regions[0]));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.AddMemoryRegion(bed.Memory.Regions[0]));
+    }
+
+    [Fact]
+    public void Status_reset_and_queue_count_answer_as_the_spec_says()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        Assert.Equal(1UL, frontend.GetQueueNum());
+        frontend.SetStatus((byte)(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk));
+        Assert.Equal((byte)(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk), frontend.GetStatus());
+        using var queue = FrontendQueue.Start(frontend, bed.Memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0));
+        frontend.ResetDevice();
+        Assert.Equal(0, frontend.GetStatus());
+        frontend.SetVringNum(0, 16); // stopped by the reset, so it can be configured again
+    }
+
+    [Fact]
+    public void Without_reply_ack_a_refused_message_closes_the_connection_and_the_server_takes_the_next()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using (var frontend = Handshake.Connect(bed, replyAck: false))
+        {
+            frontend.SendRaw((uint)VhostUserRequest.SetVringNum, VhostUserHeader.Version1, new byte[3], [], expectReply: false);
+            Assert.True(frontend.IsClosedByPeer());
+        }
+
+        Assert.True(bed.Log.Contains(LogLevel.Error, "closing the connection"));
+        using var next = Handshake.Connect(bed);
+        StillServes(next);
+    }
+
+    [Theory]
+    [InlineData(2u, 0u)]
+    [InlineData(VhostUserHeader.Version1 | VhostUserHeader.ReplyFlag, 0u)]
+    [InlineData(VhostUserHeader.Version1, 100_000u)]
+    public void A_bad_header_closes_the_connection(uint flags, uint size)
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        var header = new VhostUserHeader { Request = (uint)VhostUserRequest.GetFeatures, Flags = flags, Size = size };
+        var bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserHeader>(in header)).ToArray();
+        using var raw = UnixSocket.Connect(bed.SocketPath);
+        frontend.Dispose();
+        raw.Send(bytes);
+        var buffer = new byte[16];
+        Assert.Equal(0, raw.Receive(buffer, new Microsoft.Win32.SafeHandles.SafeFileHandle?[1], out _));
+        Assert.True(bed.Log.Contains(LogLevel.Error, "closing the connection"));
+    }
+
+    [Fact]
+    public void One_broken_front_end_does_not_stop_another_device_of_the_daemon()
+    {
+        using var first = new VhostUserTestBed(new RngDevice());
+        using var second = new VhostUserTestBed(new RngDevice());
+        using var good = Handshake.Connect(second);
+        using (var bad = Handshake.Connect(first, replyAck: false))
+        {
+            bad.SendRaw(12345, VhostUserHeader.Version1, new byte[7], [], expectReply: false);
+            Assert.True(bad.IsClosedByPeer());
+        }
+
+        using var queue = FrontendQueue.Start(good, second.Memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0));
+        good.SetVringEnable(0, true);
+        Assert.True(queue.Driver.TryAdd([new(VhostUserTestBed.DataBase, 16, true)], false, out _));
+        queue.Submit();
+        Assert.True(queue.TryWaitUsed(out _, out _, 5000));
+    }
+
+    private static void StillServes(VhostUserFrontend frontend) =>
+        Assert.NotEqual(0UL, frontend.GetFeatures() & VirtioFeature.Bit(VirtioFeature.Version1));
+
+    private static VhostUserMemoryRegion Region(ulong guest, ulong size) =>
+        new() { GuestAddress = guest, Size = size, UserAddress = guest + 0x7000_0000_0000, MmapOffset = 0 };
+
+    private static ulong SendMemTable(VhostUserFrontend frontend, VhostUserMemoryRegion[] regions, int[] fds)
+    {
+        var payload = new byte[VhostUserMemoryHeader.HeaderSize + (regions.Length * VhostUserMemoryRegion.RegionSize)];
+        var header = new VhostUserMemoryHeader { RegionCount = (uint)regions.Length };
+        MemoryMarshal.Write(payload, in header);
+        for (var i = 0; i < regions.Length; i++)
+        {
+            MemoryMarshal.Write(payload.AsSpan(VhostUserMemoryHeader.HeaderSize + (i * VhostUserMemoryRegion.RegionSize)), in regions[i]);
+        }
+
+        return MemoryMarshal.Read<ulong>(frontend.SendRaw((uint)VhostUserRequest.SetMemTable, NeedReply, payload, fds, expectReply: true));
+    }
+}
