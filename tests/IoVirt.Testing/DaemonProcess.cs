@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace IoVirt.Testing;
+
+/// <summary>The <c>iovirt</c> program run as a child process, with its stderr kept for assertions.</summary>
+public sealed class DaemonProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+
+    private DaemonProcess(Process process)
+    {
+        _process = process;
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_stderr)
+                {
+                    _stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        _process.BeginErrorReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Path of iovirt.dll, which the test project's build copies beside the tests.</summary>
+    public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "iovirt.dll");
+
+    public static DaemonProcess Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = false, UseShellExecute = false };
+        info.ArgumentList.Add(ProgramPath);
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        return new DaemonProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start iovirt"));
+    }
+
+    /// <summary>Waits until <paramref name="path"/> exists (the daemon is listening).</summary>
+    public void WaitForSocket(string path, int timeoutMs = 20_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!File.Exists(path))
+        {
+            if (_process.HasExited || Environment.TickCount64 > deadline)
+            {
+                throw new InvalidOperationException($"iovirt did not listen on {path}: {Stderr}");
+            }
+
+            Thread.Sleep(20);
+        }
+    }
+
+    public void Signal(int signal) => _ = Tmds.Linux.LibC.kill(_process.Id, signal);
+
+    /// <summary>Waits for the process to end and returns its exit code (-1 when it had to be killed).</summary>
+    public int WaitForExit(int timeoutMs = 20_000)
+    {
+        if (!_process.WaitForExit(timeoutMs))
+        {
+            _process.Kill();
+            return -1;
+        }
+
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+}

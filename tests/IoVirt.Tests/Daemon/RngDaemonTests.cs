@@ -1,0 +1,64 @@
+using IoVirt.Memory;
+using IoVirt.Testing;
+using IoVirt.Virtqueue.Driver;
+using IoVirt.VhostUser;
+
+namespace IoVirt.Tests.Daemon;
+
+public class RngDaemonTests
+{
+    [Theory]
+    [InlineData(15)] // SIGTERM
+    [InlineData(2)]  // SIGINT
+    public void The_daemon_serves_random_bytes_and_stops_cleanly_on_a_signal(int signal)
+    {
+        var directory = Directory.CreateTempSubdirectory("iovirt-daemon-").FullName;
+        var socket = Path.Combine(directory, "rng.sock");
+        using var daemon = DaemonProcess.Start("rng", "--socket", socket);
+        daemon.WaitForSocket(socket);
+
+        using (var memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 1 << 20)))
+        using (var frontend = VhostUserFrontend.Connect(socket))
+        {
+            frontend.SetProtocolFeatures(frontend.GetProtocolFeatures());
+            frontend.SetFeatures(frontend.GetFeatures() & ~Abi.Virtio.VirtioFeature.Bit(Abi.Virtio.VirtioFeature.RingPacked));
+            frontend.SetMemTable(memory);
+            using var queue = FrontendQueue.Start(frontend, memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.MemoryBase);
+            frontend.SetVringEnable(0, true);
+            var data = VhostUserTestBed.MemoryBase + 0x8_0000;
+            Assert.True(queue.Driver.TryAdd([new DriverBuffer(data, 256, IsWritable: true)], false, out _));
+            queue.Submit();
+            Assert.True(queue.TryWaitUsed(out _, out var written, 10_000), daemon.Stderr);
+            Assert.Equal(256u, written);
+            var bytes = new byte[256];
+            Assert.Equal(MemoryFault.None, memory.Read(data, bytes));
+            Assert.Contains(bytes, b => b != 0);
+        }
+
+        daemon.Signal(signal);
+        Assert.Equal(0, daemon.WaitForExit());
+        Assert.False(File.Exists(socket), "the socket file was left behind");
+        Assert.Contains("front end connected", daemon.Stderr, StringComparison.Ordinal);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public void Usage_errors_exit_with_2_and_say_what_is_wrong()
+    {
+        using var missing = DaemonProcess.Start("rng");
+        Assert.Equal(2, missing.WaitForExit());
+        Assert.Contains("--socket PATH is required", missing.Stderr, StringComparison.Ordinal);
+
+        using var unknown = DaemonProcess.Start("rng", "--socket", "/tmp/x", "--bogus");
+        Assert.Equal(2, unknown.WaitForExit());
+        Assert.Contains("unknown option '--bogus'", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_socket_path_that_cannot_be_bound_exits_with_1()
+    {
+        using var daemon = DaemonProcess.Start("rng", "--socket", "/nonexistent-dir/rng.sock");
+        Assert.Equal(1, daemon.WaitForExit());
+        Assert.Contains("cannot serve", daemon.Stderr, StringComparison.Ordinal);
+    }
+}
