@@ -100,7 +100,7 @@ public sealed unsafe class DeviceLapWorkload : IDisposable
             {
                 if (!driver.TryAdd(buffers, indirect, out _))
                 {
-                    RoundTripWorkload.Fail("The driver found no room for a chain.");
+                    RoundTripWorkload.FailAdd();
                 }
             }
 
@@ -115,7 +115,7 @@ public sealed unsafe class DeviceLapWorkload : IDisposable
             {
                 if (!driver.TryTakeUsed(out _, out _))
                 {
-                    RoundTripWorkload.Fail($"The driver got no used chain back ({driver.Fault}).");
+                    RoundTripWorkload.FailTake(driver);
                 }
             }
         }
@@ -159,7 +159,7 @@ public sealed unsafe class DeviceLapWorkload : IDisposable
             {
                 if (!device.TryPop(out var chain))
                 {
-                    RoundTripWorkload.Fail($"The device found no chain ({device.Fault}).");
+                    RoundTripWorkload.FailPop(device);
                 }
 
                 while (chain.TryGetNext(out var buffer))
@@ -169,7 +169,7 @@ public sealed unsafe class DeviceLapWorkload : IDisposable
 
                 if (chain.Error != QueueError.None)
                 {
-                    RoundTripWorkload.Fail($"The chain failed: {chain.Error}.");
+                    RoundTripWorkload.FailWalk(chain.Error);
                 }
 
                 device.AddUsed(chain.Head, chain.WritableBytes);

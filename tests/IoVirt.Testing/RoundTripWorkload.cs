@@ -72,7 +72,7 @@ public sealed class RoundTripWorkload : IDisposable
             {
                 if (!driver.TryAdd(buffers, indirect, out _))
                 {
-                    Fail("The driver found no room for a chain.");
+                    FailAdd();
                 }
             }
 
@@ -86,7 +86,7 @@ public sealed class RoundTripWorkload : IDisposable
             {
                 if (!device.TryPop(out var chain))
                 {
-                    Fail($"The device found no chain ({device.Fault}).");
+                    FailPop(device);
                 }
 
                 while (chain.TryGetNext(out var buffer))
@@ -96,7 +96,7 @@ public sealed class RoundTripWorkload : IDisposable
 
                 if (chain.Error != QueueError.None)
                 {
-                    Fail($"The chain failed: {chain.Error}.");
+                    FailWalk(chain.Error);
                 }
 
                 device.AddUsed(chain.Head, chain.WritableBytes);
@@ -112,7 +112,7 @@ public sealed class RoundTripWorkload : IDisposable
             {
                 if (!driver.TryTakeUsed(out _, out var written))
                 {
-                    Fail($"The driver got no used chain back ({driver.Fault}).");
+                    FailTake(driver);
                 }
 
                 bytes += written;
@@ -142,7 +142,20 @@ public sealed class RoundTripWorkload : IDisposable
         _ => 3,
     };
 
+    // The failures are formatted out of line so the measured loop stays small.
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void Fail(string message) => throw new InvalidOperationException(message);
+    internal static void FailAdd() => throw new InvalidOperationException("The driver found no room for a chain.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void FailPop(DeviceQueue device) => throw new InvalidOperationException($"The device found no chain ({device.Fault}).");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void FailWalk(QueueError error) => throw new InvalidOperationException($"The chain failed: {error}.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void FailTake(DriverQueue driver) => throw new InvalidOperationException($"The driver got no used chain back ({driver.Fault}).");
 }
