@@ -92,25 +92,25 @@ public sealed unsafe class GuestMemory : IDisposable
     private MemoryFault Locate(ulong address, ulong length, out int regionIndex, out ulong contiguous)
     {
         contiguous = 0;
-        regionIndex = FindRegion(address);
+        regionIndex = FindRegion(address, out var region);
         if (length > ulong.MaxValue - address)
         {
             return MemoryFault.Overflow;
         }
 
-        if (regionIndex < 0)
+        if (region is null)
         {
             return MemoryFault.OutOfRange;
         }
 
-        var region = _regions[regionIndex];
         var left = region.GuestEnd - address;
         contiguous = length < left ? length : left;
         return MemoryFault.None;
     }
 
+    /// <summary>Binary search for the region holding <paramref name="address"/>: its index and the region itself (null and -1 when none).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int FindRegion(ulong address)
+    private int FindRegion(ulong address, out GuestRegion? found)
     {
         var regions = _regions;
         var lo = 0;
@@ -123,16 +123,18 @@ public sealed unsafe class GuestMemory : IDisposable
             {
                 hi = mid - 1;
             }
-            else if (address >= region.GuestEnd)
+            else if (address - region.GuestAddress >= region.Size)
             {
                 lo = mid + 1;
             }
             else
             {
+                found = region;
                 return mid;
             }
         }
 
+        found = null;
         return -1;
     }
 
@@ -149,19 +151,26 @@ public sealed unsafe class GuestMemory : IDisposable
             return MemoryFault.None;
         }
 
-        var fault = Locate(address, length, out var index, out var contiguous);
-        if (fault != MemoryFault.None)
+        // The same checks as Locate, in the same order, with one lookup that yields the region
+        // itself: this is the translation every descriptor of every chain goes through.
+        if (length > ulong.MaxValue - address)
         {
-            return fault;
+            return MemoryFault.Overflow;
         }
 
-        if (contiguous != length)
+        _ = FindRegion(address, out var region);
+        if (region is null)
+        {
+            return MemoryFault.OutOfRange;
+        }
+
+        var offset = address - region.GuestAddress;
+        if (length > region.Size - offset)
         {
             return CheckRange(address, length) == MemoryFault.None ? MemoryFault.NotContiguous : MemoryFault.OutOfRange;
         }
 
-        var region = _regions[index];
-        host = region.Host + (address - region.GuestAddress);
+        host = region.Host + offset;
         return MemoryFault.None;
     }
 

@@ -18,6 +18,7 @@ public unsafe ref struct DescriptorChain
     public const uint MaxIndirectEntries = 65536;
 
     private readonly DeviceQueue _queue;
+    private readonly GuestMemory _memory;
     private readonly bool _packed;
     private byte* _table;
     private uint _tableSize;
@@ -31,6 +32,7 @@ public unsafe ref struct DescriptorChain
     internal DescriptorChain(DeviceQueue queue, bool packed, byte* table, uint tableSize, uint first, uint limit, ChainHead head)
     {
         _queue = queue;
+        _memory = queue.Memory; // the snapshot the queue resolved its ring in; read once per chain, not per descriptor
         _packed = packed;
         _table = table;
         _tableSize = tableSize;
@@ -115,7 +117,7 @@ public unsafe ref struct DescriptorChain
                 return Fail(QueueError.TotalLengthOverflow);
             }
 
-            var fault = _queue.Memory.TryGetPointer(address, length, out var host);
+            var fault = _memory.TryGetPointer(address, length, out var host);
             if (fault != MemoryFault.None && fault != MemoryFault.NotContiguous)
             {
                 return Fail(QueueError.BufferOutsideMemory);
@@ -193,7 +195,7 @@ public unsafe ref struct DescriptorChain
             return QueueError.IndirectTableTooLarge;
         }
 
-        if (_queue.Memory.TryGetPointer(address, length, out var table) != MemoryFault.None)
+        if (_memory.TryGetPointer(address, length, out var table) != MemoryFault.None)
         {
             return QueueError.IndirectTableOutsideMemory;
         }

@@ -90,6 +90,16 @@ public abstract class DeviceQueue
         }
     }
 
+    /// <summary>
+    /// The failure return of <see cref="TryPop"/>: the chain is written on each path exactly once,
+    /// so a successful pop does not clear it first.
+    /// </summary>
+    private protected static bool NoChain(out DescriptorChain chain)
+    {
+        chain = default;
+        return false;
+    }
+
     /// <summary>Size rule shared by both formats: 1 to 32768 entries.</summary>
     private protected static bool IsValidSize(int size) => size is >= 1 and <= Abi.Virtio.SplitRingLayout.MaxQueueSize;
 

@@ -101,10 +101,9 @@ public sealed unsafe class PackedQueue : DeviceQueue
 
     public override bool TryPop(out DescriptorChain chain)
     {
-        chain = default;
         if (IsBroken)
         {
-            return false;
+            return NoChain(out chain);
         }
 
         // Acquire: the driver writes a chain's other descriptors, then the head's flags with a
@@ -112,7 +111,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
         var flags = ReadFlags(_nextAvail);
         if (!IsAvailable(flags, _availWrap))
         {
-            return false;
+            return NoChain(out chain);
         }
 
         // Walk the ring slots of the chain once to learn its length and buffer id, which sits in
@@ -125,13 +124,13 @@ public sealed unsafe class PackedQueue : DeviceQueue
             if ((flags & (ushort)PackedDescFlags.Indirect) != 0)
             {
                 ReportFault(QueueError.IndirectWithNext);
-                return false;
+                return NoChain(out chain);
             }
 
             if (count == Size)
             {
                 ReportFault(QueueError.ChainTooLong);
-                return false;
+                return NoChain(out chain);
             }
 
             if (++slot == Size)
@@ -144,7 +143,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
             if (!IsAvailable(flags, wrap))
             {
                 ReportFault(QueueError.ChainIncomplete);
-                return false;
+                return NoChain(out chain);
             }
 
             count++;
@@ -153,7 +152,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
         if ((flags & (ushort)PackedDescFlags.Indirect) != 0 && count > 1)
         {
             ReportFault(QueueError.IndirectWithNext);
-            return false;
+            return NoChain(out chain);
         }
 
         var id = LittleEndian.ToHost(*(ushort*)((byte*)(_ring + slot) + PackedDesc.IdOffset));

@@ -99,10 +99,9 @@ public sealed unsafe class SplitQueue : DeviceQueue
 
     public override bool TryPop(out DescriptorChain chain)
     {
-        chain = default;
         if (IsBroken)
         {
-            return false;
+            return NoChain(out chain);
         }
 
         if (_nextAvail == _knownAvail)
@@ -113,12 +112,12 @@ public sealed unsafe class SplitQueue : DeviceQueue
             if (unchecked((ushort)(_knownAvail - _nextAvail)) > Size)
             {
                 ReportFault(QueueError.AvailIndexJump);
-                return false;
+                return NoChain(out chain);
             }
 
             if (_knownAvail == _nextAvail)
             {
-                return false;
+                return NoChain(out chain);
             }
         }
 
@@ -127,7 +126,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
         if (head >= Size)
         {
             ReportFault(QueueError.DescriptorIndexOutOfRange);
-            return false;
+            return NoChain(out chain);
         }
 
         chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, head, (uint)Size, new ChainHead(head, 1));

@@ -1,0 +1,66 @@
+using IoVirt.Testing;
+
+namespace IoVirt.Tests.Bench;
+
+/// <summary>
+/// The hot path's allocation budget is zero: the round trips the benchmarks measure
+/// (<see cref="RoundTripWorkload"/>, <see cref="DeviceLapWorkload"/>) run 10,000 times after a
+/// warm-up without the current thread allocating a single byte.
+/// </summary>
+public class AllocationBudgetTests
+{
+    private const int Rounds = 10_000;
+
+    public static TheoryData<bool, ChainShape, int> Cases()
+    {
+        var cases = new TheoryData<bool, ChainShape, int>();
+        foreach (var packed in new[] { false, true })
+        {
+            foreach (var shape in Enum.GetValues<ChainShape>())
+            {
+                cases.Add(packed, shape, 1);
+                cases.Add(packed, shape, 32);
+            }
+        }
+
+        return cases;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Round_trips_allocate_nothing(bool packed, ChainShape shape, int batch)
+    {
+        using var workload = RoundTripWorkload.Create(packed, shape, batch);
+        AssertAllocatesNothing(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
+    }
+
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(false, 32)]
+    [InlineData(true, 1)]
+    [InlineData(true, 32)]
+    public void Round_trips_with_notification_checks_allocate_nothing(bool packed, int batch)
+    {
+        using var workload = RoundTripWorkload.Create(packed, ChainShape.OneBuffer, batch, notify: true);
+        AssertAllocatesNothing(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Device_laps_allocate_nothing(bool packed, ChainShape shape, int batch)
+    {
+        using var workload = DeviceLapWorkload.Create(packed, shape, batch);
+        var laps = Rounds / DeviceLapWorkload.ChainsPerLap;
+        AssertAllocatesNothing(() => workload.RunLaps(laps / 10), () => workload.RunLaps(laps));
+    }
+
+    private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
+    {
+        Assert.True(warmUp() > 0);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var bytes = measured();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(bytes > 0);
+        Assert.Equal(0, allocated);
+    }
+}
