@@ -249,7 +249,7 @@ public class MalformedMessageTests
         Assert.NotEqual(0UL, frontend.GetFeatures() & VirtioFeature.Bit(VirtioFeature.Version1));
 
     private static VhostUserMemoryRegion Region(ulong guest, ulong size) =>
-        new() { GuestAddress = guest, Size = size, UserAddress = guest + 0x7000_0000_0000, MmapOffset = 0 };
+        new() { GuestAddress = guest, Size = size, UserAddress = unchecked(guest + 0x7000_0000_0000), MmapOffset = 0 };
 
     private static ulong SendMemTable(VhostUserFrontend frontend, VhostUserMemoryRegion[] regions, int[] fds)
     {

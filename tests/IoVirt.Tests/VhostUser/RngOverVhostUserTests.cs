@@ -1,4 +1,5 @@
 using IoVirt.Backends.Rng;
+using IoVirt.Memory;
 using IoVirt.Testing;
 using IoVirt.Virtqueue;
 using IoVirt.Virtqueue.Driver;
@@ -24,14 +25,14 @@ public class RngOverVhostUserTests
         for (var i = 0; i < 300; i++)
         {
             var address = VhostUserTestBed.DataBase + ((ulong)(i % 16) * 4096);
-            Assert.Equal(Memory.MemoryFault.None, bed.Memory.Write(address, new byte[64]));
+            Assert.Equal(MemoryFault.None, bed.Memory.Write(address, new byte[64]));
             Assert.True(queue.Driver.TryAdd([new DriverBuffer(address, 64, IsWritable: true)], indirect: i % 3 == 0, out var id));
             queue.Submit();
 
             Assert.True(queue.TryWaitUsed(out var usedId, out var written, 5000), $"request {i} was not answered");
             Assert.Equal(id, usedId);
             Assert.Equal(64u, written);
-            Assert.Equal(Memory.MemoryFault.None, bed.Memory.Read(address, buffer));
+            Assert.Equal(MemoryFault.None, bed.Memory.Read(address, buffer));
             Assert.Contains(buffer, b => b != 0);
         }
 
@@ -68,8 +69,8 @@ public class RngOverVhostUserTests
 
         // Publish one avail entry naming descriptor 200 in a ring of 8.
         var availRing = queue.Driver.Config.DriverArea + 4;
-        Assert.Equal(Memory.MemoryFault.None, bed.Memory.Write<ushort>(availRing, 200));
-        Assert.Equal(Memory.MemoryFault.None, bed.Memory.Write<ushort>(queue.Driver.Config.DriverArea + 2, 1));
+        Assert.Equal(MemoryFault.None, bed.Memory.Write<ushort>(availRing, 200));
+        Assert.Equal(MemoryFault.None, bed.Memory.Write<ushort>(queue.Driver.Config.DriverArea + 2, 1));
         queue.Kick.Signal();
 
         Assert.True(err.Wait(5000), "the error eventfd was not signalled");
