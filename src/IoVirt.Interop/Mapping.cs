@@ -23,13 +23,41 @@ public static unsafe class Mapping
         _ = munmap(address, (size_t)length);
     }
 
+    /// <summary>
+    /// Checks that [<paramref name="offset"/>, +<paramref name="length"/>) lies inside the regular
+    /// file <paramref name="fd"/>: a mapping past its end would map, then kill the process with
+    /// SIGBUS on first access. Where the file allows it (a memfd created with sealing), it is also
+    /// sealed against shrinking, so the peer cannot cut the mapping short later.
+    /// </summary>
+    public static void CheckFileRange(int fd, ulong offset, ulong length)
+    {
+        stat info;
+        if (fstat(fd, &info) != 0)
+        {
+            throw Errno.Exception("fstat");
+        }
+
+        if ((info.st_mode & S_IFMT) != S_IFREG)
+        {
+            throw new ArgumentException("Guest memory must be a regular file or memfd.");
+        }
+
+        var size = (ulong)(long)info.st_size;
+        if (offset > size || length > size - offset)
+        {
+            throw new ArgumentException($"0x{length:x} bytes at offset 0x{offset:x} run past the end of a 0x{size:x}-byte file.");
+        }
+
+        _ = fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+    }
+
     public static int CreateMemfd(string name, ulong size)
     {
         var utf8 = System.Text.Encoding.UTF8.GetBytes(name + "\0");
         int fd;
         fixed (byte* pName = utf8)
         {
-            fd = memfd_create(pName, MFD_CLOEXEC);
+            fd = memfd_create(pName, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         }
 
         if (fd < 0)

@@ -102,7 +102,7 @@ public sealed unsafe class UnixSocket : IDisposable
         }
     }
 
-    /// <summary>Sends all of <paramref name="data"/>, with <paramref name="fds"/> attached to its first byte.</summary>
+    /// <summary>Sends all of <paramref name="data"/>, with <paramref name="fds"/> attached to its first byte; a broken connection throws <see cref="IOException"/>.</summary>
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<int> fds = default)
     {
         if (fds.Length > MaxFds)
@@ -137,7 +137,7 @@ public sealed unsafe class UnixSocket : IDisposable
                         continue;
                     }
 
-                    throw Errno.Exception("sendmsg");
+                    throw new IOException("sendmsg on a Unix socket failed (the peer may have closed it)", Errno.Exception("sendmsg"));
                 }
 
                 sent += (int)n;
@@ -169,7 +169,7 @@ public sealed unsafe class UnixSocket : IDisposable
                         continue;
                     }
 
-                    throw Errno.Exception("recvmsg");
+                    throw new IOException("recvmsg on a Unix socket failed", Errno.Exception("recvmsg"));
                 }
 
                 var overflow = (msg.msg_flags & MSG_CTRUNC) != 0;

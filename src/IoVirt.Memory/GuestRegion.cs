@@ -72,8 +72,9 @@ public sealed unsafe class GuestRegion : IDisposable
 
     /// <summary>
     /// Maps <paramref name="size"/> bytes of <paramref name="file"/> from <paramref name="fileOffset"/>
-    /// (any offset: the mapping starts at the page below it). The caller keeps ownership of the
-    /// file; the mapping stays valid after the file is closed.
+    /// (any offset: the mapping starts at the page below it). The range must lie inside the file
+    /// (<see cref="ArgumentException"/> otherwise). The caller keeps ownership of the file; the
+    /// mapping stays valid after the file is closed.
     /// </summary>
     public static GuestRegion MapFile(ulong guestAddress, ulong size, SafeFileHandle file, ulong fileOffset, ulong userAddress, bool writable = true)
     {
@@ -83,6 +84,7 @@ public sealed unsafe class GuestRegion : IDisposable
         var mapOffset = fileOffset - pageOffset;
         var mapLength = checked(size + pageOffset);
         var fd = (int)file.DangerousGetHandle();
+        Mapping.CheckFileRange(fd, fileOffset, size);
         var mapBase = Mapping.MapShared(fd, mapOffset, mapLength, writable);
         return new GuestRegion(guestAddress, size, userAddress, mapBase + pageOffset, mapBase, mapLength, allocated: false, file: null, fileOffset);
     }

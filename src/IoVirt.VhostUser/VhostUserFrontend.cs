@@ -153,10 +153,6 @@ public sealed class VhostUserFrontend : IDisposable
         {
             return true;
         }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return true;
-        }
     }
 
     private void SetVringFd(VhostUserRequest request, uint index, EventFd? fd)

@@ -62,9 +62,17 @@ public sealed class VhostUserServer : IDisposable
             }
 
             _log.LogInformation("front end connected ({Count})", Connections);
-            using (var session = new BackendSession(connection, _device, _log, _busyPoll))
+            try
             {
+                using var session = new BackendSession(connection, _device, _log, _busyPoll);
                 session.Serve();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A defect of ours must not take the other devices of the daemon down with this
+                // connection: log it loudly and serve the next front end (the fuzz targets call
+                // Serve directly, so there such an exception still surfaces).
+                _log.LogCritical(e, "the session failed; dropping the connection");
             }
 
             lock (_gate)

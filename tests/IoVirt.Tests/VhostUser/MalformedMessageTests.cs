@@ -147,6 +147,10 @@ public class MalformedMessageTests
         Assert.NotEqual(0UL, SendMemTable(frontend, [.. Enumerable.Range(0, 9).Select(i => Region((ulong)i << 20, 0x1000))], [fd, fd, fd, fd, fd, fd, fd, fd]));
         Assert.NotEqual(0UL, SendMemTable(frontend, [Region(0x1000, 0)], [fd]));
         Assert.NotEqual(0UL, SendMemTable(frontend, [Region(ulong.MaxValue - 0xfff, 0x2000)], [fd]));
+        // A region larger than its file: mapping it would succeed and the first access past the
+        // file's end would kill the daemon with SIGBUS.
+        Assert.NotEqual(0UL, SendMemTable(frontend, [Region(0x1000, VhostUserTestBed.MemorySize * 2)], [fd]));
+        Assert.True(bed.Log.Contains(LogLevel.Warning, "past the end"));
 
         // The table sent by the handshake still serves a ring.
         using var queue = FrontendQueue.Start(frontend, bed.Memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0));
