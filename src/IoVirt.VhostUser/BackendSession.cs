@@ -22,7 +22,6 @@ public sealed class BackendSession : IRingHost, IDisposable
     public const ulong BaseProtocolFeatures =
         (1UL << VhostUserProtocolFeature.Mq)
         | (1UL << VhostUserProtocolFeature.ReplyAck)
-        | (1UL << VhostUserProtocolFeature.Config)
         | (1UL << VhostUserProtocolFeature.BackendReq)
         | (1UL << VhostUserProtocolFeature.ResetDevice)
         | (1UL << VhostUserProtocolFeature.ConfigureMemSlots)
@@ -87,7 +86,11 @@ public sealed class BackendSession : IRingHost, IDisposable
     /// <summary>Feature bits offered in GET_FEATURES: the device's plus vhost-user's protocol-features bit.</summary>
     public ulong OfferedFeatures => _device.Features | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures);
 
-    public ulong OfferedProtocolFeatures => BaseProtocolFeatures | _device.ProtocolFeatures;
+    /// <summary>Protocol features offered: the base set, CONFIG when the device has a config space, and what the device adds.</summary>
+    public ulong OfferedProtocolFeatures =>
+        BaseProtocolFeatures
+        | (_device.ConfigSpace.IsEmpty ? 0 : 1UL << VhostUserProtocolFeature.Config)
+        | _device.ProtocolFeatures;
 
     /// <summary>Serves messages until the front end disconnects or breaks the protocol (logged).</summary>
     public void Serve()

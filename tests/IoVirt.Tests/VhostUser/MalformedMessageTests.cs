@@ -122,12 +122,27 @@ public class MalformedMessageTests
     }
 
     [Fact]
-    public void A_config_read_past_the_config_space_gets_an_empty_reply()
+    public void Config_access_is_bounded_by_the_config_space_and_its_writable_fields()
+    {
+        using var bed = new VhostUserTestBed(new EchoDevice());
+        using var frontend = Handshake.Connect(bed);
+        Assert.Equal([1, 2, 3, 4], frontend.GetConfig(0, 4));
+        Assert.Empty(frontend.GetConfig(6, 4));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetConfig(0, [9, 9]));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetConfig(6, [9, 9, 9]));
+        frontend.SetConfig(4, [7, 8]);
+        Assert.Equal([1, 2, 3, 4, 7, 8, 0, 0], frontend.GetConfig(0, 8));
+        StillServes(frontend);
+    }
+
+    [Fact]
+    public void A_device_without_config_space_does_not_offer_the_config_feature()
     {
         using var bed = new VhostUserTestBed(new RngDevice());
         using var frontend = Handshake.Connect(bed);
-        Assert.Empty(frontend.GetConfig(0, 4));
-        Assert.Throws<VhostUserProtocolException>(() => frontend.SetConfig(0, [1, 2, 3, 4]));
+        Assert.Equal(0UL, frontend.GetProtocolFeatures() & (1UL << VhostUserProtocolFeature.Config));
+        var reply = frontend.SendRaw((uint)VhostUserRequest.GetConfig, NeedReply, new byte[VhostUserConfigHeader.HeaderSize + 4], [], expectReply: true);
+        Assert.NotEqual(0UL, MemoryMarshal.Read<ulong>(reply));
         StillServes(frontend);
     }
 
