@@ -1,0 +1,59 @@
+using System.Diagnostics;
+
+namespace IoVirt.Testing;
+
+/// <summary>
+/// Runs the Debian test guest (tests/guest/run.sh) with a script and extra QEMU arguments. The
+/// script builds the guest and installs QEMU when missing, so these tests run wherever the test
+/// command runs; they never skip.
+/// </summary>
+public static class QemuGuest
+{
+    /// <summary>The repository's top folder (the one holding IoVirt.sln).</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "IoVirt.sln")))
+                {
+                    return dir.FullName;
+                }
+            }
+
+            throw new InvalidOperationException("IoVirt.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    /// <summary>Boots the guest, runs <paramref name="script"/> in it and returns run.sh's exit code and everything it printed.</summary>
+    public static (int ExitCode, string Output) Run(string script, IEnumerable<string> qemuArgs, int timeoutSeconds = 120)
+    {
+        var scriptFile = Path.GetTempFileName();
+        File.WriteAllText(scriptFile, script.ReplaceLineEndings("\n"));
+        try
+        {
+            var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add(Path.Combine(RepositoryRoot, "tests", "guest", "run.sh"));
+            info.ArgumentList.Add("--timeout");
+            info.ArgumentList.Add(timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            info.ArgumentList.Add("--script");
+            info.ArgumentList.Add(scriptFile);
+            info.ArgumentList.Add("--");
+            foreach (var arg in qemuArgs)
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start run.sh");
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, stdout + stderr.Result);
+        }
+        finally
+        {
+            File.Delete(scriptFile);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using IoVirt.Testing;
+
+namespace IoVirt.Tests.Integration;
+
+/// <summary>
+/// A Linux guest in QEMU (KVM where it works, TCG otherwise) reads /dev/hwrng through
+/// vhost-user-rng-pci, served by the iovirt rng daemon.
+/// </summary>
+[Collection(QemuCollection.Name)]
+public class QemuRngTests
+{
+    private const string ReadHwrng = """
+        #!/bin/sh
+        cat /sys/class/misc/hw_random/rng_current
+        dd if=/dev/hwrng of=/tmp/r bs=1024 count=64 2>/dev/null
+        n=$(wc -c < /tmp/r)
+        zeros=$(od -An -v -tx1 /tmp/r | tr ' ' '\n' | grep -c '^00$')
+        echo "HWRNG bytes=$n zeros=$zeros"
+        [ "$n" -eq 65536 ] && [ "$zeros" -lt 1024 ]
+        """;
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(",packed=on")]
+    public void A_linux_guest_reads_random_bytes_from_hwrng_served_by_iovirt_rng(string deviceOptions)
+    {
+        using var daemon = RngDaemon.Start(out var socket);
+        var (exit, output) = QemuGuest.Run(ReadHwrng, RngDevice(socket, deviceOptions));
+
+        Assert.True(exit == 0, output + daemon.Stderr);
+        Assert.Contains("virtio_rng.0", output, StringComparison.Ordinal);
+        Assert.Contains("HWRNG bytes=65536", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_daemon_serves_the_next_qemu_after_one_went_away()
+    {
+        using var daemon = RngDaemon.Start(out var socket);
+        for (var run = 0; run < 2; run++)
+        {
+            var (exit, output) = QemuGuest.Run(ReadHwrng, RngDevice(socket, ""));
+            Assert.True(exit == 0, $"run {run}: {output}{daemon.Stderr}");
+        }
+
+        Assert.Contains("front end connected (2)", daemon.Stderr, StringComparison.Ordinal);
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+    }
+
+    private static string[] RngDevice(string socket, string options) =>
+        ["-chardev", $"socket,id=rng0,path={socket}", "-device", $"vhost-user-rng-pci,chardev=rng0{options}"];
+
+    private static class RngDaemon
+    {
+        public static DaemonProcess Start(out string socket)
+        {
+            socket = Path.Combine(Directory.CreateTempSubdirectory("iovirt-qemu-").FullName, "rng.sock");
+            var daemon = DaemonProcess.Start("rng", "--socket", socket);
+            daemon.WaitForSocket(socket);
+            return daemon;
+        }
+    }
+}
+
+/// <summary>QEMU guests take a core each under TCG: run them one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class QemuCollection
+{
+    public const string Name = "QEMU guests";
+}
