@@ -7,6 +7,7 @@ using IoVirt.Virtqueue;
 using IoVirt.Virtqueue.Packed;
 using IoVirt.Virtqueue.Split;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.VhostUser;
 
@@ -23,6 +24,7 @@ public sealed class BackendSession : IRingHost, IDisposable
         (1UL << VhostUserProtocolFeature.Mq)
         | (1UL << VhostUserProtocolFeature.ReplyAck)
         | (1UL << VhostUserProtocolFeature.BackendReq)
+        | (1UL << VhostUserProtocolFeature.InflightShmfd)
         | (1UL << VhostUserProtocolFeature.ResetDevice)
         | (1UL << VhostUserProtocolFeature.ConfigureMemSlots)
         | (1UL << VhostUserProtocolFeature.Status);
@@ -39,6 +41,8 @@ public sealed class BackendSession : IRingHost, IDisposable
     private readonly byte[] _reply = new byte[MessageChannel.MaxPayload];
     private AtomicGuestMemory? _memory;
     private MessageChannel? _backendChannel;
+    private InflightArea? _inflight;
+    private SafeFileHandle? _replyFd;
     private ulong _features;
     private ulong _protocolFeatures;
     private byte _status;
@@ -122,7 +126,13 @@ public sealed class BackendSession : IRingHost, IDisposable
 
                 if (replySize != NoReply)
                 {
-                    _channel.Send(header.Request, VhostUserHeader.Version1 | VhostUserHeader.ReplyFlag, _reply.AsSpan(0, replySize));
+                    var fd = _replyFd;
+                    _replyFd = null;
+                    using (fd)
+                    {
+                        int[] fds = fd is null ? [] : [(int)fd.DangerousGetHandle()];
+                        _channel.Send(header.Request, VhostUserHeader.Version1 | VhostUserHeader.ReplyFlag, _reply.AsSpan(0, replySize), fds);
+                    }
                 }
                 else if (WantsAck(header))
                 {
@@ -227,6 +237,11 @@ public sealed class BackendSession : IRingHost, IDisposable
                 _backendChannel?.Dispose();
                 _backendChannel = new MessageChannel(UnixSocket.Adopt(_channel.TakeFd(0)));
                 return NoReply;
+            case VhostUserRequest.GetInflightFd:
+                return GetInflightFd(payload);
+            case VhostUserRequest.SetInflightFd:
+                SetInflightFd(payload);
+                return NoReply;
             case VhostUserRequest.ResetDevice:
                 Expect(payload, 0, 0);
                 RequireProtocol(VhostUserProtocolFeature.ResetDevice);
@@ -243,7 +258,7 @@ public sealed class BackendSession : IRingHost, IDisposable
                 return ReplyU64(CurrentStatus());
             default:
                 // Everything else (logging, IOTLB, RARP, MTU, endianness, crypto, postcopy,
-                // inflight, GPU, in-band kicks, shared objects, device state, shared memory)
+                // GPU, in-band kicks, shared objects, device state, shared memory)
                 // belongs to a protocol feature this back end does not offer.
                 throw new VhostUserProtocolException($"request {request} needs a feature this back end does not offer");
         }
@@ -621,6 +636,64 @@ public sealed class BackendSession : IRingHost, IDisposable
         return header;
     }
 
+    /// <summary>GET_INFLIGHT_FD: a new zeroed inflight buffer for the front end to keep (split rings).</summary>
+    private int GetInflightFd(ReadOnlySpan<byte> payload)
+    {
+        var request = ReadInflight(payload, fds: 0);
+        foreach (var ring in _rings)
+        {
+            RequireStopped(ring);
+        }
+
+        _inflight?.Dispose();
+        _inflight = InflightArea.Create(request.QueueCount, request.QueueSize, out var file);
+        _replyFd = file;
+        var reply = new VhostUserInflight { MmapSize = InflightArea.Bytes(request.QueueCount, request.QueueSize), QueueCount = request.QueueCount, QueueSize = request.QueueSize };
+        MemoryMarshal.Write(_reply, in reply);
+        return VhostUserInflight.InflightSize;
+    }
+
+    /// <summary>SET_INFLIGHT_FD: the buffer a previous back end filled; rings started from now on recover from it.</summary>
+    private void SetInflightFd(ReadOnlySpan<byte> payload)
+    {
+        var description = ReadInflight(payload, fds: 1);
+        foreach (var ring in _rings)
+        {
+            RequireStopped(ring);
+        }
+
+        using var file = _channel.TakeFd(0);
+        try
+        {
+            var area = InflightArea.Map(file, description);
+            _inflight?.Dispose();
+            _inflight = area;
+        }
+        catch (Exception e) when (e is ArgumentException or System.ComponentModel.Win32Exception)
+        {
+            throw new VhostUserProtocolException($"inflight buffer refused: {e.Message}", e);
+        }
+    }
+
+    private VhostUserInflight ReadInflight(ReadOnlySpan<byte> payload, int fds)
+    {
+        RequireProtocol(VhostUserProtocolFeature.InflightShmfd);
+        Expect(payload, VhostUserInflight.InflightSize, fds);
+        if (IsPacked)
+        {
+            throw new VhostUserProtocolException("inflight tracking is implemented for split rings only");
+        }
+
+        var inflight = Read<VhostUserInflight>(payload);
+        var size = inflight.QueueSize;
+        if (inflight.QueueCount is 0 || inflight.QueueCount > _rings.Length || size is 0 || size > _device.MaxQueueSize || (size & (size - 1)) != 0)
+        {
+            throw new VhostUserProtocolException($"inflight buffer for {inflight.QueueCount} queues of {size} entries");
+        }
+
+        return inflight;
+    }
+
     private void SetStatus(ulong status)
     {
         if (status > byte.MaxValue)
@@ -702,6 +775,10 @@ public sealed class BackendSession : IRingHost, IDisposable
 
             error = SplitQueue.TryCreate(memory, config, position, out var split);
             queue = split;
+            if (split is not null && _inflight is not null && ring.Index < _inflight.QueueCount)
+            {
+                AttachInflight(ring, split, starting: ring.Queue is null);
+            }
         }
 
         if (queue is null)
@@ -713,6 +790,34 @@ public sealed class BackendSession : IRingHost, IDisposable
         ring.Queue = queue;
         ring.Generation = lease.Generation;
         return true;
+    }
+
+    /// <summary>
+    /// Tracks the ring in the inflight buffer. At a ring start this recovers from it (resubmitting
+    /// what a previous back end left in flight); a ring only moved to a new memory map continues.
+    /// </summary>
+    private void AttachInflight(Vring ring, SplitQueue queue, bool starting)
+    {
+        var tracker = ring.Inflight;
+        if (starting || tracker is null)
+        {
+            tracker = _inflight!.TrackerFor(ring.Index);
+            if (_inflight.QueueSize != ring.Size || !tracker.Matches)
+            {
+                throw new VhostUserProtocolException($"ring {ring.Index} of {ring.Size} entries does not match the inflight buffer ({_inflight.QueueSize} entries)");
+            }
+
+            ring.Inflight = tracker;
+            var resubmitted = queue.TrackInflight(tracker, recover: true);
+            if (resubmitted > 0)
+            {
+                _log.LogInformation("ring {Ring}: resubmitting {Count} requests left in flight", ring.Index, resubmitted);
+            }
+        }
+        else
+        {
+            queue.TrackInflight(tracker, recover: false);
+        }
     }
 
     void IRingHost.GuestFault(Vring ring, QueueError error) => GuestFaultCore(ring, error);
@@ -831,6 +936,7 @@ public sealed class BackendSession : IRingHost, IDisposable
 
         _device.Reset();
         _memory?.Dispose();
+        _inflight?.Dispose();
         _backendChannel?.Dispose();
         _channel.Dispose();
     }

@@ -45,14 +45,27 @@ public sealed class FrontendQueue : IDisposable
         DriverQueue driver = packed
             ? new PackedDriverQueue(memory, config, indirectAddress, indirectEntries)
             : new SplitDriverQueue(memory, config, indirectAddress, indirectEntries);
-        var kick = EventFd.Create();
-        var call = EventFd.Create();
-        frontend.SetVringNum(index, (uint)size);
-        frontend.SetVringAddr(index, UserAddress(memory, config.DescriptorTable), UserAddress(memory, config.DriverArea), UserAddress(memory, config.DeviceArea));
-        frontend.SetVringBase(index, packed ? QueuePosition.Initial.ToPackedWord() : 0);
-        frontend.SetVringCall(index, call);
-        frontend.SetVringKick(index, kick);
-        return new FrontendQueue(index, driver, kick, call);
+        var queue = new FrontendQueue(index, driver, EventFd.Create(), EventFd.Create());
+        queue.Announce(frontend, packed ? QueuePosition.Initial.ToPackedWord() : 0);
+        return queue;
+    }
+
+    /// <summary>
+    /// Announces the same rings to a back end reached over a new connection (after the old back
+    /// end went away), from <paramref name="position"/>: for a split ring, what a front end that
+    /// could not ask the dead back end uses, the ring's used index.
+    /// </summary>
+    public void Reconnect(VhostUserFrontend frontend, uint position) => Announce(frontend, position);
+
+    private void Announce(VhostUserFrontend frontend, uint position)
+    {
+        var config = Driver.Config;
+        var memory = Driver.Memory;
+        frontend.SetVringNum(Index, (uint)config.Size);
+        frontend.SetVringAddr(Index, UserAddress(memory, config.DescriptorTable), UserAddress(memory, config.DriverArea), UserAddress(memory, config.DeviceArea));
+        frontend.SetVringBase(Index, position);
+        frontend.SetVringCall(Index, Call);
+        frontend.SetVringKick(Index, Kick);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using IoVirt.Abi.VhostUser;
 using IoVirt.Interop;
 using IoVirt.Memory;
+using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.VhostUser;
 
@@ -123,6 +124,23 @@ public sealed class VhostUserFrontend : IDisposable
         MemoryMarshal.Write(payload, in header);
         data.CopyTo(payload.AsSpan(VhostUserConfigHeader.HeaderSize));
         Command(VhostUserRequest.SetConfig, payload);
+    }
+
+    /// <summary>Asks the back end for an inflight buffer for <paramref name="queues"/> queues of <paramref name="queueSize"/>; the front end keeps <paramref name="file"/>.</summary>
+    public VhostUserInflight GetInflightFd(ushort queues, ushort queueSize, out SafeFileHandle file)
+    {
+        var request = new VhostUserInflight { QueueCount = queues, QueueSize = queueSize };
+        Send(VhostUserRequest.GetInflightFd, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserInflight>(in request)), [], needReply: false);
+        var reply = MemoryMarshal.Read<VhostUserInflight>(ReceiveReply(VhostUserRequest.GetInflightFd, VhostUserInflight.InflightSize));
+        file = _channel.TakeFd(0);
+        return reply;
+    }
+
+    /// <summary>Hands a kept inflight buffer to a (new) back end.</summary>
+    public void SetInflightFd(VhostUserInflight description, SafeFileHandle file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        Command(VhostUserRequest.SetInflightFd, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserInflight>(in description)), [(int)file.DangerousGetHandle()]);
     }
 
     public void ResetDevice() => Command(VhostUserRequest.ResetDevice, []);

@@ -1,5 +1,6 @@
 using IoVirt.Interop;
 using IoVirt.Virtqueue;
+using IoVirt.Virtqueue.Split;
 
 namespace IoVirt.VhostUser;
 
@@ -41,6 +42,9 @@ internal sealed class Vring(int index)
     /// <summary>Memory generation <see cref="Queue"/> was resolved in.</summary>
     public long Generation { get; set; }
 
+    /// <summary>The ring's inflight tracking, once an inflight buffer was given and the ring started.</summary>
+    public SplitInflightTracker? Inflight { get; set; }
+
     /// <summary>A kick or a start is waiting for the worker.</summary>
     public bool Pending { get; set; }
 
@@ -57,6 +61,7 @@ internal sealed class Vring(int index)
         PollsWithoutKick = false;
         Enabled = false;
         Queue = null;
+        Inflight = null;
         Pending = false;
     }
 }

@@ -26,13 +26,13 @@ public sealed class VhostUserTestBed : IDisposable
         Memory = new GuestMemory(GuestRegion.CreateMemfd(MemoryBase, MemorySize, "iovirt-test-guest"));
     }
 
-    public VirtioDeviceModel Device { get; }
+    public VirtioDeviceModel Device { get; private set; }
 
     public string SocketPath { get; }
 
     public RecordingLogger Log { get; } = new();
 
-    public VhostUserServer Server { get; }
+    public VhostUserServer Server { get; private set; }
 
     public GuestMemory Memory { get; }
 
@@ -42,6 +42,15 @@ public sealed class VhostUserTestBed : IDisposable
     public const ulong DataBase = MemoryBase + (1 << 20);
 
     public VhostUserFrontend Connect() => VhostUserFrontend.Connect(SocketPath);
+
+    /// <summary>Stops the back end (as if its process died) and starts a new one with <paramref name="device"/> on the same socket.</summary>
+    public void RestartServer(VirtioDeviceModel device)
+    {
+        Server.Dispose();
+        Device = device;
+        Server = new VhostUserServer(SocketPath, device, Log);
+        Server.Start();
+    }
 
     public void Dispose()
     {

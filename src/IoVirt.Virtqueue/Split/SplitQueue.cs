@@ -18,6 +18,11 @@ public sealed unsafe class SplitQueue : DeviceQueue
     private ushort _nextUsed;
     private ushort _publishedUsed;
     private ushort _signalledUsed;
+    private SplitInflightTracker? _inflight;
+    private readonly List<ushort> _resubmit = [];
+    private int _resubmitted;
+    private bool _lastPopResubmitted;
+    private ushort _lastPoppedHead;
 
     private SplitQueue(GuestMemory memory, QueueConfig config, QueuePosition position)
         : base(memory, config)
@@ -54,6 +59,34 @@ public sealed unsafe class SplitQueue : DeviceQueue
     }
 
     public override QueuePosition Position => new(_nextAvail, false, _nextUsed, false);
+
+    /// <summary>Heads handed out again after <see cref="TrackInflight"/> and not yet popped.</summary>
+    public int PendingResubmissions => _resubmit.Count - _resubmitted;
+
+    /// <summary>
+    /// Tracks pops and completions in <paramref name="tracker"/>'s shared area from now on. With
+    /// <paramref name="recover"/> (a ring starting), first recovers from it: the chains a previous
+    /// back end popped and never completed are popped again first, in their original order, and
+    /// the available index resumes after them (the ring's used index plus their number), so none
+    /// is lost and none runs twice. Without it (the same ring moved to a new queue object), the
+    /// queue just keeps recording. Returns how many chains will be resubmitted.
+    /// </summary>
+    public int TrackInflight(SplitInflightTracker tracker, bool recover)
+    {
+        ArgumentNullException.ThrowIfNull(tracker);
+        _inflight = tracker;
+        if (!recover)
+        {
+            return 0;
+        }
+
+        var ringUsed = LittleEndian.ToHost(Volatile.Read(ref *UsedIdx));
+        var nextAvail = tracker.Recover(ringUsed, _resubmit);
+        _resubmitted = 0;
+        _nextAvail = _knownAvail = nextAvail;
+        _nextUsed = _publishedUsed = _signalledUsed = ringUsed;
+        return _resubmit.Count;
+    }
 
     /// <summary>The used index as the device last published it (what a driver reads).</summary>
     public ushort PublishedUsedIndex => _publishedUsed;
@@ -104,6 +137,17 @@ public sealed unsafe class SplitQueue : DeviceQueue
             return NoChain(out chain);
         }
 
+        if (_inflight is not null)
+        {
+            _lastPopResubmitted = _resubmitted < _resubmit.Count;
+            if (_lastPopResubmitted)
+            {
+                var again = _resubmit[_resubmitted++];
+                chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, again, (uint)Size, new ChainHead(again, 1));
+                return true;
+            }
+        }
+
         if (_nextAvail == _knownAvail)
         {
             // Acquire: the ring entries and descriptors the driver wrote before raising idx
@@ -129,11 +173,31 @@ public sealed unsafe class SplitQueue : DeviceQueue
             return NoChain(out chain);
         }
 
+        if (_inflight is not null)
+        {
+            _inflight.Popped(head);
+            _lastPoppedHead = head;
+        }
+
         chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, head, (uint)Size, new ChainHead(head, 1));
         return true;
     }
 
-    public override void UndoLastPop() => _nextAvail = unchecked((ushort)(_nextAvail - 1));
+    public override void UndoLastPop()
+    {
+        if (_inflight is not null)
+        {
+            if (_lastPopResubmitted)
+            {
+                _resubmitted--;
+                return;
+            }
+
+            _inflight.Unpopped(_lastPoppedHead);
+        }
+
+        _nextAvail = unchecked((ushort)(_nextAvail - 1));
+    }
 
     public override void AddUsed(ChainHead head, uint writtenBytes)
     {
@@ -146,6 +210,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
         element->Id = head.Id;
         element->Len = writtenBytes;
         _nextUsed = unchecked((ushort)(_nextUsed + 1));
+        _inflight?.Used(head.Id);
     }
 
     public override void PublishUsed()
@@ -158,6 +223,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
         // Release: the used elements written above are visible before the index that hands
         // them to the driver (§2.7.8.2).
         Volatile.Write(ref *UsedIdx, LittleEndian.FromHost(_nextUsed));
+        _inflight?.Published(_nextUsed);
         if (Memory.IsDirtyLogging)
         {
             LogUsedRange(_publishedUsed, _nextUsed);

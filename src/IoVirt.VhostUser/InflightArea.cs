@@ -1,0 +1,59 @@
+using IoVirt.Abi.VhostUser;
+using IoVirt.Interop;
+using IoVirt.Virtqueue.Split;
+using Microsoft.Win32.SafeHandles;
+
+namespace IoVirt.VhostUser;
+
+/// <summary>
+/// The shared inflight buffer of INFLIGHT_SHMFD: one area per queue, created by the back end
+/// (GET_INFLIGHT_FD) and kept by the front end, which hands it to the next back end after a
+/// crash (SET_INFLIGHT_FD). Mapped until disposed.
+/// </summary>
+internal sealed unsafe class InflightArea : IDisposable
+{
+    private readonly byte* _base;
+    private readonly ulong _length;
+
+    private InflightArea(byte* mapBase, ulong length, int queueCount, int queueSize)
+    {
+        _base = mapBase;
+        _length = length;
+        QueueCount = queueCount;
+        QueueSize = queueSize;
+    }
+
+    public int QueueCount { get; }
+
+    public int QueueSize { get; }
+
+    public static ulong Bytes(int queueCount, int queueSize) => (ulong)queueCount * (ulong)SplitInflightTracker.AreaSize(queueSize);
+
+    /// <summary>A zeroed buffer in a new memfd, returned for the front end to keep.</summary>
+    public static InflightArea Create(int queueCount, int queueSize, out SafeFileHandle file)
+    {
+        var length = Bytes(queueCount, queueSize);
+        file = new SafeFileHandle(Mapping.CreateMemfd("iovirt-inflight", length), ownsHandle: true);
+        return new InflightArea(Mapping.MapShared((int)file.DangerousGetHandle(), 0, length, writable: true), length, queueCount, queueSize);
+    }
+
+    /// <summary>Maps a buffer the front end kept; its description must be one this back end could have made.</summary>
+    public static InflightArea Map(SafeFileHandle file, VhostUserInflight description)
+    {
+        if (description.MmapOffset % (ulong)Environment.SystemPageSize != 0
+            || description.MmapSize != Bytes(description.QueueCount, description.QueueSize))
+        {
+            throw new ArgumentException($"inflight buffer of 0x{description.MmapSize:x} bytes at 0x{description.MmapOffset:x} does not fit {description.QueueCount} queues of {description.QueueSize}");
+        }
+
+        var fd = (int)file.DangerousGetHandle();
+        Mapping.CheckFileRange(fd, description.MmapOffset, description.MmapSize);
+        var mapBase = Mapping.MapShared(fd, description.MmapOffset, description.MmapSize, writable: true);
+        return new InflightArea(mapBase, description.MmapSize, description.QueueCount, description.QueueSize);
+    }
+
+    public SplitInflightTracker TrackerFor(int queue) =>
+        new(_base + ((ulong)queue * (ulong)SplitInflightTracker.AreaSize(QueueSize)), QueueSize);
+
+    public void Dispose() => Mapping.Unmap(_base, _length);
+}

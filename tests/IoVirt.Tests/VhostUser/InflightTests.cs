@@ -1,0 +1,149 @@
+using System.Buffers.Binary;
+using IoVirt.Abi.Virtio;
+using IoVirt.Memory;
+using IoVirt.Testing;
+using IoVirt.Virtqueue;
+using IoVirt.Virtqueue.Driver;
+using IoVirt.VhostUser;
+
+namespace IoVirt.Tests.VhostUser;
+
+/// <summary>
+/// INFLIGHT_SHMFD: requests a back end popped and never completed before it died are resubmitted
+/// by the next back end, in their original order, none lost and none completed twice.
+/// </summary>
+public class InflightTests
+{
+    [Fact]
+    public void Requests_in_flight_when_the_back_end_dies_are_resubmitted_once_after_reconnect()
+    {
+        var holding = new RecordingDevice(hold: true);
+        using var bed = new VhostUserTestBed(holding);
+        var frontend = Handshake.Connect(bed);
+        var inflight = frontend.GetInflightFd(1, 16, out var inflightFile);
+        using var file = inflightFile;
+        using var queue = FrontendQueue.Start(frontend, bed.Memory, 0, 16, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0));
+        frontend.SetVringEnable(0, true);
+
+        // Requests 1..6; the first back end holds the even ones (they stay in flight) and
+        // completes the odd ones, out of order with respect to the ring.
+        var ids = new Dictionary<ushort, int>();
+        for (var request = 1; request <= 6; request++)
+        {
+            ids[Add(bed.Memory, queue, request)] = request;
+        }
+
+        queue.Submit();
+        var completedFirst = Collect(queue, ids, 3);
+        Assert.Equal([1, 3, 5], completedFirst.Order());
+        Assert.True(SpinUntil(() => holding.Seen.Count == 6));
+
+        // The back end dies: its session ends without completing anything more.
+        bed.RestartServer(new RecordingDevice(hold: false));
+        frontend.Dispose();
+
+        using var again = Handshake.Connect(bed);
+        again.SetInflightFd(inflight, file);
+        var usedIndex = ReadUsedIndex(bed.Memory, queue.Driver.Config);
+        queue.Reconnect(again, usedIndex);
+        again.SetVringEnable(0, true);
+
+        // Nothing new was submitted: the held requests come back by themselves, in pop order.
+        var completedAfter = Collect(queue, ids, 3);
+        Assert.Equal([2, 4, 6], completedAfter);
+        var resubmitted = ((RecordingDevice)bed.Device).Seen;
+        Assert.Equal([2, 4, 6], resubmitted);
+
+        // And the ring goes on normally afterwards, with nothing completed twice.
+        ids[Add(bed.Memory, queue, 7)] = 7;
+        queue.Submit();
+        Assert.Equal([7], Collect(queue, ids, 1));
+        Assert.False(queue.Driver.TryTakeUsed(out _, out _));
+        Assert.Equal(0, queue.Driver.Outstanding);
+        Assert.True(bed.Log.Contains(Microsoft.Extensions.Logging.LogLevel.Information, "resubmitting 3"));
+    }
+
+    [Fact]
+    public void A_mismatched_inflight_buffer_is_refused()
+    {
+        using var bed = new VhostUserTestBed(new RecordingDevice(hold: false));
+        using (var refused = Handshake.Connect(bed))
+        {
+            // GET_INFLIGHT_FD has a reply of its own and no error form: a bad request closes the connection.
+            Assert.Throws<IOException>(() => refused.GetInflightFd(3, 16, out _));
+        }
+
+        using var frontend = Handshake.Connect(bed);
+        var inflight = frontend.GetInflightFd(1, 16, out var inflightFile);
+        using var file = inflightFile;
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetInflightFd(inflight with { MmapSize = inflight.MmapSize * 2 }, file));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetInflightFd(inflight with { QueueSize = 6 }, file));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetInflightFd(inflight with { QueueCount = 2 }, file));
+
+        // A ring whose size differs from the buffer's cannot start on it.
+        frontend.SetInflightFd(inflight, file);
+        Assert.Throws<VhostUserProtocolException>(() => FrontendQueue.Start(frontend, bed.Memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0)));
+    }
+
+    private static ushort Add(GuestMemory memory, FrontendQueue queue, int request)
+    {
+        var address = VhostUserTestBed.DataBase + ((ulong)request * 64);
+        Span<byte> word = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(word, request);
+        Assert.Equal(MemoryFault.None, memory.Write(address, word));
+        Assert.True(queue.Driver.TryAdd([new DriverBuffer(address, 4, false), new DriverBuffer(address + 32, 4, true)], false, out var id));
+        return id;
+    }
+
+    private static List<int> Collect(FrontendQueue queue, Dictionary<ushort, int> ids, int count)
+    {
+        var done = new List<int>();
+        while (done.Count < count)
+        {
+            Assert.True(queue.TryWaitUsed(out var id, out _, 5000), $"only {done.Count} of {count} completions arrived");
+            done.Add(ids[id]);
+        }
+
+        return done;
+    }
+
+    private static unsafe ushort ReadUsedIndex(GuestMemory memory, QueueConfig config)
+    {
+        Assert.Equal(MemoryFault.None, memory.Read(config.DeviceArea + 2, out ushort used));
+        return used;
+    }
+
+    private static bool SpinUntil(Func<bool> condition) => SpinWait.SpinUntil(condition, 5000);
+
+    /// <summary>Records each request number it sees; when holding, leaves even requests in flight.</summary>
+    private sealed class RecordingDevice(bool hold) : VirtioDeviceModel
+    {
+        public List<int> Seen { get; } = [];
+
+        public override string Name => "recording";
+
+        public override ulong Features => VirtioFeature.Bit(VirtioFeature.Version1) | VirtioFeature.Bit(VirtioFeature.RingEventIdx);
+
+        public override int MaxQueueSize => 16;
+
+        public override void ProcessQueue(int queueIndex, DeviceQueue queue)
+        {
+            Span<byte> word = stackalloc byte[4];
+            while (queue.TryPop(out var chain))
+            {
+                Assert.True(chain.TryGetNext(out var request));
+                _ = queue.Memory.Read(request.GuestAddress, word);
+                var number = BinaryPrimitives.ReadInt32LittleEndian(word);
+                lock (Seen)
+                {
+                    Seen.Add(number);
+                }
+
+                if (!(hold && number % 2 == 0))
+                {
+                    queue.AddUsed(chain.Head, 0);
+                }
+            }
+        }
+    }
+}
