@@ -104,7 +104,7 @@ public sealed class BackendSession : IRingHost, IDisposable
             while (_channel.Receive())
             {
                 var header = _channel.Header;
-                if ((header.Flags & VhostUserHeader.VersionMask) != VhostUserHeader.Version1 || (header.Flags & VhostUserHeader.ReplyFlag) != 0)
+                if ((header.Flags & VhostUserHeaderFlags.VersionMask) != VhostUserHeaderFlags.Version1 || (header.Flags & VhostUserHeaderFlags.Reply) != 0)
                 {
                     throw new VhostUserProtocolException($"bad header flags 0x{header.Flags:x} on request {header.Request}");
                 }
@@ -131,7 +131,7 @@ public sealed class BackendSession : IRingHost, IDisposable
                     using (fd)
                     {
                         int[] fds = fd is null ? [] : [(int)fd.DangerousGetHandle()];
-                        _channel.Send(header.Request, VhostUserHeader.Version1 | VhostUserHeader.ReplyFlag, _reply.AsSpan(0, replySize), fds);
+                        _channel.Send(header.Request, VhostUserHeaderFlags.Version1 | VhostUserHeaderFlags.Reply, _reply.AsSpan(0, replySize), fds);
                     }
                 }
                 else if (WantsAck(header))
@@ -157,7 +157,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     }
 
     private bool WantsAck(VhostUserHeader header) =>
-        Negotiated(VhostUserProtocolFeature.ReplyAck) && (header.Flags & VhostUserHeader.NeedReplyFlag) != 0;
+        Negotiated(VhostUserProtocolFeature.ReplyAck) && (header.Flags & VhostUserHeaderFlags.NeedReply) != 0;
 
     private bool Negotiated(int protocolFeature) => (_protocolFeatures & (1UL << protocolFeature)) != 0;
 
@@ -295,25 +295,25 @@ public sealed class BackendSession : IRingHost, IDisposable
 
     private void SetMemTable(ReadOnlySpan<byte> payload)
     {
-        if (payload.Length < VhostUserMemoryHeader.HeaderSize)
+        if (payload.Length < VhostUserMemoryHeader.Size)
         {
             throw new VhostUserProtocolException($"memory table of {payload.Length} bytes");
         }
 
-        var count = Read<VhostUserMemoryHeader>(payload).RegionCount;
+        var count = Read<VhostUserMemoryHeader>(payload).NRegions;
         if (count is 0 or > VhostUserMemoryHeader.MaxRegions)
         {
             throw new VhostUserProtocolException($"memory table with {count} regions");
         }
 
-        Expect(payload, VhostUserMemoryHeader.HeaderSize + ((int)count * VhostUserMemoryRegion.RegionSize), (int)count);
+        Expect(payload, VhostUserMemoryHeader.Size + ((int)count * VhostUserMemoryRegion.Size), (int)count);
         var regions = new GuestRegion[count];
         var mapped = 0;
         try
         {
             for (var i = 0; i < count; i++)
             {
-                var region = Read<VhostUserMemoryRegion>(payload[(VhostUserMemoryHeader.HeaderSize + (i * VhostUserMemoryRegion.RegionSize))..]);
+                var region = Read<VhostUserMemoryRegion>(payload[(VhostUserMemoryHeader.Size + (i * VhostUserMemoryRegion.Size))..]);
                 regions[i] = MapRegion(region, i);
                 mapped++;
             }
@@ -334,7 +334,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     private void AddMemoryRegion(ReadOnlySpan<byte> payload)
     {
         RequireProtocol(VhostUserProtocolFeature.ConfigureMemSlots);
-        Expect(payload, VhostUserSingleMemoryRegion.RegionSize, 1);
+        Expect(payload, VhostUserSingleMemoryRegion.Size, 1);
         var region = Read<VhostUserSingleMemoryRegion>(payload).Region;
         var current = Memory;
         if (current is not null)
@@ -369,7 +369,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     private void RemoveMemoryRegion(ReadOnlySpan<byte> payload)
     {
         RequireProtocol(VhostUserProtocolFeature.ConfigureMemSlots);
-        if (payload.Length != VhostUserSingleMemoryRegion.RegionSize || _channel.FdCount > 1)
+        if (payload.Length != VhostUserSingleMemoryRegion.Size || _channel.FdCount > 1)
         {
             throw new VhostUserProtocolException("REM_MEM_REG needs one region and at most one descriptor");
         }
@@ -383,13 +383,13 @@ public sealed class BackendSession : IRingHost, IDisposable
             {
                 foreach (var r in m.Regions)
                 {
-                    if (r.GuestAddress == region.GuestAddress && r.Size == region.Size && r.UserAddress == region.UserAddress)
+                    if (r.GuestAddress == region.GuestPhysAddr && r.Size == region.MemorySize && r.UserAddress == region.UserspaceAddr)
                     {
                         return m.WithoutRegion(r.GuestAddress, r.Size);
                     }
                 }
 
-                throw new ArgumentException($"no region of 0x{region.Size:x} bytes at guest 0x{region.GuestAddress:x}");
+                throw new ArgumentException($"no region of 0x{region.MemorySize:x} bytes at guest 0x{region.GuestPhysAddr:x}");
             });
         }
         catch (ArgumentException e)
@@ -402,14 +402,14 @@ public sealed class BackendSession : IRingHost, IDisposable
 
     private GuestRegion MapRegion(VhostUserMemoryRegion region, int fdIndex)
     {
-        if (region.Size == 0 || region.Size > ulong.MaxValue - region.GuestAddress || region.Size > ulong.MaxValue - region.UserAddress
-            || region.MmapOffset > long.MaxValue - region.Size)
+        if (region.MemorySize == 0 || region.MemorySize > ulong.MaxValue - region.GuestPhysAddr || region.MemorySize > ulong.MaxValue - region.UserspaceAddr
+            || region.MmapOffset > long.MaxValue - region.MemorySize)
         {
-            throw new ArgumentException($"region of 0x{region.Size:x} bytes at guest 0x{region.GuestAddress:x} / user 0x{region.UserAddress:x} / offset 0x{region.MmapOffset:x} wraps around");
+            throw new ArgumentException($"region of 0x{region.MemorySize:x} bytes at guest 0x{region.GuestPhysAddr:x} / user 0x{region.UserspaceAddr:x} / offset 0x{region.MmapOffset:x} wraps around");
         }
 
         using var fd = _channel.TakeFd(fdIndex);
-        return GuestRegion.MapFile(region.GuestAddress, region.Size, fd, region.MmapOffset, region.UserAddress);
+        return GuestRegion.MapFile(region.GuestPhysAddr, region.MemorySize, fd, region.MmapOffset, region.UserspaceAddr);
     }
 
     /// <summary>Makes <paramref name="memory"/> the device's memory map; workers move to it at their next batch.</summary>
@@ -442,7 +442,7 @@ public sealed class BackendSession : IRingHost, IDisposable
 
     private void SetVringAddr(ReadOnlySpan<byte> payload)
     {
-        Expect(payload, VhostUserVringAddr.AddrSize, 0);
+        Expect(payload, VhostUserVringAddr.Size, 0);
         var addr = Read<VhostUserVringAddr>(payload);
         var ring = RingFor(addr.Index);
         if (addr.Flags != 0)
@@ -452,9 +452,9 @@ public sealed class BackendSession : IRingHost, IDisposable
 
         WithRing(ring, r =>
         {
-            r.DescriptorUserAddress = addr.DescriptorUserAddress;
-            r.AvailUserAddress = addr.AvailableUserAddress;
-            r.UsedUserAddress = addr.UsedUserAddress;
+            r.DescriptorUserAddress = addr.DescUserAddr;
+            r.AvailUserAddress = addr.AvailUserAddr;
+            r.UsedUserAddress = addr.UsedUserAddr;
             r.HasAddresses = true;
             r.Generation = -1; // a running ring is resolved again at its next batch
         });
@@ -500,7 +500,7 @@ public sealed class BackendSession : IRingHost, IDisposable
 
         var reply = new VhostUserVringState { Index = state.Index, Num = IsPacked ? position.ToPackedWord() : position.NextAvail };
         MemoryMarshal.Write(_reply, in reply);
-        return VhostUserVringState.StateSize;
+        return VhostUserVringState.Size;
     }
 
     private void SetVringFd(VhostUserRequest request, ReadOnlySpan<byte> payload)
@@ -511,14 +511,14 @@ public sealed class BackendSession : IRingHost, IDisposable
         }
 
         var value = Read<ulong>(payload);
-        var noFd = (value & VhostUserVringFd.NoFdFlag) != 0;
-        if ((value & ~(VhostUserVringFd.IndexMask | VhostUserVringFd.NoFdFlag)) != 0)
+        var noFd = (value & VhostUserVringIndex.NoFdFlag) != 0;
+        if ((value & ~(VhostUserVringIndex.IndexMask | VhostUserVringIndex.NoFdFlag)) != 0)
         {
             throw new VhostUserProtocolException($"{request}: reserved bits set in 0x{value:x}");
         }
 
         Expect(payload, 8, noFd ? 0 : 1);
-        var ring = RingFor((uint)(value & VhostUserVringFd.IndexMask));
+        var ring = RingFor((uint)(value & VhostUserVringIndex.IndexMask));
         var fd = noFd ? null : EventFd.Adopt(_channel.TakeFd(0));
         switch (request)
         {
@@ -599,38 +599,38 @@ public sealed class BackendSession : IRingHost, IDisposable
         var header = ReadConfigHeader(payload);
         var config = _device.ConfigSpace;
         MemoryMarshal.Write(_reply, in header);
-        if ((ulong)header.Offset + header.Size > (ulong)config.Length)
+        if ((ulong)header.Offset + header.ConfigSize > (ulong)config.Length)
         {
             // The spec's error answer: a reply without payload.
             return 0;
         }
 
-        config.Slice((int)header.Offset, (int)header.Size).CopyTo(_reply.AsSpan(VhostUserConfigHeader.HeaderSize));
-        return VhostUserConfigHeader.HeaderSize + (int)header.Size;
+        config.Slice((int)header.Offset, (int)header.ConfigSize).CopyTo(_reply.AsSpan(VhostUserConfigHeader.Size));
+        return VhostUserConfigHeader.Size + (int)header.ConfigSize;
     }
 
     private void SetConfig(ReadOnlySpan<byte> payload)
     {
         RequireProtocol(VhostUserProtocolFeature.Config);
         var header = ReadConfigHeader(payload);
-        if ((ulong)header.Offset + header.Size > (ulong)_device.ConfigSpace.Length
-            || !_device.WriteConfig(header.Offset, payload.Slice(VhostUserConfigHeader.HeaderSize, (int)header.Size)))
+        if ((ulong)header.Offset + header.ConfigSize > (ulong)_device.ConfigSpace.Length
+            || !_device.WriteConfig(header.Offset, payload.Slice(VhostUserConfigHeader.Size, (int)header.ConfigSize)))
         {
-            throw new VhostUserProtocolException($"config write of {header.Size} bytes at {header.Offset} refused");
+            throw new VhostUserProtocolException($"config write of {header.ConfigSize} bytes at {header.Offset} refused");
         }
     }
 
     private VhostUserConfigHeader ReadConfigHeader(ReadOnlySpan<byte> payload)
     {
-        if (payload.Length < VhostUserConfigHeader.HeaderSize || _channel.FdCount != 0)
+        if (payload.Length < VhostUserConfigHeader.Size || _channel.FdCount != 0)
         {
             throw new VhostUserProtocolException($"config message of {payload.Length} bytes");
         }
 
         var header = Read<VhostUserConfigHeader>(payload);
-        if (header.Size > VhostUserConfigHeader.MaxConfigSize || payload.Length != VhostUserConfigHeader.HeaderSize + (int)header.Size)
+        if (header.ConfigSize > VhostUserConfigHeader.MaxConfigSize || payload.Length != VhostUserConfigHeader.Size + (int)header.ConfigSize)
         {
-            throw new VhostUserProtocolException($"config access of {header.Size} bytes in a {payload.Length}-byte message");
+            throw new VhostUserProtocolException($"config access of {header.ConfigSize} bytes in a {payload.Length}-byte message");
         }
 
         return header;
@@ -646,11 +646,11 @@ public sealed class BackendSession : IRingHost, IDisposable
         }
 
         _inflight?.Dispose();
-        _inflight = InflightArea.Create(request.QueueCount, request.QueueSize, out var file);
+        _inflight = InflightArea.Create(request.NumQueues, request.QueueSize, out var file);
         _replyFd = file;
-        var reply = new VhostUserInflight { MmapSize = InflightArea.Bytes(request.QueueCount, request.QueueSize), QueueCount = request.QueueCount, QueueSize = request.QueueSize };
+        var reply = new VhostUserInflight { MmapSize = InflightArea.Bytes(request.NumQueues, request.QueueSize), NumQueues = request.NumQueues, QueueSize = request.QueueSize };
         MemoryMarshal.Write(_reply, in reply);
-        return VhostUserInflight.InflightSize;
+        return VhostUserInflight.Size;
     }
 
     /// <summary>SET_INFLIGHT_FD: the buffer a previous back end filled; rings started from now on recover from it.</summary>
@@ -678,7 +678,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     private VhostUserInflight ReadInflight(ReadOnlySpan<byte> payload, int fds)
     {
         RequireProtocol(VhostUserProtocolFeature.InflightShmfd);
-        Expect(payload, VhostUserInflight.InflightSize, fds);
+        Expect(payload, VhostUserInflight.Size, fds);
         if (IsPacked)
         {
             throw new VhostUserProtocolException("inflight tracking is implemented for split rings only");
@@ -686,9 +686,9 @@ public sealed class BackendSession : IRingHost, IDisposable
 
         var inflight = Read<VhostUserInflight>(payload);
         var size = inflight.QueueSize;
-        if (inflight.QueueCount is 0 || inflight.QueueCount > _rings.Length || size is 0 || size > _device.MaxQueueSize || (size & (size - 1)) != 0)
+        if (inflight.NumQueues is 0 || inflight.NumQueues > _rings.Length || size is 0 || size > _device.MaxQueueSize || (size & (size - 1)) != 0)
         {
-            throw new VhostUserProtocolException($"inflight buffer for {inflight.QueueCount} queues of {size} entries");
+            throw new VhostUserProtocolException($"inflight buffer for {inflight.NumQueues} queues of {size} entries");
         }
 
         return inflight;
@@ -902,7 +902,7 @@ public sealed class BackendSession : IRingHost, IDisposable
 
     private VhostUserVringState ReadState(ReadOnlySpan<byte> payload)
     {
-        Expect(payload, VhostUserVringState.StateSize, 0);
+        Expect(payload, VhostUserVringState.Size, 0);
         return Read<VhostUserVringState>(payload);
     }
 
@@ -919,7 +919,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     {
         Span<byte> bytes = stackalloc byte[8];
         MemoryMarshal.Write(bytes, in value);
-        _channel.Send(request, VhostUserHeader.Version1 | VhostUserHeader.ReplyFlag, bytes);
+        _channel.Send(request, VhostUserHeaderFlags.Version1 | VhostUserHeaderFlags.Reply, bytes);
     }
 
     public void Dispose()

@@ -41,15 +41,15 @@ internal sealed unsafe class InflightArea : IDisposable
     public static InflightArea Map(SafeFileHandle file, VhostUserInflight description)
     {
         if (description.MmapOffset % (ulong)Environment.SystemPageSize != 0
-            || description.MmapSize != Bytes(description.QueueCount, description.QueueSize))
+            || description.MmapSize != Bytes(description.NumQueues, description.QueueSize))
         {
-            throw new ArgumentException($"inflight buffer of 0x{description.MmapSize:x} bytes at 0x{description.MmapOffset:x} does not fit {description.QueueCount} queues of {description.QueueSize}");
+            throw new ArgumentException($"inflight buffer of 0x{description.MmapSize:x} bytes at 0x{description.MmapOffset:x} does not fit {description.NumQueues} queues of {description.QueueSize}");
         }
 
         var fd = (int)file.DangerousGetHandle();
         Mapping.CheckFileRange(fd, description.MmapOffset, description.MmapSize);
         var mapBase = Mapping.MapShared(fd, description.MmapOffset, description.MmapSize, writable: true);
-        return new InflightArea(mapBase, description.MmapSize, description.QueueCount, description.QueueSize);
+        return new InflightArea(mapBase, description.MmapSize, description.NumQueues, description.QueueSize);
     }
 
     public SplitInflightTracker TrackerFor(int queue) =>

@@ -15,8 +15,8 @@ public sealed class MessageChannel(UnixSocket socket) : IDisposable
     /// <summary>Largest payload accepted; the largest the spec defines (a config access) is 268 bytes.</summary>
     public const int MaxPayload = 4096;
 
-    private readonly byte[] _buffer = new byte[VhostUserHeader.HeaderSize + MaxPayload];
-    private readonly byte[] _sendBuffer = new byte[VhostUserHeader.HeaderSize + MaxPayload];
+    private readonly byte[] _buffer = new byte[VhostUserHeader.Size + MaxPayload];
+    private readonly byte[] _sendBuffer = new byte[VhostUserHeader.Size + MaxPayload];
     private readonly SafeFileHandle?[] _fds = new SafeFileHandle?[UnixSocket.MaxFds];
 
     public UnixSocket Socket { get; } = socket;
@@ -25,7 +25,7 @@ public sealed class MessageChannel(UnixSocket socket) : IDisposable
     public VhostUserHeader Header { get; private set; }
 
     /// <summary>Payload of the message last received.</summary>
-    public ReadOnlySpan<byte> Payload => _buffer.AsSpan(VhostUserHeader.HeaderSize, (int)Header.Size);
+    public ReadOnlySpan<byte> Payload => _buffer.AsSpan(VhostUserHeader.Size, (int)Header.PayloadSize);
 
     /// <summary>Descriptors that came with the message last received.</summary>
     public int FdCount { get; private set; }
@@ -38,7 +38,7 @@ public sealed class MessageChannel(UnixSocket socket) : IDisposable
     public bool Receive()
     {
         CloseFds();
-        var headerBytes = _buffer.AsSpan(0, VhostUserHeader.HeaderSize);
+        var headerBytes = _buffer.AsSpan(0, VhostUserHeader.Size);
         var got = Socket.Receive(headerBytes, _fds, out var fdCount);
         FdCount = fdCount;
         if (got == 0)
@@ -48,12 +48,12 @@ public sealed class MessageChannel(UnixSocket socket) : IDisposable
 
         ReceiveRest(headerBytes[got..]);
         var header = MemoryMarshal.Read<VhostUserHeader>(headerBytes);
-        if (header.Size > MaxPayload)
+        if (header.PayloadSize > MaxPayload)
         {
-            throw new VhostUserProtocolException($"payload of {header.Size} bytes announced, at most {MaxPayload} accepted");
+            throw new VhostUserProtocolException($"payload of {header.PayloadSize} bytes announced, at most {MaxPayload} accepted");
         }
 
-        ReceiveRest(_buffer.AsSpan(VhostUserHeader.HeaderSize, (int)header.Size));
+        ReceiveRest(_buffer.AsSpan(VhostUserHeader.Size, (int)header.PayloadSize));
         Header = header;
         return true;
     }
@@ -87,12 +87,12 @@ public sealed class MessageChannel(UnixSocket socket) : IDisposable
     }
 
     /// <summary>Sends one message: header fields, then <paramref name="payload"/>, with <paramref name="fds"/>.</summary>
-    public void Send(uint request, uint flags, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds = default)
+    public void Send(uint request, VhostUserHeaderFlags flags, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds = default)
     {
-        var message = _sendBuffer.AsSpan(0, VhostUserHeader.HeaderSize + payload.Length);
-        var header = new VhostUserHeader { Request = request, Flags = flags, Size = (uint)payload.Length };
+        var message = _sendBuffer.AsSpan(0, VhostUserHeader.Size + payload.Length);
+        var header = new VhostUserHeader { Request = request, Flags = flags, PayloadSize = (uint)payload.Length };
         MemoryMarshal.Write(message, in header);
-        payload.CopyTo(message[VhostUserHeader.HeaderSize..]);
+        payload.CopyTo(message[VhostUserHeader.Size..]);
         Socket.Send(message, fds);
     }
 

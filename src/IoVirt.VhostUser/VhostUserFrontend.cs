@@ -47,22 +47,22 @@ public sealed class VhostUserFrontend : IDisposable
     {
         ArgumentNullException.ThrowIfNull(memory);
         var regions = memory.Regions;
-        Span<byte> payload = stackalloc byte[VhostUserMemoryHeader.HeaderSize + (VhostUserMemoryHeader.MaxRegions * VhostUserMemoryRegion.RegionSize)];
+        Span<byte> payload = stackalloc byte[VhostUserMemoryHeader.Size + (VhostUserMemoryHeader.MaxRegions * VhostUserMemoryRegion.Size)];
         Span<int> fds = stackalloc int[VhostUserMemoryHeader.MaxRegions];
         if (regions.Length > VhostUserMemoryHeader.MaxRegions)
         {
             throw new ArgumentException($"SET_MEM_TABLE carries at most {VhostUserMemoryHeader.MaxRegions} regions.", nameof(memory));
         }
 
-        var header = new VhostUserMemoryHeader { RegionCount = (uint)regions.Length };
+        var header = new VhostUserMemoryHeader { NRegions = (uint)regions.Length };
         MemoryMarshal.Write(payload, in header);
         for (var i = 0; i < regions.Length; i++)
         {
             var entry = Describe(regions[i], out fds[i]);
-            MemoryMarshal.Write(payload[(VhostUserMemoryHeader.HeaderSize + (i * VhostUserMemoryRegion.RegionSize))..], in entry);
+            MemoryMarshal.Write(payload[(VhostUserMemoryHeader.Size + (i * VhostUserMemoryRegion.Size))..], in entry);
         }
 
-        Command(VhostUserRequest.SetMemTable, payload[..(VhostUserMemoryHeader.HeaderSize + (regions.Length * VhostUserMemoryRegion.RegionSize))], fds[..regions.Length]);
+        Command(VhostUserRequest.SetMemTable, payload[..(VhostUserMemoryHeader.Size + (regions.Length * VhostUserMemoryRegion.Size))], fds[..regions.Length]);
     }
 
     public void AddMemoryRegion(GuestRegion region)
@@ -84,7 +84,7 @@ public sealed class VhostUserFrontend : IDisposable
     /// <summary>Sets a ring's addresses, given as front-end (user) addresses.</summary>
     public void SetVringAddr(uint index, ulong descriptors, ulong driverArea, ulong deviceArea)
     {
-        var addr = new VhostUserVringAddr { Index = index, DescriptorUserAddress = descriptors, AvailableUserAddress = driverArea, UsedUserAddress = deviceArea };
+        var addr = new VhostUserVringAddr { Index = index, DescUserAddr = descriptors, AvailUserAddr = driverArea, UsedUserAddr = deviceArea };
         Command(VhostUserRequest.SetVringAddr, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserVringAddr>(in addr)));
     }
 
@@ -94,7 +94,7 @@ public sealed class VhostUserFrontend : IDisposable
     public uint GetVringBase(uint index)
     {
         Send(VhostUserRequest.GetVringBase, State(index, 0), [], needReply: false);
-        return MemoryMarshal.Read<VhostUserVringState>(ReceiveReply(VhostUserRequest.GetVringBase, VhostUserVringState.StateSize)).Num;
+        return MemoryMarshal.Read<VhostUserVringState>(ReceiveReply(VhostUserRequest.GetVringBase, VhostUserVringState.Size)).Num;
     }
 
     /// <summary>Sets the kick eventfd (null: the back end polls), which starts the ring.</summary>
@@ -109,29 +109,29 @@ public sealed class VhostUserFrontend : IDisposable
     /// <summary>Reads <paramref name="length"/> bytes of the device config space at <paramref name="offset"/>; an empty result is the back end's refusal.</summary>
     public byte[] GetConfig(uint offset, uint length)
     {
-        var payload = new byte[VhostUserConfigHeader.HeaderSize + length];
-        var header = new VhostUserConfigHeader { Offset = offset, Size = length };
+        var payload = new byte[VhostUserConfigHeader.Size + length];
+        var header = new VhostUserConfigHeader { Offset = offset, ConfigSize = length };
         MemoryMarshal.Write(payload, in header);
         Send(VhostUserRequest.GetConfig, payload, [], needReply: false);
         var reply = ReceiveReply(VhostUserRequest.GetConfig, -1);
-        return reply.Length <= VhostUserConfigHeader.HeaderSize ? [] : reply[VhostUserConfigHeader.HeaderSize..].ToArray();
+        return reply.Length <= VhostUserConfigHeader.Size ? [] : reply[VhostUserConfigHeader.Size..].ToArray();
     }
 
     public void SetConfig(uint offset, ReadOnlySpan<byte> data)
     {
-        var payload = new byte[VhostUserConfigHeader.HeaderSize + data.Length];
-        var header = new VhostUserConfigHeader { Offset = offset, Size = (uint)data.Length };
+        var payload = new byte[VhostUserConfigHeader.Size + data.Length];
+        var header = new VhostUserConfigHeader { Offset = offset, ConfigSize = (uint)data.Length };
         MemoryMarshal.Write(payload, in header);
-        data.CopyTo(payload.AsSpan(VhostUserConfigHeader.HeaderSize));
+        data.CopyTo(payload.AsSpan(VhostUserConfigHeader.Size));
         Command(VhostUserRequest.SetConfig, payload);
     }
 
     /// <summary>Asks the back end for an inflight buffer for <paramref name="queues"/> queues of <paramref name="queueSize"/>; the front end keeps <paramref name="file"/>.</summary>
     public VhostUserInflight GetInflightFd(ushort queues, ushort queueSize, out SafeFileHandle file)
     {
-        var request = new VhostUserInflight { QueueCount = queues, QueueSize = queueSize };
+        var request = new VhostUserInflight { NumQueues = queues, QueueSize = queueSize };
         Send(VhostUserRequest.GetInflightFd, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserInflight>(in request)), [], needReply: false);
-        var reply = MemoryMarshal.Read<VhostUserInflight>(ReceiveReply(VhostUserRequest.GetInflightFd, VhostUserInflight.InflightSize));
+        var reply = MemoryMarshal.Read<VhostUserInflight>(ReceiveReply(VhostUserRequest.GetInflightFd, VhostUserInflight.Size));
         file = _channel.TakeFd(0);
         return reply;
     }
@@ -155,7 +155,7 @@ public sealed class VhostUserFrontend : IDisposable
     /// </summary>
     public byte[]? SendRaw(uint request, uint flags, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds, bool expectReply)
     {
-        _channel.Send(request, flags, payload, fds);
+        _channel.Send(request, (VhostUserHeaderFlags)flags, payload, fds);
         return expectReply ? ReceiveReply((VhostUserRequest)request, -1).ToArray() : null;
     }
 
@@ -164,7 +164,7 @@ public sealed class VhostUserFrontend : IDisposable
     {
         try
         {
-            _channel.Send((uint)VhostUserRequest.GetFeatures, VhostUserHeader.Version1, []);
+            _channel.Send((uint)VhostUserRequest.GetFeatures, VhostUserHeaderFlags.Version1, []);
             return !_channel.Receive();
         }
         catch (IOException)
@@ -175,7 +175,7 @@ public sealed class VhostUserFrontend : IDisposable
 
     private void SetVringFd(VhostUserRequest request, uint index, EventFd? fd)
     {
-        var value = index | (fd is null ? VhostUserVringFd.NoFdFlag : 0);
+        var value = index | (fd is null ? VhostUserVringIndex.NoFdFlag : 0);
         if (fd is null)
         {
             Command(request, value);
@@ -190,7 +190,7 @@ public sealed class VhostUserFrontend : IDisposable
     {
         var file = region.File ?? throw new ArgumentException("Only regions that keep their file (memfd) can be shared with a back end.", nameof(region));
         fd = (int)file.DangerousGetHandle();
-        return new VhostUserMemoryRegion { GuestAddress = region.GuestAddress, Size = region.Size, UserAddress = region.UserAddress, MmapOffset = region.FileOffset };
+        return new VhostUserMemoryRegion { GuestPhysAddr = region.GuestAddress, MemorySize = region.Size, UserspaceAddr = region.UserAddress, MmapOffset = region.FileOffset };
     }
 
     private static byte[] State(uint index, uint num)
@@ -222,7 +222,7 @@ public sealed class VhostUserFrontend : IDisposable
     }
 
     private void Send(VhostUserRequest request, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds, bool needReply) =>
-        _channel.Send((uint)request, VhostUserHeader.Version1 | (needReply ? VhostUserHeader.NeedReplyFlag : 0), payload, fds);
+        _channel.Send((uint)request, VhostUserHeaderFlags.Version1 | (needReply ? VhostUserHeaderFlags.NeedReply : VhostUserHeaderFlags.None), payload, fds);
 
     /// <summary>Reads the reply to <paramref name="request"/>, checking its header (and its size unless <paramref name="size"/> is -1).</summary>
     private ReadOnlySpan<byte> ReceiveReply(VhostUserRequest request, int size)
@@ -233,9 +233,9 @@ public sealed class VhostUserFrontend : IDisposable
         }
 
         var header = _channel.Header;
-        if (header.Request != (uint)request || (header.Flags & VhostUserHeader.ReplyFlag) == 0 || (size >= 0 && header.Size != size))
+        if (header.Request != (uint)request || (header.Flags & VhostUserHeaderFlags.Reply) == 0 || (size >= 0 && header.PayloadSize != size))
         {
-            throw new VhostUserProtocolException($"bad reply to {request}: request {header.Request}, flags 0x{header.Flags:x}, {header.Size} bytes");
+            throw new VhostUserProtocolException($"bad reply to {request}: request {header.Request}, flags 0x{header.Flags:x}, {header.PayloadSize} bytes");
         }
 
         return _channel.Payload;

@@ -3,52 +3,33 @@ using System.Runtime.InteropServices;
 namespace IoVirt.Abi.VhostUser;
 
 /// <summary>
-/// "Inflight description" of GET/SET_INFLIGHT_FD: size and offset of the shared area in the
-/// attached descriptor, queue count and queue size (QEMU's struct, padded to 24 bytes).
+/// Payload of GET_INFLIGHT_FD and SET_INFLIGHT_FD (vhost-user.rst, "Inflight description"): size and
+/// offset of the inflight area in the fd (u64), number of queues and queue size (u16), native byte
+/// order. Like the C struct it is padded to 24 bytes, the size sent.
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = InflightSize)]
+[StructLayout(LayoutKind.Sequential, Size = Size)]
 public struct VhostUserInflight
 {
-    public const int InflightSize = 24;
+    public const int Size = 24;
+    public const int MmapSizeOffset = 0;
+    public const int MmapOffsetOffset = 8;
+    public const int NumQueuesOffset = 16;
+    public const int QueueSizeOffset = 18;
 
-    public ulong MmapSize;
-    public ulong MmapOffset;
-    public ushort QueueCount;
-    public ushort QueueSize;
-}
+    private ulong _mmapSize;
+    private ulong _mmapOffset;
+    private ushort _numQueues;
+    private ushort _queueSize;
 
-/// <summary>
-/// Head of one split queue's area in the inflight buffer (vhost-user.rst, "Inflight I/O
-/// tracking", QueueRegionSplit); <see cref="InflightSplitDescState"/> entries follow, one per
-/// descriptor.
-/// </summary>
-[StructLayout(LayoutKind.Sequential, Size = HeaderSize)]
-public struct InflightSplitHeader
-{
-    public const int HeaderSize = 16;
+    /// <summary>Bytes of the inflight area (u64, native order).</summary>
+    public ulong MmapSize { readonly get => _mmapSize; set => _mmapSize = value; }
 
-    /// <summary>The only version defined; zero marks an area never initialised.</summary>
-    public const ushort CurrentVersion = 1;
+    /// <summary>Offset of the area in the fd (u64, native order).</summary>
+    public ulong MmapOffset { readonly get => _mmapOffset; set => _mmapOffset = value; }
 
-    public ulong Features;
-    public ushort Version;
-    public ushort DescriptorCount;
-    public ushort LastBatchHead;
-    public ushort UsedIndex;
-}
+    /// <summary>Queues tracked, one queue region each (u16, native order).</summary>
+    public ushort NumQueues { readonly get => _numQueues; set => _numQueues = value; }
 
-/// <summary>Per-descriptor state of a split queue (DescStateSplit): in flight, batch link, pop order.</summary>
-[StructLayout(LayoutKind.Sequential, Size = StateSize)]
-public struct InflightSplitDescState
-{
-    public const int StateSize = 16;
-
-    public byte Inflight;
-    private readonly byte _padding0;
-    private readonly byte _padding1;
-    private readonly byte _padding2;
-    private readonly byte _padding3;
-    private readonly byte _padding4;
-    public ushort Next;
-    public ulong Counter;
+    /// <summary>Descriptors per queue (u16, native order).</summary>
+    public ushort QueueSize { readonly get => _queueSize; set => _queueSize = value; }
 }

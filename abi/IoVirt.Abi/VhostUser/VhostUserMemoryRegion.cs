@@ -2,37 +2,34 @@ using System.Runtime.InteropServices;
 
 namespace IoVirt.Abi.VhostUser;
 
-/// <summary>One region of the memory table: guest-physical address, size, front-end address, offset in the region's file.</summary>
-[StructLayout(LayoutKind.Sequential, Size = RegionSize)]
+/// <summary>
+/// One guest memory region (vhost-user.rst, "Memory region description"): guest address, size, user
+/// address in the front-end and offset into the region's fd, u64 each, native byte order. With
+/// XEN_MMAP negotiated each region has eight more bytes, which this layout does not cover.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Size = Size)]
 public struct VhostUserMemoryRegion
 {
-    public const int RegionSize = 32;
+    public const int Size = 32;
+    public const int GuestPhysAddrOffset = 0;
+    public const int MemorySizeOffset = 8;
+    public const int UserspaceAddrOffset = 16;
+    public const int MmapOffsetOffset = 24;
 
-    public ulong GuestAddress;
-    public ulong Size;
-    public ulong UserAddress;
-    public ulong MmapOffset;
-}
+    private ulong _guestPhysAddr;
+    private ulong _memorySize;
+    private ulong _userspaceAddr;
+    private ulong _mmapOffset;
 
-/// <summary>Head of SET_MEM_TABLE's payload: the region count and padding, then that many regions.</summary>
-[StructLayout(LayoutKind.Sequential, Size = HeaderSize)]
-public struct VhostUserMemoryHeader
-{
-    public const int HeaderSize = 8;
+    /// <summary>Guest-physical start of the region (u64, native order).</summary>
+    public ulong GuestPhysAddr { readonly get => _guestPhysAddr; set => _guestPhysAddr = value; }
 
-    /// <summary>Most regions SET_MEM_TABLE carries (one descriptor each).</summary>
-    public const int MaxRegions = 8;
+    /// <summary>Region length in bytes (u64, native order).</summary>
+    public ulong MemorySize { readonly get => _memorySize; set => _memorySize = value; }
 
-    public uint RegionCount;
-    public uint Padding;
-}
+    /// <summary>Where the front-end maps the region in its own address space (u64, native order).</summary>
+    public ulong UserspaceAddr { readonly get => _userspaceAddr; set => _userspaceAddr = value; }
 
-/// <summary>Payload of ADD_MEM_REG and REM_MEM_REG: 64 bits of padding, then one region.</summary>
-[StructLayout(LayoutKind.Sequential, Size = RegionSize)]
-public struct VhostUserSingleMemoryRegion
-{
-    public const int RegionSize = 40;
-
-    public ulong Padding;
-    public VhostUserMemoryRegion Region;
+    /// <summary>Offset of the region's first byte in its fd (u64, native order).</summary>
+    public ulong MmapOffset { readonly get => _mmapOffset; set => _mmapOffset = value; }
 }

@@ -2,19 +2,23 @@ using System.Runtime.InteropServices;
 
 namespace IoVirt.Abi.VhostUser;
 
-/// <summary>"A vring state description": ring index and a number (size, base, enable flag).</summary>
-[StructLayout(LayoutKind.Sequential, Size = StateSize)]
+/// <summary>
+/// Vring state payload (vhost-user.rst, "A vring state description"; struct vhost_vring_state):
+/// ring index and a number whose meaning depends on the request, u32 each, native byte order.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Size = Size)]
 public struct VhostUserVringState
 {
-    public const int StateSize = 8;
+    public const int Size = 8;
+    public const int IndexOffset = 0;
+    public const int NumOffset = 4;
 
-    public uint Index;
-    public uint Num;
-}
+    private uint _index;
+    private uint _num;
 
-/// <summary>The u64 of SET_VRING_KICK/CALL/ERR: ring index in bits 0-7, bit 8 set when no descriptor is attached.</summary>
-public static class VhostUserVringFd
-{
-    public const ulong IndexMask = 0xff;
-    public const ulong NoFdFlag = 1 << 8;
+    /// <summary>Ring index (u32, native order).</summary>
+    public uint Index { readonly get => _index; set => _index = value; }
+
+    /// <summary>Queue size, ring base, enable flag or endianness, by request (u32, native order).</summary>
+    public uint Num { readonly get => _num; set => _num = value; }
 }

@@ -12,8 +12,8 @@ namespace IoVirt.Virtqueue.Split;
 /// </summary>
 public sealed unsafe class SplitInflightTracker
 {
-    private readonly InflightSplitHeader* _header;
-    private readonly InflightSplitDescState* _states;
+    private readonly InflightQueueRegionSplit* _header;
+    private readonly InflightDescStateSplit* _states;
     private readonly int _size;
     private ulong _counter;
     private int _batchLength;
@@ -21,35 +21,38 @@ public sealed unsafe class SplitInflightTracker
     /// <summary>Tracks a queue of <paramref name="queueSize"/> in <paramref name="area"/> (<see cref="AreaSize"/> bytes), initialising an area never used.</summary>
     public SplitInflightTracker(byte* area, int queueSize)
     {
-        _header = (InflightSplitHeader*)area;
-        _states = (InflightSplitDescState*)(area + InflightSplitHeader.HeaderSize);
+        _header = (InflightQueueRegionSplit*)area;
+        _states = (InflightDescStateSplit*)(area + InflightQueueRegionSplit.HeaderSize);
         _size = queueSize;
         if (_header->Version == 0)
         {
-            _header->DescriptorCount = (ushort)queueSize;
-            _header->Version = InflightSplitHeader.CurrentVersion;
+            _header->DescNum = (ushort)queueSize;
+            _header->Version = InflightQueueRegionSplit.CurrentVersion;
         }
     }
 
     /// <summary>Bytes one queue's area takes (header and one state per descriptor, rounded to 64).</summary>
-    public static int AreaSize(int queueSize) => (InflightSplitHeader.HeaderSize + (InflightSplitDescState.StateSize * queueSize) + 63) & ~63;
+    public static int AreaSize(int queueSize) => (InflightQueueRegionSplit.HeaderSize + (InflightDescStateSplit.Size * queueSize) + 63) & ~63;
 
     /// <summary>False when the area describes another queue size or version (the front end sent a different buffer).</summary>
-    public bool Matches => _header->Version == InflightSplitHeader.CurrentVersion && _header->DescriptorCount == _size;
+    public bool Matches => _header->Version == InflightQueueRegionSplit.CurrentVersion && _header->DescNum == _size;
+
+    /// <summary>The in-flight byte of a head's state (written with ordering, so not through the accessor).</summary>
+    private byte* InflightFlag(ushort head) => (byte*)(_states + head) + InflightDescStateSplit.InflightOffset;
 
     internal void Popped(ushort head)
     {
         _states[head].Counter = ++_counter;
         // The flag is written after the counter, so a crash never leaves a flagged entry without its order.
-        Volatile.Write(ref _states[head].Inflight, 1);
+        Volatile.Write(ref *InflightFlag(head), 1);
     }
 
-    internal void Unpopped(ushort head) => Volatile.Write(ref _states[head].Inflight, 0);
+    internal void Unpopped(ushort head) => Volatile.Write(ref *InflightFlag(head), 0);
 
     internal void Used(ushort head)
     {
         _states[head].Next = _header->LastBatchHead;
-        Volatile.Write(ref _header->LastBatchHead, head);
+        Volatile.Write(ref *(ushort*)((byte*)_header + InflightQueueRegionSplit.LastBatchHeadOffset), head);
         _batchLength++;
     }
 
@@ -59,12 +62,12 @@ public sealed unsafe class SplitInflightTracker
         var head = _header->LastBatchHead;
         for (var i = 0; i < _batchLength; i++)
         {
-            Volatile.Write(ref _states[head].Inflight, 0);
+            Volatile.Write(ref *InflightFlag(head), 0);
             head = _states[head].Next;
         }
 
         _batchLength = 0;
-        Volatile.Write(ref _header->UsedIndex, usedIndex);
+        Volatile.Write(ref *(ushort*)((byte*)_header + InflightQueueRegionSplit.UsedIdxOffset), usedIndex);
     }
 
     /// <summary>
@@ -74,7 +77,7 @@ public sealed unsafe class SplitInflightTracker
     /// </summary>
     internal ushort Recover(ushort ringUsedIndex, List<ushort> resubmit)
     {
-        var unrecorded = unchecked((ushort)(ringUsedIndex - _header->UsedIndex));
+        var unrecorded = unchecked((ushort)(ringUsedIndex - _header->UsedIdx));
         var head = _header->LastBatchHead;
         for (var i = 0; i < unrecorded && i < _size && head < _size; i++)
         {
@@ -82,7 +85,7 @@ public sealed unsafe class SplitInflightTracker
             head = _states[head].Next;
         }
 
-        _header->UsedIndex = ringUsedIndex;
+        _header->UsedIdx = ringUsedIndex;
         resubmit.Clear();
         var order = new List<(ulong Counter, ushort Head)>();
         for (var i = 0; i < _size; i++)

@@ -21,7 +21,7 @@ public class RngDaemonTests
         using (var frontend = VhostUserFrontend.Connect(socket))
         {
             frontend.SetProtocolFeatures(frontend.GetProtocolFeatures());
-            frontend.SetFeatures(frontend.GetFeatures() & ~Abi.Virtio.VirtioFeature.Bit(Abi.Virtio.VirtioFeature.RingPacked));
+            frontend.SetFeatures(frontend.GetFeatures() & ~IoVirt.Abi.Virtio.VirtioFeature.Bit(IoVirt.Abi.Virtio.VirtioFeature.RingPacked));
             frontend.SetMemTable(memory);
             using var queue = FrontendQueue.Start(frontend, memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.MemoryBase);
             frontend.SetVringEnable(0, true);

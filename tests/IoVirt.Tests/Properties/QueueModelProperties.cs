@@ -57,9 +57,9 @@ public class QueueModelProperties
         var steps = new List<Step>();
         for (var i = 0; i < 50_000; i++)
         {
-            steps.Add(new Step(0, 1, (byte)(i * 7), i * 13));
+            steps.Add(new Step(0, 1, unchecked((byte)(i * 7)), i * 13));
             steps.Add(new Step(1, 0, 0, 0));
-            steps.Add(new Step(2, (byte)(i % 3 == 0 ? 2 : 255), (byte)i, i));
+            steps.Add(new Step(2, (byte)(i % 3 == 0 ? 2 : 255), unchecked((byte)i), i));
             steps.Add(new Step(3, 0, 0, 0));
         }
 

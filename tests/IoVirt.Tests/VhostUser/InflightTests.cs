@@ -78,7 +78,7 @@ public class InflightTests
         using var file = inflightFile;
         Assert.Throws<VhostUserProtocolException>(() => frontend.SetInflightFd(inflight with { MmapSize = inflight.MmapSize * 2 }, file));
         Assert.Throws<VhostUserProtocolException>(() => frontend.SetInflightFd(inflight with { QueueSize = 6 }, file));
-        Assert.Throws<VhostUserProtocolException>(() => frontend.SetInflightFd(inflight with { QueueCount = 2 }, file));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetInflightFd(inflight with { NumQueues = 2 }, file));
 
         // A ring whose size differs from the buffer's cannot start on it.
         frontend.SetInflightFd(inflight, file);

@@ -17,7 +17,7 @@ namespace IoVirt.Tests.VhostUser;
 /// </summary>
 public class MalformedMessageTests
 {
-    private const uint NeedReply = VhostUserHeader.Version1 | VhostUserHeader.NeedReplyFlag;
+    private const uint NeedReply = (uint)(VhostUserHeaderFlags.Version1 | VhostUserHeaderFlags.NeedReply);
 
     [Fact]
     public void Features_never_offered_are_refused()
@@ -141,7 +141,7 @@ public class MalformedMessageTests
         using var bed = new VhostUserTestBed(new RngDevice());
         using var frontend = Handshake.Connect(bed);
         Assert.Equal(0UL, frontend.GetProtocolFeatures() & (1UL << VhostUserProtocolFeature.Config));
-        var reply = frontend.SendRaw((uint)VhostUserRequest.GetConfig, NeedReply, new byte[VhostUserConfigHeader.HeaderSize + 4], [], expectReply: true);
+        var reply = frontend.SendRaw((uint)VhostUserRequest.GetConfig, NeedReply, new byte[VhostUserConfigHeader.Size + 4], [], expectReply: true);
         Assert.NotEqual(0UL, MemoryMarshal.Read<ulong>(reply));
         StillServes(frontend);
     }
@@ -218,7 +218,7 @@ public class MalformedMessageTests
         using var bed = new VhostUserTestBed(new RngDevice());
         using (var frontend = Handshake.Connect(bed, replyAck: false))
         {
-            frontend.SendRaw((uint)VhostUserRequest.SetVringNum, VhostUserHeader.Version1, new byte[3], [], expectReply: false);
+            frontend.SendRaw((uint)VhostUserRequest.SetVringNum, (uint)VhostUserHeaderFlags.Version1, new byte[3], [], expectReply: false);
             Assert.True(frontend.IsClosedByPeer());
         }
 
@@ -229,13 +229,13 @@ public class MalformedMessageTests
 
     [Theory]
     [InlineData(2u, 0u)]
-    [InlineData(VhostUserHeader.Version1 | VhostUserHeader.ReplyFlag, 0u)]
-    [InlineData(VhostUserHeader.Version1, 100_000u)]
+    [InlineData(5u, 0u)] // version 1 with the reply flag, which only the back end may send
+    [InlineData(1u, 100_000u)]
     public void A_bad_header_closes_the_connection(uint flags, uint size)
     {
         using var bed = new VhostUserTestBed(new RngDevice());
         using var frontend = Handshake.Connect(bed);
-        var header = new VhostUserHeader { Request = (uint)VhostUserRequest.GetFeatures, Flags = flags, Size = size };
+        var header = new VhostUserHeader { Request = (uint)VhostUserRequest.GetFeatures, Flags = (VhostUserHeaderFlags)flags, PayloadSize = size };
         var bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserHeader>(in header)).ToArray();
         using var raw = UnixSocket.Connect(bed.SocketPath);
         frontend.Dispose();
@@ -253,7 +253,7 @@ public class MalformedMessageTests
         using var good = Handshake.Connect(second);
         using (var bad = Handshake.Connect(first, replyAck: false))
         {
-            bad.SendRaw(12345, VhostUserHeader.Version1, new byte[7], [], expectReply: false);
+            bad.SendRaw(12345, (uint)VhostUserHeaderFlags.Version1, new byte[7], [], expectReply: false);
             Assert.True(bad.IsClosedByPeer());
         }
 
@@ -268,16 +268,16 @@ public class MalformedMessageTests
         Assert.NotEqual(0UL, frontend.GetFeatures() & VirtioFeature.Bit(VirtioFeature.Version1));
 
     private static VhostUserMemoryRegion Region(ulong guest, ulong size) =>
-        new() { GuestAddress = guest, Size = size, UserAddress = unchecked(guest + 0x7000_0000_0000), MmapOffset = 0 };
+        new() { GuestPhysAddr = guest, MemorySize = size, UserspaceAddr = unchecked(guest + 0x7000_0000_0000), MmapOffset = 0 };
 
     private static ulong SendMemTable(VhostUserFrontend frontend, VhostUserMemoryRegion[] regions, int[] fds)
     {
-        var payload = new byte[VhostUserMemoryHeader.HeaderSize + (regions.Length * VhostUserMemoryRegion.RegionSize)];
-        var header = new VhostUserMemoryHeader { RegionCount = (uint)regions.Length };
+        var payload = new byte[VhostUserMemoryHeader.Size + (regions.Length * VhostUserMemoryRegion.Size)];
+        var header = new VhostUserMemoryHeader { NRegions = (uint)regions.Length };
         MemoryMarshal.Write(payload, in header);
         for (var i = 0; i < regions.Length; i++)
         {
-            MemoryMarshal.Write(payload.AsSpan(VhostUserMemoryHeader.HeaderSize + (i * VhostUserMemoryRegion.RegionSize)), in regions[i]);
+            MemoryMarshal.Write(payload.AsSpan(VhostUserMemoryHeader.Size + (i * VhostUserMemoryRegion.Size)), in regions[i]);
         }
 
         return MemoryMarshal.Read<ulong>(frontend.SendRaw((uint)VhostUserRequest.SetMemTable, NeedReply, payload, fds, expectReply: true));

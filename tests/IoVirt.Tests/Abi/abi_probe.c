@@ -1,0 +1,270 @@
+/*
+ * ABI probe for IoVirt's layout tests. Compiled with gcc against the installed Linux uapi headers
+ * at test time; prints one "name value" line per size, offset and constant, which the C# tests
+ * compare with IoVirt.Abi. Keys: "sizeof:<struct>", "offsetof:<struct>.<field>", or the macro name.
+ * Constants that newer kernels added are printed only when the installed headers define them.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/version.h>
+#include <linux/if_ether.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_net.h>
+#include <linux/vhost_types.h>
+
+#define SIZE(s) printf("sizeof:%s %zu\n", #s, sizeof(struct s))
+#define OFF(s, f) printf("offsetof:%s.%s %zu\n", #s, #f, offsetof(struct s, f))
+#define VAL(c) printf("%s %llu\n", #c, (unsigned long long)(c))
+
+/*
+ * vhost-user has no kernel header. These are the payload layouts as QEMU's
+ * docs/interop/vhost-user.rst describes them, declared here so the C compiler's
+ * alignment rules (and so the padding C peers see) can be compared with ours.
+ */
+struct vu_header { uint32_t request; uint32_t flags; uint32_t size; };
+struct vu_memory_region { uint64_t guest_address; uint64_t size; uint64_t user_address; uint64_t mmap_offset; };
+struct vu_memory { uint32_t nregions; uint32_t padding; struct vu_memory_region regions[8]; };
+struct vu_single_memory_region { uint64_t padding; struct vu_memory_region region; };
+struct vu_log { uint64_t mmap_size; uint64_t mmap_offset; };
+struct vu_config { uint32_t offset; uint32_t size; uint32_t flags; uint8_t payload[256]; };
+struct vu_vring_area { uint64_t u64; uint64_t size; uint64_t offset; };
+struct vu_inflight { uint64_t mmap_size; uint64_t mmap_offset; uint16_t num_queues; uint16_t queue_size; };
+struct vu_shared { uint8_t uuid[16]; };
+struct vu_transfer_state { uint32_t direction; uint32_t phase; };
+struct vu_desc_state_split { uint8_t inflight; uint8_t padding[5]; uint16_t next; uint64_t counter; };
+struct vu_queue_region_split {
+    uint64_t features; uint16_t version; uint16_t desc_num; uint16_t last_batch_head; uint16_t used_idx;
+    struct vu_desc_state_split desc[];
+};
+struct vu_desc_state_packed {
+    uint8_t inflight; uint8_t padding; uint16_t next; uint16_t last; uint16_t num; uint64_t counter;
+    uint16_t id; uint16_t flags; uint32_t len; uint64_t addr;
+};
+struct vu_queue_region_packed {
+    uint64_t features; uint16_t version; uint16_t desc_num; uint16_t free_head; uint16_t old_free_head;
+    uint16_t used_idx; uint16_t old_used_idx; uint8_t used_wrap_counter; uint8_t old_used_wrap_counter;
+    uint8_t padding[7];
+    struct vu_desc_state_packed desc[];
+};
+
+static void rings(void)
+{
+    SIZE(vring_desc); OFF(vring_desc, addr); OFF(vring_desc, len); OFF(vring_desc, flags); OFF(vring_desc, next);
+    SIZE(vring_avail); OFF(vring_avail, flags); OFF(vring_avail, idx); OFF(vring_avail, ring);
+    SIZE(vring_used_elem); OFF(vring_used_elem, id); OFF(vring_used_elem, len);
+    SIZE(vring_used); OFF(vring_used, flags); OFF(vring_used, idx); OFF(vring_used, ring);
+    SIZE(vring_packed_desc); OFF(vring_packed_desc, addr); OFF(vring_packed_desc, len);
+    OFF(vring_packed_desc, id); OFF(vring_packed_desc, flags);
+    SIZE(vring_packed_desc_event); OFF(vring_packed_desc_event, off_wrap); OFF(vring_packed_desc_event, flags);
+
+    VAL(VRING_DESC_F_NEXT); VAL(VRING_DESC_F_WRITE); VAL(VRING_DESC_F_INDIRECT);
+    VAL(VRING_PACKED_DESC_F_AVAIL); VAL(VRING_PACKED_DESC_F_USED);
+    VAL(VRING_USED_F_NO_NOTIFY); VAL(VRING_AVAIL_F_NO_INTERRUPT);
+    VAL(VRING_PACKED_EVENT_FLAG_ENABLE); VAL(VRING_PACKED_EVENT_FLAG_DISABLE); VAL(VRING_PACKED_EVENT_FLAG_DESC);
+    VAL(VRING_PACKED_EVENT_F_WRAP_CTR);
+    VAL(VRING_AVAIL_ALIGN_SIZE); VAL(VRING_USED_ALIGN_SIZE); VAL(VRING_DESC_ALIGN_SIZE);
+    printf("vring_size:256:4096 %u\n", vring_size(256, 4096));
+    printf("vring_size:1024:4 %u\n", vring_size(1024, 4));
+}
+
+static void config(void)
+{
+    VAL(VIRTIO_CONFIG_S_ACKNOWLEDGE); VAL(VIRTIO_CONFIG_S_DRIVER); VAL(VIRTIO_CONFIG_S_DRIVER_OK);
+    VAL(VIRTIO_CONFIG_S_FEATURES_OK); VAL(VIRTIO_CONFIG_S_NEEDS_RESET); VAL(VIRTIO_CONFIG_S_FAILED);
+    VAL(VIRTIO_F_NOTIFY_ON_EMPTY); VAL(VIRTIO_F_ANY_LAYOUT); VAL(VIRTIO_RING_F_INDIRECT_DESC);
+    VAL(VIRTIO_RING_F_EVENT_IDX); VAL(VIRTIO_F_VERSION_1); VAL(VIRTIO_F_ACCESS_PLATFORM);
+    VAL(VIRTIO_F_RING_PACKED); VAL(VIRTIO_F_IN_ORDER); VAL(VIRTIO_F_ORDER_PLATFORM); VAL(VIRTIO_F_SR_IOV);
+    VAL(VIRTIO_F_RING_RESET);
+#ifdef VIRTIO_F_NOTIFICATION_DATA
+    VAL(VIRTIO_F_NOTIFICATION_DATA);
+#endif
+#ifdef VIRTIO_F_NOTIF_CONFIG_DATA
+    VAL(VIRTIO_F_NOTIF_CONFIG_DATA);
+#endif
+}
+
+static void ids(void)
+{
+    VAL(VIRTIO_ID_NET); VAL(VIRTIO_ID_BLOCK); VAL(VIRTIO_ID_CONSOLE); VAL(VIRTIO_ID_RNG);
+    VAL(VIRTIO_ID_BALLOON); VAL(VIRTIO_ID_IOMEM); VAL(VIRTIO_ID_RPMSG); VAL(VIRTIO_ID_SCSI);
+    VAL(VIRTIO_ID_9P); VAL(VIRTIO_ID_MAC80211_WLAN); VAL(VIRTIO_ID_RPROC_SERIAL); VAL(VIRTIO_ID_CAIF);
+    VAL(VIRTIO_ID_MEMORY_BALLOON); VAL(VIRTIO_ID_GPU); VAL(VIRTIO_ID_CLOCK); VAL(VIRTIO_ID_INPUT);
+    VAL(VIRTIO_ID_VSOCK); VAL(VIRTIO_ID_CRYPTO); VAL(VIRTIO_ID_SIGNAL_DIST); VAL(VIRTIO_ID_PSTORE);
+    VAL(VIRTIO_ID_IOMMU); VAL(VIRTIO_ID_MEM); VAL(VIRTIO_ID_SOUND); VAL(VIRTIO_ID_FS);
+    VAL(VIRTIO_ID_PMEM); VAL(VIRTIO_ID_RPMB); VAL(VIRTIO_ID_MAC80211_HWSIM); VAL(VIRTIO_ID_VIDEO_ENCODER);
+    VAL(VIRTIO_ID_VIDEO_DECODER); VAL(VIRTIO_ID_SCMI); VAL(VIRTIO_ID_NITRO_SEC_MOD); VAL(VIRTIO_ID_I2C_ADAPTER);
+    VAL(VIRTIO_ID_WATCHDOG); VAL(VIRTIO_ID_CAN); VAL(VIRTIO_ID_DMABUF); VAL(VIRTIO_ID_PARAM_SERV);
+    VAL(VIRTIO_ID_AUDIO_POLICY); VAL(VIRTIO_ID_BT); VAL(VIRTIO_ID_GPIO);
+}
+
+static void blk(void)
+{
+    SIZE(virtio_blk_config);
+    OFF(virtio_blk_config, capacity); OFF(virtio_blk_config, size_max); OFF(virtio_blk_config, seg_max);
+    OFF(virtio_blk_config, geometry); OFF(virtio_blk_config, geometry.cylinders);
+    OFF(virtio_blk_config, geometry.heads); OFF(virtio_blk_config, geometry.sectors);
+    OFF(virtio_blk_config, blk_size); OFF(virtio_blk_config, physical_block_exp);
+    OFF(virtio_blk_config, alignment_offset); OFF(virtio_blk_config, min_io_size);
+    OFF(virtio_blk_config, opt_io_size); OFF(virtio_blk_config, wce); OFF(virtio_blk_config, unused);
+    OFF(virtio_blk_config, num_queues); OFF(virtio_blk_config, max_discard_sectors);
+    OFF(virtio_blk_config, max_discard_seg); OFF(virtio_blk_config, discard_sector_alignment);
+    OFF(virtio_blk_config, max_write_zeroes_sectors); OFF(virtio_blk_config, max_write_zeroes_seg);
+    OFF(virtio_blk_config, write_zeroes_may_unmap); OFF(virtio_blk_config, unused1);
+    OFF(virtio_blk_config, max_secure_erase_sectors); OFF(virtio_blk_config, max_secure_erase_seg);
+    OFF(virtio_blk_config, secure_erase_sector_alignment);
+    SIZE(virtio_blk_outhdr); OFF(virtio_blk_outhdr, type); OFF(virtio_blk_outhdr, ioprio); OFF(virtio_blk_outhdr, sector);
+    SIZE(virtio_blk_discard_write_zeroes); OFF(virtio_blk_discard_write_zeroes, sector);
+    OFF(virtio_blk_discard_write_zeroes, num_sectors); OFF(virtio_blk_discard_write_zeroes, flags);
+
+    VAL(VIRTIO_BLK_F_SIZE_MAX); VAL(VIRTIO_BLK_F_SEG_MAX); VAL(VIRTIO_BLK_F_GEOMETRY); VAL(VIRTIO_BLK_F_RO);
+    VAL(VIRTIO_BLK_F_BLK_SIZE); VAL(VIRTIO_BLK_F_FLUSH); VAL(VIRTIO_BLK_F_TOPOLOGY); VAL(VIRTIO_BLK_F_CONFIG_WCE);
+    VAL(VIRTIO_BLK_F_MQ); VAL(VIRTIO_BLK_F_DISCARD); VAL(VIRTIO_BLK_F_WRITE_ZEROES); VAL(VIRTIO_BLK_F_SECURE_ERASE);
+    VAL(VIRTIO_BLK_F_BARRIER); VAL(VIRTIO_BLK_F_SCSI);
+    VAL(VIRTIO_BLK_ID_BYTES);
+    VAL(VIRTIO_BLK_T_IN); VAL(VIRTIO_BLK_T_OUT); VAL(VIRTIO_BLK_T_FLUSH); VAL(VIRTIO_BLK_T_GET_ID);
+    VAL(VIRTIO_BLK_T_DISCARD); VAL(VIRTIO_BLK_T_WRITE_ZEROES); VAL(VIRTIO_BLK_T_SECURE_ERASE);
+    VAL(VIRTIO_BLK_S_OK); VAL(VIRTIO_BLK_S_IOERR); VAL(VIRTIO_BLK_S_UNSUPP);
+    VAL(VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+#ifdef VIRTIO_BLK_F_LIFETIME
+    VAL(VIRTIO_BLK_F_LIFETIME);
+#endif
+#ifdef VIRTIO_BLK_T_GET_LIFETIME
+    VAL(VIRTIO_BLK_T_GET_LIFETIME);
+#endif
+#ifdef VIRTIO_BLK_F_ZONED
+    VAL(VIRTIO_BLK_F_ZONED);
+    VAL(VIRTIO_BLK_T_ZONE_APPEND); VAL(VIRTIO_BLK_T_ZONE_REPORT); VAL(VIRTIO_BLK_T_ZONE_OPEN);
+    VAL(VIRTIO_BLK_T_ZONE_CLOSE); VAL(VIRTIO_BLK_T_ZONE_FINISH); VAL(VIRTIO_BLK_T_ZONE_RESET);
+    VAL(VIRTIO_BLK_T_ZONE_RESET_ALL);
+    VAL(VIRTIO_BLK_S_ZONE_INVALID_CMD); VAL(VIRTIO_BLK_S_ZONE_UNALIGNED_WP);
+    VAL(VIRTIO_BLK_S_ZONE_OPEN_RESOURCE); VAL(VIRTIO_BLK_S_ZONE_ACTIVE_RESOURCE);
+    VAL(VIRTIO_BLK_Z_NONE); VAL(VIRTIO_BLK_Z_HM); VAL(VIRTIO_BLK_Z_HA);
+    OFF(virtio_blk_config, zoned);
+    SIZE(virtio_blk_zoned_characteristics);
+    OFF(virtio_blk_zoned_characteristics, zone_sectors); OFF(virtio_blk_zoned_characteristics, max_open_zones);
+    OFF(virtio_blk_zoned_characteristics, max_active_zones); OFF(virtio_blk_zoned_characteristics, max_append_sectors);
+    OFF(virtio_blk_zoned_characteristics, write_granularity); OFF(virtio_blk_zoned_characteristics, model);
+    OFF(virtio_blk_zoned_characteristics, unused2);
+#endif
+}
+
+static void net(void)
+{
+    VAL(ETH_ALEN);
+    SIZE(virtio_net_config);
+    OFF(virtio_net_config, mac); OFF(virtio_net_config, status); OFF(virtio_net_config, max_virtqueue_pairs);
+    OFF(virtio_net_config, mtu); OFF(virtio_net_config, speed); OFF(virtio_net_config, duplex);
+    OFF(virtio_net_config, rss_max_key_size); OFF(virtio_net_config, rss_max_indirection_table_length);
+    OFF(virtio_net_config, supported_hash_types);
+    SIZE(virtio_net_hdr_v1);
+    OFF(virtio_net_hdr_v1, flags); OFF(virtio_net_hdr_v1, gso_type); OFF(virtio_net_hdr_v1, hdr_len);
+    OFF(virtio_net_hdr_v1, gso_size); OFF(virtio_net_hdr_v1, csum_start); OFF(virtio_net_hdr_v1, csum_offset);
+    OFF(virtio_net_hdr_v1, num_buffers);
+    SIZE(virtio_net_hdr);
+    SIZE(virtio_net_ctrl_hdr); OFF(virtio_net_ctrl_hdr, class); OFF(virtio_net_ctrl_hdr, cmd);
+    SIZE(virtio_net_ctrl_mq); OFF(virtio_net_ctrl_mq, virtqueue_pairs);
+
+    VAL(VIRTIO_NET_F_CSUM); VAL(VIRTIO_NET_F_GUEST_CSUM); VAL(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
+    VAL(VIRTIO_NET_F_MTU); VAL(VIRTIO_NET_F_MAC); VAL(VIRTIO_NET_F_GSO); VAL(VIRTIO_NET_F_GUEST_TSO4);
+    VAL(VIRTIO_NET_F_GUEST_TSO6); VAL(VIRTIO_NET_F_GUEST_ECN); VAL(VIRTIO_NET_F_GUEST_UFO);
+    VAL(VIRTIO_NET_F_HOST_TSO4); VAL(VIRTIO_NET_F_HOST_TSO6); VAL(VIRTIO_NET_F_HOST_ECN);
+    VAL(VIRTIO_NET_F_HOST_UFO); VAL(VIRTIO_NET_F_MRG_RXBUF); VAL(VIRTIO_NET_F_STATUS);
+    VAL(VIRTIO_NET_F_CTRL_VQ); VAL(VIRTIO_NET_F_CTRL_RX); VAL(VIRTIO_NET_F_CTRL_VLAN);
+    VAL(VIRTIO_NET_F_CTRL_RX_EXTRA); VAL(VIRTIO_NET_F_GUEST_ANNOUNCE); VAL(VIRTIO_NET_F_MQ);
+    VAL(VIRTIO_NET_F_CTRL_MAC_ADDR); VAL(VIRTIO_NET_F_NOTF_COAL); VAL(VIRTIO_NET_F_HASH_REPORT);
+    VAL(VIRTIO_NET_F_RSS); VAL(VIRTIO_NET_F_RSC_EXT); VAL(VIRTIO_NET_F_STANDBY); VAL(VIRTIO_NET_F_SPEED_DUPLEX);
+#ifdef VIRTIO_NET_F_GUEST_USO4
+    VAL(VIRTIO_NET_F_GUEST_USO4);
+#endif
+#ifdef VIRTIO_NET_F_GUEST_USO6
+    VAL(VIRTIO_NET_F_GUEST_USO6);
+#endif
+#ifdef VIRTIO_NET_F_HOST_USO
+    VAL(VIRTIO_NET_F_HOST_USO);
+#endif
+#ifdef VIRTIO_NET_F_GUEST_HDRLEN
+    VAL(VIRTIO_NET_F_GUEST_HDRLEN);
+#endif
+    VAL(VIRTIO_NET_S_LINK_UP); VAL(VIRTIO_NET_S_ANNOUNCE);
+    VAL(VIRTIO_NET_RSS_HASH_TYPE_IPv4); VAL(VIRTIO_NET_RSS_HASH_TYPE_TCPv4); VAL(VIRTIO_NET_RSS_HASH_TYPE_UDPv4);
+    VAL(VIRTIO_NET_RSS_HASH_TYPE_IPv6); VAL(VIRTIO_NET_RSS_HASH_TYPE_TCPv6); VAL(VIRTIO_NET_RSS_HASH_TYPE_UDPv6);
+    VAL(VIRTIO_NET_RSS_HASH_TYPE_IP_EX); VAL(VIRTIO_NET_RSS_HASH_TYPE_TCP_EX); VAL(VIRTIO_NET_RSS_HASH_TYPE_UDP_EX);
+    VAL(VIRTIO_NET_HDR_F_NEEDS_CSUM); VAL(VIRTIO_NET_HDR_F_DATA_VALID); VAL(VIRTIO_NET_HDR_F_RSC_INFO);
+    VAL(VIRTIO_NET_HDR_GSO_NONE); VAL(VIRTIO_NET_HDR_GSO_TCPV4); VAL(VIRTIO_NET_HDR_GSO_UDP);
+    VAL(VIRTIO_NET_HDR_GSO_TCPV6); VAL(VIRTIO_NET_HDR_GSO_ECN);
+#ifdef VIRTIO_NET_HDR_GSO_UDP_L4
+    VAL(VIRTIO_NET_HDR_GSO_UDP_L4);
+#endif
+    VAL(VIRTIO_NET_OK); VAL(VIRTIO_NET_ERR);
+    VAL(VIRTIO_NET_CTRL_RX); VAL(VIRTIO_NET_CTRL_RX_PROMISC); VAL(VIRTIO_NET_CTRL_RX_ALLMULTI);
+    VAL(VIRTIO_NET_CTRL_RX_ALLUNI); VAL(VIRTIO_NET_CTRL_RX_NOMULTI); VAL(VIRTIO_NET_CTRL_RX_NOUNI);
+    VAL(VIRTIO_NET_CTRL_RX_NOBCAST);
+    VAL(VIRTIO_NET_CTRL_MAC); VAL(VIRTIO_NET_CTRL_MAC_TABLE_SET); VAL(VIRTIO_NET_CTRL_MAC_ADDR_SET);
+    VAL(VIRTIO_NET_CTRL_VLAN); VAL(VIRTIO_NET_CTRL_VLAN_ADD); VAL(VIRTIO_NET_CTRL_VLAN_DEL);
+    VAL(VIRTIO_NET_CTRL_ANNOUNCE); VAL(VIRTIO_NET_CTRL_ANNOUNCE_ACK);
+    VAL(VIRTIO_NET_CTRL_MQ); VAL(VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET); VAL(VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN);
+    VAL(VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX); VAL(VIRTIO_NET_CTRL_MQ_RSS_CONFIG); VAL(VIRTIO_NET_CTRL_MQ_HASH_CONFIG);
+    VAL(VIRTIO_NET_CTRL_GUEST_OFFLOADS); VAL(VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET);
+    VAL(VIRTIO_NET_CTRL_NOTF_COAL); VAL(VIRTIO_NET_CTRL_NOTF_COAL_TX_SET); VAL(VIRTIO_NET_CTRL_NOTF_COAL_RX_SET);
+}
+
+static void vhost(void)
+{
+    SIZE(vhost_vring_state); OFF(vhost_vring_state, index); OFF(vhost_vring_state, num);
+    SIZE(vhost_vring_addr); OFF(vhost_vring_addr, index); OFF(vhost_vring_addr, flags);
+    OFF(vhost_vring_addr, desc_user_addr); OFF(vhost_vring_addr, used_user_addr);
+    OFF(vhost_vring_addr, avail_user_addr); OFF(vhost_vring_addr, log_guest_addr);
+    SIZE(vhost_iotlb_msg); OFF(vhost_iotlb_msg, iova); OFF(vhost_iotlb_msg, size); OFF(vhost_iotlb_msg, uaddr);
+    OFF(vhost_iotlb_msg, perm); OFF(vhost_iotlb_msg, type);
+    SIZE(vhost_memory_region); OFF(vhost_memory_region, guest_phys_addr); OFF(vhost_memory_region, memory_size);
+    OFF(vhost_memory_region, userspace_addr); OFF(vhost_memory_region, flags_padding);
+    SIZE(vhost_memory); OFF(vhost_memory, nregions); OFF(vhost_memory, padding); OFF(vhost_memory, regions);
+
+    VAL(VHOST_VRING_F_LOG); VAL(VHOST_F_LOG_ALL);
+    VAL(VHOST_ACCESS_RO); VAL(VHOST_ACCESS_WO); VAL(VHOST_ACCESS_RW);
+    VAL(VHOST_IOTLB_MISS); VAL(VHOST_IOTLB_UPDATE); VAL(VHOST_IOTLB_INVALIDATE); VAL(VHOST_IOTLB_ACCESS_FAIL);
+
+    SIZE(vu_header); OFF(vu_header, request); OFF(vu_header, flags); OFF(vu_header, size);
+    SIZE(vu_memory_region); OFF(vu_memory_region, guest_address); OFF(vu_memory_region, size);
+    OFF(vu_memory_region, user_address); OFF(vu_memory_region, mmap_offset);
+    SIZE(vu_memory); OFF(vu_memory, nregions); OFF(vu_memory, padding); OFF(vu_memory, regions);
+    SIZE(vu_single_memory_region); OFF(vu_single_memory_region, padding); OFF(vu_single_memory_region, region);
+    SIZE(vu_log); OFF(vu_log, mmap_size); OFF(vu_log, mmap_offset);
+    SIZE(vu_config); OFF(vu_config, offset); OFF(vu_config, size); OFF(vu_config, flags); OFF(vu_config, payload);
+    SIZE(vu_vring_area); OFF(vu_vring_area, u64); OFF(vu_vring_area, size); OFF(vu_vring_area, offset);
+    SIZE(vu_inflight); OFF(vu_inflight, mmap_size); OFF(vu_inflight, mmap_offset);
+    OFF(vu_inflight, num_queues); OFF(vu_inflight, queue_size);
+    SIZE(vu_shared); OFF(vu_shared, uuid);
+    SIZE(vu_transfer_state); OFF(vu_transfer_state, direction); OFF(vu_transfer_state, phase);
+    SIZE(vu_desc_state_split); OFF(vu_desc_state_split, inflight); OFF(vu_desc_state_split, padding);
+    OFF(vu_desc_state_split, next); OFF(vu_desc_state_split, counter);
+    SIZE(vu_queue_region_split); OFF(vu_queue_region_split, features); OFF(vu_queue_region_split, version);
+    OFF(vu_queue_region_split, desc_num); OFF(vu_queue_region_split, last_batch_head);
+    OFF(vu_queue_region_split, used_idx); OFF(vu_queue_region_split, desc);
+    SIZE(vu_desc_state_packed); OFF(vu_desc_state_packed, inflight); OFF(vu_desc_state_packed, padding);
+    OFF(vu_desc_state_packed, next); OFF(vu_desc_state_packed, last); OFF(vu_desc_state_packed, num);
+    OFF(vu_desc_state_packed, counter); OFF(vu_desc_state_packed, id); OFF(vu_desc_state_packed, flags);
+    OFF(vu_desc_state_packed, len); OFF(vu_desc_state_packed, addr);
+    SIZE(vu_queue_region_packed); OFF(vu_queue_region_packed, features); OFF(vu_queue_region_packed, version);
+    OFF(vu_queue_region_packed, desc_num); OFF(vu_queue_region_packed, free_head);
+    OFF(vu_queue_region_packed, old_free_head); OFF(vu_queue_region_packed, used_idx);
+    OFF(vu_queue_region_packed, old_used_idx); OFF(vu_queue_region_packed, used_wrap_counter);
+    OFF(vu_queue_region_packed, old_used_wrap_counter); OFF(vu_queue_region_packed, padding);
+    OFF(vu_queue_region_packed, desc);
+}
+
+int main(void)
+{
+    VAL(LINUX_VERSION_CODE);
+    rings();
+    config();
+    ids();
+    blk();
+    net();
+    vhost();
+    return 0;
+}
