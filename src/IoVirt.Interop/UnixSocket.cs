@@ -66,15 +66,6 @@ public sealed unsafe class UnixSocket : IDisposable
         return socket;
     }
 
-    /// <summary>Takes over a connected socket received from a peer (vhost-user's back-end request channel).</summary>
-    public static UnixSocket Adopt(SafeFileHandle handle)
-    {
-        ArgumentNullException.ThrowIfNull(handle);
-        var socket = new UnixSocket((int)handle.DangerousGetHandle());
-        handle.SetHandleAsInvalid();
-        return socket;
-    }
-
     /// <summary>A connected pair (the vhost-user back-end request channel, and tests).</summary>
     public static (UnixSocket, UnixSocket) Pair()
     {

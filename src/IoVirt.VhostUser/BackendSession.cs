@@ -23,7 +23,6 @@ public sealed class BackendSession : IRingHost, IDisposable
     public const ulong BaseProtocolFeatures =
         (1UL << VhostUserProtocolFeature.Mq)
         | (1UL << VhostUserProtocolFeature.ReplyAck)
-        | (1UL << VhostUserProtocolFeature.BackendReq)
         | (1UL << VhostUserProtocolFeature.InflightShmfd)
         | (1UL << VhostUserProtocolFeature.ResetDevice)
         | (1UL << VhostUserProtocolFeature.ConfigureMemSlots)
@@ -40,7 +39,6 @@ public sealed class BackendSession : IRingHost, IDisposable
     private readonly int[] _workerOfRing;
     private readonly byte[] _reply = new byte[MessageChannel.MaxPayload];
     private AtomicGuestMemory? _memory;
-    private MessageChannel? _backendChannel;
     private InflightArea? _inflight;
     private SafeFileHandle? _replyFd;
     private ulong _features;
@@ -231,12 +229,6 @@ public sealed class BackendSession : IRingHost, IDisposable
             case VhostUserRequest.SetConfig:
                 SetConfig(payload);
                 return NoReply;
-            case VhostUserRequest.SetBackendReqFd:
-                Expect(payload, 0, 1);
-                RequireProtocol(VhostUserProtocolFeature.BackendReq);
-                _backendChannel?.Dispose();
-                _backendChannel = new MessageChannel(UnixSocket.Adopt(_channel.TakeFd(0)));
-                return NoReply;
             case VhostUserRequest.GetInflightFd:
                 return GetInflightFd(payload);
             case VhostUserRequest.SetInflightFd:
@@ -258,7 +250,7 @@ public sealed class BackendSession : IRingHost, IDisposable
                 return ReplyU64(CurrentStatus());
             default:
                 // Everything else (logging, IOTLB, RARP, MTU, endianness, crypto, postcopy,
-                // GPU, in-band kicks, shared objects, device state, shared memory)
+                // the back-end channel, GPU, in-band kicks, shared objects, device state, shared memory)
                 // belongs to a protocol feature this back end does not offer.
                 throw new VhostUserProtocolException($"request {request} needs a feature this back end does not offer");
         }
@@ -937,7 +929,6 @@ public sealed class BackendSession : IRingHost, IDisposable
         _device.Reset();
         _memory?.Dispose();
         _inflight?.Dispose();
-        _backendChannel?.Dispose();
         _channel.Dispose();
     }
 }

@@ -68,6 +68,7 @@ internal sealed class QueueWorker : IDisposable
         while (!_stopping)
         {
             var count = _epoll.Wait(ready, timeout);
+            bool worked;
             lock (Gate)
             {
                 for (var i = 0; i < count; i++)
@@ -86,30 +87,38 @@ internal sealed class QueueWorker : IDisposable
                     }
                 }
 
-                var worked = RunPendingRings();
+                worked = RunPendingRings();
                 timeout = AnyPending() ? 0 : -1;
-                if (worked && timeout < 0 && _busyPoll > TimeSpan.Zero)
-                {
-                    BusyPoll();
-                }
+            }
+
+            if (worked && timeout < 0 && _busyPoll > TimeSpan.Zero)
+            {
+                BusyPoll();
             }
         }
     }
 
-    /// <summary>Polls every ring with notifications off for a bounded time before going back to sleep.</summary>
+    /// <summary>
+    /// Polls every ring for a bounded time before going back to sleep, the window restarting
+    /// whenever work turns up. The gate is taken per round, so the session can still change rings.
+    /// </summary>
     private void BusyPoll()
     {
-        var until = Stopwatch.GetTimestamp() + (long)(_busyPoll.TotalSeconds * Stopwatch.Frequency);
+        var window = (long)(_busyPoll.TotalSeconds * Stopwatch.Frequency);
+        var until = Stopwatch.GetTimestamp() + window;
         while (!_stopping && Stopwatch.GetTimestamp() < until)
         {
-            foreach (var ring in _rings)
+            lock (Gate)
             {
-                ring.Pending = true;
-            }
+                foreach (var ring in _rings)
+                {
+                    ring.Pending = true;
+                }
 
-            if (RunPendingRings())
-            {
-                until = Stopwatch.GetTimestamp() + (long)(_busyPoll.TotalSeconds * Stopwatch.Frequency);
+                if (RunPendingRings())
+                {
+                    until = Stopwatch.GetTimestamp() + window;
+                }
             }
         }
     }
