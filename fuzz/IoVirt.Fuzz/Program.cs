@@ -12,10 +12,11 @@ internal static class Program
     /// <summary>Inputs are cut here: the largest memory map a header describes is well below it.</summary>
     private const int MaxInput = 1 << 20;
 
-    private static readonly Dictionary<string, (ReadOnlySpanAction Run, bool Packed)> Targets = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, (ReadOnlySpanAction Run, Func<string, int> WriteSeeds)> Targets = new(StringComparer.Ordinal)
     {
-        [SplitChainTarget.Name] = (SplitChainTarget.Run, false),
-        [PackedChainTarget.Name] = (PackedChainTarget.Run, true),
+        [SplitChainTarget.Name] = (SplitChainTarget.Run, dir => SeedGenerator.Write(false, dir)),
+        [PackedChainTarget.Name] = (PackedChainTarget.Run, dir => SeedGenerator.Write(true, dir)),
+        [VhostUserMessageTarget.Name] = (VhostUserMessageTarget.Run, VhostUserMessageTarget.WriteSeeds),
     };
 
     private static int Main(string[] args)
@@ -36,7 +37,7 @@ internal static class Program
             case "--replay" when args.Length > 2:
                 return Replay(target.Run, args[2..]);
             case "--write-seeds" when args.Length == 3:
-                var count = SeedGenerator.Write(target.Packed, args[2]);
+                var count = target.WriteSeeds(args[2]);
                 Console.WriteLine($"{count} seeds for {args[0]} written to {args[2]}");
                 return 0;
             default:

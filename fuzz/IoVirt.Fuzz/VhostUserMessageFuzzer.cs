@@ -76,6 +76,19 @@ public static class VhostUserMessageTarget
         yield return [.. stream];
     }
 
+    /// <summary>Writes <see cref="Seeds"/> as files into <paramref name="directory"/>; returns how many.</summary>
+    public static int WriteSeeds(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var count = 0;
+        foreach (var seed in Seeds())
+        {
+            File.WriteAllBytes(Path.Combine(directory, $"startup-{count++}"), seed);
+        }
+
+        return count;
+    }
+
     private static List<(byte[] Bytes, int Fds, bool Memfd)> Split(ReadOnlySpan<byte> input)
     {
         var messages = new List<(byte[], int, bool)>();
