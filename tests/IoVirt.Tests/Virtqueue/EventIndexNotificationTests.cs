@@ -6,12 +6,14 @@ namespace IoVirt.Tests.Virtqueue;
 public class EventIndexNotificationTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void With_event_idx_an_interrupt_is_needed_when_the_used_index_passes_used_event_and_not_again_until_it_is_renewed(bool packed)
+    [InlineData(false, 4)]
+    [InlineData(true, 4)]
+    [InlineData(true, 3)]
+    [InlineData(true, 5)]
+    public void With_event_idx_an_interrupt_is_needed_when_the_used_index_passes_used_event_and_not_again_until_it_is_renewed(bool packed, int size)
     {
-        // Size 4: the laps cross the ring's wrap several times.
-        using var h = QueueHarness.Create(packed, 4, eventIdx: true);
+        // Small rings, packed ones of any size: the laps cross the ring's wrap several times.
+        using var h = QueueHarness.Create(packed, size, eventIdx: true);
         Assert.False(h.Driver.EnableInterrupts());
 
         for (var lap = 0; lap < 10; lap++)
@@ -84,11 +86,13 @@ public class EventIndexNotificationTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void With_event_idx_a_kick_is_needed_when_the_avail_index_passes_avail_event_and_not_again_until_it_is_renewed(bool packed)
+    [InlineData(false, 4)]
+    [InlineData(true, 4)]
+    [InlineData(true, 3)]
+    [InlineData(true, 5)]
+    public void With_event_idx_a_kick_is_needed_when_the_avail_index_passes_avail_event_and_not_again_until_it_is_renewed(bool packed, int size)
     {
-        using var h = QueueHarness.Create(packed, 4, eventIdx: true);
+        using var h = QueueHarness.Create(packed, size, eventIdx: true);
         Assert.False(h.Device.EnableNotifications());
 
         for (var lap = 0; lap < 10; lap++)
