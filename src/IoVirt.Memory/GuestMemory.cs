@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace IoVirt.Memory;
 
@@ -280,8 +281,10 @@ public sealed unsafe class GuestMemory : IDisposable
     public MemoryFault Read<T>(ulong address, out T value)
         where T : unmanaged
     {
+        // A span over the reference itself, not a pointer to it: the caller's variable may be a
+        // field of a heap object, which the GC can move while the copy runs.
         value = default;
-        return Read(address, new Span<byte>(Unsafe.AsPointer(ref value), sizeof(T)));
+        return Read(address, MemoryMarshal.AsBytes(new Span<T>(ref value)));
     }
 
     /// <summary>Writes a blittable value (already in guest byte order) to guest memory.</summary>

@@ -173,8 +173,9 @@ public unsafe ref struct DescriptorChain
         }
 
         // Split: an indirect descriptor ends the chain, so it cannot have NEXT. Packed: it must be
-        // the chain's only ring slot, which the pop already checked (_left is then zero).
-        if (_packed ? _left != 0 : (flags & (ushort)VirtqDescFlags.Next) != 0)
+        // the chain's only ring slot. The pop checked that on its read of the flags, but the driver
+        // may have rewritten a slot since (the last one too), so check this copy against the chain.
+        if (_packed ? Head.RingDescriptors != 1 : (flags & (ushort)VirtqDescFlags.Next) != 0)
         {
             return QueueError.IndirectWithNext;
         }
