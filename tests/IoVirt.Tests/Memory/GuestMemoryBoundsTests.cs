@@ -89,7 +89,7 @@ public unsafe class GuestMemoryBoundsTests
         using var memory = NewMemory();
         var host = new Span<byte>(memory.Regions[0].Host, (int)Size);
         host.Fill(0x5a);
-        var data = Enumerable.Range(0, length).Select(i => (byte)(i * 7)).ToArray();
+        var data = Enumerable.Range(0, length).Select(i => unchecked((byte)(i * 7))).ToArray();
 
         Assert.Equal(expected, memory.Write(At(offset), data));
         var back = new byte[length];
