@@ -209,6 +209,13 @@ public sealed unsafe class GuestMemory : IDisposable
     /// </summary>
     public int Scatter(ulong address, ulong length, Span<HostSegment> segments, out MemoryFault fault)
     {
+        // The loop checks pieces of at most int.MaxValue bytes, so the whole range's overflow is checked here.
+        if (length > ulong.MaxValue - address)
+        {
+            fault = MemoryFault.Overflow;
+            return 0;
+        }
+
         var count = 0;
         while (length != 0)
         {

@@ -174,6 +174,11 @@ public unsafe class GuestMemoryBoundsTests
         Assert.Equal(MemoryFault.Overflow, memory.Write(address, new byte[100]));
         Assert.Equal(MemoryFault.Overflow, memory.Read(ulong.MaxValue - 3, out ulong _));
         Assert.Equal(MemoryFault.Overflow, memory.Write(ulong.MaxValue - 3, 1UL));
+
+        // A range that starts inside the region but whose end passes 2^64 is an overflow too,
+        // though its first piece alone would fit.
+        Assert.Equal(0, memory.Scatter(At(0), ulong.MaxValue, segments, out fault));
+        Assert.Equal(MemoryFault.Overflow, fault);
     }
 
     [Theory]
