@@ -96,7 +96,7 @@ public class FuzzSmokeTests(ITestOutputHelper output)
                     break;
                 case 3 when at + 1 < data.Count:
                     var value = interesting16[random.Next(interesting16.Length)];
-                    data[at] = (byte)value;
+                    data[at] = unchecked((byte)value);
                     data[at + 1] = (byte)(value >> 8);
                     break;
                 case 4:
