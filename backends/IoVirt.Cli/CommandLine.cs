@@ -14,7 +14,7 @@ internal sealed class CommandLine
     }
 
     /// <summary>Parses <paramref name="args"/>; <paramref name="valueOptions"/> take a value, <paramref name="flagOptions"/> do not.</summary>
-    public static CommandLine? TryParse(ReadOnlySpan<string> args, IReadOnlySet<string> valueOptions, IReadOnlySet<string> flagOptions, out string? error)
+    private static CommandLine? TryParse(ReadOnlySpan<string> args, IReadOnlySet<string> valueOptions, IReadOnlySet<string> flagOptions, out string? error)
     {
         var line = new CommandLine();
         error = null;
@@ -51,6 +51,28 @@ internal sealed class CommandLine
         }
 
         return line;
+    }
+
+    /// <summary>
+    /// Parses a subcommand's <paramref name="args"/>. Null means go on with <paramref name="line"/>;
+    /// otherwise the command is done and the value is its exit code: 2 after a usage error (said
+    /// on stderr with <paramref name="usage"/>), 0 after -h/--help (the usage on stdout).
+    /// </summary>
+    public static int? Parse(ReadOnlySpan<string> args, IReadOnlySet<string> valueOptions, IReadOnlySet<string> flagOptions, string usage, out CommandLine line)
+    {
+        line = TryParse(args, valueOptions, flagOptions, out var error)!;
+        if (line is null)
+        {
+            return Program.UsageError(error!, usage);
+        }
+
+        if (line.Has("-h") || line.Has("--help"))
+        {
+            Console.Out.Write(usage);
+            return 0;
+        }
+
+        return null;
     }
 
     public bool Has(string flag) => _flags.Contains(flag);

@@ -27,16 +27,9 @@ internal static class DemoCommand
 
     public static int Run(ReadOnlySpan<string> args)
     {
-        var line = CommandLine.TryParse(args, ValueOptions, Flags, out var error);
-        if (line is null)
+        if (CommandLine.Parse(args, ValueOptions, Flags, Usage, out var line) is { } exit)
         {
-            return Program.UsageError(error!, Usage);
-        }
-
-        if (line.Has("-h") || line.Has("--help"))
-        {
-            Console.Out.Write(Usage);
-            return 0;
+            return exit;
         }
 
         var requests = 1_000_000L;

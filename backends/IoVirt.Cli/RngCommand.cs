@@ -30,16 +30,9 @@ internal static class RngCommand
 
     public static int Run(ReadOnlySpan<string> args)
     {
-        var line = CommandLine.TryParse(args, ValueOptions, Flags, out var error);
-        if (line is null)
+        if (CommandLine.Parse(args, ValueOptions, Flags, Usage, out var line) is { } exit)
         {
-            return Program.UsageError(error!, Usage);
-        }
-
-        if (line.Has("-h") || line.Has("--help"))
-        {
-            Console.Out.Write(Usage);
-            return 0;
+            return exit;
         }
 
         if (line.Has("--print-capabilities"))
@@ -59,13 +52,12 @@ internal static class RngCommand
             return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
         }
 
-        var busyPoll = line.Value("--busy-poll");
-        if (busyPoll is not null && (!int.TryParse(busyPoll, out var micros) || micros < 0))
+        var micros = 0;
+        if (line.Value("--busy-poll") is { } busyPoll && (!int.TryParse(busyPoll, System.Globalization.CultureInfo.InvariantCulture, out micros) || micros < 0))
         {
             return Program.UsageError($"bad --busy-poll '{busyPoll}'", Usage);
         }
 
-        var poll = TimeSpan.FromMicroseconds(busyPoll is null ? 0 : int.Parse(busyPoll, System.Globalization.CultureInfo.InvariantCulture));
-        return BackendHost.Run(socket, _ => new RngDevice(), level, poll);
+        return BackendHost.Run(socket, _ => new RngDevice(), level, TimeSpan.FromMicroseconds(micros));
     }
 }

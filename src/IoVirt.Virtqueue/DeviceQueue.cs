@@ -100,6 +100,15 @@ public abstract class DeviceQueue
         return false;
     }
 
+    /// <summary>Resolves a newly made queue's ring in <paramref name="memory"/>; hands it out only when that worked.</summary>
+    private protected static QueueError Activate<TQueue>(TQueue created, GuestMemory memory, out TQueue? queue)
+        where TQueue : DeviceQueue
+    {
+        var error = created.Bind(memory);
+        queue = error == QueueError.None ? created : null;
+        return error;
+    }
+
     /// <summary>Size rule shared by both formats: 1 to 32768 entries.</summary>
     private protected static bool IsValidSize(int size) => size is >= 1 and <= Abi.Virtio.SplitRingLayout.MaxQueueSize;
 

@@ -57,14 +57,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
             return QueueError.DescriptorIndexOutOfRange;
         }
 
-        var created = new PackedQueue(memory, config, position);
-        var error = created.Bind(memory);
-        if (error == QueueError.None)
-        {
-            queue = created;
-        }
-
-        return error;
+        return Activate(new PackedQueue(memory, config, position), memory, out queue);
     }
 
     public override QueuePosition Position => new(_nextAvail, _availWrap, _nextUsed, _usedWrap);

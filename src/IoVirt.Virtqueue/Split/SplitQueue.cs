@@ -48,14 +48,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
             return QueueError.InvalidQueueSize;
         }
 
-        var created = new SplitQueue(memory, config, position);
-        var error = created.Bind(memory);
-        if (error == QueueError.None)
-        {
-            queue = created;
-        }
-
-        return error;
+        return Activate(new SplitQueue(memory, config, position), memory, out queue);
     }
 
     public override QueuePosition Position => new(_nextAvail, false, _nextUsed, false);
