@@ -16,7 +16,7 @@ if [ -f "$stamp" ] && [ -f "$cache/vmlinuz" ] && [ -f "$cache/initramfs.cpio.gz"
 fi
 
 need=()
-for p in qemu-system-x86 busybox-static fio cpio kmod; do
+for p in qemu-system-x86 busybox-static fio cpio; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
@@ -27,7 +27,12 @@ if ((${#need[@]})); then
 fi
 
 mkdir -p "$cache/debs"
-kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+resolve_kernel() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'; }
+kernel_pkg=$(resolve_kernel)
+if [ -z "$kernel_pkg" ]; then
+  apt-get update -qq   # package lists missing or stale
+  kernel_pkg=$(resolve_kernel)
+fi
 [ -n "$kernel_pkg" ] || { echo "guest/build.sh: cannot resolve the cloud kernel package" >&2; exit 1; }
 if ! ls "$cache/debs/${kernel_pkg}_"*.deb >/dev/null 2>&1; then
   (cd "$cache/debs" && apt-get download -q "$kernel_pkg" 2>/dev/null)

@@ -66,14 +66,15 @@ choose_accel() {
 }
 
 how=$(choose_accel)
-start=$(date +%s.%N)
+start=$(date +%s%N)
 # IOVIRT_CONSOLE names a file that receives the console while the guest runs, for tests that
 # act on the host when the guest reaches a certain point.
 console="${IOVIRT_CONSOLE:-$work/console.log}"
 boot "$how" "$timeout" "$console" "$@"
 cp "$console" "$work/console.log" 2>/dev/null || true
 cat "$work/console.log"
-elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+elapsed="$((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))"
 if ! grep -q IOVIRT-GUEST-READY "$work/console.log"; then
   echo "run.sh: the guest never reached its init ($how, ${elapsed}s)" >&2; exit 125
 fi
