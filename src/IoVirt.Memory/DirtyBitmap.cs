@@ -6,7 +6,10 @@ namespace IoVirt.Memory;
 /// A bitmap with one bit per 4 KiB guest page, bit n of byte k standing for page 8k+n counted
 /// from <see cref="BaseAddress"/> (the layout vhost-user's shared dirty log uses). Marking is
 /// atomic, so several queue workers may log into one bitmap; it lives in memory the caller
-/// supplies (a shared log mapping) or that the bitmap allocates.
+/// supplies (a shared log mapping) or that the bitmap allocates. Every <see cref="GuestMemory"/>
+/// snapshot that logs into it holds a reference, so the memory behind it is freed (or, for a
+/// supplied mapping, handed to its release action) only when the creator and the last such
+/// snapshot are done with it.
 /// </summary>
 public sealed unsafe class DirtyBitmap : IDisposable
 {
@@ -15,15 +18,20 @@ public sealed unsafe class DirtyBitmap : IDisposable
 
     private readonly byte* _bits;
     private readonly bool _owned;
+    private readonly Action? _release;
     private long _missedPages;
-    private bool _disposed;
+    private int _references = 1;
 
-    /// <summary>Wraps <paramref name="sizeInBytes"/> bytes at <paramref name="bits"/> that the caller keeps alive.</summary>
-    public DirtyBitmap(byte* bits, ulong sizeInBytes, ulong baseAddress)
+    /// <summary>
+    /// Wraps <paramref name="sizeInBytes"/> bytes at <paramref name="bits"/>; <paramref name="release"/>
+    /// (an unmap, say) runs once nothing uses them any more.
+    /// </summary>
+    public DirtyBitmap(byte* bits, ulong sizeInBytes, ulong baseAddress, Action? release = null)
     {
         _bits = bits;
         SizeInBytes = sizeInBytes;
         BaseAddress = baseAddress;
+        _release = release;
     }
 
     private DirtyBitmap(ulong sizeInBytes, ulong baseAddress)
@@ -95,13 +103,27 @@ public sealed unsafe class DirtyBitmap : IDisposable
         return byteIndex < SizeInBytes && (Volatile.Read(ref _bits[byteIndex]) & (1 << (int)(page & 7))) != 0;
     }
 
+    internal void AddReference() => Interlocked.Increment(ref _references);
+
+    /// <summary>Releases the creator's reference; the memory goes when the last snapshot logging into it goes too.</summary>
     public void Dispose()
     {
-        if (_owned && !_disposed)
+        var left = Interlocked.Decrement(ref _references);
+        if (left != 0)
+        {
+            if (left < 0)
+            {
+                throw new ObjectDisposedException(nameof(DirtyBitmap), "Dirty bitmap released more often than referenced.");
+            }
+
+            return;
+        }
+
+        if (_owned)
         {
             NativeMemory.Free(_bits);
         }
 
-        _disposed = true;
+        _release?.Invoke();
     }
 }

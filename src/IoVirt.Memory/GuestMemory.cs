@@ -43,6 +43,10 @@ public sealed unsafe class GuestMemory : IDisposable
 
         _regions = sortedRegions;
         _dirtyLogs = dirtyLogs;
+        foreach (var log in DistinctLogs())
+        {
+            log.AddReference();
+        }
     }
 
     public ReadOnlySpan<GuestRegion> Regions => _regions;
@@ -55,7 +59,7 @@ public sealed unsafe class GuestMemory : IDisposable
     {
         ArgumentNullException.ThrowIfNull(added);
         var regions = Sorted([.. _regions, added]);
-        var next = new GuestMemory(regions, dirtyLogs: null, shared: true);
+        var next = new GuestMemory(regions, LogsFor(regions), shared: true);
         added.Release(); // the constructor took a reference of its own
         return next;
     }
@@ -69,7 +73,8 @@ public sealed unsafe class GuestMemory : IDisposable
             throw new ArgumentException($"No region of 0x{size:x} bytes at 0x{guestAddress:x}.");
         }
 
-        return new GuestMemory([.. _regions.Where((_, i) => i != index)], dirtyLogs: null, shared: true);
+        GuestRegion[] regions = [.. _regions.Where((_, i) => i != index)];
+        return new GuestMemory(regions, LogsFor(regions), shared: true);
     }
 
     /// <summary>
@@ -374,11 +379,44 @@ public sealed unsafe class GuestMemory : IDisposable
             {
                 region.Release();
             }
+
+            foreach (var log in DistinctLogs())
+            {
+                log.Dispose();
+            }
         }
         else if (left < 0)
         {
             throw new ObjectDisposedException(nameof(GuestMemory), "Guest memory released more often than referenced.");
         }
+    }
+
+    /// <summary>
+    /// Logs for a changed region list: kept when this snapshot logs every region into one bitmap
+    /// (the guest-physical log vhost-user uses), so a region added while logging is logged too;
+    /// per-region logs cannot be carried over to a region they never covered and are dropped.
+    /// </summary>
+    private DirtyBitmap?[]? LogsFor(GuestRegion[] regions)
+    {
+        var logs = DistinctLogs();
+        return logs.Count == 1 && Array.TrueForAll(_dirtyLogs!, l => l == logs[0])
+            ? Array.ConvertAll(regions, _ => (DirtyBitmap?)logs[0])
+            : null;
+    }
+
+    /// <summary>Each bitmap this snapshot logs into, once (regions usually share one).</summary>
+    private List<DirtyBitmap> DistinctLogs()
+    {
+        var logs = new List<DirtyBitmap>();
+        foreach (var log in _dirtyLogs ?? [])
+        {
+            if (log is not null && !logs.Contains(log))
+            {
+                logs.Add(log);
+            }
+        }
+
+        return logs;
     }
 
     private static GuestRegion[] Sorted(GuestRegion[] regions)

@@ -22,6 +22,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     /// <summary>Protocol features this back end implements for every device.</summary>
     public const ulong BaseProtocolFeatures =
         (1UL << VhostUserProtocolFeature.Mq)
+        | (1UL << VhostUserProtocolFeature.LogShmfd)
         | (1UL << VhostUserProtocolFeature.ReplyAck)
         | (1UL << VhostUserProtocolFeature.InflightShmfd)
         | (1UL << VhostUserProtocolFeature.ResetDevice)
@@ -40,6 +41,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     private readonly byte[] _reply = new byte[MessageChannel.MaxPayload];
     private AtomicGuestMemory? _memory;
     private InflightArea? _inflight;
+    private DirtyBitmap? _dirtyLog;
     private SafeFileHandle? _replyFd;
     private ulong _features;
     private ulong _protocolFeatures;
@@ -85,8 +87,9 @@ public sealed class BackendSession : IRingHost, IDisposable
 
     public AtomicGuestMemory? Memory => Volatile.Read(ref _memory);
 
-    /// <summary>Feature bits offered in GET_FEATURES: the device's plus vhost-user's protocol-features bit.</summary>
-    public ulong OfferedFeatures => _device.Features | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures);
+    /// <summary>Feature bits offered in GET_FEATURES: the device's, vhost-user's protocol-features bit and VHOST_F_LOG_ALL.</summary>
+    public ulong OfferedFeatures =>
+        _device.Features | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures) | VirtioFeature.Bit(VhostUserLog.LogAllFeature);
 
     /// <summary>Protocol features offered: the base set, CONFIG when the device has a config space, and what the device adds.</summary>
     public ulong OfferedProtocolFeatures =>
@@ -115,7 +118,7 @@ public sealed class BackendSession : IRingHost, IDisposable
                     replySize = Handle(request, _channel.Payload);
                     ok = true;
                 }
-                catch (VhostUserProtocolException e) when (WantsAck(header))
+                catch (VhostUserProtocolException e) when (WantsAck(header) || RepliesWithStatus(request))
                 {
                     _log.LogWarning("vhost-user {Request} refused: {Reason}", request, e.Message);
                     replySize = NoReply;
@@ -132,7 +135,7 @@ public sealed class BackendSession : IRingHost, IDisposable
                         _channel.Send(header.Request, VhostUserHeaderFlags.Version1 | VhostUserHeaderFlags.Reply, _reply.AsSpan(0, replySize), fds);
                     }
                 }
-                else if (WantsAck(header))
+                else if (WantsAck(header) || (!ok && RepliesWithStatus(request)))
                 {
                     SendU64(header.Request, ok ? 0UL : 1UL);
                 }
@@ -153,6 +156,9 @@ public sealed class BackendSession : IRingHost, IDisposable
             _channel.CloseFds();
         }
     }
+
+    /// <summary>Requests whose own reply is a u64 status, so a refusal is answered, not a closed connection.</summary>
+    private static bool RepliesWithStatus(VhostUserRequest request) => request == VhostUserRequest.SetLogBase;
 
     private bool WantsAck(VhostUserHeader header) =>
         Negotiated(VhostUserProtocolFeature.ReplyAck) && (header.Flags & VhostUserHeaderFlags.NeedReply) != 0;
@@ -229,6 +235,14 @@ public sealed class BackendSession : IRingHost, IDisposable
             case VhostUserRequest.SetConfig:
                 SetConfig(payload);
                 return NoReply;
+            case VhostUserRequest.SetLogBase:
+                return SetLogBase(payload);
+            case VhostUserRequest.SetLogFd:
+                // The optional "log changed" eventfd: this back end never signals it (the front end
+                // reads the log after stopping the rings), so it is accepted and closed.
+                Expect(payload, 0, 1);
+                RequireProtocol(VhostUserProtocolFeature.LogShmfd);
+                return NoReply;
             case VhostUserRequest.GetInflightFd:
                 return GetInflightFd(payload);
             case VhostUserRequest.SetInflightFd:
@@ -249,7 +263,7 @@ public sealed class BackendSession : IRingHost, IDisposable
                 RequireProtocol(VhostUserProtocolFeature.Status);
                 return ReplyU64(CurrentStatus());
             default:
-                // Everything else (logging, IOTLB, RARP, MTU, endianness, crypto, postcopy,
+                // Everything else (IOTLB, RARP, MTU, endianness, crypto, postcopy,
                 // the back-end channel, GPU, in-band kicks, shared objects, device state, shared memory)
                 // belongs to a protocol feature this back end does not offer.
                 throw new VhostUserProtocolException($"request {request} needs a feature this back end does not offer");
@@ -263,8 +277,14 @@ public sealed class BackendSession : IRingHost, IDisposable
             throw new VhostUserProtocolException($"features 0x{features:x} include bits never offered (0x{features & ~OfferedFeatures:x})");
         }
 
+        var wasLogging = IsLogging;
         _features = features;
-        _device.FeaturesNegotiated(features & ~VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures));
+        _device.FeaturesNegotiated(features & ~(VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures) | VirtioFeature.Bit(VhostUserLog.LogAllFeature)));
+        if (IsLogging != wasLogging)
+        {
+            ApplyDirtyLog();
+        }
+
         if ((features & VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures)) == 0)
         {
             // Without protocol features there is no SET_VRING_ENABLE: rings are enabled at once.
@@ -404,9 +424,15 @@ public sealed class BackendSession : IRingHost, IDisposable
         return GuestRegion.MapFile(region.GuestPhysAddr, region.MemorySize, fd, region.MmapOffset, region.UserspaceAddr);
     }
 
-    /// <summary>Makes <paramref name="memory"/> the device's memory map; workers move to it at their next batch.</summary>
+    /// <summary>Makes <paramref name="memory"/> the device's memory map (logging dirty pages when that is on); workers move to it at their next batch.</summary>
     private void Publish(GuestMemory memory)
     {
+        if (IsLogging)
+        {
+            using var unlogged = memory;
+            memory = unlogged.WithDirtyLog(_ => _dirtyLog);
+        }
+
         if (_memory is null)
         {
             Volatile.Write(ref _memory, new AtomicGuestMemory(memory));
@@ -437,9 +463,14 @@ public sealed class BackendSession : IRingHost, IDisposable
         Expect(payload, VhostUserVringAddr.Size, 0);
         var addr = Read<VhostUserVringAddr>(payload);
         var ring = RingFor(addr.Index);
-        if (addr.Flags != 0)
+        if ((addr.Flags & ~VhostUserVringAddrFlags.Log) != 0)
         {
-            throw new VhostUserProtocolException($"ring {addr.Index}: address flags 0x{addr.Flags:x} (dirty logging is not offered)");
+            throw new VhostUserProtocolException($"ring {addr.Index}: unknown address flags 0x{addr.Flags:x}");
+        }
+
+        if ((addr.Flags & VhostUserVringAddrFlags.Log) != 0)
+        {
+            RequireLogUsedRingAtItsAddress(addr);
         }
 
         WithRing(ring, r =>
@@ -450,6 +481,73 @@ public sealed class BackendSession : IRingHost, IDisposable
             r.HasAddresses = true;
             r.Generation = -1; // a running ring is resolved again at its next batch
         });
+    }
+
+    /// <summary>
+    /// Used-ring writes are logged at the used ring's own guest address (as QEMU asks); a ring whose
+    /// log address differs is refused rather than logged at the wrong pages.
+    /// </summary>
+    private void RequireLogUsedRingAtItsAddress(VhostUserVringAddr addr)
+    {
+        if (!Has(VhostUserLog.LogAllFeature))
+        {
+            throw new VhostUserProtocolException($"ring {addr.Index}: used-ring logging without VHOST_F_LOG_ALL");
+        }
+
+        using var lease = (Memory ?? throw new VhostUserProtocolException("used-ring logging before the memory table")).Acquire();
+        if (!lease.Memory.TryUserToGuest(addr.UsedUserAddr, out var used) || used != addr.LogGuestAddr)
+        {
+            throw new VhostUserProtocolException($"ring {addr.Index}: used-ring log address 0x{addr.LogGuestAddr:x} is not the used ring's guest address");
+        }
+    }
+
+    /// <summary>
+    /// SET_LOG_BASE: maps the front end's dirty log (one bit per 4 KiB page of guest-physical
+    /// memory, from address 0) and logs every write from now on while LOG_ALL is negotiated.
+    /// The old log stays mapped until no memory snapshot using it is in use.
+    /// </summary>
+    private unsafe int SetLogBase(ReadOnlySpan<byte> payload)
+    {
+        RequireProtocol(VhostUserProtocolFeature.LogShmfd);
+        Expect(payload, VhostUserLog.Size, 1);
+        var log = Read<VhostUserLog>(payload);
+        using var file = _channel.TakeFd(0);
+        DirtyBitmap bitmap;
+        try
+        {
+            if (log.MmapSize == 0)
+            {
+                throw new ArgumentException("an empty log");
+            }
+
+            var fd = (int)file.DangerousGetHandle();
+            Mapping.CheckFileRange(fd, log.MmapOffset, log.MmapSize);
+            var pageOffset = log.MmapOffset % (ulong)Environment.SystemPageSize;
+            var length = log.MmapSize + pageOffset;
+            var mapBase = Mapping.MapShared(fd, log.MmapOffset - pageOffset, length, writable: true);
+            bitmap = new DirtyBitmap(mapBase + pageOffset, log.MmapSize, baseAddress: 0, () => Mapping.Unmap(mapBase, length));
+        }
+        catch (Exception e) when (e is ArgumentException or System.ComponentModel.Win32Exception)
+        {
+            throw new VhostUserProtocolException($"dirty log refused: {e.Message}", e);
+        }
+
+        _dirtyLog?.Dispose();
+        _dirtyLog = bitmap;
+        ApplyDirtyLog();
+        return ReplyU64(0);
+    }
+
+    private bool IsLogging => _dirtyLog is not null && Has(VhostUserLog.LogAllFeature);
+
+    /// <summary>Publishes the current map again, logging into the dirty log or not as negotiated now.</summary>
+    private void ApplyDirtyLog()
+    {
+        if (Memory is { } memory)
+        {
+            memory.Update(m => m.WithDirtyLog(IsLogging ? _ => _dirtyLog : null));
+            PokeWorkers();
+        }
     }
 
     private void SetVringBase(VhostUserVringState state)
@@ -928,6 +1026,7 @@ public sealed class BackendSession : IRingHost, IDisposable
 
         _device.Reset();
         _memory?.Dispose();
+        _dirtyLog?.Dispose();
         _inflight?.Dispose();
         _channel.Dispose();
     }

@@ -143,6 +143,26 @@ public sealed class VhostUserFrontend : IDisposable
         Command(VhostUserRequest.SetInflightFd, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserInflight>(in description)), [(int)file.DangerousGetHandle()]);
     }
 
+    /// <summary>Hands the back end a dirty log (LOG_SHMFD): <paramref name="size"/> bytes of <paramref name="file"/> from <paramref name="offset"/>.</summary>
+    public void SetLogBase(SafeFileHandle file, ulong size, ulong offset = 0)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var log = new VhostUserLog { MmapSize = size, MmapOffset = offset };
+        Send(VhostUserRequest.SetLogBase, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserLog>(in log)), [(int)file.DangerousGetHandle()], needReply: false);
+        var status = MemoryMarshal.Read<ulong>(ReceiveReply(VhostUserRequest.SetLogBase, 8));
+        if (status != 0)
+        {
+            throw new VhostUserProtocolException($"the back end refused SetLogBase (status {status})");
+        }
+    }
+
+    /// <summary>Sets a ring's addresses with used-ring logging at <paramref name="logGuestAddress"/>.</summary>
+    public void SetVringAddrLogged(uint index, ulong descriptors, ulong driverArea, ulong deviceArea, ulong logGuestAddress)
+    {
+        var addr = new VhostUserVringAddr { Index = index, Flags = VhostUserVringAddrFlags.Log, DescUserAddr = descriptors, AvailUserAddr = driverArea, UsedUserAddr = deviceArea, LogGuestAddr = logGuestAddress };
+        Command(VhostUserRequest.SetVringAddr, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserVringAddr>(in addr)));
+    }
+
     public void ResetDevice() => Command(VhostUserRequest.ResetDevice, []);
 
     public void SetStatus(byte status) => Command(VhostUserRequest.SetStatus, status);

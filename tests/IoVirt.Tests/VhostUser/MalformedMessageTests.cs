@@ -104,7 +104,7 @@ public class MalformedMessageTests
     }
 
     [Theory]
-    [InlineData(VhostUserRequest.SetLogBase)]
+    [InlineData(VhostUserRequest.SetVringEndian)]
     [InlineData(VhostUserRequest.IotlbMsg)]
     [InlineData(VhostUserRequest.SendRarp)]
     [InlineData(VhostUserRequest.PostcopyAdvise)]
