@@ -27,7 +27,8 @@ public sealed class BackendSession : IRingHost, IDisposable
         | (1UL << VhostUserProtocolFeature.InflightShmfd)
         | (1UL << VhostUserProtocolFeature.ResetDevice)
         | (1UL << VhostUserProtocolFeature.ConfigureMemSlots)
-        | (1UL << VhostUserProtocolFeature.Status);
+        | (1UL << VhostUserProtocolFeature.Status)
+        | (1UL << VhostUserProtocolFeature.DeviceState);
 
     /// <summary>Memory slots offered with CONFIGURE_MEM_SLOTS.</summary>
     public const int MaxMemorySlots = 32;
@@ -42,6 +43,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     private AtomicGuestMemory? _memory;
     private InflightArea? _inflight;
     private DirtyBitmap? _dirtyLog;
+    private Task? _stateTransfer;
     private SafeFileHandle? _replyFd;
     private ulong _features;
     private ulong _protocolFeatures;
@@ -137,7 +139,7 @@ public sealed class BackendSession : IRingHost, IDisposable
                 }
                 else if (WantsAck(header) || (!ok && RepliesWithStatus(request)))
                 {
-                    SendU64(header.Request, ok ? 0UL : 1UL);
+                    SendU64(header.Request, ok ? 0UL : RefusalFor(request));
                 }
             }
 
@@ -158,7 +160,12 @@ public sealed class BackendSession : IRingHost, IDisposable
     }
 
     /// <summary>Requests whose own reply is a u64 status, so a refusal is answered, not a closed connection.</summary>
-    private static bool RepliesWithStatus(VhostUserRequest request) => request == VhostUserRequest.SetLogBase;
+    private static bool RepliesWithStatus(VhostUserRequest request) =>
+        request is VhostUserRequest.SetLogBase or VhostUserRequest.SetDeviceStateFd;
+
+    /// <summary>The refusal word: SET_DEVICE_STATE_FD also says that no descriptor comes back.</summary>
+    private static ulong RefusalFor(VhostUserRequest request) =>
+        request == VhostUserRequest.SetDeviceStateFd ? 1 | VhostUserVringIndex.NoFdFlag : 1;
 
     private bool WantsAck(VhostUserHeader header) =>
         Negotiated(VhostUserProtocolFeature.ReplyAck) && (header.Flags & VhostUserHeaderFlags.NeedReply) != 0;
@@ -243,6 +250,12 @@ public sealed class BackendSession : IRingHost, IDisposable
                 Expect(payload, 0, 1);
                 RequireProtocol(VhostUserProtocolFeature.LogShmfd);
                 return NoReply;
+            case VhostUserRequest.SetDeviceStateFd:
+                return SetDeviceStateFd(payload);
+            case VhostUserRequest.CheckDeviceState:
+                Expect(payload, 0, 0);
+                RequireProtocol(VhostUserProtocolFeature.DeviceState);
+                return ReplyU64(CheckDeviceState() ? 0UL : 1UL);
             case VhostUserRequest.GetInflightFd:
                 return GetInflightFd(payload);
             case VhostUserRequest.SetInflightFd:
@@ -264,7 +277,7 @@ public sealed class BackendSession : IRingHost, IDisposable
                 return ReplyU64(CurrentStatus());
             default:
                 // Everything else (IOTLB, RARP, MTU, endianness, crypto, postcopy,
-                // the back-end channel, GPU, in-band kicks, shared objects, device state, shared memory)
+                // the back-end channel, GPU, in-band kicks, shared objects, shared memory)
                 // belongs to a protocol feature this back end does not offer.
                 throw new VhostUserProtocolException($"request {request} needs a feature this back end does not offer");
         }
@@ -536,6 +549,72 @@ public sealed class BackendSession : IRingHost, IDisposable
         _dirtyLog = bitmap;
         ApplyDirtyLog();
         return ReplyU64(0);
+    }
+
+    /// <summary>
+    /// SET_DEVICE_STATE_FD: moves the device's state through the front end's pipe while the device
+    /// is suspended (every ring stopped), on a background task so this connection keeps serving.
+    /// The reply says success and that no descriptor of the back end's own comes back.
+    /// </summary>
+    private int SetDeviceStateFd(ReadOnlySpan<byte> payload)
+    {
+        RequireProtocol(VhostUserProtocolFeature.DeviceState);
+        Expect(payload, VhostUserDeviceStateTransfer.Size, 1);
+        var transfer = Read<VhostUserDeviceStateTransfer>(payload);
+        if (transfer.Phase != VhostUserMigrationPhase.Stopped || transfer.Direction is not (VhostUserTransferDirection.Save or VhostUserTransferDirection.Load))
+        {
+            throw new VhostUserProtocolException($"device state transfer {transfer.Direction} in phase {transfer.Phase}");
+        }
+
+        foreach (var ring in _rings)
+        {
+            RequireStopped(ring);
+        }
+
+        var pipe = new FileStream(_channel.TakeFd(0), transfer.Direction == VhostUserTransferDirection.Save ? FileAccess.Write : FileAccess.Read, bufferSize: 0);
+        var device = _device;
+        _stateTransfer = transfer.Direction == VhostUserTransferDirection.Save
+            ? Task.Run(() =>
+            {
+                using (pipe)
+                {
+                    device.SaveState(pipe);
+                }
+            })
+            : Task.Run(() =>
+            {
+                using var state = new MemoryStream();
+                using (pipe)
+                {
+                    pipe.CopyTo(state);
+                }
+
+                state.Position = 0;
+                device.LoadState(state);
+            });
+        return ReplyU64(VhostUserVringIndex.NoFdFlag);
+    }
+
+    /// <summary>CHECK_DEVICE_STATE: waits for the transfer and says whether it went through.</summary>
+    private bool CheckDeviceState()
+    {
+        var transfer = _stateTransfer;
+        _stateTransfer = null;
+        if (transfer is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            transfer.GetAwaiter().GetResult();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or EndOfStreamException)
+        {
+            _log.LogWarning("device state transfer failed: {Reason}", e.Message);
+            return false;
+        }
     }
 
     private bool IsLogging => _dirtyLog is not null && Has(VhostUserLog.LogAllFeature);

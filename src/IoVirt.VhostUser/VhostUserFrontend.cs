@@ -163,6 +163,18 @@ public sealed class VhostUserFrontend : IDisposable
         Command(VhostUserRequest.SetVringAddr, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserVringAddr>(in addr)));
     }
 
+    /// <summary>Starts a device state transfer through <paramref name="channel"/> (one end of a pipe); returns the back end's reply word.</summary>
+    public ulong SetDeviceStateFd(VhostUserTransferDirection direction, SafeHandle channel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        var transfer = new VhostUserDeviceStateTransfer { Direction = direction, Phase = VhostUserMigrationPhase.Stopped };
+        Send(VhostUserRequest.SetDeviceStateFd, MemoryMarshal.AsBytes(new ReadOnlySpan<VhostUserDeviceStateTransfer>(in transfer)), [(int)channel.DangerousGetHandle()], needReply: false);
+        return MemoryMarshal.Read<ulong>(ReceiveReply(VhostUserRequest.SetDeviceStateFd, 8));
+    }
+
+    /// <summary>Asks whether the last device state transfer succeeded on the back end (0: yes).</summary>
+    public ulong CheckDeviceState() => RequestU64(VhostUserRequest.CheckDeviceState);
+
     public void ResetDevice() => Command(VhostUserRequest.ResetDevice, []);
 
     public void SetStatus(byte status) => Command(VhostUserRequest.SetStatus, status);

@@ -46,6 +46,27 @@ public abstract class VirtioDeviceModel
     /// </summary>
     public abstract void ProcessQueue(int queueIndex, DeviceQueue queue);
 
+    /// <summary>
+    /// Writes the device's internal state for migration (DEVICE_STATE), while every ring is
+    /// stopped. The default has no state beyond the rings and writes nothing.
+    /// </summary>
+    public virtual void SaveState(Stream destination)
+    {
+    }
+
+    /// <summary>
+    /// Reads back what <see cref="SaveState"/> wrote, on the migration's destination; throws
+    /// <see cref="InvalidDataException"/> for a state it cannot take. The default accepts only an empty state.
+    /// </summary>
+    public virtual void LoadState(Stream source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.ReadByte() >= 0)
+        {
+            throw new InvalidDataException($"the {Name} device keeps no state, but a state was sent");
+        }
+    }
+
     /// <summary>Returns the device to its initial state (RESET_DEVICE, or the front end went away).</summary>
     public virtual void Reset()
     {

@@ -68,5 +68,25 @@ public sealed class EchoDevice : VirtioDeviceModel
         }
     }
 
+    /// <summary>The writable half of the config space is the device's state.</summary>
+    public override void SaveState(Stream destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        destination.Write(_config, 4, 4);
+    }
+
+    public override void LoadState(Stream source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var state = new byte[5];
+        var length = source.ReadAtLeast(state, state.Length, throwOnEndOfStream: false);
+        if (length != 4)
+        {
+            throw new InvalidDataException($"an echo device state is 4 bytes, not {length}");
+        }
+
+        state.AsSpan(0, 4).CopyTo(_config.AsSpan(4));
+    }
+
     public override void Reset() => _config.AsSpan(4).Clear();
 }
