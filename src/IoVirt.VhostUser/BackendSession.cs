@@ -815,9 +815,9 @@ public sealed class BackendSession : IRingHost, IDisposable
         }
 
         _inflight?.Dispose();
-        _inflight = InflightArea.Create(request.NumQueues, request.QueueSize, out var file);
+        _inflight = InflightArea.Create(request.NumQueues, request.QueueSize, IsPacked, out var file);
         _replyFd = file;
-        var reply = new VhostUserInflight { MmapSize = InflightArea.Bytes(request.NumQueues, request.QueueSize), NumQueues = request.NumQueues, QueueSize = request.QueueSize };
+        var reply = new VhostUserInflight { MmapSize = InflightArea.Bytes(request.NumQueues, request.QueueSize, IsPacked), NumQueues = request.NumQueues, QueueSize = request.QueueSize };
         MemoryMarshal.Write(_reply, in reply);
         return VhostUserInflight.Size;
     }
@@ -834,7 +834,7 @@ public sealed class BackendSession : IRingHost, IDisposable
         using var file = _channel.TakeFd(0);
         try
         {
-            var area = InflightArea.Map(file, description);
+            var area = InflightArea.Map(file, description, IsPacked);
             _inflight?.Dispose();
             _inflight = area;
         }
@@ -848,14 +848,9 @@ public sealed class BackendSession : IRingHost, IDisposable
     {
         RequireProtocol(VhostUserProtocolFeature.InflightShmfd);
         Expect(payload, VhostUserInflight.Size, fds);
-        if (IsPacked)
-        {
-            throw new VhostUserProtocolException("inflight tracking is implemented for split rings only");
-        }
-
         var inflight = Read<VhostUserInflight>(payload);
         var size = inflight.QueueSize;
-        if (inflight.NumQueues is 0 || inflight.NumQueues > _rings.Length || size is 0 || size > _device.MaxQueueSize || (size & (size - 1)) != 0)
+        if (inflight.NumQueues is 0 || inflight.NumQueues > _rings.Length || size is 0 || size > _device.MaxQueueSize || (!IsPacked && (size & (size - 1)) != 0))
         {
             throw new VhostUserProtocolException($"inflight buffer for {inflight.NumQueues} queues of {size} entries");
         }
@@ -933,6 +928,10 @@ public sealed class BackendSession : IRingHost, IDisposable
         {
             error = PackedQueue.TryCreate(memory, config, position, out var packed);
             queue = packed;
+            if (packed is not null && _inflight is not null && ring.Index < _inflight.QueueCount)
+            {
+                AttachInflight(ring, packed, starting: ring.Queue is null);
+            }
         }
         else
         {
@@ -965,27 +964,30 @@ public sealed class BackendSession : IRingHost, IDisposable
     /// Tracks the ring in the inflight buffer. At a ring start this recovers from it (resubmitting
     /// what a previous back end left in flight); a ring only moved to a new memory map continues.
     /// </summary>
-    private void AttachInflight(Vring ring, SplitQueue queue, bool starting)
+    private void AttachInflight(Vring ring, DeviceQueue queue, bool starting)
     {
         var tracker = ring.Inflight;
-        if (starting || tracker is null)
+        var recover = starting || tracker is null;
+        if (recover)
         {
             tracker = _inflight!.TrackerFor(ring.Index);
-            if (_inflight.QueueSize != ring.Size || !tracker.Matches)
+            if (_inflight.QueueSize != ring.Size || _inflight.Packed != IsPacked || !tracker.Matches)
             {
                 throw new VhostUserProtocolException($"ring {ring.Index} of {ring.Size} entries does not match the inflight buffer ({_inflight.QueueSize} entries)");
             }
 
             ring.Inflight = tracker;
-            var resubmitted = queue.TrackInflight(tracker, recover: true);
-            if (resubmitted > 0)
-            {
-                _log.LogInformation("ring {Ring}: resubmitting {Count} requests left in flight", ring.Index, resubmitted);
-            }
         }
-        else
+
+        var resubmitted = (queue, tracker) switch
         {
-            queue.TrackInflight(tracker, recover: false);
+            (SplitQueue split, SplitInflightTracker t) => split.TrackInflight(t, recover),
+            (PackedQueue packed, PackedInflightTracker t) => packed.TrackInflight(t, recover),
+            _ => throw new VhostUserProtocolException($"ring {ring.Index} changed format while tracked"),
+        };
+        if (resubmitted > 0)
+        {
+            _log.LogInformation("ring {Ring}: resubmitting {Count} requests left in flight", ring.Index, resubmitted);
         }
     }
 

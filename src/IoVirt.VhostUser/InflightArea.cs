@@ -1,5 +1,7 @@
 using IoVirt.Abi.VhostUser;
 using IoVirt.Interop;
+using IoVirt.Virtqueue;
+using IoVirt.Virtqueue.Packed;
 using IoVirt.Virtqueue.Split;
 using Microsoft.Win32.SafeHandles;
 
@@ -15,33 +17,40 @@ internal sealed unsafe class InflightArea : IDisposable
     private readonly byte* _base;
     private readonly ulong _length;
 
-    private InflightArea(byte* mapBase, ulong length, int queueCount, int queueSize)
+    private InflightArea(byte* mapBase, ulong length, int queueCount, int queueSize, bool packed)
     {
         _base = mapBase;
         _length = length;
         QueueCount = queueCount;
         QueueSize = queueSize;
+        Packed = packed;
     }
 
     public int QueueCount { get; }
 
     public int QueueSize { get; }
 
-    public static ulong Bytes(int queueCount, int queueSize) => (ulong)queueCount * (ulong)SplitInflightTracker.AreaSize(queueSize);
+    /// <summary>The areas are laid out for packed rings (the format is fixed when the buffer is made).</summary>
+    public bool Packed { get; }
+
+    private static int AreaSize(int queueSize, bool packed) =>
+        packed ? PackedInflightTracker.AreaSize(queueSize) : SplitInflightTracker.AreaSize(queueSize);
+
+    public static ulong Bytes(int queueCount, int queueSize, bool packed) => (ulong)queueCount * (ulong)AreaSize(queueSize, packed);
 
     /// <summary>A zeroed buffer in a new memfd, returned for the front end to keep.</summary>
-    public static InflightArea Create(int queueCount, int queueSize, out SafeFileHandle file)
+    public static InflightArea Create(int queueCount, int queueSize, bool packed, out SafeFileHandle file)
     {
-        var length = Bytes(queueCount, queueSize);
+        var length = Bytes(queueCount, queueSize, packed);
         file = new SafeFileHandle(Mapping.CreateMemfd("iovirt-inflight", length), ownsHandle: true);
-        return new InflightArea(Mapping.MapShared((int)file.DangerousGetHandle(), 0, length, writable: true), length, queueCount, queueSize);
+        return new InflightArea(Mapping.MapShared((int)file.DangerousGetHandle(), 0, length, writable: true), length, queueCount, queueSize, packed);
     }
 
     /// <summary>Maps a buffer the front end kept; its description must be one this back end could have made.</summary>
-    public static InflightArea Map(SafeFileHandle file, VhostUserInflight description)
+    public static InflightArea Map(SafeFileHandle file, VhostUserInflight description, bool packed)
     {
         if (description.MmapOffset % (ulong)Environment.SystemPageSize != 0
-            || description.MmapSize != Bytes(description.NumQueues, description.QueueSize))
+            || description.MmapSize != Bytes(description.NumQueues, description.QueueSize, packed))
         {
             throw new ArgumentException($"inflight buffer of 0x{description.MmapSize:x} bytes at 0x{description.MmapOffset:x} does not fit {description.NumQueues} queues of {description.QueueSize}");
         }
@@ -49,11 +58,14 @@ internal sealed unsafe class InflightArea : IDisposable
         var fd = (int)file.DangerousGetHandle();
         Mapping.CheckFileRange(fd, description.MmapOffset, description.MmapSize);
         var mapBase = Mapping.MapShared(fd, description.MmapOffset, description.MmapSize, writable: true);
-        return new InflightArea(mapBase, description.MmapSize, description.NumQueues, description.QueueSize);
+        return new InflightArea(mapBase, description.MmapSize, description.NumQueues, description.QueueSize, packed);
     }
 
-    public SplitInflightTracker TrackerFor(int queue) =>
-        new(_base + ((ulong)queue * (ulong)SplitInflightTracker.AreaSize(QueueSize)), QueueSize);
+    public InflightTracker TrackerFor(int queue)
+    {
+        var area = _base + ((ulong)queue * (ulong)AreaSize(QueueSize, Packed));
+        return Packed ? new PackedInflightTracker(area, QueueSize) : new SplitInflightTracker(area, QueueSize);
+    }
 
     public void Dispose() => Mapping.Unmap(_base, _length);
 }

@@ -1,6 +1,5 @@
 using IoVirt.Interop;
 using IoVirt.Virtqueue;
-using IoVirt.Virtqueue.Split;
 
 namespace IoVirt.VhostUser;
 
@@ -43,7 +42,7 @@ internal sealed class Vring(int index)
     public long Generation { get; set; }
 
     /// <summary>The ring's inflight tracking, once an inflight buffer was given and the ring started.</summary>
-    public SplitInflightTracker? Inflight { get; set; }
+    public InflightTracker? Inflight { get; set; }
 
     /// <summary>A kick or a start is waiting for the worker.</summary>
     public bool Pending { get; set; }

@@ -26,6 +26,10 @@ public sealed unsafe class PackedQueue : DeviceQueue
     private bool _publishedWrap;
     private ushort _signalledUsed;
     private bool _unsignalled;
+    private PackedInflightTracker? _inflight;
+    private readonly List<(ushort Slot, ushort Count, ushort Id)> _resubmit = [];
+    private int _resubmitted;
+    private bool _lastPopResubmitted;
 
     private PackedQueue(GuestMemory memory, QueueConfig config, QueuePosition position)
         : base(memory, config)
@@ -62,6 +66,29 @@ public sealed unsafe class PackedQueue : DeviceQueue
 
     public override QueuePosition Position => new(_nextAvail, _availWrap, _nextUsed, _usedWrap);
 
+    /// <summary>
+    /// Tracks pops and completions in <paramref name="tracker"/>'s shared area from now on. With
+    /// <paramref name="recover"/> (a ring starting), first recovers from it: the chains a previous
+    /// back end popped and never completed are popped again first, in their original order, walked
+    /// from the area's copy of their descriptors, and both positions resume where that back end
+    /// really stood. Returns how many chains will be resubmitted.
+    /// </summary>
+    public int TrackInflight(PackedInflightTracker tracker, bool recover)
+    {
+        ArgumentNullException.ThrowIfNull(tracker);
+        _inflight = tracker;
+        if (!recover)
+        {
+            return 0;
+        }
+
+        (_nextAvail, _availWrap, _nextUsed, _usedWrap) = tracker.Recover(_ring, _resubmit);
+        _publishedUsed = _signalledUsed = _nextUsed;
+        _publishedWrap = _usedWrap;
+        _resubmitted = 0;
+        return _resubmit.Count;
+    }
+
     private protected override QueueError Bind(GuestMemory memory)
     {
         var c = Config;
@@ -97,6 +124,17 @@ public sealed unsafe class PackedQueue : DeviceQueue
         if (IsBroken)
         {
             return NoChain(out chain);
+        }
+
+        if (_inflight is not null)
+        {
+            _lastPopResubmitted = _resubmitted < _resubmit.Count;
+            if (_lastPopResubmitted)
+            {
+                var (again, slots, bufferId) = _resubmit[_resubmitted++];
+                chain = new DescriptorChain(this, packed: true, _inflight.Shadow, (uint)Size, again, slots, new ChainHead(bufferId, slots));
+                return true;
+            }
         }
 
         // Acquire: the driver writes a chain's other descriptors, then the head's flags with a
@@ -153,14 +191,22 @@ public sealed unsafe class PackedQueue : DeviceQueue
         _poppedFrom = _nextAvail;
         _poppedFromWrap = _availWrap;
         Advance(ref _nextAvail, ref _availWrap, count);
+        _inflight?.Popped(_ring, first, count, id, _nextAvail, _availWrap);
         chain = new DescriptorChain(this, packed: true, (byte*)_ring, (uint)Size, first, count, new ChainHead(id, count));
         return true;
     }
 
     public override void UndoLastPop()
     {
+        if (_inflight is not null && _lastPopResubmitted)
+        {
+            _resubmitted--;
+            return;
+        }
+
         _nextAvail = _poppedFrom;
         _availWrap = _poppedFromWrap;
+        _inflight?.Unpopped(_poppedFrom, _nextAvail, _availWrap);
     }
 
     public override void AddUsed(ChainHead head, uint writtenBytes)
@@ -196,6 +242,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
             Memory.MarkDirty(Config.DescriptorTable + ((ulong)_nextUsed * PackedDesc.Size), PackedDesc.Size);
         }
 
+        _inflight?.Used(head.Id);
         Advance(ref _nextUsed, ref _usedWrap, head.RingDescriptors);
     }
 
@@ -213,6 +260,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
         _publishedUsed = _nextUsed;
         _publishedWrap = _usedWrap;
         _unsignalled = true;
+        _inflight?.Published(_nextUsed, _usedWrap);
     }
 
     public override bool NeedsInterrupt()

@@ -10,7 +10,7 @@ namespace IoVirt.Virtqueue.Split;
 /// The area is written by this process only, but it comes back from the front end: everything
 /// read from it is bounds-checked before use.
 /// </summary>
-public sealed unsafe class SplitInflightTracker
+public sealed unsafe class SplitInflightTracker : InflightTracker
 {
     private readonly InflightQueueRegionSplit* _header;
     private readonly InflightDescStateSplit* _states;
@@ -35,7 +35,7 @@ public sealed unsafe class SplitInflightTracker
     public static int AreaSize(int queueSize) => (InflightQueueRegionSplit.HeaderSize + (InflightDescStateSplit.Size * queueSize) + 63) & ~63;
 
     /// <summary>False when the area describes another queue size or version (the front end sent a different buffer).</summary>
-    public bool Matches => _header->Version == InflightQueueRegionSplit.CurrentVersion && _header->DescNum == _size;
+    public override bool Matches => _header->Version == InflightQueueRegionSplit.CurrentVersion && _header->DescNum == _size;
 
     /// <summary>The in-flight byte of a head's state (written with ordering, so not through the accessor).</summary>
     private byte* InflightFlag(ushort head) => (byte*)(_states + head) + InflightDescStateSplit.InflightOffset;
