@@ -106,9 +106,6 @@ public sealed unsafe class GuestRegion : IDisposable
         return new GuestRegion(guestAddress, size, (ulong)host, host, host, size, allocated: true, file: null, 0);
     }
 
-    /// <summary>True when [<paramref name="address"/>, +<paramref name="length"/>) shares a byte with this region.</summary>
-    public bool Overlaps(ulong address, ulong length) => length != 0 && address < GuestEnd && GuestAddress < address + length;
-
     /// <summary>
     /// Releases the creator's reference of a region that no <see cref="GuestMemory"/> took over
     /// (a map takes the creator's reference, and releases it itself).

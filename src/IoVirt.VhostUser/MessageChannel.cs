@@ -19,7 +19,7 @@ public sealed class MessageChannel(UnixSocket socket) : IDisposable
     private readonly byte[] _sendBuffer = new byte[VhostUserHeader.Size + MaxPayload];
     private readonly SafeFileHandle?[] _fds = new SafeFileHandle?[UnixSocket.MaxFds];
 
-    public UnixSocket Socket { get; } = socket;
+    private UnixSocket Socket { get; } = socket;
 
     /// <summary>Header of the message last received.</summary>
     public VhostUserHeader Header { get; private set; }

@@ -53,9 +53,6 @@ public sealed unsafe class SplitQueue : DeviceQueue
 
     public override QueuePosition Position => new(_nextAvail, false, _nextUsed, false);
 
-    /// <summary>Heads handed out again after <see cref="TrackInflight"/> and not yet popped.</summary>
-    public int PendingResubmissions => _resubmit.Count - _resubmitted;
-
     /// <summary>
     /// Tracks pops and completions in <paramref name="tracker"/>'s shared area from now on. With
     /// <paramref name="recover"/> (a ring starting), first recovers from it: the chains a previous

@@ -122,21 +122,6 @@ public unsafe class GuestRegionMappingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => GuestRegion.CreateAnonymousShared(address, size));
     }
 
-    [Theory]
-    [InlineData(Base - 1, 1UL, false)]
-    [InlineData(Base - 1, 2UL, true)]
-    [InlineData(Base + Size - 1, 1UL, true)]
-    [InlineData(Base + Size, 1UL, false)]
-    [InlineData(Base, 0UL, false)]
-    [InlineData(0UL, Base + Size + 1, true)]
-    public void Overlaps_is_true_exactly_when_a_range_shares_a_byte_with_the_region(ulong address, ulong length, bool overlaps)
-    {
-        var region = GuestRegion.Allocate(Base, Size);
-        using var memory = new GuestMemory(region);
-
-        Assert.Equal(overlaps, region.Overlaps(address, length));
-    }
-
     [Fact]
     public unsafe void A_front_end_address_translates_to_the_guest_address_of_the_same_byte()
     {
