@@ -205,8 +205,30 @@ public sealed unsafe class UnixSocket : IDisposable
         }
     }
 
-    /// <summary>Wakes a thread blocked in <see cref="Accept"/> or <see cref="Receive"/> on this socket.</summary>
-    public void Shutdown() => _ = shutdown(Fd, SHUT_RDWR);
+    /// <summary>
+    /// Wakes a thread blocked in <see cref="Accept"/> or <see cref="Receive"/> on this socket. A
+    /// socket already closed is left alone: its descriptor number may belong to another socket by now.
+    /// </summary>
+    public void Shutdown()
+    {
+        var referenced = false;
+        try
+        {
+            _handle.DangerousAddRef(ref referenced);
+            _ = shutdown(Fd, SHUT_RDWR);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed: nothing is blocked on it any more.
+        }
+        finally
+        {
+            if (referenced)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
 
     public void Dispose() => _handle.Dispose();
 

@@ -65,7 +65,19 @@ public sealed class VhostUserServer : IDisposable
             try
             {
                 using var session = new BackendSession(connection, _device, _log, _busyPoll);
-                session.Serve();
+                try
+                {
+                    session.Serve();
+                }
+                finally
+                {
+                    // Forget the connection before the session closes it, so Dispose never shuts
+                    // down a descriptor number that another socket may have reused.
+                    lock (_gate)
+                    {
+                        _connection = null;
+                    }
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -73,11 +85,6 @@ public sealed class VhostUserServer : IDisposable
                 // connection: log it loudly and serve the next front end (the fuzz targets call
                 // Serve directly, so there such an exception still surfaces).
                 _log.LogCritical(e, "the session failed; dropping the connection");
-            }
-
-            lock (_gate)
-            {
-                _connection = null;
             }
         }
     }
