@@ -82,6 +82,27 @@ public abstract class DeviceQueue
     /// <summary>Checks the ring parts against <paramref name="memory"/> and caches their host addresses.</summary>
     private protected abstract QueueError Bind(GuestMemory memory);
 
+    /// <summary>Chains inflight recovery hands out again before any new one; trackers fill it.</summary>
+    private protected List<ResubmittedChain> Resubmissions { get; } = [];
+
+    private int _resubmitted;
+
+    /// <summary>Whether the last pop handed out a resubmitted chain (so undoing it puts that back).</summary>
+    private protected bool LastPopResubmitted { get; private set; }
+
+    /// <summary>Starts handing out <see cref="Resubmissions"/> from the first.</summary>
+    private protected void RestartResubmissions() => _resubmitted = 0;
+
+    /// <summary>Takes the next chain to resubmit, if any is left.</summary>
+    private protected bool TryTakeResubmission(out ResubmittedChain next)
+    {
+        LastPopResubmitted = _resubmitted < Resubmissions.Count;
+        next = LastPopResubmitted ? Resubmissions[_resubmitted++] : default;
+        return LastPopResubmitted;
+    }
+
+    private protected void UndoResubmission() => _resubmitted--;
+
     internal void ReportFault(QueueError error)
     {
         if (Fault == QueueError.None)

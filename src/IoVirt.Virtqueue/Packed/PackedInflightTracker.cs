@@ -103,7 +103,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
     /// driver (its first used element is marked used in <paramref name="ring"/>), then returns the
     /// chains still in flight in pop order as (first slot, slots, id), and the positions to go on from.
     /// </summary>
-    internal (ushort NextAvail, bool AvailWrap, ushort NextUsed, bool UsedWrap) Recover(PackedDesc* ring, List<(ushort Slot, ushort Count, ushort Id)> resubmit)
+    internal (ushort NextAvail, bool AvailWrap, ushort NextUsed, bool UsedWrap) Recover(PackedDesc* ring, List<ResubmittedChain> resubmit)
     {
         var (used, usedWrap) = Unpack(_header->Used);
         var (avail, availWrap) = Unpack(_header->NextAvail);
@@ -148,7 +148,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         resubmit.Clear();
         foreach (var (_, slot) in order)
         {
-            resubmit.Add((slot, _entries[slot].Count, _entries[slot].Id));
+            resubmit.Add(new ResubmittedChain(slot, _entries[slot].Count, _entries[slot].Id));
             _slotOfId[_entries[slot].Id] = slot;
         }
 

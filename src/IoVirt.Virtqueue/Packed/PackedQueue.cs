@@ -27,9 +27,6 @@ public sealed unsafe class PackedQueue : DeviceQueue
     private ushort _signalledUsed;
     private bool _unsignalled;
     private PackedInflightTracker? _inflight;
-    private readonly List<(ushort Slot, ushort Count, ushort Id)> _resubmit = [];
-    private int _resubmitted;
-    private bool _lastPopResubmitted;
 
     private PackedQueue(GuestMemory memory, QueueConfig config, QueuePosition position)
         : base(memory, config)
@@ -82,11 +79,11 @@ public sealed unsafe class PackedQueue : DeviceQueue
             return 0;
         }
 
-        (_nextAvail, _availWrap, _nextUsed, _usedWrap) = tracker.Recover(_ring, _resubmit);
+        (_nextAvail, _availWrap, _nextUsed, _usedWrap) = tracker.Recover(_ring, Resubmissions);
         _publishedUsed = _signalledUsed = _nextUsed;
         _publishedWrap = _usedWrap;
-        _resubmitted = 0;
-        return _resubmit.Count;
+        RestartResubmissions();
+        return Resubmissions.Count;
     }
 
     private protected override QueueError Bind(GuestMemory memory)
@@ -126,15 +123,11 @@ public sealed unsafe class PackedQueue : DeviceQueue
             return NoChain(out chain);
         }
 
-        if (_inflight is not null)
+        if (_inflight is not null && TryTakeResubmission(out var again))
         {
-            _lastPopResubmitted = _resubmitted < _resubmit.Count;
-            if (_lastPopResubmitted)
-            {
-                var (again, slots, bufferId) = _resubmit[_resubmitted++];
-                chain = new DescriptorChain(this, packed: true, _inflight.Shadow, (uint)Size, again, slots, new ChainHead(bufferId, slots));
-                return true;
-            }
+            // Walked from the tracker's copy: the ring slots may hold used elements by now.
+            chain = new DescriptorChain(this, packed: true, _inflight.Shadow, (uint)Size, again.Slot, again.Count, new ChainHead(again.Id, again.Count));
+            return true;
         }
 
         // Acquire: the driver writes a chain's other descriptors, then the head's flags with a
@@ -198,9 +191,9 @@ public sealed unsafe class PackedQueue : DeviceQueue
 
     public override void UndoLastPop()
     {
-        if (_inflight is not null && _lastPopResubmitted)
+        if (_inflight is not null && LastPopResubmitted)
         {
-            _resubmitted--;
+            UndoResubmission();
             return;
         }
 

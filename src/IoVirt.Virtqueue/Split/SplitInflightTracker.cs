@@ -75,7 +75,7 @@ public sealed unsafe class SplitInflightTracker : InflightTracker
     /// (the ring's used index is ahead of the area's), then returns the heads still in flight in
     /// the order they were popped, and the next available index (used index plus those heads).
     /// </summary>
-    internal ushort Recover(ushort ringUsedIndex, List<ushort> resubmit)
+    internal ushort Recover(ushort ringUsedIndex, List<ResubmittedChain> resubmit)
     {
         var unrecorded = unchecked((ushort)(ringUsedIndex - _header->UsedIdx));
         var head = _header->LastBatchHead;
@@ -104,7 +104,7 @@ public sealed unsafe class SplitInflightTracker : InflightTracker
         _counter = order.Count == 0 ? 0 : order[^1].Counter;
         foreach (var (_, h) in order)
         {
-            resubmit.Add(h);
+            resubmit.Add(new ResubmittedChain(h, 1, h));
         }
 
         return unchecked((ushort)(ringUsedIndex + order.Count));

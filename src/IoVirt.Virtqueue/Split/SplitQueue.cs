@@ -19,9 +19,6 @@ public sealed unsafe class SplitQueue : DeviceQueue
     private ushort _publishedUsed;
     private ushort _signalledUsed;
     private SplitInflightTracker? _inflight;
-    private readonly List<ushort> _resubmit = [];
-    private int _resubmitted;
-    private bool _lastPopResubmitted;
     private ushort _lastPoppedHead;
 
     private SplitQueue(GuestMemory memory, QueueConfig config, QueuePosition position)
@@ -71,11 +68,11 @@ public sealed unsafe class SplitQueue : DeviceQueue
         }
 
         var ringUsed = LittleEndian.ToHost(Volatile.Read(ref *UsedIdx));
-        var nextAvail = tracker.Recover(ringUsed, _resubmit);
-        _resubmitted = 0;
+        var nextAvail = tracker.Recover(ringUsed, Resubmissions);
+        RestartResubmissions();
         _nextAvail = _knownAvail = nextAvail;
         _nextUsed = _publishedUsed = _signalledUsed = ringUsed;
-        return _resubmit.Count;
+        return Resubmissions.Count;
     }
 
     /// <summary>The used index as the device last published it (what a driver reads).</summary>
@@ -127,15 +124,10 @@ public sealed unsafe class SplitQueue : DeviceQueue
             return NoChain(out chain);
         }
 
-        if (_inflight is not null)
+        if (_inflight is not null && TryTakeResubmission(out var again))
         {
-            _lastPopResubmitted = _resubmitted < _resubmit.Count;
-            if (_lastPopResubmitted)
-            {
-                var again = _resubmit[_resubmitted++];
-                chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, again, (uint)Size, new ChainHead(again, 1));
-                return true;
-            }
+            chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, again.Slot, (uint)Size, new ChainHead(again.Id, 1));
+            return true;
         }
 
         if (_nextAvail == _knownAvail)
@@ -177,9 +169,9 @@ public sealed unsafe class SplitQueue : DeviceQueue
     {
         if (_inflight is not null)
         {
-            if (_lastPopResubmitted)
+            if (LastPopResubmitted)
             {
-                _resubmitted--;
+                UndoResubmission();
                 return;
             }
 
