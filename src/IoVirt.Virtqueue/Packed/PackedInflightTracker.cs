@@ -26,6 +26,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
     private readonly PackedDesc* _shadow;
     private readonly int _size;
     private readonly ushort[] _slotOfId = new ushort[65536];
+    private readonly List<ushort> _pending;
     private ulong _counter;
 
     /// <summary>Tracks a queue of <paramref name="queueSize"/> in <paramref name="area"/> (<see cref="AreaSize"/> bytes), initialising an area never used.</summary>
@@ -35,6 +36,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         _entries = (Entry*)(area + sizeof(Header));
         _shadow = (PackedDesc*)(area + sizeof(Header) + (sizeof(Entry) * queueSize));
         _size = queueSize;
+        _pending = new List<ushort>(queueSize);
         if (_header->Version == 0)
         {
             _header->DescriptorCount = (ushort)queueSize;
@@ -82,6 +84,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         if (_entries[slot].State == InFlight && _entries[slot].Id == id)
         {
             Volatile.Write(ref _entries[slot].State, Completed);
+            _pending.Add(slot);
         }
     }
 
@@ -89,13 +92,12 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
     internal void Published(ushort nextUsed, bool nextUsedWrap)
     {
         Volatile.Write(ref _header->Used, PackedPosition(nextUsed, nextUsedWrap));
-        for (var i = 0; i < _size; i++)
+        foreach (var slot in _pending)
         {
-            if (_entries[i].State == Completed)
-            {
-                Volatile.Write(ref _entries[i].State, Free);
-            }
+            Volatile.Write(ref _entries[slot].State, Free);
         }
+
+        _pending.Clear();
     }
 
     /// <summary>
