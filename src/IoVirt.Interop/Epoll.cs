@@ -18,10 +18,14 @@ public sealed unsafe class Epoll : IDisposable
         }
     }
 
-    /// <summary>Watches <paramref name="fd"/> for readability; its events carry <paramref name="token"/>.</summary>
-    public void Add(int fd, ulong token)
+    /// <summary>
+    /// Watches <paramref name="fd"/> for readability; its events carry <paramref name="token"/>.
+    /// Edge-triggered reports only new readiness: for sources the waiter may leave unread (a TAP
+    /// with no room to put its packets), which would otherwise wake it in a loop.
+    /// </summary>
+    public void Add(int fd, ulong token, bool edgeTriggered = false)
     {
-        var ev = new epoll_event { events = EPOLLIN };
+        var ev = new epoll_event { events = EPOLLIN | (edgeTriggered ? EPOLLET : 0) };
         ev.data.u64 = token;
         if (epoll_ctl(_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
         {

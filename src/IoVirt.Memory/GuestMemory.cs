@@ -352,6 +352,13 @@ public sealed unsafe class GuestMemory : IDisposable
     }
 
     /// <summary>Takes another reference unless the snapshot was already released; used by <see cref="AtomicGuestMemory"/>.</summary>
+    /// <summary>
+    /// Takes one more reference to this map, for work that outlives the caller's lease
+    /// (asynchronous I/O into guest buffers): the mappings stay until it is disposed.
+    /// </summary>
+    public GuestMemory Retain() =>
+        TryAddReference() ? this : throw new ObjectDisposedException(nameof(GuestMemory), "Guest memory retained after its last reference ended.");
+
     internal bool TryAddReference()
     {
         var seen = Volatile.Read(ref _references);

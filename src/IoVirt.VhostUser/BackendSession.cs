@@ -656,6 +656,7 @@ public sealed class BackendSession : IRingHost, IDisposable
         {
             if (r.Queue is not null)
             {
+                Quiesce(r);
                 r.Base = r.Queue.Position;
                 Workers(r).Unwatch(r);
                 r.Queue = null;
@@ -896,6 +897,7 @@ public sealed class BackendSession : IRingHost, IDisposable
             {
                 if (r.Queue is not null)
                 {
+                    Quiesce(r);
                     Workers(r).Unwatch(r);
                     r.Base = r.Queue.Position;
                     r.Queue = null;
@@ -903,6 +905,42 @@ public sealed class BackendSession : IRingHost, IDisposable
 
                 r.Enabled = false;
             });
+        }
+    }
+
+    /// <summary>
+    /// Lets the device finish what is in flight on a stopping ring (under the ring's gate) and
+    /// publishes it, so the position taken next covers every request the device popped.
+    /// </summary>
+    private void Quiesce(Vring ring)
+    {
+        var memory = Memory;
+        if (memory is null || ring.Queue is null)
+        {
+            return;
+        }
+
+        using var lease = memory.Acquire();
+        if (lease.Generation != ring.Generation && !Rebuild(ring, lease))
+        {
+            return;
+        }
+
+        var queue = ring.Queue;
+        try
+        {
+            _device.QuiesceQueue(ring.Index, queue);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogError(e, "{Device} failed to finish ring {Ring}'s requests in flight", _device.Name, ring.Index);
+            MarkNeedsReset(ring);
+        }
+
+        queue.PublishUsed();
+        if (queue.NeedsInterrupt())
+        {
+            ring.Call?.Signal();
         }
     }
 

@@ -40,21 +40,33 @@ internal sealed class QueueWorker : IDisposable
     /// <summary>Adds a ring to this worker's group (under <see cref="Gate"/>).</summary>
     public void Attach(Vring ring) => _rings.Add(ring);
 
-    /// <summary>Starts waiting on the ring's kick descriptor (under <see cref="Gate"/>).</summary>
+    /// <summary>Starts waiting on the ring's kick descriptor and the device's event source for it (under <see cref="Gate"/>).</summary>
     public void Watch(Vring ring)
     {
         if (ring.Kick is not null)
         {
             _epoll.Add(ring.Kick.Fd, (ulong)ring.Index);
         }
+
+        ring.EventSource = _host.Device.QueueEventSource(ring.Index);
+        if (ring.EventSource >= 0)
+        {
+            _epoll.Add(ring.EventSource, (ulong)ring.Index, edgeTriggered: true);
+        }
     }
 
-    /// <summary>Stops waiting on the ring's kick descriptor (under <see cref="Gate"/>).</summary>
+    /// <summary>Stops waiting on the ring's descriptors (under <see cref="Gate"/>).</summary>
     public void Unwatch(Vring ring)
     {
         if (ring.Kick is not null)
         {
             _epoll.Remove(ring.Kick.Fd);
+        }
+
+        if (ring.EventSource >= 0)
+        {
+            _epoll.Remove(ring.EventSource);
+            ring.EventSource = -1;
         }
     }
 

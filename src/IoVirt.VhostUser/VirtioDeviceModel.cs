@@ -47,6 +47,24 @@ public abstract class VirtioDeviceModel
     public abstract void ProcessQueue(int queueIndex, DeviceQueue queue);
 
     /// <summary>
+    /// A descriptor the queue's worker waits on besides the kick, edge-triggered: the completion
+    /// eventfd of asynchronous I/O, a TAP with packets to receive. When it becomes readable the
+    /// ring is processed. Asked when the ring starts; -1 (the default) is none. It must stay open
+    /// until <see cref="Reset"/>.
+    /// </summary>
+    public virtual int QueueEventSource(int queueIndex) => -1;
+
+    /// <summary>
+    /// The ring is stopping (GET_VRING_BASE, RESET_OWNER, a device reset): finish the work in
+    /// flight on it and <see cref="DeviceQueue.AddUsed"/> it, so the position the front end gets
+    /// covers every request the device took. The server publishes. The default, for devices that
+    /// complete everything inside <see cref="ProcessQueue"/>, does nothing.
+    /// </summary>
+    public virtual void QuiesceQueue(int queueIndex, DeviceQueue queue)
+    {
+    }
+
+    /// <summary>
     /// Writes the device's internal state for migration (DEVICE_STATE), while every ring is
     /// stopped. The default has no state beyond the rings and writes nothing.
     /// </summary>

@@ -47,6 +47,9 @@ internal sealed class Vring(int index)
     /// <summary>A kick or a start is waiting for the worker.</summary>
     public bool Pending { get; set; }
 
+    /// <summary>The device's descriptor the worker waits on for this ring, or -1 (see <see cref="VirtioDeviceModel.QueueEventSource"/>).</summary>
+    public int EventSource { get; set; } = -1;
+
     /// <summary>Puts the ring back to its initial, stopped state and closes its descriptors.</summary>
     public void Clear()
     {
