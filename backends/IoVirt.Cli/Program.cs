@@ -12,6 +12,8 @@ internal static class Program
         Commands:
           demo     (default) driver and device threads pushing requests through a virtqueue
           rng      serve virtio-rng over vhost-user (iovirt rng --help)
+          blk      serve virtio-blk over vhost-user (iovirt blk --help)
+          bench-blk  load generator for any vhost-user-blk back end (iovirt bench-blk --help)
 
         iovirt COMMAND --help describes each command.
         """;
@@ -34,6 +36,8 @@ internal static class Program
         {
             "demo" => DemoCommand.Run(rest),
             "rng" => RngCommand.Run(rest),
+            "blk" => BlkCommand.Run(rest),
+            "bench-blk" => BenchBlkCommand.Run(rest),
             "help" => Help(),
             _ => UsageError($"unknown command '{command}'", Usage),
         };

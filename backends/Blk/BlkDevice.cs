@@ -1,0 +1,272 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text;
+using IoVirt.Abi.Blk;
+using IoVirt.Abi.Virtio;
+using IoVirt.Interop;
+using IoVirt.Virtqueue;
+using IoVirt.VhostUser;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IoVirt.Backends.Blk;
+
+/// <summary>
+/// virtio-blk (virtio 1.2 §5.2) over one <see cref="BlockStore"/>: IN, OUT, FLUSH, GET_ID,
+/// DISCARD and WRITE_ZEROES, one engine and one worker per queue. A write is completed only
+/// once it completed on the image; with the write cache off (or FLUSH not negotiated) only once
+/// it is durable; a FLUSH is an fdatasync covering every write completed before it.
+/// </summary>
+public sealed class BlkDevice : VirtioDeviceModel, IDisposable
+{
+    /// <summary>Data segments one request may have (VIRTIO_BLK_F_SEG_MAX).</summary>
+    public const int SegMax = 254;
+
+    /// <summary>Largest data segment (VIRTIO_BLK_F_SIZE_MAX).</summary>
+    public const uint SizeMax = 1 << 20;
+
+    /// <summary>Ranges one discard or write-zeroes request may carry.</summary>
+    public const int MaxRanges = 32;
+
+    /// <summary>Largest discard or write-zeroes range, in sectors (just under 2 GiB).</summary>
+    public const uint MaxRangeSectors = (1u << 22) - 1;
+
+    private const int LoggedErrors = 16;
+
+    private readonly BlockStore _store;
+    private readonly BlkDeviceOptions _options;
+    private readonly ILogger _log;
+    private readonly BlkQueue[] _queues;
+    private readonly byte[] _config = new byte[VirtioBlkConfig.Size];
+    private readonly byte[] _id = new byte[VirtioBlk.IdLength];
+    private ulong _negotiated;
+    private int _errorsLogged;
+    private bool _disposed;
+
+    public BlkDevice(BlockStore store, BlkDeviceOptions options, ILogger? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Queues is < 1 or > ushort.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Queues, "A block device has 1 to 65535 queues.");
+        }
+
+        var serial = Encoding.ASCII.GetBytes(options.Serial);
+        if (serial.Length > VirtioBlk.IdLength)
+        {
+            throw new ArgumentException($"The serial is at most {VirtioBlk.IdLength} ASCII bytes.", nameof(options));
+        }
+
+        _store = store;
+        _options = options;
+        _log = log ?? NullLogger.Instance;
+        serial.CopyTo(_id, 0);
+        Engine = options.Engine;
+        _queues = new BlkQueue[options.Queues];
+        for (var i = 0; i < _queues.Length; i++)
+        {
+            _queues[i] = new BlkQueue(this, CreateEngine());
+        }
+
+        WriteConfigSpace(writeback: true);
+        Limits = LimitsFor(0);
+    }
+
+    public override string Name => "blk";
+
+    /// <summary>The engine the queues use: the one asked for, or Sync where io_uring is unavailable.</summary>
+    public BlockEngineKind Engine { get; private set; }
+
+    public BlkStats Stats { get; } = new();
+
+    public override int QueueCount => _queues.Length;
+
+    public override int MaxQueueSize => _options.MaxQueueSize;
+
+    public override ulong Features
+    {
+        get
+        {
+            var features = VirtioFeature.Bit(VirtioFeature.Version1)
+                | VirtioFeature.Bit(VirtioFeature.RingIndirectDesc)
+                | VirtioFeature.Bit(VirtioFeature.RingEventIdx)
+                | VirtioFeature.Bit(VirtioFeature.RingPacked)
+                | VirtioFeature.Bit(VirtioBlkFeature.SizeMax)
+                | VirtioFeature.Bit(VirtioBlkFeature.SegMax)
+                | VirtioFeature.Bit(VirtioBlkFeature.BlkSize)
+                | VirtioFeature.Bit(VirtioBlkFeature.Topology)
+                | VirtioFeature.Bit(VirtioBlkFeature.Flush)
+                | VirtioFeature.Bit(VirtioBlkFeature.ConfigWce)
+                | VirtioFeature.Bit(VirtioBlkFeature.Mq);
+            return _options.ReadOnly
+                ? features | VirtioFeature.Bit(VirtioBlkFeature.ReadOnly)
+                : features | VirtioFeature.Bit(VirtioBlkFeature.Discard) | VirtioFeature.Bit(VirtioBlkFeature.WriteZeroes);
+        }
+    }
+
+    public override ReadOnlySpan<byte> ConfigSpace => _config;
+
+    /// <summary>What requests are checked against: fixed at feature negotiation.</summary>
+    internal BlkLimits Limits;
+
+    /// <summary>Writes may complete before they are durable (a later FLUSH makes them so).</summary>
+    internal bool WriteCacheEnabled => Negotiated(VirtioBlkFeature.Flush) && _config[VirtioBlkConfig.WritebackOffset] != 0;
+
+    /// <summary>The GET_ID reply: the serial, NUL-padded to 20 bytes.</summary>
+    internal ReadOnlySpan<byte> Id => _id;
+
+    public override void FeaturesNegotiated(ulong features)
+    {
+        _negotiated = features;
+        Limits = LimitsFor(features);
+
+        // Write-back is the default once FLUSH is there to make writes durable (virtio 1.2 §5.2.5).
+        WriteConfigSpace(writeback: Negotiated(VirtioBlkFeature.Flush));
+    }
+
+    public override bool WriteConfig(uint offset, ReadOnlySpan<byte> data)
+    {
+        if (offset != VirtioBlkConfig.WritebackOffset || data.Length != 1 || !Negotiated(VirtioBlkFeature.ConfigWce) || data[0] > 1)
+        {
+            return false;
+        }
+
+        _config[VirtioBlkConfig.WritebackOffset] = data[0];
+        _log.LogInformation("blk: the driver set the write cache to {Mode}", data[0] != 0 ? "write-back" : "write-through");
+        return true;
+    }
+
+    public override int QueueEventSource(int queueIndex) => _queues[queueIndex].CompletionEvent;
+
+    public override void ProcessQueue(int queueIndex, DeviceQueue queue) => _queues[queueIndex].Process(queue);
+
+    public override void QuiesceQueue(int queueIndex, DeviceQueue queue) => _queues[queueIndex].Quiesce(queue);
+
+    public override void SaveState(Stream destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        destination.WriteByte(_config[VirtioBlkConfig.WritebackOffset]);
+    }
+
+    public override void LoadState(Stream source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var writeback = source.ReadByte();
+        if (writeback is not (0 or 1) || source.ReadByte() >= 0)
+        {
+            throw new InvalidDataException("a blk device state is one write-cache byte, 0 or 1");
+        }
+
+        _config[VirtioBlkConfig.WritebackOffset] = (byte)writeback;
+    }
+
+    public override void Reset()
+    {
+        foreach (var queue in _queues)
+        {
+            queue.Abandon();
+        }
+
+        _negotiated = 0;
+        Limits = LimitsFor(0);
+        WriteConfigSpace(writeback: true);
+    }
+
+    /// <summary>The fallocate mode for a discard or write-zeroes range on this image.</summary>
+    internal int AllocateMode(BlkRange range) =>
+        BlockFile.FallocKeepSize | (range.Unmap || !_store.Buffered.SupportsZeroRange
+            // tmpfs has no zeroed-but-allocated state: a hole is what reads as zeros there.
+            ? BlockFile.FallocPunchHole
+            : BlockFile.FallocZeroRange);
+
+    internal void ReportIoError(VirtioBlkRequestType type, int result, int expected)
+    {
+        if (Interlocked.Increment(ref _errorsLogged) > LoggedErrors)
+        {
+            return;
+        }
+
+        var reason = result < 0 ? Marshal.GetPInvokeErrorMessage(-result) : $"{result} of {expected} bytes";
+        _log.LogError("blk: {Type} on {Image} failed: {Reason}{More}", type, _store.Name, reason,
+            _errorsLogged == LoggedErrors ? " (further I/O errors are not logged)" : string.Empty);
+    }
+
+    private bool Negotiated(int feature) => (_negotiated & VirtioFeature.Bit(feature)) != 0;
+
+    private IBlockEngine CreateEngine()
+    {
+        if (Engine == BlockEngineKind.Uring)
+        {
+            try
+            {
+                return _store.CreateEngine(BlockEngineKind.Uring, _options.MaxQueueSize);
+            }
+            catch (Exception e) when (e is PlatformNotSupportedException or System.ComponentModel.Win32Exception)
+            {
+                _log.LogWarning("blk: io_uring is unavailable ({Reason}); using the synchronous engine", e.Message);
+                Engine = BlockEngineKind.Sync;
+            }
+        }
+
+        return _store.CreateEngine(Engine, _options.MaxQueueSize);
+    }
+
+    private BlkLimits LimitsFor(ulong features)
+    {
+        bool Has(int bit) => (features & VirtioFeature.Bit(bit)) != 0;
+        return new BlkLimits(
+            CapacitySectors: _store.Size / VirtioBlk.SectorSize,
+            ReadOnly: _options.ReadOnly,
+            SegMax: SegMax,
+            SizeMax: SizeMax,
+            MaxDiscardSectors: MaxRangeSectors,
+            MaxDiscardSeg: MaxRanges,
+            MaxWriteZeroesSectors: MaxRangeSectors,
+            MaxWriteZeroesSeg: MaxRanges,
+            Flush: Has(VirtioBlkFeature.Flush),
+            Discard: Has(VirtioBlkFeature.Discard) && !_options.ReadOnly,
+            WriteZeroes: Has(VirtioBlkFeature.WriteZeroes) && !_options.ReadOnly);
+    }
+
+    private void WriteConfigSpace(bool writeback)
+    {
+        var logical = _store.Buffered.LogicalBlockSize;
+        var physical = Math.Max(_store.Buffered.PhysicalBlockSize, logical);
+        var config = new VirtioBlkConfig
+        {
+            Capacity = _store.Size / VirtioBlk.SectorSize,
+            SizeMax = SizeMax,
+            SegMax = SegMax,
+            BlkSize = logical,
+            Topology = new VirtioBlkTopology
+            {
+                PhysicalBlockExp = (byte)BitOperations.Log2(physical / logical),
+                MinIoSize = 1,
+            },
+            Writeback = writeback ? (byte)1 : (byte)0,
+            NumQueues = (ushort)_queues.Length,
+            MaxDiscardSectors = MaxRangeSectors,
+            MaxDiscardSeg = MaxRanges,
+            DiscardSectorAlignment = physical / VirtioBlk.SectorSize,
+            MaxWriteZeroesSectors = MaxRangeSectors,
+            MaxWriteZeroesSeg = MaxRanges,
+            WriteZeroesMayUnmap = 1,
+        };
+        MemoryMarshal.Write(_config, in config);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        foreach (var queue in _queues)
+        {
+            queue.Dispose();
+        }
+    }
+}

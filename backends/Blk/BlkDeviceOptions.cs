@@ -1,0 +1,19 @@
+namespace IoVirt.Backends.Blk;
+
+/// <summary>How a block device presents its image.</summary>
+public sealed record BlkDeviceOptions
+{
+    /// <summary>Request queues offered (MQ when more than one).</summary>
+    public int Queues { get; init; } = 1;
+
+    /// <summary>Refuse writes, discards and write-zeroes, and offer VIRTIO_BLK_F_RO.</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>The GET_ID string (at most 20 bytes of ASCII).</summary>
+    public string Serial { get; init; } = "iovirt";
+
+    public BlockEngineKind Engine { get; init; } = BlockEngineKind.Uring;
+
+    /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
+    public int MaxQueueSize { get; init; } = 1024;
+}

@@ -1,0 +1,109 @@
+using IoVirt.Interop;
+using Tmds.Linux;
+
+namespace IoVirt.Backends.Blk;
+
+/// <summary>
+/// The image a block device serves: a file, block device or RAM disk, opened once for buffered
+/// I/O and, with O_DIRECT wanted, once more for direct I/O (used for requests aligned to the
+/// logical block size; the rest go through the page cache, which Linux keeps coherent).
+/// </summary>
+public sealed class BlockStore : IDisposable
+{
+    private BlockStore(BlockFile buffered, BlockFile? direct, bool readOnly)
+    {
+        Buffered = buffered;
+        Direct = direct;
+        ReadOnly = readOnly;
+    }
+
+    public BlockFile Buffered { get; }
+
+    public BlockFile? Direct { get; }
+
+    public bool ReadOnly { get; }
+
+    /// <summary>Bytes; the device exposes whole 512-byte sectors of it.</summary>
+    public ulong Size => Buffered.Size;
+
+    public string Name => Buffered.Name;
+
+    /// <summary>Opens an image file or block device, locked against a second back end.</summary>
+    public static BlockStore Open(string path, bool readOnly, bool direct)
+    {
+        var buffered = BlockFile.Open(path, readOnly, direct: false);
+        BlockFile? directFile = null;
+        try
+        {
+            buffered.Lock();
+            if (direct)
+            {
+                directFile = BlockFile.Open(path, readOnly, direct: true);
+            }
+
+            return new BlockStore(buffered, directFile, readOnly);
+        }
+        catch
+        {
+            buffered.Dispose();
+            directFile?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A RAM disk of <paramref name="size"/> bytes: a memfd whose pages exist once written.</summary>
+    public static BlockStore CreateRam(ulong size, bool readOnly = false)
+    {
+        if (size < VirtioBlkSector || size % VirtioBlkSector != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, "A RAM disk is a positive whole number of 512-byte sectors.");
+        }
+
+        return new BlockStore(BlockFile.CreateMemory("iovirt-ramdisk", size), null, readOnly);
+    }
+
+    private const ulong VirtioBlkSector = 512;
+
+    /// <summary>
+    /// The file an I/O at <paramref name="offset"/> into <paramref name="buffers"/> goes through:
+    /// the O_DIRECT one when there is one and every address and length is block-aligned.
+    /// </summary>
+    public unsafe BlockFile FileFor(long offset, ReadOnlySpan<iovec> buffers)
+    {
+        if (Direct is null)
+        {
+            return Buffered;
+        }
+
+        var mask = (ulong)Direct.LogicalBlockSize - 1;
+        if (((ulong)offset & mask) != 0)
+        {
+            return Buffered;
+        }
+
+        foreach (ref readonly var buffer in buffers)
+        {
+            if ((((ulong)buffer.iov_base | (ulong)buffer.iov_len) & mask) != 0)
+            {
+                return Buffered;
+            }
+        }
+
+        return Direct;
+    }
+
+    /// <summary>Creates one queue's engine of <paramref name="kind"/>, able to hold <paramref name="depth"/> operations in flight.</summary>
+    public IBlockEngine CreateEngine(BlockEngineKind kind, int depth) => kind switch
+    {
+        BlockEngineKind.Uring => new UringBlockEngine(this, depth),
+        BlockEngineKind.Sync => new SyncBlockEngine(this),
+        BlockEngineKind.Null => new NullBlockEngine(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    public void Dispose()
+    {
+        Direct?.Dispose();
+        Buffered.Dispose();
+    }
+}

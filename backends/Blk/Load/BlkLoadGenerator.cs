@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Numerics;
+using IoVirt.Abi.Blk;
+using IoVirt.Backends.Blk.Client;
+
+namespace IoVirt.Backends.Blk.Load;
+
+/// <summary>
+/// A VM-free load generator for any vhost-user-blk back end (fio's model without a guest):
+/// keeps <see cref="BlkLoadOptions.IoDepth"/> requests outstanding from one thread, resubmits
+/// each slot as it completes, publishes once per batch of completions, and records each
+/// request's latency from being added to the ring to being seen used.
+/// </summary>
+public static class BlkLoadGenerator
+{
+    /// <summary>A back end that completes nothing for this long has stalled.</summary>
+    private const int StallMs = 10_000;
+
+    public static BlkLoadResult Run(BlkLoadOptions options, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.BlockSize < 512 || options.BlockSize % 512 != 0 || options.IoDepth < 1 || options.IoDepth > 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "The block size is a multiple of 512 and the depth 1 to 1024.");
+        }
+
+        var queueSize = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(64, options.IoDepth));
+        using var client = BlkClient.Connect(options.SocketPath, new BlkClientOptions
+        {
+            QueueSize = queueSize,
+            Slots = options.IoDepth,
+            MaxBlockSize = options.BlockSize,
+            Packed = options.Packed,
+        });
+        var deviceBytes = client.CapacitySectors * VirtioBlk.SectorSize;
+        var span = options.Span == 0 ? deviceBytes : Math.Min(options.Span, deviceBytes);
+        var blocks = span / (ulong)options.BlockSize;
+        if (blocks == 0)
+        {
+            throw new InvalidOperationException($"the device ({deviceBytes} bytes) is smaller than one {options.BlockSize}-byte block");
+        }
+
+        var write = options.Pattern is BlkPattern.RandWrite or BlkPattern.Write;
+        var random = options.Pattern is BlkPattern.RandRead or BlkPattern.RandWrite;
+        var type = write ? VirtioBlkRequestType.Out : VirtioBlkRequestType.In;
+        if (write)
+        {
+            for (var slot = 0; slot < options.IoDepth; slot++)
+            {
+                client.Data(slot)[..options.BlockSize].Fill((byte)(0xa5 ^ slot));
+            }
+        }
+
+        var sectorsPerBlock = (ulong)options.BlockSize / VirtioBlk.SectorSize;
+        var state = (ulong)options.Seed * 0x9e3779b97f4a7c15UL | 1;
+        ulong sequential = 0;
+        var issued = new long[options.IoDepth];
+        var latency = new LatencyHistogram();
+        var start = Stopwatch.GetTimestamp();
+        var measureFrom = start + (long)(options.RampTime.TotalSeconds * Stopwatch.Frequency);
+        var end = measureFrom + (long)(options.Runtime.TotalSeconds * Stopwatch.Frequency);
+        long ios = 0, errors = 0;
+
+        for (var slot = 0; slot < options.IoDepth; slot++)
+        {
+            Issue(slot);
+        }
+
+        client.Publish();
+        var outstanding = options.IoDepth;
+        var now = start;
+        while (outstanding > 0)
+        {
+            int slot;
+            VirtioBlkStatus status;
+            if (options.Poll)
+            {
+                var spinStart = Stopwatch.GetTimestamp();
+                while (!client.TryComplete(out slot, out status))
+                {
+                    if (Stopwatch.GetTimestamp() - spinStart > StallMs * (Stopwatch.Frequency / 1000))
+                    {
+                        throw new TimeoutException($"the back end completed nothing in {StallMs} ms");
+                    }
+                }
+            }
+            else if (!client.WaitComplete(out slot, out status, StallMs))
+            {
+                throw new TimeoutException($"the back end completed nothing in {StallMs} ms");
+            }
+
+            now = Stopwatch.GetTimestamp();
+            var stopping = now >= end || cancel.IsCancellationRequested;
+            do
+            {
+                if (issued[slot] >= measureFrom && now <= end)
+                {
+                    latency.Record((long)((now - issued[slot]) * (1e9 / Stopwatch.Frequency)));
+                    ios++;
+                    if (status != VirtioBlkStatus.Ok)
+                    {
+                        errors++;
+                    }
+                }
+
+                if (stopping)
+                {
+                    outstanding--;
+                }
+                else
+                {
+                    Issue(slot);
+                }
+            }
+            while (client.TryComplete(out slot, out status));
+
+            if (!stopping)
+            {
+                client.Publish();
+            }
+        }
+
+        var measured = (Math.Min(now, end) - measureFrom) / (double)Stopwatch.Frequency;
+        return new BlkLoadResult(options, ios, errors, Math.Max(measured, 1e-9), latency);
+
+        void Issue(int slot)
+        {
+            ulong block;
+            if (random)
+            {
+                // xorshift64*: cheap, and the same sequence for the same seed.
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                block = (state * 0x2545f4914f6cdd1dUL) % blocks;
+            }
+            else
+            {
+                block = sequential;
+                sequential = (sequential + 1) % blocks;
+            }
+
+            issued[slot] = Stopwatch.GetTimestamp();
+            client.Add(slot, type, block * sectorsPerBlock, options.BlockSize);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+namespace IoVirt.Backends.Blk.Load;
+
+/// <summary>One load run against a vhost-user-blk back end.</summary>
+public sealed record BlkLoadOptions
+{
+    public required string SocketPath { get; init; }
+
+    public BlkPattern Pattern { get; init; } = BlkPattern.RandRead;
+
+    /// <summary>Bytes per request, a multiple of 512.</summary>
+    public int BlockSize { get; init; } = 4096;
+
+    /// <summary>Requests kept outstanding.</summary>
+    public int IoDepth { get; init; } = 1;
+
+    public TimeSpan Runtime { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Measured time starts after this much load (caches and pages settle).</summary>
+    public TimeSpan RampTime { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Spin on the used ring instead of sleeping on the call eventfd.</summary>
+    public bool Poll { get; init; }
+
+    /// <summary>Bytes of the device the offsets fall in (0: all of it).</summary>
+    public ulong Span { get; init; }
+
+    public bool Packed { get; init; }
+
+    public int Seed { get; init; } = 1;
+}

@@ -1,0 +1,43 @@
+using System.Text.Json;
+
+namespace IoVirt.Backends.Blk.Load;
+
+/// <summary>What a load run measured (over the measured time only, ramp excluded).</summary>
+public sealed record BlkLoadResult(BlkLoadOptions Options, long Ios, long Errors, double Seconds, LatencyHistogram Latency)
+{
+    public double Iops => Ios / Seconds;
+
+    public double BytesPerSecond => Iops * Options.BlockSize;
+
+    public double LatencyMicroseconds(double percent) => Latency.Percentile(percent) / 1000.0;
+
+    /// <summary>One JSON object: the job, IOPS, bandwidth and latency percentiles in microseconds.</summary>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("rw", Options.Pattern.ToString().ToLowerInvariant());
+            json.WriteNumber("bs", Options.BlockSize);
+            json.WriteNumber("iodepth", Options.IoDepth);
+            json.WriteNumber("runtime_s", Math.Round(Seconds, 3));
+            json.WriteNumber("ios", Ios);
+            json.WriteNumber("errors", Errors);
+            json.WriteNumber("iops", Math.Round(Iops, 1));
+            json.WriteNumber("bw_bytes_per_s", Math.Round(BytesPerSecond));
+            json.WriteStartObject("lat_us");
+            json.WriteNumber("mean", Math.Round(Latency.Mean / 1000, 2));
+            foreach (var p in new[] { 50.0, 90, 99, 99.9 })
+            {
+                json.WriteNumber($"p{p.ToString(System.Globalization.CultureInfo.InvariantCulture)}", Math.Round(LatencyMicroseconds(p), 2));
+            }
+
+            json.WriteNumber("max", Math.Round(Latency.Max / 1000.0, 2));
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

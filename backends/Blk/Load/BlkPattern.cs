@@ -1,0 +1,10 @@
+namespace IoVirt.Backends.Blk.Load;
+
+/// <summary>The access pattern of a load run (fio's --rw names).</summary>
+public enum BlkPattern
+{
+    RandRead,
+    RandWrite,
+    Read,
+    Write,
+}

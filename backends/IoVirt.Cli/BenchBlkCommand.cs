@@ -1,0 +1,108 @@
+using System.Globalization;
+using IoVirt.Backends.Blk.Load;
+
+namespace IoVirt.Cli;
+
+/// <summary><c>iovirt bench-blk</c>: the VM-free load generator for any vhost-user-blk back end.</summary>
+internal static class BenchBlkCommand
+{
+    public const string Usage = """
+        Usage: iovirt bench-blk --socket PATH [options]
+
+        Connects to a vhost-user-blk back end (iovirt blk, qemu-storage-daemon, SPDK...)
+        as a guest driver would, keeps --iodepth requests outstanding on one queue for
+        --runtime seconds after a --ramp, and reports IOPS, bandwidth and latency
+        percentiles (from adding a request to the ring to seeing it used).
+
+        Options:
+          --socket PATH          the back end's socket; required
+          --rw PATTERN           randread (default), randwrite, read, write
+          --bs SIZE              bytes per request, a multiple of 512 (default 4k)
+          --iodepth N            requests outstanding, 1 to 1024 (default 1)
+          --runtime S            measured seconds (default 10)
+          --ramp S               seconds of load before measuring (default 1)
+          --size SIZE            only address the first SIZE bytes of the device
+          --poll                 spin on the used ring instead of sleeping on the call eventfd
+          --packed               use the packed ring if the back end offers it
+          --json                 print the result as JSON
+          -h, --help             show this text
+
+        Exit codes: 0 done, 1 the back end failed or stalled, 2 usage error.
+        """;
+
+    private static readonly HashSet<string> ValueOptions = ["--socket", "--rw", "--bs", "--iodepth", "--runtime", "--ramp", "--size"];
+    private static readonly HashSet<string> Flags = ["--poll", "--packed", "--json", "-h", "--help"];
+
+    public static int Run(ReadOnlySpan<string> args)
+    {
+        if (CommandLine.Parse(args, ValueOptions, Flags, Usage, out var line) is { } exit)
+        {
+            return exit;
+        }
+
+        var socket = line.Value("--socket");
+        if (socket is null)
+        {
+            return Program.UsageError("--socket PATH is required", Usage);
+        }
+
+        if (!Enum.TryParse<BlkPattern>(line.Value("--rw") ?? "randread", ignoreCase: true, out var pattern) || !Enum.IsDefined(pattern))
+        {
+            return Program.UsageError($"bad --rw '{line.Value("--rw")}'", Usage);
+        }
+
+        if (!ByteSize.TryParse(line.Value("--bs") ?? "4k", out var blockSize) || blockSize == 0 || blockSize % 512 != 0 || blockSize > 16 << 20)
+        {
+            return Program.UsageError($"bad --bs '{line.Value("--bs")}'", Usage);
+        }
+
+        ulong size = 0;
+        if (line.Value("--size") is { } sizeText && !ByteSize.TryParse(sizeText, out size))
+        {
+            return Program.UsageError($"bad --size '{sizeText}'", Usage);
+        }
+
+        if (!int.TryParse(line.Value("--iodepth") ?? "1", NumberStyles.None, CultureInfo.InvariantCulture, out var depth) || depth is < 1 or > 1024
+            || !double.TryParse(line.Value("--runtime") ?? "10", NumberStyles.Float, CultureInfo.InvariantCulture, out var runtime) || runtime <= 0
+            || !double.TryParse(line.Value("--ramp") ?? "1", NumberStyles.Float, CultureInfo.InvariantCulture, out var ramp) || ramp < 0)
+        {
+            return Program.UsageError("bad --iodepth, --runtime or --ramp value", Usage);
+        }
+
+        var options = new BlkLoadOptions
+        {
+            SocketPath = socket,
+            Pattern = pattern,
+            BlockSize = (int)blockSize,
+            IoDepth = depth,
+            Runtime = TimeSpan.FromSeconds(runtime),
+            RampTime = TimeSpan.FromSeconds(ramp),
+            Span = size,
+            Poll = line.Has("--poll"),
+            Packed = line.Has("--packed"),
+        };
+        BlkLoadResult result;
+        try
+        {
+            result = BlkLoadGenerator.Run(options);
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or System.ComponentModel.Win32Exception or IoVirt.VhostUser.VhostUserProtocolException)
+        {
+            Console.Error.WriteLine($"iovirt bench-blk: {e.Message}");
+            return 1;
+        }
+
+        if (line.Has("--json"))
+        {
+            Console.Out.WriteLine(result.ToJson());
+        }
+        else
+        {
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{pattern.ToString().ToLowerInvariant()} bs={blockSize} iodepth={depth}: {result.Iops:F0} IOPS, {result.BytesPerSecond / (1 << 20):F1} MiB/s, " +
+                $"lat us mean {result.Latency.Mean / 1000:F1} p50 {result.LatencyMicroseconds(50):F1} p99 {result.LatencyMicroseconds(99):F1} p99.9 {result.LatencyMicroseconds(99.9):F1}, errors {result.Errors}"));
+        }
+
+        return result.Errors == 0 ? 0 : 1;
+    }
+}

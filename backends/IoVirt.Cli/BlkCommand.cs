@@ -1,0 +1,146 @@
+using System.Globalization;
+using IoVirt.Backends.Blk;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace IoVirt.Cli;
+
+/// <summary><c>iovirt blk</c>: virtio-blk over vhost-user on an image, a block device or a RAM disk.</summary>
+internal static class BlkCommand
+{
+    /// <summary>Size of the RAM disk served when no image is given.</summary>
+    public const string DefaultRamSize = "512M";
+
+    public const string Usage = """
+        Usage: iovirt blk --socket PATH [--image FILE | --ram SIZE] [options]
+
+        Serves a virtio-blk device over vhost-user on the Unix socket PATH. With no
+        --image it serves a RAM disk of 512 MiB (or --ram SIZE), zero-filled, whose
+        pages exist once written. QEMU connects with
+          -chardev socket,id=blk0,path=PATH -device vhost-user-blk-pci,chardev=blk0
+        (guest RAM must be shared: -object memory-backend-memfd,id=mem,size=...,share=on
+         -machine memory-backend=mem); add reconnect=1 to the chardev so QEMU comes
+        back to a restarted back end, which re-runs the requests left in flight.
+
+        Options:
+          --socket PATH          socket to listen on (also --socket-path=PATH); required
+          --image FILE           raw image file or block device (also --blk-file FILE);
+                                 locked so a second back end cannot serve it too
+          --ram SIZE             RAM disk size, e.g. 64M, 2G (default 512M)
+          --readonly             refuse writes, discards and write-zeroes (also --read-only)
+          --queues N             request queues, one worker thread each (default 1)
+          --direct               O_DIRECT for block-aligned requests (bypass the page cache)
+          --serial ID            GET_ID string, up to 20 ASCII bytes (default iovirt)
+          --engine NAME          uring (default; falls back to sync where io_uring is
+                                 unavailable), sync (preadv2/pwritev2), or null (complete
+                                 every request without I/O, to measure the path alone)
+          --queue-size N         largest ring accepted (default 1024)
+          --busy-poll USEC       poll the rings USEC microseconds before sleeping (default 0)
+          --log-level LEVEL      trace, debug, information, warning, error (default information)
+          --print-capabilities   print the back end's capabilities as JSON and exit
+          -h, --help             show this text
+
+        Writes complete once done on the image; with the guest's write cache off they
+        complete once durable, and FLUSH is an fdatasync of all completed writes.
+        Logs go to stderr. SIGTERM or SIGINT stop the back end and remove the socket file.
+        Exit codes: 0 stopped by a signal, 1 could not serve, 2 usage error.
+        """;
+
+    private static readonly HashSet<string> ValueOptions =
+        ["--socket", "--socket-path", "--image", "--blk-file", "--ram", "--queues", "--serial", "--engine", "--queue-size", "--busy-poll", "--log-level"];
+
+    private static readonly HashSet<string> Flags = ["--readonly", "--read-only", "--direct", "--print-capabilities", "-h", "--help"];
+
+    public static int Run(ReadOnlySpan<string> args)
+    {
+        if (CommandLine.Parse(args, ValueOptions, Flags, Usage, out var line) is { } exit)
+        {
+            return exit;
+        }
+
+        if (line.Has("--print-capabilities"))
+        {
+            // The vhost-user.json schema's "block" type: --read-only and --blk-file are supported.
+            Console.Out.WriteLine("{\n  \"type\": \"block\",\n  \"features\": [\n    \"read-only\",\n    \"blk-file\"\n  ]\n}");
+            return 0;
+        }
+
+        var socket = line.Value("--socket") ?? line.Value("--socket-path");
+        if (socket is null)
+        {
+            return Program.UsageError("--socket PATH is required", Usage);
+        }
+
+        var image = line.Value("--image") ?? line.Value("--blk-file");
+        var ram = line.Value("--ram");
+        if (image is not null && ram is not null)
+        {
+            return Program.UsageError("--image and --ram exclude each other", Usage);
+        }
+
+        if (!ByteSize.TryParse(ram ?? DefaultRamSize, out var ramBytes) || ramBytes == 0 || ramBytes % 512 != 0)
+        {
+            return Program.UsageError($"bad --ram '{ram}': a positive multiple of 512 bytes", Usage);
+        }
+
+        if (!TryInt(line.Value("--queues"), 1, 1, 64, out var queues)
+            || !TryInt(line.Value("--queue-size"), 1024, 2, 32768, out var queueSize)
+            || !TryInt(line.Value("--busy-poll"), 0, 0, 1_000_000, out var busyPoll))
+        {
+            return Program.UsageError("bad --queues, --queue-size or --busy-poll value", Usage);
+        }
+
+        if (!Enum.TryParse<BlockEngineKind>(line.Value("--engine") ?? "uring", ignoreCase: true, out var engine) || !Enum.IsDefined(engine))
+        {
+            return Program.UsageError($"bad --engine '{line.Value("--engine")}'", Usage);
+        }
+
+        if (!BackendHost.TryParseLevel(line.Value("--log-level"), out var level))
+        {
+            return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
+        }
+
+        var serial = line.Value("--serial") ?? "iovirt";
+        if (serial.Length > 20 || !System.Text.Ascii.IsValid(serial))
+        {
+            return Program.UsageError("--serial is at most 20 ASCII characters", Usage);
+        }
+
+        var readOnly = line.Has("--readonly") || line.Has("--read-only");
+        BlockStore store;
+        try
+        {
+            store = image is null ? BlockStore.CreateRam(ramBytes, readOnly) : BlockStore.Open(image, readOnly, line.Has("--direct"));
+        }
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine($"iovirt blk: {e.Message}");
+            return 1;
+        }
+
+        using (store)
+        {
+            var options = new BlkDeviceOptions { Queues = queues, ReadOnly = readOnly, Serial = serial, Engine = engine, MaxQueueSize = queueSize };
+            // The service container owns the device and disposes it after the server.
+            return BackendHost.Run(
+                socket,
+                services =>
+                {
+                    var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("blk");
+                    var device = new BlkDevice(store, options, log);
+                    log.LogInformation(
+                        "serving {Image}: {Bytes} bytes, {Queues} queue(s), {Engine} engine{ReadOnly}",
+                        store.Name, store.Size, queues, device.Engine, readOnly ? ", read-only" : string.Empty);
+                    return device;
+                },
+                level,
+                TimeSpan.FromMicroseconds(busyPoll));
+        }
+    }
+
+    private static bool TryInt(string? text, int fallback, int min, int max, out int value)
+    {
+        value = fallback;
+        return text is null || (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
+    }
+}

@@ -1,0 +1,224 @@
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace IoVirt.Interop;
+
+/// <summary>
+/// One io_uring instance, used from one thread: submission entries are filled in place in the
+/// shared submission ring, published in a batch by <see cref="Submit"/>, and completions read
+/// straight from the shared completion ring without a system call. Requires a kernel with
+/// stable submissions (5.5+), so the iovec arrays an entry points at need to live only until
+/// <see cref="Submit"/> returns.
+/// </summary>
+public sealed unsafe class IoUring : IDisposable
+{
+    // io_uring's system call numbers are the same on every architecture (the unified table, Linux 5.1).
+    private const int SysSetup = 425;
+    private const int SysEnter = 426;
+    private const int SysRegister = 427;
+
+    private readonly int _fd;
+    private readonly byte* _rings;
+    private readonly ulong _ringsLength;
+    private readonly io_uring_sqe* _sqes;
+    private readonly ulong _sqesLength;
+    private readonly uint* _sqHead;
+    private readonly uint* _sqTail;
+    private readonly uint _sqMask;
+    private readonly uint* _cqHead;
+    private readonly uint* _cqTail;
+    private readonly uint _cqMask;
+    private readonly io_uring_cqe* _cqes;
+    private uint _sqFill;
+    private uint _sqPublished;
+    private bool _disposed;
+
+    /// <summary>Creates a ring of <paramref name="entries"/> submission slots (a power of two) and twice as many completion slots.</summary>
+    public IoUring(uint entries)
+    {
+        io_uring_params setup = default;
+        _fd = (int)syscall(SysSetup, entries, &setup);
+        if (_fd < 0)
+        {
+            throw Errno.Exception("io_uring_setup");
+        }
+
+        try
+        {
+            const uint needed = 1 /* SINGLE_MMAP */ | 2 /* NODROP */ | 4 /* SUBMIT_STABLE */;
+            if ((setup.features & needed) != needed)
+            {
+                throw new PlatformNotSupportedException($"io_uring lacks single-mmap, no-drop or stable submissions (features 0x{setup.features:x}); kernel 5.5 or later is needed.");
+            }
+
+            SubmissionEntries = setup.sq_entries;
+            var sqLength = setup.sq_off.array + (setup.sq_entries * sizeof(uint));
+            var cqLength = setup.cq_off.cqes + (setup.cq_entries * (uint)sizeof(io_uring_cqe));
+            _ringsLength = Math.Max(sqLength, cqLength);
+            _rings = Map(_ringsLength, IORING_OFF_SQ_RING);
+            _sqesLength = setup.sq_entries * (ulong)sizeof(io_uring_sqe);
+            _sqes = (io_uring_sqe*)Map(_sqesLength, IORING_OFF_SQES);
+
+            _sqHead = (uint*)(_rings + setup.sq_off.head);
+            _sqTail = (uint*)(_rings + setup.sq_off.tail);
+            _sqMask = *(uint*)(_rings + setup.sq_off.ring_mask);
+            _cqHead = (uint*)(_rings + setup.cq_off.head);
+            _cqTail = (uint*)(_rings + setup.cq_off.tail);
+            _cqMask = *(uint*)(_rings + setup.cq_off.ring_mask);
+            _cqes = (io_uring_cqe*)(_rings + setup.cq_off.cqes);
+
+            // Entries are always used in ring order, so the index array is the identity, set once.
+            var array = (uint*)(_rings + setup.sq_off.array);
+            for (uint i = 0; i < setup.sq_entries; i++)
+            {
+                array[i] = i;
+            }
+
+            _sqFill = _sqPublished = *_sqTail;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Submission slots; more entries than this cannot wait for one <see cref="Submit"/>.</summary>
+    public uint SubmissionEntries { get; }
+
+    /// <summary>Entries filled since the last <see cref="Submit"/>.</summary>
+    public uint Unsubmitted => unchecked(_sqFill - _sqPublished);
+
+    /// <summary>
+    /// Returns the next free submission entry, cleared, or null when every slot waits for the
+    /// kernel (call <see cref="Submit"/> first). It is handed to the kernel by the next Submit.
+    /// </summary>
+    public io_uring_sqe* TryGetEntry()
+    {
+        var head = Volatile.Read(ref *_sqHead);
+        if (unchecked(_sqFill - head) >= SubmissionEntries)
+        {
+            return null;
+        }
+
+        var sqe = &_sqes[_sqFill & _sqMask];
+        *sqe = default;
+        _sqFill = unchecked(_sqFill + 1);
+        return sqe;
+    }
+
+    /// <summary>
+    /// Hands the filled entries to the kernel and, with <paramref name="waitFor"/> &gt; 0, waits
+    /// until that many completions are ready. Returns false when the kernel is short of resources
+    /// (EAGAIN/EBUSY): the entries stay queued for the next call.
+    /// </summary>
+    public bool Submit(uint waitFor = 0)
+    {
+        // Release: the entries' contents must be visible before the tail that publishes them.
+        Volatile.Write(ref *_sqTail, _sqFill);
+        var toSubmit = unchecked(_sqFill - _sqPublished);
+        if (toSubmit == 0 && waitFor == 0)
+        {
+            return true;
+        }
+
+        while (true)
+        {
+            var flags = waitFor > 0 ? IORING_ENTER_GETEVENTS : 0;
+            var done = (int)syscall(SysEnter, _fd, toSubmit, waitFor, flags, null, 0);
+            if (done >= 0)
+            {
+                _sqPublished = unchecked(_sqPublished + (uint)done);
+                if ((uint)done == toSubmit || waitFor > 0)
+                {
+                    return true;
+                }
+
+                toSubmit -= (uint)done;
+                continue;
+            }
+
+            var error = errno;
+            if (error == EINTR)
+            {
+                continue;
+            }
+
+            if (error == EAGAIN || error == EBUSY)
+            {
+                return false;
+            }
+
+            throw Errno.Exception("io_uring_enter", error);
+        }
+    }
+
+    /// <summary>Takes the next completion, if one is ready.</summary>
+    public bool TryTakeCompletion(out ulong userData, out int result)
+    {
+        var head = *_cqHead;
+
+        // Acquire: the completion's contents are read only after the tail that published them.
+        if (head == Volatile.Read(ref *_cqTail))
+        {
+            userData = 0;
+            result = 0;
+            return false;
+        }
+
+        var cqe = &_cqes[head & _cqMask];
+        userData = cqe->user_data;
+        result = cqe->res;
+
+        // Release: the slot is ours until the new head says otherwise.
+        Volatile.Write(ref *_cqHead, unchecked(head + 1));
+        return true;
+    }
+
+    /// <summary>Has the kernel signal <paramref name="eventFd"/> for every completion it posts.</summary>
+    public void RegisterEventFd(int eventFd) => Register(IORING_REGISTER_EVENTFD, &eventFd, 1, "IORING_REGISTER_EVENTFD");
+
+    /// <summary>Registers <paramref name="fds"/>; an entry with IOSQE_FIXED_FILE then names a file by its index here.</summary>
+    public void RegisterFiles(ReadOnlySpan<int> fds)
+    {
+        fixed (int* p = fds)
+        {
+            Register(IORING_REGISTER_FILES, p, (uint)fds.Length, "IORING_REGISTER_FILES");
+        }
+    }
+
+    private void Register(uint opcode, void* argument, uint count, string what)
+    {
+        if ((int)syscall(SysRegister, _fd, opcode, argument, count) < 0)
+        {
+            throw Errno.Exception(what);
+        }
+    }
+
+    private byte* Map(ulong length, ulong offset)
+    {
+        var p = mmap(null, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, _fd, (off_t)(long)offset);
+        return p == MAP_FAILED ? throw Errno.Exception("mmap(io_uring)") : (byte*)p;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_sqes != null)
+        {
+            Mapping.Unmap((byte*)_sqes, _sqesLength);
+        }
+
+        if (_rings != null)
+        {
+            Mapping.Unmap(_rings, _ringsLength);
+        }
+
+        _ = close(_fd);
+    }
+}
