@@ -111,7 +111,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     internal BlkLimits Limits;
 
     /// <summary>Writes may complete before they are durable (a later FLUSH makes them so).</summary>
-    internal bool WriteCacheEnabled => Negotiated(VirtioBlkFeature.Flush) && _config[VirtioBlkConfig.WritebackOffset] != 0;
+    public bool WriteCacheEnabled => Negotiated(VirtioBlkFeature.Flush) && _config[VirtioBlkConfig.WritebackOffset] != 0;
 
     /// <summary>The GET_ID reply: the serial, NUL-padded to 20 bytes.</summary>
     internal ReadOnlySpan<byte> Id => _id;
