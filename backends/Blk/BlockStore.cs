@@ -35,7 +35,7 @@ public sealed class BlockStore : IDisposable
         BlockFile? directFile = null;
         try
         {
-            buffered.Lock();
+            buffered.Lock(TimeSpan.FromSeconds(3));
             if (direct)
             {
                 directFile = BlockFile.Open(path, readOnly, direct: true);

@@ -126,15 +126,28 @@ public sealed unsafe partial class BlockFile : IDisposable
         }
     }
 
-    /// <summary>Takes an exclusive advisory lock, so two back ends never serve the same image; throws when another holds it.</summary>
-    public void Lock()
+    /// <summary>
+    /// Takes an exclusive advisory lock, so two back ends never serve the same image; throws when
+    /// another holds it past <paramref name="patience"/>. The wait covers a predecessor that was
+    /// just killed: its io_uring instance closes the image some moments after the process exits.
+    /// </summary>
+    public void Lock(TimeSpan patience)
     {
-        if (Flock(Fd, LockExclusive | LockNonBlocking) != 0)
+        var deadline = Environment.TickCount64 + (long)patience.TotalMilliseconds;
+        while (Flock(Fd, LockExclusive | LockNonBlocking) != 0)
         {
             var error = Marshal.GetLastPInvokeError();
-            throw new IOException(error == EWOULDBLOCK
-                ? $"{Name} is in use by another process (it holds a lock on it)"
-                : $"cannot lock {Name}: {Marshal.GetPInvokeErrorMessage(error)}");
+            if (error != EWOULDBLOCK)
+            {
+                throw new IOException($"cannot lock {Name}: {Marshal.GetPInvokeErrorMessage(error)}");
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                throw new IOException($"{Name} is in use by another process (it holds a lock on it)");
+            }
+
+            Thread.Sleep(20);
         }
     }
 

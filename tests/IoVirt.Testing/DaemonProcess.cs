@@ -53,11 +53,11 @@ public sealed class DaemonProcess : IDisposable
         return new DaemonProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start iovirt"));
     }
 
-    /// <summary>Waits until <paramref name="path"/> exists (the daemon is listening).</summary>
+    /// <summary>Waits until the daemon listens on <paramref name="path"/> (it logs that after listen(), not just bind()).</summary>
     public void WaitForSocket(string path, int timeoutMs = 20_000)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
-        while (!File.Exists(path))
+        while (!File.Exists(path) || !Stderr.Contains($"listening on {path}", StringComparison.Ordinal))
         {
             if (_process.HasExited || Environment.TickCount64 > deadline)
             {

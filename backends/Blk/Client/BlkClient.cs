@@ -214,6 +214,9 @@ public sealed class BlkClient : IDisposable
         return WaitComplete(out _, out var status, timeoutMs) ? status : throw new TimeoutException($"{type} at sector {sector} did not complete in {timeoutMs} ms");
     }
 
+    /// <summary>Stops the queue (GET_VRING_BASE) and returns the back end's position; requests it took are completed first.</summary>
+    public uint StopQueue() => _frontend.GetVringBase(0);
+
     /// <summary>Writes the config space's writeback byte (CONFIG_WCE): false turns the write cache off.</summary>
     public void SetWriteCache(bool enabled) => _frontend.SetConfig(VirtioBlkConfig.WritebackOffset, [enabled ? (byte)1 : (byte)0]);
 

@@ -187,6 +187,36 @@ public class BlkDeviceTests
         Assert.Equal(1, config[VirtioBlkConfig.WriteZeroesMayUnmapOffset]);
     }
 
+    [Theory]
+    [InlineData(BlockEngineKind.Uring, false)]
+    [InlineData(BlockEngineKind.Uring, true)]
+    [InlineData(BlockEngineKind.Sync, false)]
+    public void Stopping_the_ring_completes_every_request_the_device_took_first(BlockEngineKind engine, bool packed)
+    {
+        const int slots = 32;
+        using var bed = new BlkBed(engine, packed, slots: slots);
+        for (var slot = 0; slot < slots; slot++)
+        {
+            bed.Client.Data(slot)[..65536].Fill((byte)slot);
+            bed.Client.Add(slot, VirtioBlkRequestType.Out, (ulong)slot * 128, 65536);
+        }
+
+        bed.Client.Publish();
+        var position = bed.Client.StopQueue();
+
+        // Whatever the device had popped when the stop arrived is in the used ring now.
+        var completed = 0;
+        while (bed.Client.TryComplete(out _, out var status))
+        {
+            Assert.Equal(VirtioBlkStatus.Ok, status);
+            completed++;
+        }
+
+        // Split: the next avail index; packed: its low 15 bits (one ring slot per indirect request).
+        Assert.Equal((uint)completed, position & 0x7fff);
+        Assert.Equal(bed.Device.Stats.Writes, completed);
+    }
+
     internal static void WriteRange(Span<byte> destination, ulong sector, uint sectors, uint flags)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(destination, sector);
