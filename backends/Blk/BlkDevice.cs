@@ -108,7 +108,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     public override ReadOnlySpan<byte> ConfigSpace => _config;
 
     /// <summary>What requests are checked against: fixed at feature negotiation.</summary>
-    internal BlkLimits Limits;
+    public BlkLimits Limits { get; private set; }
 
     /// <summary>Writes may complete before they are durable (a later FLUSH makes them so).</summary>
     public bool WriteCacheEnabled => Negotiated(VirtioBlkFeature.Flush) && _config[VirtioBlkConfig.WritebackOffset] != 0;

@@ -129,7 +129,7 @@ internal sealed unsafe class BlkQueue : IDisposable
     private void Start(DeviceQueue queue, ref DescriptorChain chain)
     {
         var memory = queue.Memory;
-        BlkRequestParser.Parse(ref chain, memory, in _device.Limits, _segments, _ranges, out var request);
+        BlkRequestParser.Parse(ref chain, memory, _device.Limits, _segments, _ranges, out var request);
         switch (request.Verdict)
         {
             case BlkVerdict.BrokenChain:

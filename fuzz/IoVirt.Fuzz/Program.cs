@@ -17,6 +17,8 @@ internal static class Program
         [SplitChainTarget.Name] = (SplitChainTarget.Run, dir => SeedGenerator.Write(false, dir)),
         [PackedChainTarget.Name] = (PackedChainTarget.Run, dir => SeedGenerator.Write(true, dir)),
         [VhostUserMessageTarget.Name] = (VhostUserMessageTarget.Run, VhostUserMessageTarget.WriteSeeds),
+        [BlkSplitRequestTarget.Name] = (BlkSplitRequestTarget.Run, dir => SeedGenerator.Write(false, dir)),
+        [BlkPackedRequestTarget.Name] = (BlkPackedRequestTarget.Run, dir => SeedGenerator.Write(true, dir)),
     };
 
     private static int Main(string[] args)
