@@ -1,3 +1,5 @@
+using IoVirt.Abi.Blk;
+using IoVirt.Backends.Blk;
 using IoVirt.Testing;
 
 namespace IoVirt.Tests.Bench;
@@ -52,6 +54,19 @@ public class AllocationBudgetTests
         using var workload = DeviceLapWorkload.Create(packed, shape, batch);
         var laps = Rounds / DeviceLapWorkload.ChainsPerLap;
         AssertAllocatesNothing(() => workload.RunLaps(laps / 10), () => workload.RunLaps(laps));
+    }
+
+    [Theory]
+    [InlineData(false, BlockEngineKind.Uring, VirtioBlkRequestType.In)]
+    [InlineData(false, BlockEngineKind.Uring, VirtioBlkRequestType.Out)]
+    [InlineData(true, BlockEngineKind.Uring, VirtioBlkRequestType.In)]
+    [InlineData(false, BlockEngineKind.Sync, VirtioBlkRequestType.Out)]
+    [InlineData(true, BlockEngineKind.Null, VirtioBlkRequestType.In)]
+    public void Block_requests_allocate_nothing(bool packed, BlockEngineKind engine, VirtioBlkRequestType type)
+    {
+        using var workload = BlkRequestWorkload.Create(packed, engine, type);
+        var batches = Rounds / BlkRequestWorkload.Batch;
+        AssertAllocatesNothing(() => workload.Run(batches / 10), () => workload.Run(batches));
     }
 
     private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
