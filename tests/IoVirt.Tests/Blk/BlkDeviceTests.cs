@@ -69,6 +69,53 @@ public class BlkDeviceTests
         }
     }
 
+    [Theory]
+    [InlineData(BlockEngineKind.Uring)]
+    [InlineData(BlockEngineKind.Sync)]
+    public void An_image_opened_for_direct_io_serves_aligned_and_unaligned_requests(BlockEngineKind engine)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"iovirt-direct-{Guid.NewGuid():N}.img");
+        File.WriteAllBytes(path, new byte[4 << 20]);
+        try
+        {
+            using var bed = new BlkBed(engine, store: BlockStore.Open(path, readOnly: false, direct: true));
+            Assert.NotNull(bed.Store.Direct);
+            var random = new Random(3);
+            foreach (var (sector, length) in new (ulong, int)[] { (8, 4096), (1, 512), (3, 65536 + 512), (2048, 1 << 20) })
+            {
+                var data = new byte[length];
+                random.NextBytes(data);
+                data.CopyTo(bed.Client.Data(0));
+                Assert.Equal(VirtioBlkStatus.Ok, bed.Client.Execute(VirtioBlkRequestType.Out, sector, length));
+                bed.Client.Data(0)[..length].Clear();
+                Assert.Equal(VirtioBlkStatus.Ok, bed.Client.Execute(VirtioBlkRequestType.In, sector, length));
+                Assert.Equal(data, bed.Client.Data(0)[..length].ToArray());
+                Assert.Equal(data, bed.ImageBytes((long)sector * 512, length));
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_second_back_end_cannot_open_an_image_in_use()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"iovirt-lock-{Guid.NewGuid():N}.img");
+        File.WriteAllBytes(path, new byte[1 << 20]);
+        try
+        {
+            using var first = BlockStore.Open(path, readOnly: false, direct: false);
+            var error = Assert.Throws<IOException>(() => BlockStore.Open(path, readOnly: true, direct: false));
+            Assert.Contains("in use", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void Get_id_returns_the_serial_padded_with_zeros()
     {
