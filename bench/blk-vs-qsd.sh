@@ -4,8 +4,12 @@
 # load generator, interleaved (the order alternates every round), RUNS rounds per workload.
 # Prints each workload's median and range of IOPS and median latencies, and the ratio ours/qsd.
 #
+# The generator polls the used ring (--poll) so that it is not what limits the rate; its own
+# ceiling is printed first, measured against `iovirt blk --engine null` (completes without I/O).
+#
 # Environment: RUNS (default 5), RUNTIME seconds per run (default 5), SIZE of each image
-# (default 1G), BACKEND_CPU / CLIENT_CPU (defaults 1 and 0: back end and generator on their own core).
+# (default 1G), BACKEND_CPU / CLIENT_CPU (defaults 1 and 0: back end and generator on their own
+# core), POLL=0 to have the generator sleep on the call eventfd instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +18,8 @@ runtime=${RUNTIME:-5}
 size=${SIZE:-1G}
 backend_cpu=${BACKEND_CPU:-1}
 client_cpu=${CLIENT_CPU:-0}
+poll=()
+[ "${POLL:-1}" = 1 ] && poll=(--poll)
 
 if ! command -v qemu-storage-daemon >/dev/null; then
   echo "blk-vs-qsd: installing qemu-system-common (qemu-storage-daemon)" >&2
@@ -45,7 +51,10 @@ pids+=($!)
 taskset -c "$backend_cpu" "${iovirt[@]}" blk --socket "$work/ours.sock" --image "$work/ours.img" --log-level warning \
   2>"$work/ours.log" &
 pids+=($!)
-for s in qsd ours; do
+taskset -c "$backend_cpu" "${iovirt[@]}" blk --socket "$work/null.sock" --engine null --ram "$size" --log-level warning \
+  2>"$work/null.log" &
+pids+=($!)
+for s in qsd ours null; do
   for _ in $(seq 100); do [ -S "$work/$s.sock" ] && break; sleep 0.1; done
   [ -S "$work/$s.sock" ] || { echo "blk-vs-qsd: $s did not listen" >&2; cat "$work/$s.log" >&2; exit 1; }
 done
@@ -53,6 +62,14 @@ done
 workloads=("randread 4k 1" "randread 4k 32" "randwrite 4k 32" "read 128k 8")
 results="$work/results.tsv"
 : > "$results"
+echo "load generator ceiling (iovirt blk --engine null, one run each):"
+for w in "${workloads[@]}"; do
+  read -r rw bs depth <<<"$w"
+  printf '  %-18s' "$w"
+  taskset -c "$client_cpu" "${iovirt[@]}" bench-blk --socket "$work/null.sock" --rw "$rw" --bs "$bs" --iodepth "$depth" \
+    --runtime "$runtime" --ramp 1 "${poll[@]}" | sed 's/^[^:]*: //'
+done
+echo
 for w in "${workloads[@]}"; do
   read -r rw bs depth <<<"$w"
   for round in $(seq "$runs"); do
@@ -60,7 +77,7 @@ for w in "${workloads[@]}"; do
     ((round % 2 == 0)) && order=(ours qsd)
     for target in "${order[@]}"; do
       json=$(taskset -c "$client_cpu" "${iovirt[@]}" bench-blk --socket "$work/$target.sock" \
-        --rw "$rw" --bs "$bs" --iodepth "$depth" --runtime "$runtime" --ramp 1 --json)
+        --rw "$rw" --bs "$bs" --iodepth "$depth" --runtime "$runtime" --ramp 1 "${poll[@]}" --json)
       python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("\t".join(map(str,[sys.argv[2],sys.argv[3],r["iops"],r["lat_us"]["p50"],r["lat_us"]["p99"],r["errors"]])))' \
         "$json" "$w" "$target" >> "$results"
     done

@@ -62,7 +62,15 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         _options = options;
         _log = log ?? NullLogger.Instance;
         serial.CopyTo(_id, 0);
-        Engine = options.Engine;
+
+        // In RAM a read or write is a copy the queue's thread does fastest itself, straight
+        // from a mapping; io_uring hands such files (no non-blocking path) to its worker threads.
+        Engine = options.Engine != BlockEngineKind.Auto ? options.Engine
+            : store.Buffered.IsMemoryBacked ? BlockEngineKind.Mapped : BlockEngineKind.Uring;
+        if (Engine == BlockEngineKind.Mapped && !store.Buffered.IsMemoryBacked)
+        {
+            throw new ArgumentException($"the mapped engine serves only images in RAM (tmpfs, memfd); {store.Name} is not", nameof(options));
+        }
         _queues = new BlkQueue[options.Queues];
         for (var i = 0; i < _queues.Length; i++)
         {
@@ -75,7 +83,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     public override string Name => "blk";
 
-    /// <summary>The engine the queues use: the one asked for, or Sync where io_uring is unavailable.</summary>
+    /// <summary>The engine the queues use: the one asked for (Auto resolved), or Sync where io_uring is unavailable.</summary>
     public BlockEngineKind Engine { get; private set; }
 
     public BlkStats Stats { get; } = new();
@@ -175,7 +183,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     /// <summary>The fallocate mode for a discard or write-zeroes range on this image.</summary>
     internal int AllocateMode(BlkRange range) =>
-        BlockFile.FallocKeepSize | (range.Unmap || !_store.Buffered.SupportsZeroRange
+        BlockFile.FallocKeepSize | (range.Unmap || _store.Buffered.IsMemoryBacked
             // tmpfs has no zeroed-but-allocated state: a hole is what reads as zeros there.
             ? BlockFile.FallocPunchHole
             : BlockFile.FallocZeroRange);

@@ -12,7 +12,7 @@ public sealed record BlkDeviceOptions
     /// <summary>The GET_ID string (at most 20 bytes of ASCII).</summary>
     public string Serial { get; init; } = "iovirt";
 
-    public BlockEngineKind Engine { get; init; } = BlockEngineKind.Uring;
+    public BlockEngineKind Engine { get; init; } = BlockEngineKind.Auto;
 
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
     public int MaxQueueSize { get; init; } = 1024;

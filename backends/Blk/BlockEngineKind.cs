@@ -3,11 +3,17 @@ namespace IoVirt.Backends.Blk;
 /// <summary>How a block device reaches its image.</summary>
 public enum BlockEngineKind
 {
+    /// <summary>Mapped for an image in RAM (tmpfs, memfd), Uring otherwise.</summary>
+    Auto,
+
     /// <summary>io_uring: batched asynchronous submission, the worker woken by a completion eventfd.</summary>
     Uring,
 
     /// <summary>preadv2/pwritev2/fdatasync on the worker thread, where io_uring is unavailable.</summary>
     Sync,
+
+    /// <summary>An image in RAM mapped into the back end: each request is a memory copy, no system call.</summary>
+    Mapped,
 
     /// <summary>Completes every request at once without touching the image: measures the data path and load generators alone.</summary>
     Null,

@@ -8,8 +8,10 @@ namespace IoVirt.Backends.Blk;
 /// I/O and, with O_DIRECT wanted, once more for direct I/O (used for requests aligned to the
 /// logical block size; the rest go through the page cache, which Linux keeps coherent).
 /// </summary>
-public sealed class BlockStore : IDisposable
+public sealed unsafe class BlockStore : IDisposable
 {
+    private byte* _mapping;
+
     private BlockStore(BlockFile buffered, BlockFile? direct, bool readOnly)
     {
         Buffered = buffered;
@@ -92,17 +94,46 @@ public sealed class BlockStore : IDisposable
         return Direct;
     }
 
+    /// <summary>
+    /// The image mapped shared (read-only for a read-only store), made on first use and kept
+    /// until the store is disposed; only for an image in RAM, where a mapping is the data itself.
+    /// </summary>
+    public byte* Mapping
+    {
+        get
+        {
+            if (_mapping == null)
+            {
+                if (!Buffered.IsMemoryBacked)
+                {
+                    throw new InvalidOperationException($"{Name} is not in RAM; map only tmpfs or memfd images");
+                }
+
+                _mapping = IoVirt.Interop.Mapping.MapShared(Buffered.Fd, 0, Size, writable: !ReadOnly);
+            }
+
+            return _mapping;
+        }
+    }
+
     /// <summary>Creates one queue's engine of <paramref name="kind"/>, able to hold <paramref name="depth"/> operations in flight.</summary>
     public IBlockEngine CreateEngine(BlockEngineKind kind, int depth) => kind switch
     {
         BlockEngineKind.Uring => new UringBlockEngine(this, depth),
         BlockEngineKind.Sync => new SyncBlockEngine(this),
         BlockEngineKind.Null => new NullBlockEngine(),
+        BlockEngineKind.Mapped => new MappedBlockEngine(this),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
     public void Dispose()
     {
+        if (_mapping != null)
+        {
+            IoVirt.Interop.Mapping.Unmap(_mapping, Size);
+            _mapping = null;
+        }
+
         Direct?.Dispose();
         Buffered.Dispose();
     }

@@ -31,9 +31,11 @@ internal static class BlkCommand
           --queues N             request queues, one worker thread each (default 1)
           --direct               O_DIRECT for block-aligned requests (bypass the page cache)
           --serial ID            GET_ID string, up to 20 ASCII bytes (default iovirt)
-          --engine NAME          uring (default; falls back to sync where io_uring is
-                                 unavailable), sync (preadv2/pwritev2), or null (complete
-                                 every request without I/O, to measure the path alone)
+          --engine NAME          auto (default: mapped for an image in RAM, uring otherwise),
+                                 uring (falls back to sync where io_uring is unavailable),
+                                 sync (preadv2/pwritev2 on the queue's thread), mapped
+                                 (tmpfs or RAM disk only: copies through a mapping), or
+                                 null (complete every request without I/O: the path alone)
           --queue-size N         largest ring accepted (default 1024)
           --busy-poll USEC       poll the rings USEC microseconds before sleeping (default 0)
           --log-level LEVEL      trace, debug, information, warning, error (default information)
@@ -90,7 +92,7 @@ internal static class BlkCommand
             return Program.UsageError("bad --queues, --queue-size or --busy-poll value", Usage);
         }
 
-        if (!Enum.TryParse<BlockEngineKind>(line.Value("--engine") ?? "uring", ignoreCase: true, out var engine) || !Enum.IsDefined(engine))
+        if (!Enum.TryParse<BlockEngineKind>(line.Value("--engine") ?? "auto", ignoreCase: true, out var engine) || !Enum.IsDefined(engine))
         {
             return Program.UsageError($"bad --engine '{line.Value("--engine")}'", Usage);
         }
@@ -116,6 +118,12 @@ internal static class BlkCommand
         {
             Console.Error.WriteLine($"iovirt blk: {e.Message}");
             return 1;
+        }
+
+        if (engine == BlockEngineKind.Mapped && !store.Buffered.IsMemoryBacked)
+        {
+            store.Dispose();
+            return Program.UsageError($"--engine mapped needs an image in RAM (tmpfs or --ram); {image} is not", Usage);
         }
 
         using (store)

@@ -8,7 +8,7 @@ namespace IoVirt.Benchmarks;
 /// <summary>
 /// The block device's request path per 4 KiB request (<see cref="BlkRequestWorkload"/>): pop,
 /// parse, hand to the engine, complete, publish, with the driver's side in the same thread.
-/// Null isolates the device's own cost; Uring and Sync add the kernel's copy to a RAM disk.
+/// Null isolates the device's own cost; Mapped adds the copy; Uring and Sync go through the kernel to a RAM disk.
 /// </summary>
 [MemoryDiagnoser]
 public class BlkRequestBenchmarks : IDisposable
@@ -16,7 +16,7 @@ public class BlkRequestBenchmarks : IDisposable
     private const int Batches = 32;
     private BlkRequestWorkload? _workload;
 
-    [Params(BlockEngineKind.Null, BlockEngineKind.Uring, BlockEngineKind.Sync)]
+    [Params(BlockEngineKind.Null, BlockEngineKind.Mapped, BlockEngineKind.Uring, BlockEngineKind.Sync)]
     public BlockEngineKind Engine { get; set; }
 
     [Params(VirtioBlkRequestType.In, VirtioBlkRequestType.Out)]

@@ -54,8 +54,11 @@ public sealed unsafe partial class BlockFile : IDisposable
     /// <summary>Unit the storage writes internally (4096 on most modern disks).</summary>
     public uint PhysicalBlockSize { get; private set; } = 4096;
 
-    /// <summary>Whether FALLOC_FL_ZERO_RANGE works here; tmpfs and memfds refuse it.</summary>
-    public bool SupportsZeroRange { get; private set; } = true;
+    /// <summary>
+    /// The file lives in RAM (tmpfs or a memfd): I/O is a memory copy that never waits for a
+    /// device, and FALLOC_FL_ZERO_RANGE is refused there.
+    /// </summary>
+    public bool IsMemoryBacked { get; private set; }
 
     /// <summary>Opens an image read-write or read-only, optionally with O_DIRECT.</summary>
     public static BlockFile Open(string path, bool readOnly, bool direct)
@@ -110,7 +113,7 @@ public sealed unsafe partial class BlockFile : IDisposable
             else if (type == S_IFREG)
             {
                 file.Size = (ulong)(long)info.st_size;
-                file.SupportsZeroRange = FileSystemType(file.Fd) != TmpfsMagic;
+                file.IsMemoryBacked = FileSystemType(file.Fd) == TmpfsMagic;
             }
             else
             {

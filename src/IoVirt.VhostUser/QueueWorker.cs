@@ -45,7 +45,9 @@ internal sealed class QueueWorker : IDisposable
     {
         if (ring.Kick is not null)
         {
-            _epoll.Add(ring.Kick.Fd, (ulong)ring.Index);
+            // Edge-triggered, and never read: each kick is one write, which reports a new edge
+            // even while the counter is non-zero, so the read per wake-up can be saved.
+            _epoll.Add(ring.Kick.Fd, (ulong)ring.Index, edgeTriggered: true);
         }
 
         ring.EventSource = _host.Device.QueueEventSource(ring.Index);
@@ -94,7 +96,6 @@ internal sealed class QueueWorker : IDisposable
                     var ring = FindRing((int)ready[i]);
                     if (ring is not null)
                     {
-                        ring.Kick?.TryConsume();
                         ring.Pending = true;
                     }
                 }

@@ -62,6 +62,7 @@ public class AllocationBudgetTests
     [InlineData(true, BlockEngineKind.Uring, VirtioBlkRequestType.In)]
     [InlineData(false, BlockEngineKind.Sync, VirtioBlkRequestType.Out)]
     [InlineData(true, BlockEngineKind.Null, VirtioBlkRequestType.In)]
+    [InlineData(false, BlockEngineKind.Mapped, VirtioBlkRequestType.Out)]
     public void Block_requests_allocate_nothing(bool packed, BlockEngineKind engine, VirtioBlkRequestType type)
     {
         using var workload = BlkRequestWorkload.Create(packed, engine, type);

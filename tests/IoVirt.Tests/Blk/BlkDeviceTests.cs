@@ -14,6 +14,8 @@ public class BlkDeviceTests
         { BlockEngineKind.Uring, true },
         { BlockEngineKind.Sync, false },
         { BlockEngineKind.Sync, true },
+        { BlockEngineKind.Mapped, false },
+        { BlockEngineKind.Mapped, true },
     };
 
     [Theory]
@@ -100,6 +102,27 @@ public class BlkDeviceTests
     }
 
     [Fact]
+    public void A_ram_disk_is_served_through_a_mapping_by_default_and_an_image_on_disk_through_io_uring()
+    {
+        using var ram = new BlkBed(BlockEngineKind.Auto);
+        Assert.Equal(BlockEngineKind.Mapped, ram.Device.Engine);
+        var path = Path.Combine(Path.GetTempPath(), $"iovirt-auto-{Guid.NewGuid():N}.img");
+        File.WriteAllBytes(path, new byte[1 << 20]);
+        try
+        {
+            using var store = BlockStore.Open(path, readOnly: false, direct: false);
+            Assert.False(store.Buffered.IsMemoryBacked);
+            using var device = new BlkDevice(store, new BlkDeviceOptions());
+            Assert.Equal(BlockEngineKind.Uring, device.Engine);
+            Assert.Throws<ArgumentException>(() => new BlkDevice(store, new BlkDeviceOptions { Engine = BlockEngineKind.Mapped }));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void A_second_back_end_cannot_open_an_image_in_use()
     {
         var path = Path.Combine(Path.GetTempPath(), $"iovirt-lock-{Guid.NewGuid():N}.img");
@@ -133,6 +156,8 @@ public class BlkDeviceTests
     [InlineData(BlockEngineKind.Uring, VirtioBlkRequestType.WriteZeroes, 1u)]
     [InlineData(BlockEngineKind.Sync, VirtioBlkRequestType.Discard, 0u)]
     [InlineData(BlockEngineKind.Sync, VirtioBlkRequestType.WriteZeroes, 0u)]
+    [InlineData(BlockEngineKind.Mapped, VirtioBlkRequestType.Discard, 0u)]
+    [InlineData(BlockEngineKind.Mapped, VirtioBlkRequestType.WriteZeroes, 1u)]
     public void Discard_and_write_zeroes_zero_exactly_their_ranges(BlockEngineKind engine, VirtioBlkRequestType type, uint flags)
     {
         using var bed = new BlkBed(engine);
