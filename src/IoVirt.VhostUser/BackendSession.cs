@@ -113,6 +113,11 @@ public sealed class BackendSession : IRingHost, IDisposable
                 }
 
                 var request = (VhostUserRequest)header.Request;
+                if (_log.IsEnabled(LogLevel.Debug))
+                {
+                    _log.LogDebug("vhost-user {Request}: {Bytes} bytes, {Fds} descriptors", request, _channel.Payload.Length, _channel.FdCount);
+                }
+
                 bool ok;
                 int replySize;
                 try

@@ -16,7 +16,7 @@ if [ -f "$stamp" ] && [ -f "$cache/vmlinuz" ] && [ -f "$cache/initramfs.cpio.gz"
 fi
 
 need=()
-for p in qemu-system-x86 busybox-static fio cpio; do
+for p in qemu-system-x86 busybox-static fio cpio util-linux; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then
@@ -60,9 +60,12 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
   echo "${f##*/}" >> "$root/lib/modules/order"
 done
 
-# fio is dynamically linked: the binary, every library ldd names, and the loader.
+# fio and util-linux's blkdiscard (busybox's has no -z, which sends WRITE_ZEROES) are
+# dynamically linked: the binaries, every library ldd names, and the loader.
 cp /usr/bin/fio "$root/bin/fio"
-for lib in $(ldd /usr/bin/fio | grep -o '/[^ ]*'); do
+mkdir -p "$root/usr/sbin"
+cp /sbin/blkdiscard "$root/usr/sbin/blkdiscard"
+for lib in $(ldd /usr/bin/fio /sbin/blkdiscard | grep -v ':$' | grep -o '/[^ ]*' | sort -u); do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done

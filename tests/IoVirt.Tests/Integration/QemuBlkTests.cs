@@ -1,0 +1,223 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using IoVirt.Interop;
+using IoVirt.Testing;
+
+namespace IoVirt.Tests.Integration;
+
+/// <summary>
+/// A Linux guest in QEMU (KVM where it works, TCG otherwise) uses /dev/vda through
+/// vhost-user-blk-pci, served by `iovirt blk` on an image file the test then reads itself.
+/// </summary>
+[Collection(QemuCollection.Name)]
+public sealed partial class QemuBlkTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-qemu-blk-").FullName;
+
+    private string Image => Path.Combine(_directory, "disk.img");
+
+    private string Socket => Path.Combine(_directory, "blk.sock");
+
+    public QemuBlkTests()
+    {
+        using var file = File.Create(Image);
+        file.SetLength(128 << 20);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Fio_verifies_random_writes_of_4k_to_1m_on_every_queue(int queues)
+    {
+        using var daemon = StartDaemon("--queues", queues.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var (exit, output) = QemuGuest.Run(
+            $"""
+            #!/bin/sh
+            echo "QUEUES $(ls /sys/block/vda/mq | wc -l)"
+            fio --name=verify --filename=/dev/vda --rw=randwrite --bsrange=4k-1M --size=48M --direct=1 \
+                --ioengine=libaio --iodepth=8 --numjobs={queues} --offset_increment=48M \
+                --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting 2>&1 | grep -E "err=|verify|WRITE:|READ:"
+            """,
+            // Linux gives a virtio-blk disk at most one queue per CPU.
+            [.. BlkDevice(queues > 1 ? $",num-queues={queues}" : ""), "-smp", queues.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            timeoutSeconds: 180);
+
+        Assert.True(exit == 0, output + daemon.Stderr);
+        Assert.Contains($"QUEUES {queues}", output, StringComparison.Ordinal);
+        Assert.Matches(ErrZero(), output);
+        Assert.DoesNotContain("fail", daemon.Stderr, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void A_read_only_disk_is_read_only_in_the_guest_and_refuses_writes()
+    {
+        using var daemon = StartDaemon("--readonly");
+        var (exit, output) = QemuGuest.Run(
+            """
+            #!/bin/sh
+            echo "RO $(cat /sys/block/vda/ro) DISCARD $(cat /sys/block/vda/queue/discard_max_bytes)"
+            dd if=/dev/vda of=/dev/null bs=64k count=16 && echo READ-OK
+            if dd if=/dev/zero of=/dev/vda bs=4k count=1 oflag=direct 2>/dev/null; then echo WRITE-ACCEPTED; else echo WRITE-REFUSED; fi
+            """,
+            BlkDevice(""));
+
+        Assert.True(exit == 0, output + daemon.Stderr);
+        Assert.Contains("RO 1 DISCARD 0", output, StringComparison.Ordinal);
+        Assert.Contains("READ-OK", output, StringComparison.Ordinal);
+        Assert.Contains("WRITE-REFUSED", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Discard_and_write_zeroes_zero_exactly_their_ranges()
+    {
+        using var daemon = StartDaemon();
+        var (exit, output) = QemuGuest.Run(
+            """
+            #!/bin/sh
+            set -e
+            echo "LIMITS $(cat /sys/block/vda/queue/discard_max_bytes) $(cat /sys/block/vda/queue/write_zeroes_max_bytes)"
+            dd if=/dev/urandom of=/tmp/orig bs=1M count=8 2>/dev/null
+            dd if=/tmp/orig of=/dev/vda bs=1M oflag=direct 2>/dev/null
+            blkdiscard -o 1048576 -l 2097152 /dev/vda
+            /usr/sbin/blkdiscard -z -o 4194304 -l 1048576 /dev/vda
+            dd if=/dev/vda of=/tmp/back bs=1M count=8 iflag=direct 2>/dev/null
+            slice() { dd if="$1" bs=1M skip="$2" count="$3" 2>/dev/null | md5sum | cut -d' ' -f1; }
+            zero() { dd if=/dev/zero bs=1M count="$1" 2>/dev/null | md5sum | cut -d' ' -f1; }
+            [ "$(slice /tmp/back 1 2)" = "$(zero 2)" ] && echo DISCARDED-ZERO
+            [ "$(slice /tmp/back 4 1)" = "$(zero 1)" ] && echo WRITE-ZEROES-ZERO
+            [ "$(slice /tmp/back 0 1)" = "$(slice /tmp/orig 0 1)" ] && [ "$(slice /tmp/back 3 1)" = "$(slice /tmp/orig 3 1)" ] \
+              && [ "$(slice /tmp/back 5 3)" = "$(slice /tmp/orig 5 3)" ] && echo REST-INTACT
+            """,
+            BlkDevice(""));
+
+        Assert.True(exit == 0, output + daemon.Stderr);
+        Assert.DoesNotMatch(@"LIMITS 0 |LIMITS \d+ 0", output);
+        Assert.Contains("DISCARDED-ZERO", output, StringComparison.Ordinal);
+        Assert.Contains("WRITE-ZEROES-ZERO", output, StringComparison.Ordinal);
+        Assert.Contains("REST-INTACT", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fsynced_data_is_in_the_image_and_a_second_boot_on_a_new_daemon_reads_it_back()
+    {
+        string written;
+        using (var daemon = StartDaemon())
+        {
+            var (exit, output) = QemuGuest.Run(
+                """
+                #!/bin/sh
+                echo "CACHE $(cat /sys/block/vda/queue/write_cache)"
+                dd if=/dev/urandom of=/tmp/data bs=1M count=4 2>/dev/null
+                dd if=/tmp/data of=/dev/vda bs=1M conv=fsync 2>/dev/null
+                echo "SHA $(sha256sum /tmp/data | cut -d' ' -f1)"
+                """,
+                BlkDevice(""));
+            Assert.True(exit == 0, output + daemon.Stderr);
+            Assert.Contains("CACHE write back", output, StringComparison.Ordinal);
+            written = Sha(output);
+
+            // The guest's fsync returned: the data is in the image while the daemon still runs.
+            Assert.Equal(written, ImageSha(4 << 20));
+            daemon.Signal(15);
+            Assert.Equal(0, daemon.WaitForExit());
+        }
+
+        using (var daemon = StartDaemon())
+        {
+            var (exit, output) = QemuGuest.Run(
+                """
+                #!/bin/sh
+                echo "SHA $(dd if=/dev/vda bs=1M count=4 2>/dev/null | sha256sum | cut -d' ' -f1)"
+                """,
+                BlkDevice(""));
+            Assert.True(exit == 0, output + daemon.Stderr);
+            Assert.Equal(written, Sha(output));
+        }
+    }
+
+    [Fact]
+    public async Task The_guest_rides_out_a_kill_9_and_restart_of_the_back_end()
+    {
+        // O_DIRECT: the writes take the disk's time, so the kill may find requests in flight.
+        var daemon = StartDaemon("--direct", "--log-level", "debug");
+        DaemonProcess? second = null;
+        try
+        {
+            var guest = Task.Run(() => QemuGuest.Run(
+                """
+                #!/bin/sh
+                fio --name=restart --filename=/dev/vda --rw=randwrite --bs=16k --size=64M --direct=1 \
+                    --ioengine=libaio --iodepth=16 --loops=4 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify|WRITE:"
+                """,
+                BlkDevice(",reconnect=1", chardevOption: true),
+                timeoutSeconds: 180));
+
+            // Kill the back end in the middle of the guest's writes, then start a new one on the same socket.
+            WaitFor(() => daemon.Stderr.Contains("SetVringKick", StringComparison.Ordinal) || guest.IsCompleted, 60_000);
+            Thread.Sleep(2500);
+            Assert.False(guest.IsCompleted, "the guest finished before the back end could be killed");
+            daemon.Signal(9);
+            daemon.WaitForExit();
+            second = StartDaemon("--direct", "--log-level", "debug");
+
+            var (exit, output) = await guest;
+            Assert.True(exit == 0, output + daemon.Stderr + second.Stderr);
+            Assert.Matches(ErrZero(), output);
+            Assert.Contains("front end connected (1)", second.Stderr, StringComparison.Ordinal);
+            Assert.Contains("SetVringKick", second.Stderr, StringComparison.Ordinal);
+
+            // QEMU hands the new back end the inflight buffer the first one kept (INFLIGHT_SHMFD).
+            Assert.Contains("SetInflightFd", second.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            daemon.Dispose();
+            second?.Dispose();
+        }
+    }
+
+    private DaemonProcess StartDaemon(params string[] options)
+    {
+        var daemon = DaemonProcess.Start(["blk", "--socket", Socket, "--image", Image, .. options]);
+        daemon.WaitForSocket(Socket);
+        return daemon;
+    }
+
+    private string[] BlkDevice(string options, bool chardevOption = false) => chardevOption
+        ? ["-chardev", $"socket,id=blk0,path={Socket}{options}", "-device", "vhost-user-blk-pci,chardev=blk0"]
+        : ["-chardev", $"socket,id=blk0,path={Socket}", "-device", $"vhost-user-blk-pci,chardev=blk0{options}"];
+
+    /// <summary>The image's first bytes, read without a lock (the daemon holds an exclusive one).</summary>
+    private unsafe string ImageSha(int bytes)
+    {
+        using var file = BlockFile.Open(Image, readOnly: true, direct: false);
+        var data = new byte[bytes];
+        fixed (byte* p = data)
+        {
+            var vector = new Tmds.Linux.iovec { iov_base = p, iov_len = (Tmds.Linux.size_t)(ulong)bytes };
+            Assert.Equal(bytes, file.ReadAt(0, new ReadOnlySpan<Tmds.Linux.iovec>(&vector, 1)));
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(data));
+    }
+
+    private static string Sha(string output) => ShaLine().Match(output) is { Success: true } m ? m.Groups[1].Value : throw new InvalidOperationException("no SHA line in: " + output);
+
+    private static void WaitFor(Func<bool> condition, int timeoutMs)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!condition())
+        {
+            Assert.True(Environment.TickCount64 < deadline, "timed out");
+            Thread.Sleep(50);
+        }
+    }
+
+    [GeneratedRegex(@"SHA ([0-9a-f]{64})")]
+    private static partial Regex ShaLine();
+
+    [GeneratedRegex(@"err= ?0")]
+    private static partial Regex ErrZero();
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
