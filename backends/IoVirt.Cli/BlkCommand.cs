@@ -11,6 +11,12 @@ internal static class BlkCommand
     /// <summary>Size of the RAM disk served when no image is given.</summary>
     public const string DefaultRamSize = "512M";
 
+    /// <summary>
+    /// Polling this long after work turns a request that follows soon into one the worker sees
+    /// without a wake-up (QD1 latency: about 2 µs instead of 5-15 here); idle queues still sleep.
+    /// </summary>
+    private const int DefaultBusyPollMicroseconds = 32;
+
     public const string Usage = """
         Usage: iovirt blk --socket PATH [--image FILE | --ram SIZE] [options]
 
@@ -37,7 +43,8 @@ internal static class BlkCommand
                                  (tmpfs or RAM disk only: copies through a mapping), or
                                  null (complete every request without I/O: the path alone)
           --queue-size N         largest ring accepted (default 1024)
-          --busy-poll USEC       poll the rings USEC microseconds before sleeping (default 0)
+          --busy-poll USEC       after work, poll the rings USEC microseconds before sleeping
+                                 (default 32, as QEMU's iothreads; 0 sleeps at once)
           --log-level LEVEL      trace, debug, information, warning, error (default information)
           --print-capabilities   print the back end's capabilities as JSON and exit
           -h, --help             show this text
@@ -87,7 +94,7 @@ internal static class BlkCommand
 
         if (!TryInt(line.Value("--queues"), 1, 1, 64, out var queues)
             || !TryInt(line.Value("--queue-size"), 1024, 2, 32768, out var queueSize)
-            || !TryInt(line.Value("--busy-poll"), 0, 0, 1_000_000, out var busyPoll))
+            || !TryInt(line.Value("--busy-poll"), DefaultBusyPollMicroseconds, 0, 1_000_000, out var busyPoll))
         {
             return Program.UsageError("bad --queues, --queue-size or --busy-poll value", Usage);
         }

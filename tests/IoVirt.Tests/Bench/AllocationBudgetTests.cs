@@ -70,6 +70,13 @@ public class AllocationBudgetTests
         AssertAllocatesNothing(() => workload.Run(batches / 10), () => workload.Run(batches));
     }
 
+    [Fact]
+    public void Scheduling_a_request_allocates_nothing()
+    {
+        var workload = new SchedulerWorkload();
+        AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
+    }
+
     private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
     {
         Assert.True(warmUp() > 0);
