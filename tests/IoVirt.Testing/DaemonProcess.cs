@@ -3,26 +3,43 @@ using System.Text;
 
 namespace IoVirt.Testing;
 
-/// <summary>The <c>iovirt</c> program run as a child process, with its stderr kept for assertions.</summary>
+/// <summary>The <c>iovirt</c> program run as a child process, with its output kept for assertions.</summary>
 public sealed class DaemonProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
+    private readonly StringBuilder _stdout = new();
 
     private DaemonProcess(Process process)
     {
         _process = process;
-        _process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (_stderr)
-                {
-                    _stderr.AppendLine(e.Data);
-                }
-            }
-        };
+        _process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data);
+        _process.OutputDataReceived += (_, e) => Append(_stdout, e.Data);
         _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+    }
+
+    /// <summary>What the program wrote to stdout (complete once it has exited).</summary>
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    private static void Append(StringBuilder output, string? line)
+    {
+        if (line is not null)
+        {
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+        }
     }
 
     public int Id => _process.Id;
@@ -43,7 +60,7 @@ public sealed class DaemonProcess : IDisposable
 
     public static DaemonProcess Start(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = false, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         info.ArgumentList.Add(ProgramPath);
         foreach (var a in args)
         {

@@ -25,9 +25,10 @@ public sealed partial class QemuBlkTests : IDisposable
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Fio_verifies_random_writes_of_4k_to_1m_on_every_queue(int queues)
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(1, true)]
+    public void Fio_verifies_random_writes_of_4k_to_1m_on_every_queue(int queues, bool packed)
     {
         using var daemon = StartDaemon("--queues", queues.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var (exit, output) = QemuGuest.Run(
@@ -39,7 +40,7 @@ public sealed partial class QemuBlkTests : IDisposable
                 --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting 2>&1 | grep -E "err=|verify|WRITE:|READ:"
             """,
             // Linux gives a virtio-blk disk at most one queue per CPU.
-            [.. BlkDevice(queues > 1 ? $",num-queues={queues}" : ""), "-smp", queues.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            [.. BlkDevice((queues > 1 ? $",num-queues={queues}" : "") + (packed ? ",packed=on" : "")), "-smp", queues.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             timeoutSeconds: 180);
 
         Assert.True(exit == 0, output + daemon.Stderr);

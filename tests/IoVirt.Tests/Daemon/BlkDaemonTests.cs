@@ -1,0 +1,78 @@
+using IoVirt.Abi.Blk;
+using IoVirt.Backends.Blk.Client;
+using IoVirt.Testing;
+
+namespace IoVirt.Tests.Daemon;
+
+/// <summary>`iovirt blk` as a process: the default RAM disk, signals, and the errors it reports.</summary>
+public sealed class BlkDaemonTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-blk-daemon-").FullName;
+
+    private string Socket => Path.Combine(_directory, "blk.sock");
+
+    [Fact]
+    public void With_no_image_it_serves_a_512_mib_ram_disk_and_stops_cleanly_on_sigterm()
+    {
+        using var daemon = DaemonProcess.Start("blk", "--socket", Socket);
+        daemon.WaitForSocket(Socket);
+        using (var client = BlkClient.Connect(Socket))
+        {
+            Assert.Equal(512UL << 20 >> 9, client.CapacitySectors);
+            client.Data(0)[..4096].Fill(0x42);
+            Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Out, 100, 4096));
+            client.Data(0)[..4096].Clear();
+            Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.In, 100, 4096));
+            Assert.All(client.Data(0)[..4096].ToArray(), b => Assert.Equal(0x42, b));
+        }
+
+        Assert.Contains("memory:iovirt-ramdisk: 536870912 bytes, 1 queue(s), Mapped engine", daemon.Stderr, StringComparison.Ordinal);
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+        Assert.False(File.Exists(Socket), "the socket file was left behind");
+    }
+
+    [Theory]
+    [InlineData("--socket PATH is required")]
+    [InlineData("unknown option '--bogus'", "--socket", "x", "--bogus")]
+    [InlineData("--image and --ram exclude each other", "--socket", "x", "--image", "a", "--ram", "1M")]
+    [InlineData("bad --ram '1000'", "--socket", "x", "--ram", "1000")]
+    [InlineData("bad --engine 'fast'", "--socket", "x", "--engine", "fast")]
+    [InlineData("--serial is at most 20 ASCII characters", "--socket", "x", "--serial", "012345678901234567890")]
+    public void Usage_errors_exit_with_2_and_say_what_is_wrong(string message, params string[] options)
+    {
+        using var daemon = DaemonProcess.Start(["blk", .. options]);
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains(message, daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_mapped_engine_refuses_an_image_on_disk()
+    {
+        var image = Path.Combine(_directory, "disk.img");
+        File.WriteAllBytes(image, new byte[1 << 20]);
+        using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--image", image, "--engine", "mapped");
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains("--engine mapped needs an image in RAM", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_image_exits_with_1()
+    {
+        using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--image", Path.Combine(_directory, "none.img"));
+        Assert.Equal(1, daemon.WaitForExit());
+        Assert.Contains("cannot open", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Capabilities_follow_the_vhost_user_json_schema_for_block()
+    {
+        using var daemon = DaemonProcess.Start("blk", "--print-capabilities");
+        Assert.Equal(0, daemon.WaitForExit());
+        var json = System.Text.Json.JsonDocument.Parse(daemon.Stdout);
+        Assert.Equal("block", json.RootElement.GetProperty("type").GetString());
+        Assert.Equal(["read-only", "blk-file"], json.RootElement.GetProperty("features").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
