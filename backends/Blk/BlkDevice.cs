@@ -63,14 +63,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         _log = log ?? NullLogger.Instance;
         serial.CopyTo(_id, 0);
 
-        // In RAM a read or write is a copy the queue's thread does fastest itself, straight
-        // from a mapping; io_uring hands such files (no non-blocking path) to its worker threads.
-        Engine = options.Engine != BlockEngineKind.Auto ? options.Engine
-            : store.Buffered.IsMemoryBacked ? BlockEngineKind.Mapped : BlockEngineKind.Uring;
-        if (Engine == BlockEngineKind.Mapped && !store.Buffered.IsMemoryBacked)
-        {
-            throw new ArgumentException($"the mapped engine serves only images in RAM (tmpfs, memfd); {store.Name} is not", nameof(options));
-        }
+        Engine = ResolveEngine(options.Engine, store);
         _queues = new BlkQueue[options.Queues];
         for (var i = 0; i < _queues.Length; i++)
         {
@@ -82,6 +75,21 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     }
 
     public override string Name => "blk";
+
+    /// <summary>
+    /// The engine <paramref name="requested"/> means for <paramref name="store"/>: Auto is Mapped
+    /// for an image in RAM, where a copy straight from a mapping is fastest (io_uring hands such
+    /// files, which have no non-blocking path, to its worker threads), and Uring otherwise.
+    /// </summary>
+    public static BlockEngineKind ResolveEngine(BlockEngineKind requested, BlockStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var engine = requested != BlockEngineKind.Auto ? requested
+            : store.Buffered.IsMemoryBacked ? BlockEngineKind.Mapped : BlockEngineKind.Uring;
+        return engine == BlockEngineKind.Mapped && !store.Buffered.IsMemoryBacked
+            ? throw new ArgumentException($"the mapped engine serves only images in RAM (tmpfs, memfd); {store.Name} is not", nameof(requested))
+            : engine;
+    }
 
     /// <summary>The engine the queues use: the one asked for (Auto resolved), or Sync where io_uring is unavailable.</summary>
     public BlockEngineKind Engine { get; private set; }
