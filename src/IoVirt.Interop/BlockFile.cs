@@ -80,8 +80,22 @@ public sealed unsafe partial class BlockFile : IDisposable
         return Describe(new BlockFile(fd, path));
     }
 
-    /// <summary>A zero-filled memfd of <paramref name="size"/> bytes (pages are allocated as they are written).</summary>
-    public static BlockFile CreateMemory(string name, ulong size) => Describe(new BlockFile(Mapping.CreateMemfd(name, size), $"memory:{name}"));
+    /// <summary>
+    /// A zero-filled memfd of <paramref name="size"/> bytes (pages are allocated as they are
+    /// written), sealed against resizing so a mapping of it can never run past its end.
+    /// </summary>
+    public static BlockFile CreateMemory(string name, ulong size)
+    {
+        var fd = Mapping.CreateMemfd(name, size);
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+        {
+            var error = Errno.Exception("fcntl(F_ADD_SEALS)");
+            _ = close(fd);
+            throw error;
+        }
+
+        return Describe(new BlockFile(fd, $"memory:{name}"));
+    }
 
     private static BlockFile Describe(BlockFile file)
     {

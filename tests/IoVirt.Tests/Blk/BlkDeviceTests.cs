@@ -123,6 +123,15 @@ public class BlkDeviceTests
     }
 
     [Fact]
+    public void A_ram_disk_cannot_be_resized_under_its_mapping()
+    {
+        using var store = BlockStore.CreateRam(1 << 20);
+        Assert.NotEqual(0, Tmds.Linux.LibC.ftruncate(store.Buffered.Fd, 4096));
+        Assert.NotEqual(0, Tmds.Linux.LibC.ftruncate(store.Buffered.Fd, 2 << 20));
+        Assert.Equal(1UL << 20, store.Size);
+    }
+
+    [Fact]
     public void A_second_back_end_cannot_open_an_image_in_use()
     {
         var path = Path.Combine(Path.GetTempPath(), $"iovirt-lock-{Guid.NewGuid():N}.img");
