@@ -40,6 +40,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     private readonly byte[] _config = new byte[VirtioBlkConfig.Size];
     private readonly byte[] _id = new byte[VirtioBlk.IdLength];
     private ulong _negotiated;
+    private readonly ulong _bytes;
     private int _errorsLogged;
     private bool _disposed;
 
@@ -58,8 +59,17 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
             throw new ArgumentException($"The serial is at most {VirtioBlk.IdLength} ASCII bytes.", nameof(options));
         }
 
+        if (options.Volume is { } volume
+            && (volume.Offset < 0 || volume.Size <= 0 || volume.Offset % VirtioBlk.SectorSize != 0 || volume.Size % VirtioBlk.SectorSize != 0
+                || (ulong)volume.End > store.Size))
+        {
+            throw new ArgumentException($"volume {volume} is not whole sectors inside the {store.Size}-byte image", nameof(options));
+        }
+
         _store = store;
         _options = options;
+        VolumeOffset = options.Volume?.Offset ?? 0;
+        _bytes = (ulong?)options.Volume?.Size ?? store.Size;
         _log = log ?? NullLogger.Instance;
         serial.CopyTo(_id, 0);
 
@@ -125,6 +135,9 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     /// <summary>What requests are checked against: fixed at feature negotiation.</summary>
     public BlkLimits Limits { get; private set; }
+
+    /// <summary>Where the device's sector 0 is in the image: requests are moved by this, and can reach only the device's own bytes.</summary>
+    internal long VolumeOffset { get; }
 
     /// <summary>Writes may complete before they are durable (a later FLUSH makes them so).</summary>
     public bool WriteCacheEnabled => Negotiated(VirtioBlkFeature.Flush) && _config[VirtioBlkConfig.WritebackOffset] != 0;
@@ -232,7 +245,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     {
         bool Has(int bit) => (features & VirtioFeature.Bit(bit)) != 0;
         return new BlkLimits(
-            CapacitySectors: _store.Size / VirtioBlk.SectorSize,
+            CapacitySectors: _bytes / VirtioBlk.SectorSize,
             ReadOnly: _options.ReadOnly,
             SegMax: SegMax,
             SizeMax: SizeMax,
@@ -251,7 +264,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         var physical = Math.Max(_store.Buffered.PhysicalBlockSize, logical);
         var config = new VirtioBlkConfig
         {
-            Capacity = _store.Size / VirtioBlk.SectorSize,
+            Capacity = _bytes / VirtioBlk.SectorSize,
             SizeMax = SizeMax,
             SegMax = SegMax,
             BlkSize = logical,

@@ -14,6 +14,9 @@ public sealed record BlkDeviceOptions
 
     public BlockEngineKind Engine { get; init; } = BlockEngineKind.Auto;
 
+    /// <summary>The part of the image this device is (a guest's volume on a shared image); null: all of it.</summary>
+    public Volumes.BlockVolume? Volume { get; init; }
+
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
     public int MaxQueueSize { get; init; } = 1024;
 }

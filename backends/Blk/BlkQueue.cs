@@ -193,12 +193,12 @@ internal sealed unsafe class BlkQueue : IDisposable
         {
             case VirtioBlkRequestType.In:
                 slot.PendingOperations = 1;
-                _engine.Read((ulong)tag, request.Offset, buffers);
+                _engine.Read((ulong)tag, _device.VolumeOffset + request.Offset, buffers);
                 _device.Stats.Reads++;
                 break;
             case VirtioBlkRequestType.Out:
                 slot.PendingOperations = 1;
-                _engine.Write((ulong)tag, request.Offset, buffers, durable: !_device.WriteCacheEnabled);
+                _engine.Write((ulong)tag, _device.VolumeOffset + request.Offset, buffers, durable: !_device.WriteCacheEnabled);
                 _device.Stats.Writes++;
                 break;
             case VirtioBlkRequestType.Flush:
@@ -211,7 +211,7 @@ internal sealed unsafe class BlkQueue : IDisposable
                 for (var i = 0; i < request.RangeCount; i++)
                 {
                     var range = _ranges[i];
-                    _engine.Allocate((ulong)tag, _device.AllocateMode(range), range.Offset, range.Length);
+                    _engine.Allocate((ulong)tag, _device.AllocateMode(range), _device.VolumeOffset + range.Offset, range.Length);
                 }
 
                 _device.Stats.Discards++;
