@@ -28,10 +28,10 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
             Assert.Contains("lo    inet 127.0.0.1/8", addresses, StringComparison.Ordinal);
             Assert.Contains($"br0    inet {BridgeAddress}/24", addresses, StringComparison.Ordinal);
             Assert.Matches("<[^>]*\\bUP\\b[^>]*>", netNamespace.Run("ip", "-o", "link", "show", "dev", "lo").Output);
-            Assert.Contains(name, Namespaces(), StringComparison.Ordinal);
+            Assert.Contains(name, IpOutput("netns list"), StringComparison.Ordinal);
         }
 
-        Assert.DoesNotContain(name, Namespaces(), StringComparison.Ordinal);
+        Assert.DoesNotContain(name, IpOutput("netns list"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -67,6 +67,22 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
 
         var error = Assert.Throws<InvalidOperationException>(() => netNamespace.AddBridge("br0", "10.0.1.1/24"));
         Assert.Contains("File exists", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_daemon_started_in_the_namespace_runs_there_and_stops_on_sigterm()
+    {
+        using var netNamespace = NetNamespace.Create();
+        var directory = Directory.CreateTempSubdirectory("iovirt-netns-").FullName;
+        var socket = Path.Combine(directory, "rng.sock");
+        using var daemon = DaemonProcess.StartIn(netNamespace, "rng", "--socket", socket);
+        daemon.WaitForSocket(socket);
+
+        // ip netns exec execs the daemon in place: the process the test holds is the daemon, in the namespace.
+        Assert.Equal(netNamespace.Name, IpOutput($"netns identify {daemon.Id}").Trim());
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+        Directory.Delete(directory, recursive: true);
     }
 
     [Fact]
@@ -125,11 +141,11 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
     private static string[] TapNic(string tap, string mac) =>
         ["-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no", "-device", $"virtio-net-pci,netdev=n0,mac={mac},romfile="];
 
-    private static string Namespaces()
+    private static string IpOutput(string arguments)
     {
-        using var list = Process.Start(new ProcessStartInfo("ip", "netns list") { RedirectStandardOutput = true }) ?? throw new InvalidOperationException("could not start ip");
-        var names = list.StandardOutput.ReadToEnd();
-        list.WaitForExit();
-        return names;
+        using var ip = Process.Start(new ProcessStartInfo("ip", arguments) { RedirectStandardOutput = true }) ?? throw new InvalidOperationException("could not start ip");
+        var text = ip.StandardOutput.ReadToEnd();
+        ip.WaitForExit();
+        return text;
     }
 }
