@@ -107,6 +107,24 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_guest_pinging_an_address_nobody_holds_reports_no_replies_and_fails()
+    {
+        using var netNamespace = NetNamespace.Create();
+        netNamespace.AddBridge("br0", BridgeAddress + "/24");
+
+        var guest = Task.Run(() => QemuGuest.Run(
+            GuestPing.Script("10.0.0.2/24", "10.0.0.9", waitForPeerSeconds: 1),
+            TapNic("tap0", "52:54:00:12:34:56"),
+            timeoutSeconds: 90,
+            netNamespace: netNamespace));
+        netNamespace.Enslave("tap0", "br0");
+        var (exit, console) = await guest;
+
+        Assert.Equal(1, exit);
+        Assert.Equal(new PingResult("10.0.0.9", 3, 0, 1), GuestPing.Parse(console));
+    }
+
+    [Fact]
     public async Task Two_guests_on_two_taps_on_one_bridge_ping_each_other()
     {
         using var netNamespace = NetNamespace.Create();
