@@ -2,14 +2,15 @@ using System.Buffers.Binary;
 using IoVirt.Abi.Net;
 using IoVirt.Abi.VhostUser;
 using IoVirt.Abi.Virtio;
+using IoVirt.Memory;
 using IoVirt.VhostUser;
 using IoVirt.Virtqueue.Driver;
 
 namespace IoVirt.Testing;
 
 /// <summary>
-/// The guest's side of a virtio-net device on a <see cref="VhostUserTestBed"/>, as a driver
-/// would run it: queue pair 0 and the control queue over a real socket, receive buffers of a
+/// The guest's side of a virtio-net device reached over vhost-user, as a driver would run it,
+/// with memory laid out as on a <see cref="VhostUserTestBed"/>: queue pair 0 and the control queue over a real socket, receive buffers of a
 /// fixed size, transmit and control buffers in their own areas of the shared memory.
 /// </summary>
 public sealed unsafe class NetDriver : IDisposable
@@ -19,7 +20,7 @@ public sealed unsafe class NetDriver : IDisposable
     private const ulong ControlArea = TxArea + (1 << 20);
     private const int TxSlot = 16 << 10;
 
-    private readonly VhostUserTestBed _bed;
+    private readonly GuestMemory _memory;
     private readonly VhostUserFrontend _frontend;
     private readonly FrontendQueue _rx;
     private readonly FrontendQueue _tx;
@@ -28,34 +29,35 @@ public sealed unsafe class NetDriver : IDisposable
     private int _txNext;
     private int _rxNext;
 
-    /// <param name="bed">The back end and the shared memory.</param>
+    /// <param name="socketPath">The back end's socket.</param>
+    /// <param name="memory">Shared guest memory laid out as a <see cref="VhostUserTestBed"/>'s.</param>
     /// <param name="features">Device feature bits the driver accepts (transport bits included); the offered subset is negotiated.</param>
     /// <param name="queueSize">Entries per data ring.</param>
     /// <param name="rxBufferSize">Bytes per receive buffer.</param>
     /// <param name="pairs">The device's queue pairs (the control queue's index is twice that); only pair 0 is driven.</param>
-    public NetDriver(VhostUserTestBed bed, ulong features, int queueSize = 64, int rxBufferSize = 2048, int pairs = 1)
+    public NetDriver(string socketPath, GuestMemory memory, ulong features, int queueSize = 64, int rxBufferSize = 2048, int pairs = 1)
     {
-        _bed = bed;
+        _memory = memory;
         QueueSize = queueSize;
         RxBufferSize = rxBufferSize;
-        _frontend = bed.Connect();
+        _frontend = VhostUserFrontend.Connect(socketPath);
         Offered = _frontend.GetFeatures();
         var protocol = _frontend.GetProtocolFeatures();
         _frontend.SetProtocolFeatures(protocol & ((1UL << VhostUserProtocolFeature.ReplyAck) | (1UL << VhostUserProtocolFeature.Config) | (1UL << VhostUserProtocolFeature.Mq)));
         _frontend.SetOwner();
         Features = Offered & (features | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures));
         _frontend.SetFeatures(Features);
-        _frontend.SetMemTable(bed.Memory);
+        _frontend.SetMemTable(memory);
         var packed = Has(VirtioFeature.RingPacked);
         var eventIdx = Has(VirtioFeature.RingEventIdx);
-        _rx = FrontendQueue.Start(_frontend, bed.Memory, 0, queueSize, packed, eventIdx, VhostUserTestBed.RingBase(0));
-        _tx = FrontendQueue.Start(_frontend, bed.Memory, 1, queueSize, packed, eventIdx, VhostUserTestBed.RingBase(1));
+        _rx = FrontendQueue.Start(_frontend, memory, 0, queueSize, packed, eventIdx, VhostUserTestBed.RingBase(0));
+        _tx = FrontendQueue.Start(_frontend, memory, 1, queueSize, packed, eventIdx, VhostUserTestBed.RingBase(1));
         _frontend.SetVringEnable(0, true);
         _frontend.SetVringEnable(1, true);
         if (Has(VirtioNetFeature.CtrlVq))
         {
             var index = (uint)(2 * pairs);
-            _control = FrontendQueue.Start(_frontend, bed.Memory, index, 16, packed, eventIdx, VhostUserTestBed.RingBase(2));
+            _control = FrontendQueue.Start(_frontend, memory, index, 16, packed, eventIdx, VhostUserTestBed.RingBase(2));
             _frontend.SetVringEnable(index, true);
         }
     }
@@ -102,7 +104,7 @@ public sealed unsafe class NetDriver : IDisposable
         var bytes = new byte[header.Length + frame.Length];
         header.CopyTo(bytes);
         frame.CopyTo(bytes.AsSpan(header.Length));
-        Assert(_bed.Memory.Write(slot, bytes) == Memory.MemoryFault.None);
+        Assert(_memory.Write(slot, bytes) == MemoryFault.None);
         Span<DriverBuffer> chain = stackalloc DriverBuffer[pieces];
         var step = (bytes.Length + pieces - 1) / pieces;
         var used = 0;
@@ -190,8 +192,8 @@ public sealed unsafe class NetDriver : IDisposable
         bytes[1] = command;
         data.CopyTo(bytes.AsSpan(2));
         var ack = ControlArea + 4096;
-        Assert(_bed.Memory.Write(ControlArea, bytes) == Memory.MemoryFault.None);
-        Assert(_bed.Memory.Write(ack, [0xee]) == Memory.MemoryFault.None);
+        Assert(_memory.Write(ControlArea, bytes) == MemoryFault.None);
+        Assert(_memory.Write(ack, [0xee]) == MemoryFault.None);
         DriverBuffer[] chain = withAck
             ? [new DriverBuffer(ControlArea, (uint)bytes.Length, false), new DriverBuffer(ack, 1, true)]
             : [new DriverBuffer(ControlArea, (uint)bytes.Length, false)];
@@ -199,14 +201,14 @@ public sealed unsafe class NetDriver : IDisposable
         _control.Submit();
         Assert(_control.TryWaitUsed(out _, out _, 5000));
         Span<byte> result = stackalloc byte[1];
-        Assert(_bed.Memory.Read(ack, result) == Memory.MemoryFault.None);
+        Assert(_memory.Read(ack, result) == MemoryFault.None);
         return result[0];
     }
 
     private byte[] Read(ushort id, uint length)
     {
         var bytes = new byte[length];
-        Assert(_bed.Memory.Read(RxArea + ((ulong)_rxSlotOfId[id] * (ulong)RxBufferSize), bytes) == Memory.MemoryFault.None);
+        Assert(_memory.Read(RxArea + ((ulong)_rxSlotOfId[id] * (ulong)RxBufferSize), bytes) == MemoryFault.None);
         return bytes;
     }
 

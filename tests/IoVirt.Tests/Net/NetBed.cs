@@ -23,7 +23,7 @@ internal sealed class NetBed : IDisposable
         var features = DriverFeatures | extra
             | (packed ? VirtioFeature.Bit(VirtioFeature.RingPacked) : 0)
             | (mergeable ? VirtioFeature.Bit(VirtioNetFeature.MrgRxbuf) : 0);
-        Driver = new NetDriver(TestBed, features, rxBufferSize: rxBufferSize, pairs: pairs);
+        Driver = new NetDriver(TestBed.SocketPath, TestBed.Memory, features, rxBufferSize: rxBufferSize, pairs: pairs);
     }
 
     public INetPort Port { get; }
