@@ -7,11 +7,11 @@ namespace IoVirt.Cli;
 
 /// <summary>
 /// Runs one device as a vhost-user back-end process: logs to stderr, serves the socket until
-/// SIGTERM or SIGINT, then stops cleanly and removes the socket file.
+/// SIGTERM or SIGINT, then stops cleanly, removes the socket file and runs <c>stopped</c> (a final report).
 /// </summary>
 internal static class BackendHost
 {
-    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll)
+    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action? stopped = null)
     {
         var services = new ServiceCollection()
             .AddLogging(logging => logging
@@ -44,6 +44,7 @@ internal static class BackendHost
         log.LogInformation("stopping");
         server.Dispose();
         log.LogInformation("stopped; removed {Path}", socketPath);
+        stopped?.Invoke();
         return 0;
 
         void Stop(PosixSignalContext context)

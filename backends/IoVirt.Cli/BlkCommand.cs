@@ -1,4 +1,3 @@
-using System.Globalization;
 using IoVirt.Backends.Blk;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -94,9 +93,9 @@ internal static class BlkCommand
             return Program.UsageError($"bad --ram '{ram}': a positive multiple of 512 bytes", Usage);
         }
 
-        if (!TryInt(line.Value("--queues"), 1, 1, 64, out var queues)
-            || !TryInt(line.Value("--queue-size"), 1024, 2, 32768, out var queueSize)
-            || !TryInt(line.Value("--busy-poll"), -1, 0, 1_000_000, out var busyPoll))
+        if (!line.TryInt("--queues", 1, 1, 64, out var queues)
+            || !line.TryInt("--queue-size", 1024, 2, 32768, out var queueSize)
+            || !line.TryInt("--busy-poll", -1, 0, 1_000_000, out var busyPoll))
         {
             return Program.UsageError("bad --queues, --queue-size or --busy-poll value", Usage);
         }
@@ -158,11 +157,5 @@ internal static class BlkCommand
                 level,
                 TimeSpan.FromMicroseconds(busyPoll));
         }
-    }
-
-    private static bool TryInt(string? text, int fallback, int min, int max, out int value)
-    {
-        value = fallback;
-        return text is null || (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
     }
 }

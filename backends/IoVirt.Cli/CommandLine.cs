@@ -78,4 +78,12 @@ internal sealed class CommandLine
     public bool Has(string flag) => _flags.Contains(flag);
 
     public string? Value(string name) => _values.TryGetValue(name, out var value) ? value : null;
+
+    /// <summary>The integer option <paramref name="name"/> within [<paramref name="min"/>, <paramref name="max"/>], or <paramref name="fallback"/> when absent; false when malformed or out of range.</summary>
+    public bool TryInt(string name, int fallback, int min, int max, out int value)
+    {
+        value = fallback;
+        return Value(name) is not { } text
+            || (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
+    }
 }

@@ -13,6 +13,7 @@ internal static class Program
           demo     (default) driver and device threads pushing requests through a virtqueue
           rng      serve virtio-rng over vhost-user (iovirt rng --help)
           blk      serve virtio-blk over vhost-user (iovirt blk --help)
+          net      serve virtio-net over vhost-user (iovirt net --help)
           bench-blk  load generator for any vhost-user-blk back end (iovirt bench-blk --help)
 
         iovirt COMMAND --help describes each command.
@@ -37,6 +38,7 @@ internal static class Program
             "demo" => DemoCommand.Run(rest),
             "rng" => RngCommand.Run(rest),
             "blk" => BlkCommand.Run(rest),
+            "net" => NetCommand.Run(rest),
             "bench-blk" => BenchBlkCommand.Run(rest),
             "help" => Help(),
             _ => UsageError($"unknown command '{command}'", Usage),

@@ -209,7 +209,7 @@ public sealed class BackendSession : IRingHost, IDisposable
             case VhostUserRequest.GetQueueNum:
                 Expect(payload, 0, 0);
                 RequireProtocol(VhostUserProtocolFeature.Mq);
-                return ReplyU64((ulong)_rings.Length);
+                return ReplyU64(_device.ReportedQueueNumber);
             case VhostUserRequest.SetMemTable:
                 SetMemTable(payload);
                 return NoReply;

@@ -184,6 +184,7 @@ internal sealed class QueueWorker : IDisposable
         for (var round = 0; round < RoundsPerTurn; round++)
         {
             queue.DisableNotifications();
+            var roundStart = queue.Position;
             try
             {
                 _host.Device.ProcessQueue(ring.Index, queue);
@@ -206,7 +207,9 @@ internal sealed class QueueWorker : IDisposable
                 return true;
             }
 
-            if (!queue.EnableNotifications())
+            // A device that took nothing although buffers wait (a receive queue with no packets,
+            // a throttled one) is woken by its event source, not by polling the ring again.
+            if (!queue.EnableNotifications() || queue.Position == roundStart)
             {
                 return queue.Position != before;
             }

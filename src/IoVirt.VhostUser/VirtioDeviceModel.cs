@@ -21,6 +21,9 @@ public abstract class VirtioDeviceModel
     /// <summary>Most queues the device has.</summary>
     public virtual int QueueCount => 1;
 
+    /// <summary>The GET_QUEUE_NUM answer: the queue count, except for devices whose front ends count otherwise (network: queue pairs).</summary>
+    public virtual ulong ReportedQueueNumber => (ulong)QueueCount;
+
     /// <summary>Largest queue size accepted.</summary>
     public virtual int MaxQueueSize => 1024;
 
