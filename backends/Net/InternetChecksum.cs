@@ -13,7 +13,8 @@ public static class InternetChecksum
     public static void Complete(Span<byte> frame, int start, int offset)
     {
         var sum = Sum(frame[start..]);
-        BinaryPrimitives.WriteUInt16BigEndian(frame[(start + offset)..], (ushort)~sum);
+        // ~ widens to a negative int; keeping its low 16 bits is the point, so no overflow check.
+        BinaryPrimitives.WriteUInt16BigEndian(frame[(start + offset)..], unchecked((ushort)~sum));
     }
 
     /// <summary>The folded 16-bit ones' complement sum of <paramref name="data"/> in network byte order.</summary>
