@@ -181,6 +181,7 @@ internal sealed class QueueWorker : IDisposable
 
         var queue = ring.Queue;
         var before = queue.Position;
+        var tookNothingBefore = false;
         for (var round = 0; round < RoundsPerTurn; round++)
         {
             queue.DisableNotifications();
@@ -207,12 +208,17 @@ internal sealed class QueueWorker : IDisposable
                 return true;
             }
 
-            // A device that took nothing although buffers wait (a receive queue with no packets,
-            // a throttled one) is woken by its event source, not by polling the ring again.
-            if (!queue.EnableNotifications() || queue.Position == roundStart)
+            // A device that took nothing although buffers wait (a receive queue with no packets)
+            // is woken by its event source, not by polling the ring again. But buffers may also
+            // have come after the device looked, while notifications were off, so without a kick:
+            // one more round sees them; a device that declines them takes nothing twice.
+            var tookNothing = queue.Position == roundStart;
+            if (!queue.EnableNotifications() || (tookNothing && tookNothingBefore))
             {
                 return queue.Position != before;
             }
+
+            tookNothingBefore = tookNothing;
         }
 
         ring.Pending = true;
