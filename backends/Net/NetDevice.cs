@@ -151,6 +151,9 @@ public sealed class NetDevice : VirtioDeviceModel
     public override int QueueEventSource(int queueIndex) =>
         queueIndex < ControlQueue && queueIndex % 2 == 0 ? _port.ReceiveEventSource(queueIndex / 2) : -1;
 
+    /// <summary>Receive queues keep the guest's buffers until the port has packets.</summary>
+    public override bool WaitsForEventSource(int queueIndex) => queueIndex < ControlQueue && queueIndex % 2 == 0;
+
     public override void ProcessQueue(int queueIndex, DeviceQueue queue)
     {
         if (queueIndex == ControlQueue)

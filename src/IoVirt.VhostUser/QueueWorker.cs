@@ -208,11 +208,11 @@ internal sealed class QueueWorker : IDisposable
                 return true;
             }
 
-            // A device that took nothing although buffers wait (a receive queue with no packets)
-            // is woken by its event source, not by polling the ring again. But buffers may also
-            // have come after the device looked, while notifications were off, so without a kick:
-            // one more round sees them; a device that declines them takes nothing twice.
-            var tookNothing = queue.Position == roundStart;
+            // A receive queue with no packets takes nothing although buffers wait: it is woken
+            // by its event source, not by polling the ring again. But buffers may also have come
+            // after the device looked, while notifications were off, so without a kick: one more
+            // round sees them; a device that declines them takes nothing twice.
+            var tookNothing = queue.Position == roundStart && _host.Device.WaitsForEventSource(ring.Index);
             if (!queue.EnableNotifications() || (tookNothing && tookNothingBefore))
             {
                 return queue.Position != before;

@@ -58,6 +58,14 @@ public abstract class VirtioDeviceModel
     public virtual int QueueEventSource(int queueIndex) => -1;
 
     /// <summary>
+    /// Whether the device may leave buffers on this ring untaken until its
+    /// <see cref="QueueEventSource"/> fires (a receive queue waits for packets). The worker
+    /// then stops polling such a ring when the device takes nothing twice; for other rings it
+    /// keeps going while the driver has buffers there.
+    /// </summary>
+    public virtual bool WaitsForEventSource(int queueIndex) => false;
+
+    /// <summary>
     /// The ring is stopping (GET_VRING_BASE, RESET_OWNER, a device reset): finish the work in
     /// flight on it and <see cref="DeviceQueue.AddUsed"/> it, so the position the front end gets
     /// covers every request the device took. The server publishes. The default, for devices that

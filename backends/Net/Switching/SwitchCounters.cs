@@ -1,0 +1,24 @@
+namespace IoVirt.Backends.Net.Switching;
+
+/// <summary>What a switch port's guest sent that the switch refused, and what it could not deliver to it.</summary>
+public sealed class SwitchCounters
+{
+    private long _spoofed;
+    private long _overflowed;
+    private long _forwarded;
+
+    /// <summary>Frames whose source MAC was not the port's (dropped: a guest cannot pose as another).</summary>
+    public long Spoofed => Interlocked.Read(ref _spoofed);
+
+    /// <summary>Frames for this port dropped because its inbound queue was full.</summary>
+    public long Overflowed => Interlocked.Read(ref _overflowed);
+
+    /// <summary>Frames from this port delivered to at least one other port.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    internal void Spoof() => Interlocked.Increment(ref _spoofed);
+
+    internal void Overflow() => Interlocked.Increment(ref _overflowed);
+
+    internal void Forward() => Interlocked.Increment(ref _forwarded);
+}
