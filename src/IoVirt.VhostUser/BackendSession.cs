@@ -41,6 +41,11 @@ public sealed class BackendSession : IRingHost, IDisposable
     private readonly int[] _workerOfRing;
     private readonly byte[] _reply = new byte[MessageChannel.MaxPayload];
     private AtomicGuestMemory? _memory;
+
+    // QEMU keeps one memory table per vhost device, and a multiqueue net device has one vhost
+    // device per queue pair on this one connection: each adds, and later removes, the same
+    // regions. A repeated region stays mapped once; this counts its adds beyond the first.
+    private readonly Dictionary<(ulong GuestAddress, ulong Size, ulong UserAddress), int> _repeatedRegionAdds = [];
     private InflightArea? _inflight;
     private DirtyBitmap? _dirtyLog;
     private Task? _stateTransfer;
@@ -349,6 +354,7 @@ public sealed class BackendSession : IRingHost, IDisposable
             }
 
             Publish(new GuestMemory(regions));
+            _repeatedRegionAdds.Clear();
         }
         catch (Exception e) when (e is ArgumentException or System.ComponentModel.Win32Exception)
         {
@@ -370,6 +376,14 @@ public sealed class BackendSession : IRingHost, IDisposable
         if (current is not null)
         {
             using var lease = current.Acquire();
+            if (Holds(lease.Memory.Regions, region))
+            {
+                // The descriptor sent along is closed unused, like one sent with REM_MEM_REG.
+                var key = (region.GuestPhysAddr, region.MemorySize, region.UserspaceAddr);
+                _repeatedRegionAdds[key] = _repeatedRegionAdds.GetValueOrDefault(key) + 1;
+                return;
+            }
+
             if (lease.Memory.Regions.Length >= MaxMemorySlots)
             {
                 throw new VhostUserProtocolException($"more than {MaxMemorySlots} memory regions");
@@ -407,6 +421,22 @@ public sealed class BackendSession : IRingHost, IDisposable
         // A descriptor sent along is tolerated and closed unused, as the spec allows.
         var region = Read<VhostUserSingleMemoryRegion>(payload).Region;
         var current = Memory ?? throw new VhostUserProtocolException("no memory table to remove a region from");
+        var key = (region.GuestPhysAddr, region.MemorySize, region.UserspaceAddr);
+        if (_repeatedRegionAdds.TryGetValue(key, out var repeats))
+        {
+            // Another add of the same region is still outstanding: it stays mapped.
+            if (repeats == 1)
+            {
+                _repeatedRegionAdds.Remove(key);
+            }
+            else
+            {
+                _repeatedRegionAdds[key] = repeats - 1;
+            }
+
+            return;
+        }
+
         try
         {
             current.Update(m =>
@@ -428,6 +458,19 @@ public sealed class BackendSession : IRingHost, IDisposable
         }
 
         PokeWorkers();
+    }
+
+    private static bool Holds(ReadOnlySpan<GuestRegion> regions, VhostUserMemoryRegion region)
+    {
+        foreach (var r in regions)
+        {
+            if (r.GuestAddress == region.GuestPhysAddr && r.Size == region.MemorySize && r.UserAddress == region.UserspaceAddr)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private GuestRegion MapRegion(VhostUserMemoryRegion region, int fdIndex)

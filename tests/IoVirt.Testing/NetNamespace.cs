@@ -1,4 +1,8 @@
+using System.ComponentModel;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 
 namespace IoVirt.Testing;
 
@@ -74,6 +78,68 @@ public sealed class NetNamespace : IDisposable
 
     /// <summary>The arguments that run a program inside the namespace: <c>ip netns exec NAME</c>, then the program and its arguments.</summary>
     public string[] ExecPrefix => ["ip", "netns", "exec", Name];
+
+    /// <summary>
+    /// A TCP socket listening on <paramref name="port"/> on every IPv4 address of the namespace,
+    /// so the test itself can be a peer of its guests without a helper program. A socket belongs
+    /// to the namespace its creating thread was in, and setns changes only the calling thread:
+    /// a thread of its own enters the namespace, makes the socket and goes back.
+    /// </summary>
+    public Socket ListenTcp(int port)
+    {
+        Socket? listener = null;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                listener = ListenTcpInside(port);
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        });
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return listener!;
+    }
+
+    private Socket ListenTcpInside(int port)
+    {
+        using var home = File.OpenHandle("/proc/thread-self/ns/net");
+        using var inside = File.OpenHandle(Path.Combine("/run/netns", Name));
+        EnterNamespace(inside);
+        try
+        {
+            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                listener.Bind(new IPEndPoint(IPAddress.Any, port));
+                listener.Listen();
+                return listener;
+            }
+            catch
+            {
+                listener.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            EnterNamespace(home);
+        }
+    }
+
+    private static void EnterNamespace(Microsoft.Win32.SafeHandles.SafeFileHandle namespaceFile)
+    {
+        // nstype 0: the file itself says which kind of namespace it is.
+        if (Tmds.Linux.LibC.setns((int)namespaceFile.DangerousGetHandle(), 0) != 0)
+        {
+            throw new Win32Exception(Tmds.Linux.LibC.errno, "setns");
+        }
+    }
 
     /// <summary>Deletes the namespace; its bridges go with it, and TAPs once their last user closes them.</summary>
     public void Dispose()

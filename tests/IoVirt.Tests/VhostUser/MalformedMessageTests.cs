@@ -195,7 +195,34 @@ public class MalformedMessageTests
 
         frontend.RemoveMemoryRegion(extra.Regions[0]);
         Assert.Throws<VhostUserProtocolException>(() => frontend.RemoveMemoryRegion(extra.Regions[0]));
-        Assert.Throws<VhostUserProtocolException>(() => frontend.AddMemoryRegion(bed.Memory.Regions[0]));
+    }
+
+    [Fact]
+    public void A_region_added_again_as_by_each_queue_pair_of_a_qemu_multiqueue_net_device_stays_until_removed_as_often()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = Handshake.Connect(bed);
+        using var extra = new GuestMemory(GuestRegion.CreateMemfd(0x8000_0000, 1 << 20, "extra"));
+        frontend.AddMemoryRegion(extra.Regions[0]);
+        frontend.AddMemoryRegion(extra.Regions[0]);
+        frontend.AddMemoryRegion(bed.Memory.Regions[0]);
+
+        frontend.RemoveMemoryRegion(extra.Regions[0]);
+        using (var queue = FrontendQueue.Start(frontend, extra, 0, 8, packed: false, eventIdx: true, 0x8000_0000))
+        {
+            frontend.SetVringEnable(0, true);
+            Assert.True(queue.Driver.TryAdd([new(0x8000_0000 + 0x8_0000, 16, true)], false, out _));
+            queue.Submit();
+            Assert.True(queue.TryWaitUsed(out _, out _, 5000));
+            _ = frontend.GetVringBase(0);
+        }
+
+        frontend.RemoveMemoryRegion(extra.Regions[0]);
+        Assert.Throws<VhostUserProtocolException>(() => frontend.RemoveMemoryRegion(extra.Regions[0]));
+
+        // A region overlapping one mapped, without being the same, is still refused.
+        using var overlapping = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 1 << 20, "overlapping"));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.AddMemoryRegion(overlapping.Regions[0]));
     }
 
     [Fact]
