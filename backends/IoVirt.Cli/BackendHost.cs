@@ -5,13 +5,20 @@ using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Cli;
 
+/// <summary>A device to serve and the socket it is served on.</summary>
+internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device);
+
 /// <summary>
-/// Runs one device as a vhost-user back-end process: logs to stderr, serves the socket until
-/// SIGTERM or SIGINT, then stops cleanly, removes the socket file and runs <c>stopped</c> (a final report).
+/// Runs devices as a vhost-user back-end process: logs to stderr, serves each socket until
+/// SIGTERM or SIGINT, then stops cleanly, removes the socket files and runs <c>stopped</c> (a final report).
 /// </summary>
 internal static class BackendHost
 {
-    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action? stopped = null)
+    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action? stopped = null) =>
+        Run([new HostedDevice(socketPath, device)], level, busyPoll, stopped);
+
+    /// <summary>Serves every device from this process; if any socket cannot be served, none is (exit 1).</summary>
+    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action? stopped = null)
     {
         var services = new ServiceCollection()
             .AddLogging(logging => logging
@@ -21,29 +28,42 @@ internal static class BackendHost
                     console.SingleLine = true;
                     console.TimestampFormat = "HH:mm:ss.fff ";
                 })
-                .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace))
-            .AddVhostUserBackend(socketPath, device, busyPoll);
+                .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
+        foreach (var device in devices)
+        {
+            // Keyed by socket path: one container holds every device and its server.
+            services.AddKeyedVhostUserBackend(device.SocketPath, device.SocketPath, device.Device, busyPoll);
+        }
+
+        // Disposing the container disposes the servers made so far (removing their sockets) and then the devices.
         using var provider = services.BuildServiceProvider();
         var log = provider.GetRequiredService<ILoggerFactory>().CreateLogger("iovirt");
-        VhostUserServer server;
-        try
+        var servers = new List<VhostUserServer>(devices.Count);
+        foreach (var device in devices)
         {
-            server = provider.GetRequiredService<VhostUserServer>();
-        }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or ArgumentException or IOException)
-        {
-            log.LogCritical("cannot serve {Path}: {Reason}", socketPath, e.Message);
-            return 1;
+            try
+            {
+                servers.Add(provider.GetRequiredKeyedService<VhostUserServer>(device.SocketPath));
+            }
+            catch (Exception e) when (e is System.ComponentModel.Win32Exception or ArgumentException or IOException)
+            {
+                log.LogCritical("cannot serve {Path}: {Reason}", device.SocketPath, e.Message);
+                return 1;
+            }
         }
 
         using var stop = new ManualResetEventSlim();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        server.Start();
+        servers.ForEach(server => server.Start());
         stop.Wait();
         log.LogInformation("stopping");
-        server.Dispose();
-        log.LogInformation("stopped; removed {Path}", socketPath);
+        foreach (var server in servers)
+        {
+            server.Dispose();
+            log.LogInformation("stopped; removed {Path}", server.SocketPath);
+        }
+
         stopped?.Invoke();
         return 0;
 

@@ -61,6 +61,10 @@ internal static class BlkCommand
 
     private static readonly HashSet<string> Flags = ["--readonly", "--read-only", "--direct", "--print-capabilities", "-h", "--help"];
 
+    /// <summary>The busy polling that suits <paramref name="engine"/> on <paramref name="store"/>, in microseconds.</summary>
+    public static int DefaultBusyPoll(BlockEngineKind engine, BlockStore store) =>
+        BlkDevice.ResolveEngine(engine, store) == BlockEngineKind.Uring ? 0 : DefaultBusyPollMicroseconds;
+
     public static int Run(ReadOnlySpan<string> args)
     {
         if (CommandLine.Parse(args, ValueOptions, Flags, Usage, out var line) is { } exit)
@@ -136,7 +140,7 @@ internal static class BlkCommand
 
         if (busyPoll < 0)
         {
-            busyPoll = BlkDevice.ResolveEngine(engine, store) == BlockEngineKind.Uring ? 0 : DefaultBusyPollMicroseconds;
+            busyPoll = DefaultBusyPoll(engine, store);
         }
 
         using (store)

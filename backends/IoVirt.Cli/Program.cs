@@ -14,6 +14,7 @@ internal static class Program
           rng      serve virtio-rng over vhost-user (iovirt rng --help)
           blk      serve virtio-blk over vhost-user (iovirt blk --help)
           net      serve virtio-net over vhost-user (iovirt net --help)
+          mux      serve one virtio-blk disk per guest, volumes of one shared image (iovirt mux --help)
           bench-blk  load generator for any vhost-user-blk back end (iovirt bench-blk --help)
 
         iovirt COMMAND --help describes each command.
@@ -39,6 +40,7 @@ internal static class Program
             "rng" => RngCommand.Run(rest),
             "blk" => BlkCommand.Run(rest),
             "net" => NetCommand.Run(rest),
+            "mux" => MuxCommand.Run(rest),
             "bench-blk" => BenchBlkCommand.Run(rest),
             "help" => Help(),
             _ => UsageError($"unknown command '{command}'", Usage),

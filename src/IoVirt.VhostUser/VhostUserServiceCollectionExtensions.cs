@@ -12,13 +12,22 @@ public static class VhostUserServiceCollectionExtensions
     /// <paramref name="socketPath"/> (logging through the container's <see cref="ILoggerFactory"/>, if any).
     /// </summary>
     public static IServiceCollection AddVhostUserBackend(
-        this IServiceCollection services, string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default)
+        this IServiceCollection services, string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default) =>
+        services.AddKeyedVhostUserBackend(null, socketPath, device, busyPoll);
+
+    /// <summary>
+    /// As <see cref="AddVhostUserBackend"/>, with the device and the server registered under
+    /// <paramref name="key"/> (null: unkeyed), so that one container can hold several back ends.
+    /// </summary>
+    public static IServiceCollection AddKeyedVhostUserBackend(
+        this IServiceCollection services, object? key, string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddSingleton(device);
-        services.AddSingleton(provider =>
+        ArgumentNullException.ThrowIfNull(device);
+        services.AddKeyedSingleton(key, (provider, _) => device(provider));
+        services.AddKeyedSingleton(key, (provider, _) =>
         {
-            var model = provider.GetRequiredService<VirtioDeviceModel>();
+            var model = provider.GetRequiredKeyedService<VirtioDeviceModel>(key);
             var logs = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
             return new VhostUserServer(socketPath, model, logs.CreateLogger($"iovirt.{model.Name}"), busyPoll);
         });

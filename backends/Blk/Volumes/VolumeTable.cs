@@ -7,7 +7,8 @@ namespace IoVirt.Backends.Blk.Volumes;
 /// The volumes carved out of one shared image, kept in a JSON file beside it: each a named
 /// extent aligned to <see cref="Alignment"/>, never overlapping another. A new volume's extent
 /// is zeroed before anyone sees it, so a guest never reads what an earlier volume left there.
-/// The file is replaced atomically (written, synced, renamed) on every change.
+/// The file is replaced atomically (written, synced, renamed) on every change; a table of a RAM
+/// disk has no file, as its volumes end with the disk.
 /// </summary>
 public sealed class VolumeTable
 {
@@ -16,10 +17,10 @@ public sealed class VolumeTable
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     private readonly BlockStore _store;
-    private readonly string _path;
+    private readonly string? _path;
     private readonly List<BlockVolume> _volumes;
 
-    private VolumeTable(BlockStore store, string path, List<BlockVolume> volumes)
+    private VolumeTable(BlockStore store, string? path, List<BlockVolume> volumes)
     {
         _store = store;
         _path = path;
@@ -27,6 +28,9 @@ public sealed class VolumeTable
     }
 
     public IReadOnlyList<BlockVolume> Volumes => _volumes;
+
+    /// <summary>Where the table of the image <paramref name="imagePath"/> is kept: beside it.</summary>
+    public static string PathFor(string imagePath) => imagePath + ".volumes.json";
 
     /// <summary>Loads the table at <paramref name="path"/> (an empty one if there is none), checking it against <paramref name="store"/>.</summary>
     public static VolumeTable Open(BlockStore store, string path)
@@ -45,7 +49,33 @@ public sealed class VolumeTable
         return table;
     }
 
+    /// <summary>An empty table kept only in memory (for a RAM disk, whose volumes cannot outlive the process).</summary>
+    public static VolumeTable CreateInMemory(BlockStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return new VolumeTable(store, null, []);
+    }
+
     public BlockVolume? Find(string name) => _volumes.Find(v => v.Name == name);
+
+    /// <summary>
+    /// The volume <paramref name="name"/>: the existing one, with the data it holds, if its size is
+    /// <paramref name="size"/> rounded up to <see cref="Alignment"/> (throws if not), else a new zeroed one.
+    /// </summary>
+    public BlockVolume OpenOrCreate(string name, long size)
+    {
+        if (Find(name) is not { } existing)
+        {
+            return Create(name, size);
+        }
+
+        if (existing.Size != RoundUp(size))
+        {
+            throw new InvalidOperationException($"volume '{name}' exists with {existing.Size} bytes, not the {RoundUp(size)} asked for");
+        }
+
+        return existing;
+    }
 
     /// <summary>Carves a zeroed volume of at least <paramref name="size"/> bytes from the first free extent that fits.</summary>
     public BlockVolume Create(string name, long size)
@@ -57,7 +87,7 @@ public sealed class VolumeTable
             throw new InvalidOperationException($"a volume named '{name}' exists already");
         }
 
-        var rounded = (size + Alignment - 1) / Alignment * Alignment;
+        var rounded = RoundUp(size);
         long start = 0;
         foreach (var used in _volumes)
         {
@@ -100,6 +130,8 @@ public sealed class VolumeTable
         Save();
     }
 
+    private static long RoundUp(long size) => (size + Alignment - 1) / Alignment * Alignment;
+
     private void Check(BlockVolume volume)
     {
         if (string.IsNullOrWhiteSpace(volume.Name) || volume.Offset < 0 || volume.Size <= 0
@@ -116,6 +148,11 @@ public sealed class VolumeTable
 
     private void Save()
     {
+        if (_path is null)
+        {
+            return;
+        }
+
         var temporary = _path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
         {

@@ -10,6 +10,7 @@ public class UsageInReadmeTests
     [InlineData("blk")]
     [InlineData("bench-blk")]
     [InlineData("net")]
+    [InlineData("mux")]
     public void The_readme_holds_the_commands_help_text(string command)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };

@@ -1,0 +1,199 @@
+using IoVirt.Abi.Blk;
+using IoVirt.Backends.Blk;
+using IoVirt.Backends.Blk.Client;
+using IoVirt.Backends.Blk.Volumes;
+using IoVirt.Testing;
+
+namespace IoVirt.Tests.Daemon;
+
+/// <summary>
+/// `iovirt mux` as a process: guests on volumes of one shared image each see only their own
+/// disk, a new volume reads zeros, volumes keep their data across restarts, and bad configs are refused.
+/// </summary>
+public sealed class MuxDaemonTests : IDisposable
+{
+    private const int Mib = 1 << 20;
+    private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-mux-daemon-").FullName;
+
+    public MuxDaemonTests()
+    {
+        using var image = File.Create(Image);
+        image.SetLength(8 * Mib);
+    }
+
+    private string Image => Path.Combine(_directory, "shared.img");
+
+    private string Socket(string disk) => Path.Combine(_directory, disk + ".sock");
+
+    [Fact]
+    public void Two_guests_writing_the_same_sectors_each_read_back_only_their_own()
+    {
+        using var daemon = Start(Config(Disk("a", "2M"), Disk("b", "3M")));
+        using var a = Connect(daemon, "a");
+        using var b = Connect(daemon, "b");
+        Assert.Equal((ulong)(2 * Mib / 512), a.CapacitySectors);
+        Assert.Equal((ulong)(3 * Mib / 512), b.CapacitySectors);
+        Assert.Contains("disk b on " + Socket("b") + ": 3145728 bytes at 2097152", daemon.Stderr, StringComparison.Ordinal);
+
+        Write(a, 8, 0xaa);
+        Write(b, 8, 0xbb);
+        Assert.Equal(0xaa, ReadByte(a, 8));
+        Assert.Equal(0xbb, ReadByte(b, 8));
+
+        // The last sector of a volume is the guest's; the one after it, B's first in the image, is not.
+        Write(a, a.CapacitySectors - 1, 0xa1);
+        Assert.Equal(0xa1, ReadByte(a, a.CapacitySectors - 1));
+        Assert.Equal(VirtioBlkStatus.IoError, a.Execute(VirtioBlkRequestType.Out, a.CapacitySectors, 512));
+        Assert.Equal(VirtioBlkStatus.IoError, a.Execute(VirtioBlkRequestType.In, a.CapacitySectors, 512));
+        Assert.Equal(0, ReadByte(b, 0));
+
+        Stop(daemon);
+        Assert.False(File.Exists(Socket("a")) || File.Exists(Socket("b")), "a socket file was left behind");
+    }
+
+    [Fact]
+    public void Volumes_keep_their_data_across_restarts_and_a_new_one_reads_zeros_where_another_was()
+    {
+        using (var daemon = Start(Config(Disk("a", "2M"), Disk("b", "2M"))))
+        {
+            using var a = Connect(daemon, "a");
+            using var b = Connect(daemon, "b");
+            Write(a, 0, 0xaa);
+            Write(b, 0, 0xbb);
+            Stop(daemon);
+        }
+
+        // Forget A between runs. Opening the store waits for the image's lock, which the stopped
+        // daemon's io_uring lets go of only once the kernel has torn the ring down.
+        using (var store = BlockStore.Open(Image, readOnly: false, direct: false))
+        {
+            VolumeTable.Open(store, VolumeTable.PathFor(Image)).Remove("a");
+        }
+
+        Assert.Equal(0xaa, File.ReadAllBytes(Image)[0]);
+
+        using (var daemon = Start(Config(Disk("b", "2M"), Disk("c", "2M"))))
+        {
+            using var b = Connect(daemon, "b");
+            using var c = Connect(daemon, "c");
+            Assert.Equal(0xbb, ReadByte(b, 0));
+            Assert.Equal(0, ReadByte(c, 0));
+            Assert.Contains("disk c on " + Socket("c") + ": 2097152 bytes at 0 ", daemon.Stderr, StringComparison.Ordinal);
+            Stop(daemon);
+        }
+    }
+
+    [Fact]
+    public void A_disk_whose_size_changed_or_that_does_not_fit_is_not_served()
+    {
+        using (var daemon = Start(Config(Disk("a", "2M"))))
+        {
+            using var a = Connect(daemon, "a");
+            Stop(daemon);
+        }
+
+        using (var daemon = Start(Config(Disk("a", "3M"))))
+        {
+            Assert.Equal(1, daemon.WaitForExit());
+            Assert.Contains("volume 'a' exists with 2097152 bytes, not the 3145728 asked for", daemon.Stderr, StringComparison.Ordinal);
+        }
+
+        using (var daemon = Start(Config(Disk("a", "2M"), Disk("b", "7M"))))
+        {
+            Assert.Equal(1, daemon.WaitForExit());
+            Assert.Contains("no free extent of 7340032 bytes", daemon.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_ram_disk_serves_volumes_too()
+    {
+        using var daemon = Start("""{ "ram": "4M", "capacityIops": 100, "disks": [ """ + Disk("a", "1M") + ", " + Disk("b", "1M") + " ] }");
+        using var a = Connect(daemon, "a");
+        using var b = Connect(daemon, "b");
+        Write(a, 0, 0xaa);
+        Assert.Equal(0, ReadByte(b, 0));
+        Assert.Equal(0xaa, ReadByte(a, 0));
+        Stop(daemon);
+    }
+
+    [Theory]
+    [InlineData("cannot read config", "{")]
+    [InlineData("missing required properties including: 'capacityIops'", """{ "ram": "4M", "disks": [] }""")]
+    [InlineData("could not be mapped", """{ "ram": "4M", "capacityIops": 1, "disks": [], "bogus": 1 }""")]
+    [InlineData("the config needs one of \"image\" and \"ram\"", """{ "capacityIops": 1, "disks": [] }""")]
+    [InlineData("bad \"ram\" '1000'", """{ "ram": "1000", "capacityIops": 1, "disks": [] }""")]
+    [InlineData("bad \"capacityIops\" 0", """{ "ram": "4M", "capacityIops": 0, "disks": [] }""")]
+    [InlineData("the config needs a list of \"disks\"", """{ "ram": "4M", "capacityIops": 1, "disks": [] }""")]
+    [InlineData("disk 'a': size '1000' is not a positive whole number of 512-byte sectors",
+        """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1000" } ] }""")]
+    [InlineData("disk '012345678901234567890': a name is 1 to 20 printable ASCII characters",
+        """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "012345678901234567890", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("two disks are named 'a'",
+        """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" }, { "name": "a", "socket": "b", "size": "1M" } ] }""")]
+    [InlineData("two disks use the socket a",
+        """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" }, { "name": "b", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("disk 'b': a reservation of 60 cost units/s does not fit: 60 of 100 are already reserved",
+        """{ "ram": "4M", "capacityIops": 100, "disks": [ { "name": "a", "socket": "a", "size": "1M", "reservationIops": 60 }, { "name": "b", "socket": "b", "size": "1M", "reservationIops": 60 } ] }""")]
+    [InlineData("disk 'a': A tenant's limit (10) is below its reservation (20)",
+        """{ "ram": "4M", "capacityIops": 100, "disks": [ { "name": "a", "socket": "a", "size": "1M", "reservationIops": 20, "limitIops": 10 } ] }""")]
+    [InlineData("disk 'a': A tenant needs reservation ≥ 0, weight > 0",
+        """{ "ram": "4M", "capacityIops": 100, "disks": [ { "name": "a", "socket": "a", "size": "1M", "weight": 0 } ] }""")]
+    public void A_bad_config_is_a_usage_error_that_says_what_is_wrong(string message, string config)
+    {
+        using var daemon = Start(config);
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains(message, daemon.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Usage: iovirt mux", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_config_option_is_required()
+    {
+        using var daemon = DaemonProcess.Start("mux");
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains("--config FILE is required", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    private DaemonProcess Start(string config)
+    {
+        var path = Path.Combine(_directory, "mux.json");
+        File.WriteAllText(path, config);
+        return DaemonProcess.Start("mux", "--config", path);
+    }
+
+    private string Config(params string[] disks) =>
+        $$"""{ "image": "{{Image}}", "capacityIops": 1000, "disks": [ {{string.Join(", ", disks)}} ] }""";
+
+    private string Disk(string name, string size) => $$"""{ "name": "{{name}}", "socket": "{{Socket(name)}}", "size": "{{size}}" }""";
+
+    private BlkClient Connect(DaemonProcess daemon, string disk)
+    {
+        daemon.WaitForSocket(Socket(disk));
+        return BlkClient.Connect(Socket(disk));
+    }
+
+    private static void Stop(DaemonProcess daemon)
+    {
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+    }
+
+    private static void Write(BlkClient client, ulong sector, byte pattern)
+    {
+        client.Data(0)[..512].Fill(pattern);
+        Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Out, sector, 512));
+    }
+
+    /// <summary>Reads one sector and returns its byte, checking the whole sector holds it.</summary>
+    private static byte ReadByte(BlkClient client, ulong sector)
+    {
+        client.Data(0)[..512].Fill(0x5a);
+        Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.In, sector, 512));
+        var data = client.Data(0)[..512].ToArray();
+        Assert.All(data, x => Assert.Equal(data[0], x));
+        return data[0];
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
