@@ -13,7 +13,6 @@ public static class InternetChecksum
     public static void Complete(Span<byte> frame, int start, int offset)
     {
         var sum = Sum(frame[start..]);
-        // ~ widens to a negative int; keeping its low 16 bits is the point, so no overflow check.
         BinaryPrimitives.WriteUInt16BigEndian(frame[(start + offset)..], unchecked((ushort)~sum));
     }
 

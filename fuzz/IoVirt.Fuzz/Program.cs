@@ -19,6 +19,10 @@ internal static class Program
         [VhostUserMessageTarget.Name] = (VhostUserMessageTarget.Run, VhostUserMessageTarget.WriteSeeds),
         [BlkSplitRequestTarget.Name] = (BlkSplitRequestTarget.Run, dir => SeedGenerator.Write(false, dir)),
         [BlkPackedRequestTarget.Name] = (BlkPackedRequestTarget.Run, dir => SeedGenerator.Write(true, dir)),
+        [NetTxHeaderTarget.Name] = (input => NetTxHeaderTarget.Run(input), NetTxHeaderTarget.WriteSeeds),
+        [NetControlTarget.Name] = (input => NetControlTarget.Run(input), NetControlTarget.WriteSeeds),
+        [NetSplitDeviceTarget.Name] = (NetSplitDeviceTarget.Run, dir => SeedGenerator.Write(false, dir)),
+        [NetPackedDeviceTarget.Name] = (NetPackedDeviceTarget.Run, dir => SeedGenerator.Write(true, dir)),
     };
 
     private static int Main(string[] args)

@@ -58,16 +58,24 @@ public sealed class DaemonProcess : IDisposable
     /// <summary>Path of iovirt.dll, which the test project's build copies beside the tests.</summary>
     public static string ProgramPath => Path.Combine(AppContext.BaseDirectory, "iovirt.dll");
 
-    public static DaemonProcess Start(params string[] args)
+    public static DaemonProcess Start(params string[] args) => Launch(["dotnet", ProgramPath, .. args]);
+
+    /// <summary>
+    /// Starts the program inside <paramref name="netNamespace"/> (<c>ip netns exec</c>, which
+    /// execs it in place, so <see cref="Id"/> and <see cref="Signal"/> reach the daemon itself).
+    /// </summary>
+    public static DaemonProcess StartIn(NetNamespace netNamespace, params string[] args) =>
+        Launch([.. netNamespace.ExecPrefix, "dotnet", ProgramPath, .. args]);
+
+    private static DaemonProcess Launch(string[] command)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        info.ArgumentList.Add(ProgramPath);
-        foreach (var a in args)
+        var info = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in command.AsSpan(1))
         {
             info.ArgumentList.Add(a);
         }
 
-        return new DaemonProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start iovirt"));
+        return new DaemonProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start " + string.Join(' ', command)));
     }
 
     /// <summary>Waits until the daemon listens on <paramref name="path"/> (it logs that after listen(), not just bind()).</summary>

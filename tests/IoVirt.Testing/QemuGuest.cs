@@ -26,15 +26,30 @@ public static class QemuGuest
         }
     }
 
-    /// <summary>Boots the guest, runs <paramref name="script"/> in it and returns run.sh's exit code and everything it printed.</summary>
-    public static (int ExitCode, string Output) Run(string script, IEnumerable<string> qemuArgs, int timeoutSeconds = 120)
+    /// <summary>
+    /// Boots the guest, runs <paramref name="script"/> in it and returns run.sh's exit code and
+    /// everything it printed. With <paramref name="netNamespace"/>, QEMU runs inside that namespace
+    /// (needed for <c>-netdev tap</c>; a vhost-user netdev is a Unix socket and works from anywhere).
+    /// </summary>
+    public static (int ExitCode, string Output) Run(string script, IEnumerable<string> qemuArgs, int timeoutSeconds = 120, NetNamespace? netNamespace = null)
     {
+        if (netNamespace is not null)
+        {
+            // run.sh builds the guest first, and that may need apt-get: a test namespace has no route out.
+            BuildGuest();
+        }
+
         var scriptFile = Path.GetTempFileName();
         File.WriteAllText(scriptFile, script.ReplaceLineEndings("\n"));
         try
         {
-            var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add(Path.Combine(RepositoryRoot, "tests", "guest", "run.sh"));
+            string[] command = [.. netNamespace?.ExecPrefix ?? [], "bash", Path.Combine(RepositoryRoot, "tests", "guest", "run.sh")];
+            var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in command.AsSpan(1))
+            {
+                info.ArgumentList.Add(arg);
+            }
+
             info.ArgumentList.Add("--timeout");
             info.ArgumentList.Add(timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
             info.ArgumentList.Add("--script");
@@ -54,6 +69,26 @@ public static class QemuGuest
         finally
         {
             File.Delete(scriptFile);
+        }
+    }
+
+    private static readonly Lock BuildLock = new();
+
+    /// <summary>Runs tests/guest/build.sh (instant when the guest is up to date); one build at a time, as concurrent guests would race on the cache.</summary>
+    private static void BuildGuest()
+    {
+        lock (BuildLock)
+        {
+            var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add(Path.Combine(RepositoryRoot, "tests", "guest", "build.sh"));
+            using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start build.sh");
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"tests/guest/build.sh failed with status {process.ExitCode}: {stdout}{stderr.Result}");
+            }
         }
     }
 }

@@ -83,7 +83,7 @@ public sealed class SourcePort : INetPort
         ip[16..20].Fill(0xff);
         ip[12] = 10;
         ip[15] = (byte)(pair + 1);
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], unchecked((ushort)~InternetChecksum.Sum(ip))); // low 16 bits of the widened complement
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], unchecked((ushort)~InternetChecksum.Sum(ip)));
         var udp = frame.Slice(34, 8);
         BinaryPrimitives.WriteUInt16BigEndian(udp, 9);
         BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 9);

@@ -70,6 +70,18 @@ public class AllocationBudgetTests
         AssertAllocatesNothing(() => workload.Run(batches / 10), () => workload.Run(batches));
     }
 
+    [Theory]
+    [InlineData(false, NetPath.Transmit)]
+    [InlineData(false, NetPath.Receive)]
+    [InlineData(false, NetPath.Echo)]
+    [InlineData(true, NetPath.Echo)]
+    public void Packets_allocate_nothing(bool packed, NetPath path)
+    {
+        using var workload = new NetPacketWorkload(packed, path);
+        var batches = Rounds / NetPacketWorkload.Batch;
+        AssertAllocatesNothing(() => workload.Run(batches / 10), () => workload.Run(batches));
+    }
+
     [Fact]
     public void Scheduling_a_request_allocates_nothing()
     {

@@ -9,6 +9,7 @@ public class UsageInReadmeTests
     [Theory]
     [InlineData("blk")]
     [InlineData("bench-blk")]
+    [InlineData("net")]
     public void The_readme_holds_the_commands_help_text(string command)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
