@@ -16,6 +16,13 @@ namespace IoVirt.Backends.Net;
 /// </summary>
 public sealed class NetDevice : VirtioDeviceModel
 {
+    /// <summary>
+    /// Packets one call of <see cref="ProcessQueue"/> moves on a ring before the worker publishes
+    /// them: the driver starts on a burst while the device fills the next, instead of waiting
+    /// for the whole ring.
+    /// </summary>
+    public const int Burst = 32;
+
     /// <summary>Largest control command accepted (a MAC table of a few hundred entries).</summary>
     private const int MaxControlCommand = 4096;
 

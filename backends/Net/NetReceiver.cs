@@ -46,7 +46,7 @@ internal sealed unsafe class NetReceiver
 
     public void Process(DeviceQueue queue)
     {
-        while ((_length != 0 || Fetch()) && Deliver(queue))
+        for (var n = 0; n < NetDevice.Burst && (_length != 0 || Fetch()) && Deliver(queue); n++)
         {
         }
     }

@@ -113,24 +113,41 @@ internal sealed class QueueWorker : IDisposable
 
     /// <summary>
     /// Polls every ring for a bounded time before going back to sleep, the window restarting
-    /// whenever work turns up. The gate is taken per round, so the session can still change rings.
+    /// whenever work turns up. Notifications stay off while polling (a driver that sees them
+    /// on kicks, a system call per burst on its side), and are asked for again only before
+    /// sleeping; rings that got buffers meanwhile are left pending. The gate is taken per
+    /// round, so the session can still change rings.
     /// </summary>
     private void BusyPoll()
     {
         var window = (long)(_busyPoll.TotalSeconds * Stopwatch.Frequency);
         var until = Stopwatch.GetTimestamp() + window;
-        while (!_stopping && Stopwatch.GetTimestamp() < until)
+        while (!_stopping)
         {
             lock (Gate)
             {
+                var worked = false;
                 foreach (var ring in _rings)
                 {
-                    ring.Pending = true;
+                    worked |= PollRing(ring);
                 }
 
-                if (RunPendingRings())
+                var now = Stopwatch.GetTimestamp();
+                if (worked)
                 {
-                    until = Stopwatch.GetTimestamp() + window;
+                    until = now + window;
+                }
+                else if (now >= until)
+                {
+                    foreach (var ring in _rings)
+                    {
+                        if (ring.Queue is { } queue && ring.Enabled && queue.EnableNotifications())
+                        {
+                            ring.Pending = true;
+                        }
+                    }
+
+                    return;
                 }
             }
         }
@@ -186,25 +203,8 @@ internal sealed class QueueWorker : IDisposable
         {
             queue.DisableNotifications();
             var roundStart = queue.Position;
-            try
+            if (!Round(ring, queue))
             {
-                _host.Device.ProcessQueue(ring.Index, queue);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                _host.DeviceFailed(ring, e);
-                return true;
-            }
-
-            queue.PublishUsed();
-            if (queue.NeedsInterrupt())
-            {
-                ring.Call?.Signal();
-            }
-
-            if (queue.IsBroken)
-            {
-                _host.GuestFault(ring, queue.Fault);
                 return true;
             }
 
@@ -222,6 +222,59 @@ internal sealed class QueueWorker : IDisposable
         }
 
         ring.Pending = true;
+        return true;
+    }
+
+    /// <summary>One busy-polling round on a ring, notifications left off; true when it did any work.</summary>
+    private bool PollRing(Vring ring)
+    {
+        ring.Pending = false;
+        var memory = _host.Memory;
+        if (ring.Queue is null || !ring.Enabled || memory is null)
+        {
+            return false;
+        }
+
+        using var lease = memory.Acquire();
+        if (lease.Generation != ring.Generation && !_host.Rebuild(ring, lease))
+        {
+            return false;
+        }
+
+        var queue = ring.Queue;
+        queue.DisableNotifications();
+        var start = queue.Position;
+        return !Round(ring, queue) || queue.Position != start;
+    }
+
+    /// <summary>
+    /// Lets the device process the ring once, publishes and interrupts; false when the ring
+    /// stopped (the device threw or the guest broke the ring: the device needs a reset).
+    /// </summary>
+    private bool Round(Vring ring, DeviceQueue queue)
+    {
+        try
+        {
+            _host.Device.ProcessQueue(ring.Index, queue);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _host.DeviceFailed(ring, e);
+            return false;
+        }
+
+        queue.PublishUsed();
+        if (queue.NeedsInterrupt())
+        {
+            ring.Call?.Signal();
+        }
+
+        if (queue.IsBroken)
+        {
+            _host.GuestFault(ring, queue.Fault);
+            return false;
+        }
+
         return true;
     }
 

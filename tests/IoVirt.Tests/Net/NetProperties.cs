@@ -1,0 +1,97 @@
+using System.Buffers.Binary;
+using FsCheck;
+using FsCheck.Fluent;
+using IoVirt.Abi.Net;
+using IoVirt.Abi.Virtio;
+using IoVirt.Backends.Net;
+using IoVirt.Backends.Net.Ports;
+using IoVirt.Memory;
+using IoVirt.Testing;
+using IoVirt.Virtqueue.Driver;
+
+namespace IoVirt.Tests.Net;
+
+/// <summary>Network invariants against their models: a finished checksum verifies, and a frame spread over receive buffers of any size arrives whole.</summary>
+public class NetProperties
+{
+    [Fact]
+    public void A_finished_checksum_makes_the_covered_bytes_sum_to_all_ones()
+    {
+        var cases = (from length in Gen.Choose(2, 400)
+                     from bytes in Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b), length)
+                     from start in Gen.Choose(0, length - 2)
+                     from half in Gen.Choose(0, (length - 2 - start) / 2)
+                     select (bytes, start, offset: half * 2)).ToArbitrary();
+        Prop.ForAll(cases, c =>
+        {
+            // The field held the pseudo-header sum; the finished bytes plus that sum fold to all ones.
+            var frame = c.bytes.ToArray();
+            var pseudo = BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(c.start + c.offset));
+            InternetChecksum.Complete(frame, c.start, c.offset);
+            var total = (uint)InternetChecksum.Sum(frame.AsSpan(c.start)) + pseudo;
+            total = (total & 0xffff) + (total >> 16);
+            return total == 0xffff && frame.AsSpan(0, c.start).SequenceEqual(c.bytes.AsSpan(0, c.start));
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Any_frame_over_any_mergeable_buffers_arrives_whole_with_num_buffers_counting_them()
+    {
+        var cases = (from length in Gen.Choose(14, 9014)
+                     from buffer in Gen.Frequency((3, Gen.Choose(12, 256)), (2, Gen.Choose(257, 4096)), (1, Gen.Constant(12 + length)))
+                     from packed in Gen.Elements(false, true)
+                     select (length, buffer, packed)).ToArbitrary();
+        Prop.ForAll(cases, c =>
+        {
+            var (frame, packet, buffers) = EchoOnce(c.length, c.buffer, c.packed);
+            var expected = (VirtioNetHdr.Size + c.length + c.buffer - 1) / c.buffer;
+            return buffers == expected
+                && BinaryPrimitives.ReadUInt16LittleEndian(packet.AsSpan(VirtioNetHdr.NumBuffersOffset)) == expected
+                && packet.AsSpan(VirtioNetHdr.Size).SequenceEqual(frame);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
+    }
+
+    /// <summary>One frame sent and echoed through a device in this thread; returns the frame, what came back and how many buffers it took.</summary>
+    private static (byte[] Frame, byte[] Packet, int Buffers) EchoOnce(int length, int bufferSize, bool packed)
+    {
+        using var tx = QueueHarness.Create(packed, 64, eventIdx: true, indirect: false, dataBytes: 16 << 10);
+        using var rx = QueueHarness.Create(packed, 1024, eventIdx: true, indirect: false, dataBytes: 1024UL * 4096);
+        using var port = new EchoPort(1, NetTransmitCheck.FrameFor(9000));
+        var device = new NetDevice(port, new NetDeviceOptions { Mtu = 9000 });
+        device.FeaturesNegotiated(device.Features & ~VirtioFeature.Bit(VirtioFeature.RingPacked));
+        var frame = EthernetFrames.Frame(EthernetFrames.DeviceMac, EthernetFrames.DeviceMac, length, seed: unchecked((byte)length));
+        byte[] packet = [.. new byte[VirtioNetHdr.Size], .. frame];
+        Assert.Equal(MemoryFault.None, tx.Memory.Write(tx.DataBase, packet));
+        Assert.True(tx.Driver.TryAdd([new DriverBuffer(tx.DataBase, (uint)packet.Length, false)], indirect: false, out _));
+        tx.Driver.PublishAvail();
+        device.ProcessQueue(1, tx.Device);
+
+        var slots = Math.Min(1024, ((VirtioNetHdr.Size + length) / bufferSize) + 2);
+        var addressOfId = new Dictionary<ushort, ulong>();
+        for (var i = 0; i < slots; i++)
+        {
+            var address = rx.DataBase + ((ulong)i * (ulong)bufferSize);
+            Assert.True(rx.Driver.TryAdd([new DriverBuffer(address, (uint)bufferSize, true)], indirect: false, out var id));
+            addressOfId[id] = address;
+        }
+
+        rx.Driver.PublishAvail();
+        for (var i = 0; i < 2; i++)
+        {
+            device.ProcessQueue(0, rx.Device);
+        }
+
+        rx.Device.PublishUsed();
+        var received = new List<byte>();
+        var buffers = 0;
+        while (rx.Driver.TryTakeUsed(out var used, out var written))
+        {
+            var bytes = new byte[written];
+            Assert.Equal(MemoryFault.None, rx.Memory.Read(addressOfId[used], bytes));
+            received.AddRange(bytes);
+            buffers++;
+        }
+
+        return (frame, [.. received], buffers);
+    }
+}
