@@ -29,6 +29,9 @@ public interface INetPort : IDisposable
     /// <summary>Writes the next packet for the guest into <paramref name="destination"/> and returns its length; 0 when there is none.</summary>
     int Receive(int pair, Span<byte> destination);
 
+    /// <summary>The device was reset (its front end went away): packets held for the guest are dropped, so the next front end never sees them.</summary>
+    void Reset();
+
     /// <summary>A descriptor that becomes readable (edge) when <see cref="Receive"/> has packets for <paramref name="pair"/>; -1 when guest kicks are wake-up enough.</summary>
     int ReceiveEventSource(int pair);
 }

@@ -177,6 +177,7 @@ public sealed class NetDevice : VirtioDeviceModel
 
     public override void Reset()
     {
+        _port.Reset();
         _filter.Reset(_mac);
         _control.Reset();
         foreach (var receiver in _receivers)

@@ -156,7 +156,7 @@ internal sealed unsafe class NetReceiver
     private bool PatchNumBuffers(GuestMemory memory)
     {
         var count = (ushort)_heldCount;
-        return memory.Write(_numBuffersLow, [(byte)count]) == MemoryFault.None
+        return memory.Write(_numBuffersLow, [(byte)(count & 0xff)]) == MemoryFault.None
             && memory.Write(_numBuffersHigh, [(byte)(count >> 8)]) == MemoryFault.None;
     }
 

@@ -89,6 +89,15 @@ public sealed class EchoPort : INetPort
 
     public int ReceiveEventSource(int pair) => _fifos[pair].Ready.Fd;
 
+    public void Reset()
+    {
+        foreach (var fifo in _fifos)
+        {
+            fifo.Head = fifo.Tail = fifo.Count = 0;
+            fifo.Added = false;
+        }
+    }
+
     public void Dispose()
     {
         foreach (var fifo in _fifos)

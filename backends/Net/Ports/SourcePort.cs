@@ -61,6 +61,11 @@ public sealed class SourcePort : INetPort
 
     public int ReceiveEventSource(int pair) => -1;
 
+    /// <summary>Nothing is held for the guest here.</summary>
+    public void Reset()
+    {
+    }
+
     public void Dispose()
     {
     }

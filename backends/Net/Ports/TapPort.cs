@@ -69,6 +69,11 @@ public sealed class TapPort : INetPort
 
     public int ReceiveEventSource(int pair) => _queues[pair].Fd;
 
+    /// <summary>Frames queued in the kernel belong to the network the TAP is on, not to one front end: the next one on this interface gets them.</summary>
+    public void Reset()
+    {
+    }
+
     public void Dispose()
     {
         foreach (var queue in _queues)

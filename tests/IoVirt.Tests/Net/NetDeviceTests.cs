@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using IoVirt.Abi.Net;
 using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Ports;
+using IoVirt.Memory;
+using IoVirt.Testing;
 using IoVirt.Virtqueue.Driver;
 using static IoVirt.Testing.EthernetFrames;
 
@@ -35,6 +37,27 @@ public class NetDeviceTests
         Assert.Equal(40, totals.TxFrames);
         Assert.Equal(40, totals.RxFrames);
         Assert.Equal(0, totals.TxInvalid + totals.RxDropped + totals.RxFiltered);
+    }
+
+    [Fact]
+    public void Frames_echoed_for_a_front_end_that_went_away_never_reach_the_next_one()
+    {
+        using var bed = new NetBed(new EchoPort(1, 1518));
+        for (var i = 0; i < 3; i++)
+        {
+            bed.Driver.Send(Header(), Frame(DeviceMac, DeviceMac, 200)); // no receive buffers: the device and the echo hold them
+        }
+
+        Assert.True(bed.Driver.WaitTransmitted());
+        bed.Driver.Dispose();
+
+        // The next guest's memory is its own (reusing the old rings would replay the old driver's chains).
+        using var memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, VhostUserTestBed.MemorySize, "iovirt-next-guest"));
+        using var next = new NetDriver(bed.TestBed.SocketPath, memory, NetBed.DriverFeatures);
+        next.PostReceiveBuffers(8);
+        Assert.Null(next.Receive(out _, timeoutMs: 300));
+        next.Send(Header(), Frame(DeviceMac, DeviceMac, 90));
+        Assert.Equal(90, next.Receive(out _)!.Length - VirtioNetHdr.Size);
     }
 
     [Fact]
