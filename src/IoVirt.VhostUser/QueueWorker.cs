@@ -106,7 +106,9 @@ internal sealed class QueueWorker : IDisposable
 
             if (worked && timeout < 0 && _busyPoll > TimeSpan.Zero)
             {
-                BusyPoll();
+                // Rings that got buffers just before notifications came back on will not be kicked:
+                // look at them again at once instead of sleeping.
+                timeout = BusyPoll() ? 0 : -1;
             }
         }
     }
@@ -115,10 +117,10 @@ internal sealed class QueueWorker : IDisposable
     /// Polls every ring for a bounded time before going back to sleep, the window restarting
     /// whenever work turns up. Notifications stay off while polling (a driver that sees them
     /// on kicks, a system call per burst on its side), and are asked for again only before
-    /// sleeping; rings that got buffers meanwhile are left pending. The gate is taken per
-    /// round, so the session can still change rings.
+    /// sleeping; rings that got buffers meanwhile are left pending, and then it returns true. The
+    /// gate is taken per round, so the session can still change rings.
     /// </summary>
-    private void BusyPoll()
+    private bool BusyPoll()
     {
         var window = (long)(_busyPoll.TotalSeconds * Stopwatch.Frequency);
         var until = Stopwatch.GetTimestamp() + window;
@@ -139,18 +141,22 @@ internal sealed class QueueWorker : IDisposable
                 }
                 else if (now >= until)
                 {
+                    var leftPending = false;
                     foreach (var ring in _rings)
                     {
                         if (ring.Queue is { } queue && ring.Enabled && queue.EnableNotifications())
                         {
                             ring.Pending = true;
+                            leftPending = true;
                         }
                     }
 
-                    return;
+                    return leftPending;
                 }
             }
         }
+
+        return false;
     }
 
     private bool RunPendingRings()

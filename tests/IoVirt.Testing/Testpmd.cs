@@ -88,10 +88,6 @@ public sealed partial class Testpmd : IDisposable
     /// <summary>Everything testpmd printed, for assertion messages.</summary>
     public string Output => $"--- {Program} stdout ---\n{Stdout}--- {Program} stderr ---\n{Stderr}";
 
-    public int Id => _process.Id;
-
-    public bool HasExited => _process.HasExited;
-
     /// <summary>Starts testpmd; returns at once (the port connects and forwarding starts a moment later).</summary>
     public static Testpmd Start(TestpmdOptions options)
     {
@@ -144,18 +140,6 @@ public sealed partial class Testpmd : IDisposable
         }
 
         return arguments;
-    }
-
-    /// <summary>The periodic samples received so far, oldest first.</summary>
-    public IReadOnlyList<TestpmdSample> Samples
-    {
-        get
-        {
-            lock (_samples)
-            {
-                return [.. _samples];
-            }
-        }
     }
 
     /// <summary>Waits until a periodic sample satisfies <paramref name="condition"/> and returns it.</summary>

@@ -48,7 +48,7 @@ public sealed class TestpmdNetTests : IDisposable
         var ours = StopDaemon(daemon);
         var received = frontEnd.Stop()[0];
 
-        Assert.True(rate > 10_000, $"{rate:N0} packets/s\n{frontEnd.Output}");
+        Assert.True(rate > 10_000, $"{rate:N0} packets/s, ours {ours}, testpmd {received}\n{daemon.Stderr}\n{frontEnd.Output}");
         Assert.True(received.RxPackets > 0, frontEnd.Output);
         Assert.InRange(ours.RxFrames - received.RxPackets, 0, RingSize);
         Assert.Equal(0, received.TxPackets);

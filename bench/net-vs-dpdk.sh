@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# virtio-net back ends side by side at 64-byte packet rates: DPDK's own vhost-user back end
+# (dpdk-testpmd --vdev net_vhost0) and `iovirt net`, both driven by the same front end, testpmd's
+# virtio_user (what a DPDK application in a guest or container uses), interleaved (the order
+# alternates every round), RUNS rounds per direction, each back end started afresh per run:
+#   A  front end txonly -> back end consumes   (DPDK: rxonly;  ours: --mode sink)
+#   B  back end produces -> front end rxonly   (DPDK: txonly;  ours: --mode source --frame-size 64)
+# The rate is read from the front end's cumulative counters, which testpmd prints every second:
+# each line is time-stamped as it arrives; the rate is the difference between the first sample
+# WARMUP seconds after traffic started and the first one RUNTIME seconds later, over the time
+# between them. Prints each run, then each direction's median, [min-max] and ratio ours/DPDK.
+#
+# Environment: RUNS (default 5), RUNTIME seconds measured per run (default 20), WARMUP seconds
+# (default 2), BACKEND_CPU / FRONTEND_CPU (defaults 1 and 0: each side on its own core),
+# BUSY_POLL for `iovirt net --busy-poll` in µs (default: its own default).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${RUNS:-5}
+runtime=${RUNTIME:-20}
+warmup=${WARMUP:-2}
+backend_cpu=${BACKEND_CPU:-1}
+frontend_cpu=${FRONTEND_CPU:-0}
+busy_poll=()
+[ -n "${BUSY_POLL:-}" ] && busy_poll=(--busy-poll "$BUSY_POLL")
+
+# Debian ships dpdk-testpmd in dpdk-dev, not in the runtime package dpdk.
+if ! command -v dpdk-testpmd >/dev/null; then
+  echo "net-vs-dpdk: installing dpdk-dev (dpdk-testpmd)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=300 dpdk-dev >/dev/null
+fi
+
+dotnet build -c Release -nologo -v q backends/IoVirt.Cli >/dev/null
+iovirt=(dotnet backends/IoVirt.Cli/bin/Release/net10.0/iovirt.dll)
+
+work=$(mktemp -d /dev/shm/iovirt-net-bench-XXXXXX)
+prefix=iovirt-bench-$$
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work" /var/run/dpdk/"$prefix"-*
+}
+trap cleanup EXIT
+
+# testpmd without hugepages or PCI devices, its two lcores (main, forwarding) on one CPU, its own
+# runtime directory so that two can run at once, counters every second (which also keeps it
+# running without a terminal), nothing dropped from its rx rings when forwarding starts.
+testpmd() {
+  local cpu=$1 name=$2 vdev=$3 mode=$4
+  # exec: started with &, the function runs in a subshell; this way $! is testpmd itself.
+  exec taskset -c "$cpu" dpdk-testpmd --no-huge -m 256 --no-pci --file-prefix="$prefix-$name" \
+    --lcores "0@$cpu,1@$cpu" --vdev "$vdev" -- --forward-mode="$mode" --burst=32 --txpkts=64 \
+    --stats-period=1 --total-num-mbufs=32768 --no-flush-rx
+}
+
+# Each line prefixed with the monotonic time it arrived.
+stamp() { python3 -u -c 'import sys, time
+for line in sys.stdin: sys.stdout.write(f"{time.monotonic():.6f} {line}")'; }
+
+# Stops a process with a signal and waits for it (it is a child of this shell).
+stop() {
+  kill -"$1" "$2" 2>/dev/null || true
+  wait "$2" 2>/dev/null || true
+  local rest=() p
+  for p in "${pids[@]}"; do [ "$p" = "$2" ] || rest+=("$p"); done
+  pids=("${rest[@]}")
+}
+
+run_once() {
+  local direction=$1 target=$2 run=$3
+  local socket="$work/$target.sock" tag="$direction-$target-$run"
+  local backend_mode frontend_mode counter backend
+  if [ "$direction" = A ]; then frontend_mode=txonly; counter=TX; else frontend_mode=rxonly; counter=RX; fi
+  rm -f "$socket"
+  if [ "$target" = dpdk ]; then
+    [ "$direction" = A ] && backend_mode=rxonly || backend_mode=txonly
+    testpmd "$backend_cpu" "be-$tag" "net_vhost0,iface=$socket,queues=1" "$backend_mode" \
+      </dev/null >"$work/be-$tag.log" 2>&1 &
+    backend=$!
+  else
+    [ "$direction" = A ] && backend_mode=(--mode sink) || backend_mode=(--mode source --frame-size 64)
+    taskset -c "$backend_cpu" "${iovirt[@]}" net --socket "$socket" "${backend_mode[@]}" "${busy_poll[@]}" \
+      >"$work/be-$tag.json" 2>"$work/be-$tag.log" &
+    backend=$!
+  fi
+  pids+=("$backend")
+  for _ in $(seq 200); do [ -S "$socket" ] && break; sleep 0.05; done
+  [ -S "$socket" ] || { echo "net-vs-dpdk: $target did not listen" >&2; cat "$work/be-$tag.log" >&2; exit 1; }
+  # iovirt logs "listening on" once it accepts; testpmd's socket exists only once it listens.
+  if [ "$target" = ours ]; then
+    for _ in $(seq 200); do grep -q "listening on" "$work/be-$tag.log" && break; sleep 0.05; done
+  fi
+
+  testpmd "$frontend_cpu" "fe-$tag" "net_virtio_user0,path=$socket,queues=1,queue_size=256" "$frontend_mode" \
+    </dev/null > >(stamp >"$work/fe-$tag.log") 2>"$work/fe-$tag.err" &
+  local frontend=$!
+  pids+=("$frontend")
+  # Start-up and first traffic (2-3 s), warm-up, the window, a second or two for the closing sample.
+  sleep "$((warmup + runtime + 6))"
+  stop INT "$frontend"
+  if [ "$target" = dpdk ]; then stop INT "$backend"; else stop TERM "$backend"; fi
+
+  local rate
+  rate=$(python3 - "$work/fe-$tag.log" "$counter" "$warmup" "$runtime" <<'PY'
+import re, sys
+log, counter, warmup, runtime = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+# Periodic blocks: "RX-packets: N  RX-missed: ..." and "TX-packets: N  TX-errors: ..." (cumulative).
+pattern = re.compile(r"^(\S+)\s+%s-packets:\s*(\d+)\s+%s-" % (counter, counter))
+samples = [(float(m[1]), int(m[2])) for m in map(pattern.match, open(log)) if m]
+moving = [s for s in samples if s[1] > 0]
+if not moving:
+    sys.exit("no traffic")
+start = next((s for s in samples if s[0] >= moving[0][0] + warmup), None)
+end = start and next((s for s in samples if s[0] >= start[0] + runtime), None)
+if end is None:
+    sys.exit("too few samples")
+print(f"{(end[1] - start[1]) / (end[0] - start[0]):.0f}")
+PY
+  ) || { echo "net-vs-dpdk: run $tag measured nothing" >&2; tail -20 "$work/fe-$tag.log" "$work/fe-$tag.err" "$work/be-$tag.log" >&2; exit 1; }
+  rm -rf /var/run/dpdk/"$prefix-fe-$tag" /var/run/dpdk/"$prefix-be-$tag"
+  printf '%s\t%s\t%s\n' "$direction" "$target" "$rate" >>"$results"
+  awk -v d="$direction" -v t="$target" -v n="$run" -v r="$rate" 'BEGIN { printf "  %s %-5s run %d: %6.3f Mpps\n", d, t, n, r / 1e6 }'
+}
+
+results="$work/results.tsv"
+: >"$results"
+echo "64-byte frames, front end on CPU $frontend_cpu, back end on CPU $backend_cpu, $runs runs of ${runtime} s after ${warmup} s"
+for direction in A B; do
+  for run in $(seq "$runs"); do
+    order=(dpdk ours)
+    ((run % 2 == 0)) && order=(ours dpdk)
+    for target in "${order[@]}"; do run_once "$direction" "$target" "$run"; done
+  done
+done
+
+python3 - "$results" "$runs" "$runtime" <<'PY'
+import statistics, sys
+rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
+print(f"\nvirtio-net back ends, 64-byte frames, {sys.argv[2]} interleaved runs of {sys.argv[3]} s each (Mpps, median [min-max])")
+print(f"{'direction':<44}{'DPDK net_vhost':>24}{'iovirt net':>24}{'ours/DPDK':>11}")
+names = {"A": "A: front end txonly -> back end consumes", "B": "B: back end produces -> front end rxonly"}
+for d in ("A", "B"):
+    r = {t: [float(x[2]) / 1e6 for x in rows if x[0] == d and x[1] == t] for t in ("dpdk", "ours")}
+    fmt = lambda v: f"{statistics.median(v):.2f} [{min(v):.2f}-{max(v):.2f}]"
+    print(f"{names[d]:<44}{fmt(r['dpdk']):>24}{fmt(r['ours']):>24}{statistics.median(r['ours']) / statistics.median(r['dpdk']):>10.2f}x")
+PY
