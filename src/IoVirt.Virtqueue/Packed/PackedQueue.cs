@@ -258,13 +258,14 @@ public sealed unsafe class PackedQueue : DeviceQueue
 
     public override bool NeedsInterrupt()
     {
+        if (!_unsignalled)
+        {
+            return false; // nothing new since the last answer: no barrier, no read of the driver's state
+        }
+
         // Full barrier: the used flags must be visible before the driver's event suppression is
         // read; the driver orders its side the same way, so one of us sees the other.
         Interlocked.MemoryBarrier();
-        if (!_unsignalled)
-        {
-            return false;
-        }
 
         _unsignalled = false;
         var old = _signalledUsed;
@@ -287,6 +288,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
 
     public override bool EnableNotifications()
     {
+        _notificationsOff = false;
         if (Config.EventIdx)
         {
             var offWrap = (ushort)(_nextAvail | (_availWrap ? 0x8000 : 0));
@@ -305,8 +307,18 @@ public sealed unsafe class PackedQueue : DeviceQueue
         return IsAvailable(ReadFlags(_nextAvail), _availWrap);
     }
 
-    public override void DisableNotifications() =>
-        Volatile.Write(ref *(ushort*)((byte*)_deviceEvent + PackedEventSuppression.FlagsOffset), LittleEndian.FromHost((ushort)PackedEventFlags.Disable));
+    public override void DisableNotifications()
+    {
+        // Written once per polling stretch, not per round: the driver reads this line on every kick check.
+        if (!_notificationsOff)
+        {
+            Volatile.Write(ref *(ushort*)((byte*)_deviceEvent + PackedEventSuppression.FlagsOffset), LittleEndian.FromHost((ushort)PackedEventFlags.Disable));
+            _notificationsOff = true;
+        }
+    }
+
+    /// <summary>The device's event suppression says Disable (only the device writes that field).</summary>
+    private bool _notificationsOff;
 
     private void Advance(ref ushort index, ref bool wrap, ushort count)
     {

@@ -216,6 +216,11 @@ public sealed unsafe class SplitQueue : DeviceQueue
 
     public override bool NeedsInterrupt()
     {
+        if (_publishedUsed == _signalledUsed)
+        {
+            return false; // nothing new since the last answer: no barrier, no read of the driver's state
+        }
+
         // Full barrier: the used index store must be visible before the driver's suppression
         // state is read; the driver orders its side the same way, so one of us sees the other.
         Interlocked.MemoryBarrier();
@@ -233,6 +238,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
 
     public override bool EnableNotifications()
     {
+        _notificationsOff = false;
         if (Config.EventIdx)
         {
             Volatile.Write(ref *AvailEvent, LittleEndian.FromHost(_nextAvail));
@@ -252,11 +258,16 @@ public sealed unsafe class SplitQueue : DeviceQueue
     {
         // With EVENT_IDX the driver kicks only when it passes avail_event, which stays behind
         // while we poll; without it the flag asks for no kicks.
-        if (!Config.EventIdx)
+        // Written once per polling stretch, not per round: the driver reads this line on every kick check.
+        if (!Config.EventIdx && !_notificationsOff)
         {
             Volatile.Write(ref *UsedFlags, LittleEndian.FromHost((ushort)VirtqUsedFlags.NoNotify));
+            _notificationsOff = true;
         }
     }
+
+    /// <summary>NO_NOTIFY is set in the used ring (only the device writes that field).</summary>
+    private bool _notificationsOff;
 
     private void LogUsedRange(ushort from, ushort to)
     {
