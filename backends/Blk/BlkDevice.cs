@@ -114,10 +114,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     {
         get
         {
-            var features = VirtioFeature.Bit(VirtioFeature.Version1)
-                | VirtioFeature.Bit(VirtioFeature.RingIndirectDesc)
-                | VirtioFeature.Bit(VirtioFeature.RingEventIdx)
-                | VirtioFeature.Bit(VirtioFeature.RingPacked)
+            var features = RingFeatures
                 | VirtioFeature.Bit(VirtioBlkFeature.SizeMax)
                 | VirtioFeature.Bit(VirtioBlkFeature.SegMax)
                 | VirtioFeature.Bit(VirtioBlkFeature.BlkSize)

@@ -91,10 +91,7 @@ public sealed class NetDevice : VirtioDeviceModel
     {
         get
         {
-            var features = VirtioFeature.Bit(VirtioFeature.Version1)
-                | VirtioFeature.Bit(VirtioFeature.RingIndirectDesc)
-                | VirtioFeature.Bit(VirtioFeature.RingEventIdx)
-                | VirtioFeature.Bit(VirtioFeature.RingPacked)
+            var features = RingFeatures
                 | VirtioFeature.Bit(VirtioNetFeature.Mac)
                 | VirtioFeature.Bit(VirtioNetFeature.Status)
                 | VirtioFeature.Bit(VirtioNetFeature.Mtu)

@@ -1,4 +1,3 @@
-using IoVirt.Abi.Virtio;
 using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;
@@ -19,11 +18,8 @@ public sealed class RngDevice : VirtioDeviceModel
 
     public override string Name => "rng";
 
-    public override ulong Features =>
-        VirtioFeature.Bit(VirtioFeature.Version1)
-        | VirtioFeature.Bit(VirtioFeature.RingIndirectDesc)
-        | VirtioFeature.Bit(VirtioFeature.RingEventIdx)
-        | VirtioFeature.Bit(VirtioFeature.RingPacked);
+    /// <summary>No device feature bits: the ring features only.</summary>
+    public override ulong Features => RingFeatures;
 
     /// <summary>Bytes handed to the guest since start.</summary>
     public long BytesServed { get; private set; }

@@ -3,8 +3,6 @@ using IoVirt.Abi.Virtio;
 using IoVirt.Backends.Blk;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;
-using IoVirt.Virtqueue.Packed;
-using IoVirt.Virtqueue.Split;
 
 namespace IoVirt.Fuzz;
 
@@ -44,7 +42,7 @@ public static class BlkRequestFuzzer
         var image = input.Length > FuzzHeader.Size ? input[FuzzHeader.Size..] : [];
         using var space = FuzzMemory.Build(header, image);
         var accepted = ParseEveryChain(space.Memory, header, packed);
-        var queue = CreateQueue(space.Memory, header, packed);
+        var queue = header.CreateQueue(space.Memory, packed);
         if (queue is not null)
         {
             Device.ProcessQueue(0, queue);
@@ -57,7 +55,7 @@ public static class BlkRequestFuzzer
 
     private static int ParseEveryChain(GuestMemory memory, FuzzHeader header, bool packed)
     {
-        var queue = CreateQueue(memory, header, packed);
+        var queue = header.CreateQueue(memory, packed);
         if (queue is null)
         {
             return 0;
@@ -113,23 +111,6 @@ public static class BlkRequestFuzzer
         if (memory.CheckRange(request.StatusAddress, 1) != MemoryFault.None)
         {
             throw new FuzzInvariantException($"status byte at 0x{request.StatusAddress:x} is outside guest memory");
-        }
-    }
-
-    private static DeviceQueue? CreateQueue(GuestMemory memory, FuzzHeader header, bool packed)
-    {
-        var size = header.QueueSize(packed);
-        var config = header.Config(packed, size);
-        var position = header.Position(packed, size);
-        if (packed)
-        {
-            _ = PackedQueue.TryCreate(memory, config, position, out var queue);
-            return queue;
-        }
-        else
-        {
-            _ = SplitQueue.TryCreate(memory, config, position, out var queue);
-            return queue;
         }
     }
 

@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
+using IoVirt.Memory;
 using IoVirt.Virtqueue;
+using IoVirt.Virtqueue.Packed;
+using IoVirt.Virtqueue.Split;
 
 namespace IoVirt.Fuzz;
 
@@ -185,5 +188,21 @@ public readonly record struct FuzzHeader(
         // TryCreate sees them.
         var config = FuzzLayout.Ring(packed, Math.Clamp(size, 1, 256), eventIdx, indirect);
         return config with { Size = size };
+    }
+
+    /// <summary>The device queue this header describes in <paramref name="memory"/>, or null when the queue refuses it.</summary>
+    public DeviceQueue? CreateQueue(GuestMemory memory, bool packed)
+    {
+        var size = QueueSize(packed);
+        var config = Config(packed, size);
+        var position = Position(packed, size);
+        if (packed)
+        {
+            _ = PackedQueue.TryCreate(memory, config, position, out var queue);
+            return queue;
+        }
+
+        _ = SplitQueue.TryCreate(memory, config, position, out var split);
+        return split;
     }
 }

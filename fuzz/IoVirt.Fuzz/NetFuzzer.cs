@@ -3,9 +3,6 @@ using IoVirt.Abi.Net;
 using IoVirt.Abi.Virtio;
 using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Ports;
-using IoVirt.Virtqueue;
-using IoVirt.Virtqueue.Packed;
-using IoVirt.Virtqueue.Split;
 
 namespace IoVirt.Fuzz;
 
@@ -169,7 +166,7 @@ public static class NetDeviceFuzzer
         Device.FeaturesNegotiated((Device.Features & ~VirtioFeature.Bit(VirtioNetFeature.MrgRxbuf)) | mergeable);
         for (var q = 1; q >= 0; q--)
         {
-            var queue = CreateQueue(space.Memory, header, packed);
+            var queue = header.CreateQueue(space.Memory, packed);
             if (queue is null)
             {
                 return;
@@ -182,21 +179,6 @@ public static class NetDeviceFuzzer
 
         // Also empties the echo of what the receive ring could not take, so runs stay independent.
         Device.Reset();
-    }
-
-    private static DeviceQueue? CreateQueue(Memory.GuestMemory memory, FuzzHeader header, bool packed)
-    {
-        var size = header.QueueSize(packed);
-        var config = header.Config(packed, size);
-        var position = header.Position(packed, size);
-        if (packed)
-        {
-            _ = PackedQueue.TryCreate(memory, config, position, out var queue);
-            return queue;
-        }
-
-        _ = SplitQueue.TryCreate(memory, config, position, out var split);
-        return split;
     }
 }
 

@@ -189,20 +189,13 @@ internal sealed class QueueWorker : IDisposable
     /// <summary>Processes one ring until it stays empty or its turn is over; true when it did any work.</summary>
     private bool RunRing(Vring ring)
     {
-        ring.Pending = false;
-        var memory = _host.Memory;
-        if (ring.Queue is null || !ring.Enabled || memory is null)
+        if (!TryLease(ring, out var lease))
         {
             return false;
         }
 
-        using var lease = memory.Acquire();
-        if (lease.Generation != ring.Generation && !_host.Rebuild(ring, lease))
-        {
-            return false;
-        }
-
-        var queue = ring.Queue;
+        using var held = lease;
+        var queue = ring.Queue!;
         var before = queue.Position;
         var tookNothingBefore = false;
         for (var round = 0; round < RoundsPerTurn; round++)
@@ -231,23 +224,41 @@ internal sealed class QueueWorker : IDisposable
         return true;
     }
 
-    /// <summary>One busy-polling round on a ring, notifications left off; true when it did any work.</summary>
-    private bool PollRing(Vring ring)
+    /// <summary>
+    /// Marks the ring as looked at and leases the memory map it runs in (rebuilding the ring
+    /// when the map changed); false, with nothing leased, when the ring cannot run now.
+    /// </summary>
+    private bool TryLease(Vring ring, out GuestMemoryLease lease)
     {
         ring.Pending = false;
+        lease = default;
         var memory = _host.Memory;
         if (ring.Queue is null || !ring.Enabled || memory is null)
         {
             return false;
         }
 
-        using var lease = memory.Acquire();
+        lease = memory.Acquire();
         if (lease.Generation != ring.Generation && !_host.Rebuild(ring, lease))
+        {
+            lease.Dispose();
+            lease = default;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>One busy-polling round on a ring, notifications left off; true when it did any work.</summary>
+    private bool PollRing(Vring ring)
+    {
+        if (!TryLease(ring, out var lease))
         {
             return false;
         }
 
-        var queue = ring.Queue;
+        using var held = lease;
+        var queue = ring.Queue!;
         queue.DisableNotifications();
         var start = queue.Position;
         return !Round(ring, queue) || queue.Position != start;

@@ -1,3 +1,4 @@
+using IoVirt.Abi.Virtio;
 using IoVirt.Virtqueue;
 
 namespace IoVirt.VhostUser;
@@ -9,6 +10,13 @@ namespace IoVirt.VhostUser;
 /// </summary>
 public abstract class VirtioDeviceModel
 {
+    /// <summary>
+    /// Transport features every device served here can offer, since the rings do them: VERSION_1,
+    /// INDIRECT_DESC, EVENT_IDX and the packed ring.
+    /// </summary>
+    protected const ulong RingFeatures =
+        (1UL << VirtioFeature.Version1) | (1UL << VirtioFeature.RingIndirectDesc) | (1UL << VirtioFeature.RingEventIdx) | (1UL << VirtioFeature.RingPacked);
+
     /// <summary>The device type, for --print-capabilities and logs (e.g. "rng", "blk").</summary>
     public abstract string Name { get; }
 

@@ -1,4 +1,3 @@
-using IoVirt.Abi.Virtio;
 using IoVirt.Virtqueue;
 using IoVirt.VhostUser;
 
@@ -15,11 +14,7 @@ public sealed class EchoDevice : VirtioDeviceModel
 
     public override string Name => "echo";
 
-    public override ulong Features =>
-        VirtioFeature.Bit(VirtioFeature.Version1)
-        | VirtioFeature.Bit(VirtioFeature.RingIndirectDesc)
-        | VirtioFeature.Bit(VirtioFeature.RingEventIdx)
-        | VirtioFeature.Bit(VirtioFeature.RingPacked);
+    public override ulong Features => RingFeatures;
 
     public override int QueueCount => 2;
 

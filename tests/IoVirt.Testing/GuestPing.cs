@@ -13,6 +13,24 @@ public readonly record struct PingResult(string Peer, int Transmitted, int Recei
 public static partial class GuestPing
 {
     /// <summary>
+    /// Guest shell lines that bring lo and eth0 up with <paramref name="addressWithPrefix"/> and
+    /// wait up to <paramref name="seconds"/> for <paramref name="peer"/> to answer ARP, then print
+    /// <c>NET-WAIT arp-tries=…</c>.
+    /// </summary>
+    public static string LinkUpAndWaitFor(string addressWithPrefix, string peer, int seconds) =>
+        $$"""
+        ip link set lo up
+        ip addr add {{addressWithPrefix}} dev eth0
+        ip link set eth0 up
+        tries=0
+        until arping -q -c 1 -w 1 -I eth0 {{peer}}; do
+          tries=$((tries + 1))
+          [ $tries -ge {{seconds}} ] && break
+        done
+        echo "NET-WAIT arp-tries=$tries"
+        """;
+
+    /// <summary>
     /// A guest script that brings lo and eth0 up with <paramref name="addressWithPrefix"/> (e.g.
     /// 10.0.0.2/24), waits up to <paramref name="waitForPeerSeconds"/> for <paramref name="peer"/>
     /// to answer ARP (it may still be booting, and the bridge has to learn where it is), pings it
@@ -25,15 +43,7 @@ public static partial class GuestPing
     public static string Script(string addressWithPrefix, string peer, int count = 3, int waitForPeerSeconds = 30, int answerPeerPings = 0) =>
         $$"""
         #!/bin/sh
-        ip link set lo up
-        ip addr add {{addressWithPrefix}} dev eth0
-        ip link set eth0 up
-        tries=0
-        until arping -q -c 1 -w 1 -I eth0 {{peer}}; do
-          tries=$((tries + 1))
-          [ $tries -ge {{waitForPeerSeconds}} ] && break
-        done
-        echo "NET-WAIT arp-tries=$tries"
+        {{LinkUpAndWaitFor(addressWithPrefix, peer, waitForPeerSeconds)}}
         ping -c {{count}} -W 2 {{peer}} > /tmp/ping 2>&1
         status=$?
         cat /tmp/ping

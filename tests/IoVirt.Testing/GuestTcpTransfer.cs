@@ -24,14 +24,7 @@ public static partial class GuestTcpTransfer
     public static string Script(string addressWithPrefix, string server, int sendPort, int receivePort, int bytes, int waitForServerSeconds = 30) =>
         $$"""
         #!/bin/sh
-        ip link set lo up
-        ip addr add {{addressWithPrefix}} dev eth0
-        ip link set eth0 up
-        tries=0
-        until arping -q -c 1 -w 1 -I eth0 {{server}}; do
-          tries=$((tries + 1))
-          [ $tries -ge {{waitForServerSeconds}} ] && break
-        done
+        {{GuestPing.LinkUpAndWaitFor(addressWithPrefix, server, waitForServerSeconds)}}
         head -c {{bytes}} /dev/urandom > /tmp/sent
         set -- $(md5sum /tmp/sent)
         echo "NET-SENT $1"
