@@ -186,12 +186,7 @@ public class MalformedMessageTests
         frontend.AddMemoryRegion(extra.Regions[0]);
 
         // A ring living in the added region works.
-        using var queue = FrontendQueue.Start(frontend, extra, 0, 8, packed: false, eventIdx: true, 0x8000_0000);
-        frontend.SetVringEnable(0, true);
-        Assert.True(queue.Driver.TryAdd([new(0x8000_0000 + 0x8_0000, 16, true)], false, out _));
-        queue.Submit();
-        Assert.True(queue.TryWaitUsed(out _, out _, 5000));
-        _ = frontend.GetVringBase(0);
+        AssertRingRunsAt0x8000_0000(frontend, extra);
 
         frontend.RemoveMemoryRegion(extra.Regions[0]);
         Assert.Throws<VhostUserProtocolException>(() => frontend.RemoveMemoryRegion(extra.Regions[0]));
@@ -208,14 +203,7 @@ public class MalformedMessageTests
         frontend.AddMemoryRegion(bed.Memory.Regions[0]);
 
         frontend.RemoveMemoryRegion(extra.Regions[0]);
-        using (var queue = FrontendQueue.Start(frontend, extra, 0, 8, packed: false, eventIdx: true, 0x8000_0000))
-        {
-            frontend.SetVringEnable(0, true);
-            Assert.True(queue.Driver.TryAdd([new(0x8000_0000 + 0x8_0000, 16, true)], false, out _));
-            queue.Submit();
-            Assert.True(queue.TryWaitUsed(out _, out _, 5000));
-            _ = frontend.GetVringBase(0);
-        }
+        AssertRingRunsAt0x8000_0000(frontend, extra);
 
         frontend.RemoveMemoryRegion(extra.Regions[0]);
         Assert.Throws<VhostUserProtocolException>(() => frontend.RemoveMemoryRegion(extra.Regions[0]));
@@ -223,6 +211,17 @@ public class MalformedMessageTests
         // A region overlapping one mapped, without being the same, is still refused.
         using var overlapping = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 1 << 20, "overlapping"));
         Assert.Throws<VhostUserProtocolException>(() => frontend.AddMemoryRegion(overlapping.Regions[0]));
+    }
+
+    /// <summary>Ring 0 placed at 0x8000_0000 of <paramref name="memory"/> completes a request, then stops.</summary>
+    private static void AssertRingRunsAt0x8000_0000(VhostUserFrontend frontend, GuestMemory memory)
+    {
+        using var queue = FrontendQueue.Start(frontend, memory, 0, 8, packed: false, eventIdx: true, 0x8000_0000);
+        frontend.SetVringEnable(0, true);
+        Assert.True(queue.Driver.TryAdd([new(0x8000_0000 + 0x8_0000, 16, true)], false, out _));
+        queue.Submit();
+        Assert.True(queue.TryWaitUsed(out _, out _, 5000));
+        _ = frontend.GetVringBase(0);
     }
 
     [Fact]
