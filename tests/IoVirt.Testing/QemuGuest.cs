@@ -33,11 +33,9 @@ public static class QemuGuest
     /// </summary>
     public static (int ExitCode, string Output) Run(string script, IEnumerable<string> qemuArgs, int timeoutSeconds = 120, NetNamespace? netNamespace = null)
     {
-        if (netNamespace is not null)
-        {
-            // run.sh builds the guest first, and that may need apt-get: a test namespace has no route out.
-            BuildGuest();
-        }
+        // run.sh builds the guest too, but two guests started at once would race on the cache, and
+        // a build may need apt-get, which a test namespace has no route out for.
+        BuildGuest();
 
         var scriptFile = Path.GetTempFileName();
         File.WriteAllText(scriptFile, script.ReplaceLineEndings("\n"));
@@ -71,6 +69,14 @@ public static class QemuGuest
             File.Delete(scriptFile);
         }
     }
+
+    /// <summary>
+    /// QEMU arguments for a vhost-user-blk-pci disk served on <paramref name="socket"/>, with
+    /// options appended to the disk's <c>-device</c> (e.g. <c>,num-queues=2</c>) or its
+    /// <c>-chardev</c> (e.g. <c>,reconnect=1</c>).
+    /// </summary>
+    public static string[] VhostUserBlk(string socket, string deviceOptions = "", string chardevOptions = "") =>
+        ["-chardev", $"socket,id=blk0,path={socket}{chardevOptions}", "-device", $"vhost-user-blk-pci,chardev=blk0{deviceOptions}"];
 
     private static readonly Lock BuildLock = new();
 

@@ -116,21 +116,7 @@ public sealed class VolumeTests : IDisposable
         Assert.Throws<ArgumentException>(() => new BlkDevice(_store, new BlkDeviceOptions { Volume = new BlockVolume("z", 7 * Mib, 2 * Mib) }));
     }
 
-    private byte[] Image(long offset, int length)
-    {
-        var bytes = new byte[length];
-        using var file = IoVirt.Interop.BlockFile.Open(_store.Name, readOnly: true, direct: false);
-        unsafe
-        {
-            fixed (byte* p = bytes)
-            {
-                var vector = new Tmds.Linux.iovec { iov_base = p, iov_len = (Tmds.Linux.size_t)(ulong)length };
-                Assert.Equal(length, file.ReadAt(offset, new ReadOnlySpan<Tmds.Linux.iovec>(&vector, 1)));
-            }
-        }
-
-        return bytes;
-    }
+    private byte[] Image(long offset, int length) => ImageFile.Read(_store.Name, offset, length);
 
     public void Dispose()
     {

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
-using IoVirt.Interop;
 using IoVirt.Testing;
 
 namespace IoVirt.Tests.Integration;
@@ -40,7 +39,7 @@ public sealed partial class QemuBlkTests : IDisposable
                 --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting 2>&1 | grep -E "err=|verify|WRITE:|READ:"
             """,
             // Linux gives a virtio-blk disk at most one queue per CPU.
-            [.. BlkDevice((queues > 1 ? $",num-queues={queues}" : "") + (packed ? ",packed=on" : "")), "-smp", queues.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            [.. QemuGuest.VhostUserBlk(Socket, (queues > 1 ? $",num-queues={queues}" : "") + (packed ? ",packed=on" : "")), "-smp", queues.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             timeoutSeconds: 180);
 
         Assert.True(exit == 0, output + daemon.Stderr);
@@ -60,7 +59,7 @@ public sealed partial class QemuBlkTests : IDisposable
             dd if=/dev/vda of=/dev/null bs=64k count=16 && echo READ-OK
             if dd if=/dev/zero of=/dev/vda bs=4k count=1 oflag=direct 2>/dev/null; then echo WRITE-ACCEPTED; else echo WRITE-REFUSED; fi
             """,
-            BlkDevice(""));
+            QemuGuest.VhostUserBlk(Socket));
 
         Assert.True(exit == 0, output + daemon.Stderr);
         Assert.Contains("RO 1 DISCARD 0", output, StringComparison.Ordinal);
@@ -89,7 +88,7 @@ public sealed partial class QemuBlkTests : IDisposable
             [ "$(slice /tmp/back 0 1)" = "$(slice /tmp/orig 0 1)" ] && [ "$(slice /tmp/back 3 1)" = "$(slice /tmp/orig 3 1)" ] \
               && [ "$(slice /tmp/back 5 3)" = "$(slice /tmp/orig 5 3)" ] && echo REST-INTACT
             """,
-            BlkDevice(""));
+            QemuGuest.VhostUserBlk(Socket));
 
         Assert.True(exit == 0, output + daemon.Stderr);
         Assert.DoesNotMatch(@"LIMITS 0 |LIMITS \d+ 0", output);
@@ -112,7 +111,7 @@ public sealed partial class QemuBlkTests : IDisposable
                 dd if=/tmp/data of=/dev/vda bs=1M conv=fsync 2>/dev/null
                 echo "SHA $(sha256sum /tmp/data | cut -d' ' -f1)"
                 """,
-                BlkDevice(""));
+                QemuGuest.VhostUserBlk(Socket));
             Assert.True(exit == 0, output + daemon.Stderr);
             Assert.Contains("CACHE write back", output, StringComparison.Ordinal);
             written = Sha(output);
@@ -130,7 +129,7 @@ public sealed partial class QemuBlkTests : IDisposable
                 #!/bin/sh
                 echo "SHA $(dd if=/dev/vda bs=1M count=4 2>/dev/null | sha256sum | cut -d' ' -f1)"
                 """,
-                BlkDevice(""));
+                QemuGuest.VhostUserBlk(Socket));
             Assert.True(exit == 0, output + daemon.Stderr);
             Assert.Equal(written, Sha(output));
         }
@@ -150,7 +149,7 @@ public sealed partial class QemuBlkTests : IDisposable
                 fio --name=restart --filename=/dev/vda --rw=randwrite --bs=16k --size=64M --direct=1 \
                     --ioengine=libaio --iodepth=16 --loops=4 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify|WRITE:"
                 """,
-                BlkDevice(",reconnect=1", chardevOption: true),
+                QemuGuest.VhostUserBlk(Socket, chardevOptions: ",reconnect=1"),
                 timeoutSeconds: 180));
 
             // Kill the back end in the middle of the guest's writes, then start a new one on the same socket.
@@ -184,23 +183,8 @@ public sealed partial class QemuBlkTests : IDisposable
         return daemon;
     }
 
-    private string[] BlkDevice(string options, bool chardevOption = false) => chardevOption
-        ? ["-chardev", $"socket,id=blk0,path={Socket}{options}", "-device", "vhost-user-blk-pci,chardev=blk0"]
-        : ["-chardev", $"socket,id=blk0,path={Socket}", "-device", $"vhost-user-blk-pci,chardev=blk0{options}"];
-
-    /// <summary>The image's first bytes, read without a lock (the daemon holds an exclusive one).</summary>
-    private unsafe string ImageSha(int bytes)
-    {
-        using var file = BlockFile.Open(Image, readOnly: true, direct: false);
-        var data = new byte[bytes];
-        fixed (byte* p = data)
-        {
-            var vector = new Tmds.Linux.iovec { iov_base = p, iov_len = (Tmds.Linux.size_t)(ulong)bytes };
-            Assert.Equal(bytes, file.ReadAt(0, new ReadOnlySpan<Tmds.Linux.iovec>(&vector, 1)));
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(data));
-    }
+    /// <summary>The SHA-256 of the image's first <paramref name="bytes"/>.</summary>
+    private string ImageSha(int bytes) => Convert.ToHexStringLower(SHA256.HashData(ImageFile.Read(Image, 0, bytes)));
 
     private static string Sha(string output) => ShaLine().Match(output) is { Success: true } m ? m.Groups[1].Value : throw new InvalidOperationException("no SHA line in: " + output);
 
@@ -217,8 +201,9 @@ public sealed partial class QemuBlkTests : IDisposable
     [GeneratedRegex(@"SHA ([0-9a-f]{64})")]
     private static partial Regex ShaLine();
 
+    /// <summary>fio's summary line of a job that ended without error.</summary>
     [GeneratedRegex(@"err= ?0")]
-    private static partial Regex ErrZero();
+    internal static partial Regex ErrZero();
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }
