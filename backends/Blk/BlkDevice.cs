@@ -222,6 +222,12 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     private IBlockEngine CreateEngine()
     {
+        var engine = CreateImageEngine();
+        return _options.Arbitration is { } arbitration ? new ArbitratedBlockEngine(engine, arbitration, _options.MaxQueueSize) : engine;
+    }
+
+    private IBlockEngine CreateImageEngine()
+    {
         if (Engine == BlockEngineKind.Uring)
         {
             try

@@ -17,6 +17,9 @@ public sealed record BlkDeviceOptions
     /// <summary>The part of the image this device is (a guest's volume on a shared image); null: all of it.</summary>
     public Volumes.BlockVolume? Volume { get; init; }
 
+    /// <summary>The arbiter the device's requests wait for, when the image is shared with other tenants; null: none.</summary>
+    public BlkArbitration? Arbitration { get; init; }
+
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
     public int MaxQueueSize { get; init; } = 1024;
 }

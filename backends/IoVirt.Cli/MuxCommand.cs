@@ -1,3 +1,4 @@
+using IoVirt.Arbitration;
 using IoVirt.Backends.Blk;
 using IoVirt.Backends.Blk.Volumes;
 using Microsoft.Extensions.DependencyInjection;
@@ -74,7 +75,7 @@ internal static class MuxCommand
         BlockStore store;
         try
         {
-            store = config.Image is { } image ? BlockStore.Open(image, readOnly: false, direct: false) : BlockStore.CreateRam(config.RamBytes);
+            store = config.Image is { } image ? BlockStore.Open(image, readOnly: false, direct: config.Direct) : BlockStore.CreateRam(config.RamBytes);
         }
         catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
         {
@@ -83,6 +84,8 @@ internal static class MuxCommand
         }
 
         using (store)
+        using (var metrics = new TenantMetrics())
+        using (var arbiter = new DeviceArbiter(MonotonicClock.Instance, config.CapacityIops, new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance), metrics))
         {
             BlockVolume[] volumes;
             try
@@ -99,9 +102,10 @@ internal static class MuxCommand
             var devices = config.Disks.Zip(volumes, (disk, volume) => new HostedDevice(disk.Socket, services =>
             {
                 var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
-                var device = new BlkDevice(store, new BlkDeviceOptions { Serial = disk.Name, Volume = volume }, log);
+                var arbitration = new BlkArbitration(arbiter, arbiter.AddTenant(disk.Name, disk.Tenant), BlkArbitration.DefaultCosts);
+                var device = new BlkDevice(store, new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration }, log);
                 log.LogInformation(
-                    "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS (not enforced yet)",
+                    "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",
                     disk.Name, disk.Socket, volume.Size, volume.Offset, store.Name, device.Engine, disk.ReservationIops, disk.Weight, disk.LimitIops);
                 return device;
             }));

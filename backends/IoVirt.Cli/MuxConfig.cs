@@ -19,6 +19,22 @@ internal sealed record MuxConfig
 
     public string? Ram { get; init; }
 
+    /// <summary>Reads and writes bypass the page cache (O_DIRECT) where aligned, so the arbiter meets the device itself.</summary>
+    public bool Direct { get; init; }
+
+    /// <summary>
+    /// How far the image's latency per cost unit may rise above its unloaded level, while two or
+    /// more disks are busy, before it is given fewer requests at once: small protects latency,
+    /// large gives throughput (0.25: a quarter).
+    /// </summary>
+    public double LatencyTolerance { get; init; } = 0.25;
+
+    /// <summary>Fewest requests the shared image is given at once, however much its latency grows.</summary>
+    public const int WindowMinimum = 2;
+
+    /// <summary>Most requests the shared image is given at once, however well it keeps up.</summary>
+    public const int WindowMaximum = 256;
+
     /// <summary>Requests per second the image completes; the disks' reservations must fit in it.</summary>
     public required double CapacityIops { get; init; }
 
@@ -61,6 +77,11 @@ internal sealed record MuxConfig
         if (!(CapacityIops > 0) || double.IsInfinity(CapacityIops))
         {
             return $"bad \"capacityIops\" {CapacityIops}: a positive number";
+        }
+
+        if (!(LatencyTolerance > 0) || double.IsInfinity(LatencyTolerance))
+        {
+            return $"bad \"latencyTolerance\" {LatencyTolerance}: a positive number";
         }
 
         if (Disks is not { Count: > 0 } || Disks.Any(disk => disk is null))

@@ -45,6 +45,9 @@ public sealed class InflightWindow
         Array.Fill(_recent, double.PositiveInfinity);
     }
 
+    /// <summary>The most requests the window ever allows.</summary>
+    public int Maximum => _maximum;
+
     /// <summary>Requests the device may have in flight now.</summary>
     public int Limit { get; private set; }
 

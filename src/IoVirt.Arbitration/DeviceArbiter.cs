@@ -1,0 +1,237 @@
+namespace IoVirt.Arbitration;
+
+/// <summary>
+/// One device shared by tenants whose requests come from many threads. Each submitting thread
+/// (a device queue's worker) is an <see cref="ArbiterClient"/>: it hands requests in, and gets
+/// back the grants the scheduler released, its own and, through a wake-up, requests of other
+/// clients released by its completions. The device gets at most the <see cref="InflightWindow"/>'s
+/// limit at once; which tenant's request goes next is the <see cref="MClockScheduler"/>'s call.
+/// Dispatch runs inline on whichever client thread calls in (a request the window admits at once
+/// costs no thread switch); a timer thread only releases requests held back by a tenant's limit.
+/// The window holds only while two or more tenants are active (requests waiting or in flight, or
+/// idle for less than <see cref="IdleGrace"/>, so a tenant at queue depth 1 does not drop out
+/// between its requests): a tenant alone has nobody to protect, so it gets the window's maximum
+/// (work conservation), and only completions of requests sent under contention teach the window.
+/// One lock guards it all: it is held for bookkeeping, never for I/O.
+/// </summary>
+public sealed class DeviceArbiter : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly IArbiterClock _clock;
+    private readonly MClockScheduler _scheduler;
+    private readonly InflightWindow _window;
+    private readonly TenantMetrics? _metrics;
+    private readonly List<string> _tenantNames = [];
+    private readonly List<(int Outstanding, long IdleSince)> _activity = [];
+    private readonly List<ArbiterClient?> _clients = [];
+    private readonly Thread _timer;
+    private long _wakeAt = long.MaxValue;
+    private long _dispatchRound;
+    private bool _contended;
+    private bool _disposed;
+
+    public DeviceArbiter(IArbiterClock clock, double capacity, InflightWindow window, TenantMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(window);
+        _clock = clock;
+        _scheduler = new MClockScheduler(clock, capacity);
+        _window = window;
+        _metrics = metrics;
+        _timer = new Thread(ReleaseAtLimits) { IsBackground = true, Name = "arbiter timer" };
+        _timer.Start();
+    }
+
+    /// <summary>Requests the device has now (granted, not yet completed).</summary>
+    public int InFlight { get; private set; }
+
+    /// <summary>Requests the device may have at once now.</summary>
+    public int WindowLimit
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Limit;
+            }
+        }
+    }
+
+    /// <summary>How long a tenant with nothing outstanding still counts as active.</summary>
+    public static TimeSpan IdleGrace { get; } = TimeSpan.FromMilliseconds(20);
+
+    private int Limit => _contended ? _window.Limit : _window.Maximum;
+
+    /// <summary>Adds a tenant; throws <see cref="AdmissionRefusedException"/> when its reservation does not fit.</summary>
+    public int AddTenant(string name, TenantSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        lock (_gate)
+        {
+            var tenant = _scheduler.AddTenant(spec);
+            if (tenant == _tenantNames.Count)
+            {
+                _tenantNames.Add(name);
+                _activity.Add((0, long.MinValue));
+            }
+            else
+            {
+                _tenantNames[tenant] = name;
+                _activity[tenant] = (0, long.MinValue);
+            }
+
+            return tenant;
+        }
+    }
+
+    /// <summary>
+    /// A submitting thread of <paramref name="tenant"/> with room for <paramref name="slots"/>
+    /// requests at once; <paramref name="wake"/> is called (from another thread, under the
+    /// arbiter's lock, so it must be short) when requests of this client were granted.
+    /// </summary>
+    public ArbiterClient Connect(int tenant, int slots, Action wake)
+    {
+        ArgumentNullException.ThrowIfNull(wake);
+        lock (_gate)
+        {
+            if ((uint)tenant >= (uint)_tenantNames.Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tenant), tenant, "No such tenant.");
+            }
+
+            var id = _clients.IndexOf(null);
+            if (id < 0)
+            {
+                id = _clients.Count;
+                _clients.Add(null);
+            }
+
+            var client = new ArbiterClient(this, tenant, id, slots, wake);
+            _clients[id] = client;
+            return client;
+        }
+    }
+
+    internal void Disconnect(ArbiterClient client)
+    {
+        lock (_gate)
+        {
+            _clients[client.Id] = null;
+        }
+    }
+
+    /// <summary>
+    /// The client's call in: its completions are accounted, its new requests queued, the
+    /// scheduler releases what the window admits, and the client's grants are moved into
+    /// <paramref name="granted"/> (as many as fit; the rest wait for the next call).
+    /// </summary>
+    internal int Exchange(ArbiterClient caller, Span<int> granted)
+    {
+        lock (_gate)
+        {
+            var now = _clock.NowNanoseconds;
+            caller.FlushCompletions(this, now);
+            caller.FlushRequests(this, _scheduler);
+            Dispatch(caller, now);
+            return caller.TakeGrants(granted);
+        }
+    }
+
+    internal void Locked(Action action)
+    {
+        lock (_gate)
+        {
+            action();
+        }
+    }
+
+    /// <summary>A request of <paramref name="tenant"/> was handed in (called under the lock by the client's flush).</summary>
+    internal void Arrived(int tenant) => _activity[tenant] = (_activity[tenant].Outstanding + 1, long.MaxValue);
+
+    /// <summary>A granted request finished (called under the lock by the client's flush).</summary>
+    internal void Completed(int tenant, in ArbiterClient.Slot slot, long now)
+    {
+        InFlight--;
+        var outstanding = _activity[tenant].Outstanding - 1;
+        _activity[tenant] = (outstanding, outstanding == 0 ? now : long.MaxValue);
+
+        var latency = now - slot.SentAt;
+        if (slot.SentContended)
+        {
+            _window.Completed(slot.Cost, latency, now, slot.InFlightWhenSent);
+        }
+
+        _metrics?.Completed(_tenantNames[tenant], slot.Bytes, slot.Cost, (slot.SentAt - slot.EnqueuedAt) / 1e3, (now - slot.EnqueuedAt) / 1e3);
+    }
+
+    /// <summary>Releases requests while the window has room; wakes every other client that got some.</summary>
+    private void Dispatch(ArbiterClient? caller, long now)
+    {
+        var retryAt = long.MaxValue;
+        _dispatchRound++;
+        _contended = CountActive(now) > 1;
+        while (InFlight < Limit && _scheduler.TryDequeue(out var dispatch, out retryAt))
+        {
+            InFlight++;
+            var client = _clients[(int)(dispatch.Token >> 32)]!;
+            client.Grant((int)dispatch.Token, now, dispatch.EnqueuedAt, InFlight, _contended);
+            if (client != caller)
+            {
+                client.Wake(_dispatchRound);
+            }
+        }
+
+        // Requests wait only at their limits when the window had room: the timer releases them when due.
+        if (InFlight < Limit && retryAt != long.MaxValue && retryAt < _wakeAt)
+        {
+            _wakeAt = retryAt;
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    private int CountActive(long now)
+    {
+        var active = 0;
+        var grace = (long)(IdleGrace.TotalMilliseconds * 1e6);
+        foreach (var (outstanding, idleSince) in _activity)
+        {
+            if (outstanding > 0 || idleSince > now - grace)
+            {
+                active++;
+            }
+        }
+
+        return active;
+    }
+
+    private void ReleaseAtLimits()
+    {
+        lock (_gate)
+        {
+            while (!_disposed)
+            {
+                var now = _clock.NowNanoseconds;
+                if (_wakeAt <= now)
+                {
+                    _wakeAt = long.MaxValue;
+                    Dispatch(null, now);
+                    continue;
+                }
+
+                var wait = _wakeAt == long.MaxValue ? Timeout.Infinite : (int)Math.Clamp((_wakeAt - now + 999_999) / 1_000_000, 1, int.MaxValue);
+                Monitor.Wait(_gate, wait);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            Monitor.Pulse(_gate);
+        }
+
+        _timer.Join();
+    }
+}
