@@ -1,4 +1,3 @@
-using System.Text.Json;
 using IoVirt.Abi.Net;
 using IoVirt.Memory;
 using IoVirt.Testing;
@@ -36,7 +35,7 @@ public sealed class MuxNicDaemonTests : IDisposable
         Assert.Null(c.Receive(out _, timeoutMs: 300));
         Assert.Contains("nic c on " + Socket("c") + ": MAC 02:00:00:00:00:0c, VLAN 5, MTU 1500", daemon.Stderr, StringComparison.Ordinal);
 
-        var report = Stop(daemon);
+        var report = daemon.StopAndReadReport();
         Assert.Equal(1, report.GetProperty("a").GetProperty("forwarded").GetInt64());
         Assert.Equal(1, report.GetProperty("b").GetProperty("forwarded").GetInt64());
         Assert.Equal(0, report.GetProperty("c").GetProperty("forwarded").GetInt64());
@@ -60,7 +59,7 @@ public sealed class MuxNicDaemonTests : IDisposable
         Assert.Equal(own, b.Receive(out _)?[VirtioNetHdr.Size..]);
         Assert.Null(b.Receive(out _, timeoutMs: 300));
 
-        var report = Stop(daemon);
+        var report = daemon.StopAndReadReport();
         Assert.Equal(2, report.GetProperty("a").GetProperty("spoofed").GetInt64());
         Assert.Equal(1, report.GetProperty("a").GetProperty("forwarded").GetInt64());
     }
@@ -79,7 +78,7 @@ public sealed class MuxNicDaemonTests : IDisposable
         a.Send(Header(), Frame(Mac(0x0b), Mac(0x0a), 64));
         Assert.NotNull(b.Receive(out _));
         Assert.Contains("disk d on " + Socket("d") + ": 1048576 bytes at 0", daemon.Stderr, StringComparison.Ordinal);
-        Assert.Equal(1, Stop(daemon).GetProperty("a").GetProperty("forwarded").GetInt64());
+        Assert.Equal(1, daemon.StopAndReadReport().GetProperty("a").GetProperty("forwarded").GetInt64());
     }
 
     [Theory]
@@ -135,14 +134,6 @@ public sealed class MuxNicDaemonTests : IDisposable
         _owned.Add(driver);
         driver.PostReceiveBuffers(16);
         return driver;
-    }
-
-    /// <summary>Stops the daemon, which exits 0 and prints the switch's counters per nic as one JSON line.</summary>
-    private static JsonElement Stop(DaemonProcess daemon)
-    {
-        daemon.Signal(15);
-        Assert.True(daemon.WaitForExit() == 0, daemon.Stderr);
-        return JsonDocument.Parse(Assert.Single(daemon.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement.Clone();
     }
 
     public void Dispose()
