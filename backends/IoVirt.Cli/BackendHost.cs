@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using IoVirt.VhostUser;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -14,6 +15,8 @@ internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, Vi
 /// </summary>
 internal static class BackendHost
 {
+    private static readonly JsonSerializerOptions ReportJson = new(JsonSerializerDefaults.Web);
+
     public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action? stopped = null) =>
         Run([new HostedDevice(socketPath, device)], level, busyPoll, stopped);
 
@@ -73,6 +76,9 @@ internal static class BackendHost
             stop.Set();
         }
     }
+
+    /// <summary>Prints a final report as one JSON line on stdout (property names in camelCase), for <c>stopped</c>.</summary>
+    public static void PrintReport<T>(T report) => Console.Out.WriteLine(JsonSerializer.Serialize(report, ReportJson));
 
     /// <summary>Parses --log-level.</summary>
     public static bool TryParseLevel(string? text, out LogLevel level)

@@ -1,48 +1,86 @@
+using System.Text.Json;
 using IoVirt.Arbitration;
 using IoVirt.Backends.Blk;
 using IoVirt.Backends.Blk.Volumes;
+using IoVirt.Backends.Net;
+using IoVirt.Backends.Net.Switching;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Cli;
 
-/// <summary><c>iovirt mux</c>: one vhost-user-blk socket per guest, each a volume of one shared image.</summary>
+/// <summary><c>iovirt mux</c>: per guest a vhost-user-blk socket on a volume of one shared image, a vhost-user-net socket on one switch, or both.</summary>
 internal static class MuxCommand
 {
     public const string Usage = """
         Usage: iovirt mux --config FILE [options]
 
-        Serves one virtio-blk device over vhost-user per disk listed in FILE, all from
-        this process, each disk a volume of its own on one shared image or RAM disk: a
-        guest reaches only its volume, and a new volume reads as zeros whatever an
-        earlier one left there. The volumes of an image are kept beside it in
-        IMAGE.volumes.json; a disk whose volume exists (by name) gets it back with its
-        data, so disks outlive restarts, and a disk whose size no longer matches its
-        volume is an error. Each disk's GET_ID serial is its name.
+        Serves, all from this process, one vhost-user device per disk and per nic
+        listed in FILE.
 
-        FILE is JSON, with "image": FILE (a raw image or block device, locked) or
-        "ram": SIZE (a RAM disk, gone on exit), for example
+        Each disk is a virtio-blk device on a volume of its own on one shared image or
+        RAM disk: a guest reaches only its volume, and a new volume reads as zeros
+        whatever an earlier one left there. The volumes of an image are kept beside it
+        in IMAGE.volumes.json; a disk whose volume exists (by name) gets it back with
+        its data, so disks outlive restarts, and a disk whose size no longer matches
+        its volume is an error. Each disk's GET_ID serial is its name.
+
+        The disks take turns at the image (mClock): each gets its reservation when it
+        has work, a share of the rest in proportion to its weight, and never more than
+        its limit. Rates are in IOPS of 4 KiB random reads: a random request costs
+        3/4 and a sequential one 1/4, plus 1/4 per 4 KiB moved; a flush or discard
+        costs one random write. While two or more disks are busy, the image gets only
+        as many requests at once as keep its latency per cost within latencyTolerance
+        of its unloaded level (2 to 256, learned as it runs), so the scheduler, not the
+        image's queue, decides who goes next; a disk alone gets up to 256.
+
+        Each nic is a virtio-net device on a port of one switch that joins the nics:
+        a port has a fixed MAC, the only source address its guest may send from
+        (frames from any other are dropped and counted as spoofed), and a VLAN, the
+        only one its guest sees. Unicast frames go to the port owning the destination
+        MAC; broadcast, multicast and unknown destinations go to every other port of
+        the VLAN.
+
+        FILE is JSON, with disks, nics or both; disks need "image": FILE (a raw image
+        or block device, locked) or "ram": SIZE (a RAM disk, gone on exit) and
+        "capacityIops", for example
           {
             "image": "/var/lib/iovirt/shared.img",
-            "capacityIops": 200000,
+            "direct": true,
+            "capacityIops": 60000,
+            "latencyTolerance": 0.25,
             "disks": [
               { "name": "vm1", "socket": "/run/iovirt/vm1.sock", "size": "10G",
                 "reservationIops": 5000, "weight": 2, "limitIops": 20000 }
+            ],
+            "mtu": 1500,
+            "nics": [
+              { "name": "vm1-net", "socket": "/run/iovirt/vm1-net.sock",
+                "mac": "02:00:00:00:00:01", "vlan": 0, "weight": 1 }
             ]
           }
-        name: 1 to 20 ASCII characters, unique; socket: unique; size: whole 512-byte
-        sectors, with an optional k, M, G or T (the volume, and the disk the guest
-        sees, is rounded up to whole MiB). reservationIops (default 0), weight
-        (default 1) and limitIops (default 0: none) are checked, and the reservations
-        together must fit in capacityIops, but they are not enforced yet: requests are
-        not scheduled, each disk is served as fast as it comes.
+        name: 1 to 20 ASCII characters, unique among disks and nics; socket: unique;
+        size: whole 512-byte sectors, with an optional k, M, G or T (the volume, and
+        the disk the guest sees, is rounded up to whole MiB). reservationIops
+        (default 0), weight (default 1) and limitIops (default 0: none, else at least
+        the reservation); the reservations together must fit in capacityIops, the
+        rate the image sustains (admission control). direct: O_DIRECT for aligned
+        requests, so the image's device rather than the page cache is what is shared
+        (default false). latencyTolerance: positive (default 0.25); larger gives more
+        throughput and weaker shares. mtu: 68 to 65535 (default 1500), for every nic;
+        mac: a unicast address, unique; vlan: 0 (untagged, the default) to 4094;
+        weight: positive (default 1), checked but not enforced yet.
 
         Options:
-          --config FILE          the disks to serve; required
+          --config FILE          the disks and nics to serve; required
           --log-level LEVEL      trace, debug, information, warning, error (default information)
           -h, --help             show this text
 
-        Logs go to stderr. SIGTERM or SIGINT stop every disk and remove the socket files.
+        With nics, on exit it prints one JSON line on stdout: for each nic by name,
+        the switch's counters spoofed (frames from a source MAC not the port's),
+        overflowed (frames for the port dropped, its guest not taking them fast
+        enough) and forwarded (frames from the port that reached another). Logs go to
+        stderr. SIGTERM or SIGINT stop every device and remove the socket files.
         Exit codes: 0 stopped by a signal, 1 could not serve (the image cannot be opened,
         the volumes do not fit, a volume's size changed), 2 usage error or bad FILE.
         """;
@@ -72,44 +110,80 @@ internal static class MuxCommand
             return Program.UsageError(error, Usage);
         }
 
-        BlockStore store;
-        try
+        using var metrics = new TenantMetrics();
+        using var arbiter = new DeviceArbiter(
+            MonotonicClock.Instance, config.CapacityIops ?? 1, new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance), metrics);
+        BlockStore? store = null;
+        IEnumerable<HostedDevice> disks = [];
+        if (config.Disks.Count > 0)
         {
-            store = config.Image is { } image ? BlockStore.Open(image, readOnly: false, direct: config.Direct) : BlockStore.CreateRam(config.RamBytes);
-        }
-        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
-        {
-            Console.Error.WriteLine($"iovirt mux: {e.Message}");
-            return 1;
-        }
-
-        using (store)
-        using (var metrics = new TenantMetrics())
-        using (var arbiter = new DeviceArbiter(MonotonicClock.Instance, config.CapacityIops, new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance), metrics))
-        {
-            BlockVolume[] volumes;
-            try
+            store = OpenVolumes(config, out var volumes);
+            if (store is null)
             {
-                var table = config.Image is { } image ? VolumeTable.Open(store, VolumeTable.PathFor(image)) : VolumeTable.CreateInMemory(store);
-                volumes = [.. config.Disks.Select(disk => table.OpenOrCreate(disk.Name, disk.SizeBytes))];
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or System.Text.Json.JsonException)
-            {
-                Console.Error.WriteLine($"iovirt mux: {e.Message}");
                 return 1;
             }
 
-            var devices = config.Disks.Zip(volumes, (disk, volume) => new HostedDevice(disk.Socket, services =>
-            {
-                var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
-                var arbitration = new BlkArbitration(arbiter, arbiter.AddTenant(disk.Name, disk.Tenant), BlkArbitration.DefaultCosts);
-                var device = new BlkDevice(store, new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration }, log);
-                log.LogInformation(
-                    "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",
-                    disk.Name, disk.Socket, volume.Size, volume.Offset, store.Name, device.Engine, disk.ReservationIops, disk.Weight, disk.LimitIops);
-                return device;
-            }));
-            return BackendHost.Run([.. devices], level, TimeSpan.FromMicroseconds(BlkCommand.DefaultBusyPoll(BlockEngineKind.Auto, store)));
+            disks = DiskDevices(config, store, volumes, arbiter);
+        }
+
+        using (store)
+        using (var netSwitch = new NetSwitch(config.Mtu))
+        {
+            HostedDevice[] devices = [.. disks, .. NicDevices(config, netSwitch)];
+
+            // One busy-poll for all: a NIC's receive side wants the network default, disks alone the image's.
+            var busyPoll = config.Nics.Count > 0 || store is null ? NetCommand.DefaultBusyPollMicroseconds : BlkCommand.DefaultBusyPoll(BlockEngineKind.Auto, store);
+            Action? report = config.Nics.Count > 0 ? () => BackendHost.PrintReport(netSwitch.Ports.ToDictionary(port => port.Name, port => port.Counters)) : null;
+            return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), report);
         }
     }
+
+    /// <summary>Opens the image (or RAM disk) and every disk's volume on it; null after saying why it could not.</summary>
+    private static BlockStore? OpenVolumes(MuxConfig config, out BlockVolume[] volumes)
+    {
+        volumes = [];
+        BlockStore? store = null;
+        try
+        {
+            store = config.Image is { } image ? BlockStore.Open(image, readOnly: false, direct: config.Direct) : BlockStore.CreateRam(config.RamBytes);
+            var table = config.Image is { } path ? VolumeTable.Open(store, VolumeTable.PathFor(path)) : VolumeTable.CreateInMemory(store);
+            volumes = [.. config.Disks.Select(disk => table.OpenOrCreate(disk.Name, disk.SizeBytes))];
+            return store;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or JsonException or System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine($"iovirt mux: {e.Message}");
+            store?.Dispose();
+            return null;
+        }
+    }
+
+    private static IEnumerable<HostedDevice> DiskDevices(MuxConfig config, BlockStore store, BlockVolume[] volumes, DeviceArbiter arbiter) =>
+        config.Disks.Zip(volumes, (disk, volume) => new HostedDevice(disk.Socket, services =>
+        {
+            var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
+            var arbitration = new BlkArbitration(arbiter, arbiter.AddTenant(disk.Name, disk.Tenant), BlkArbitration.DefaultCosts);
+            var device = new BlkDevice(store, new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration }, log);
+            log.LogInformation(
+                "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",
+                disk.Name, disk.Socket, volume.Size, volume.Offset, store.Name, device.Engine, disk.ReservationIops, disk.Weight, disk.LimitIops);
+            return device;
+        }));
+
+    /// <summary>Adds every nic's port to the switch now (the config was checked, so none is refused); its device comes when its socket is served.</summary>
+    private static HostedDevice[] NicDevices(MuxConfig config, NetSwitch netSwitch) =>
+    [
+        .. config.Nics.Select(nic =>
+        {
+            var port = netSwitch.AddPort(nic.Name, nic.MacBytes, (ushort)nic.Vlan);
+            return new HostedDevice(nic.Socket, services =>
+            {
+                var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
+                log.LogInformation(
+                    "nic {Name} on {Socket}: MAC {Mac}, VLAN {Vlan}, MTU {Mtu}; weight {Weight} (not enforced yet)",
+                    nic.Name, nic.Socket, nic.Mac, nic.Vlan, config.Mtu, nic.Weight);
+                return new NetDevice(port, new NetDeviceOptions { Mac = nic.MacBytes, Mtu = config.Mtu }, log);
+            });
+        }),
+    ];
 }

@@ -1,10 +1,14 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IoVirt.Arbitration;
 
 namespace IoVirt.Cli;
 
-/// <summary>The <c>iovirt mux</c> config file: one shared image (or RAM disk) and the disks carved from it.</summary>
+/// <summary>
+/// The <c>iovirt mux</c> config file: disks carved from one shared image (or RAM disk), network
+/// devices on one switch, or both.
+/// </summary>
 internal sealed record MuxConfig
 {
     private static readonly JsonSerializerOptions Json = new()
@@ -24,8 +28,8 @@ internal sealed record MuxConfig
 
     /// <summary>
     /// How far the image's latency per cost unit may rise above its unloaded level, while two or
-    /// more disks are busy, before it is given fewer requests at once: small protects latency,
-    /// large gives throughput (0.25: a quarter).
+    /// more disks are busy, before it is given fewer requests at once: small protects latency and
+    /// the shares, large gives throughput (0.25: a quarter).
     /// </summary>
     public double LatencyTolerance { get; init; } = 0.25;
 
@@ -36,9 +40,14 @@ internal sealed record MuxConfig
     public const int WindowMaximum = 256;
 
     /// <summary>Requests per second the image completes; the disks' reservations must fit in it.</summary>
-    public required double CapacityIops { get; init; }
+    public double? CapacityIops { get; init; }
 
-    public required IReadOnlyList<MuxDiskConfig> Disks { get; init; }
+    public IReadOnlyList<MuxDiskConfig> Disks { get; init; } = [];
+
+    /// <summary>The MTU every network device reports; the switch carries frames up to it.</summary>
+    public int Mtu { get; init; } = 1500;
+
+    public IReadOnlyList<MuxNicConfig> Nics { get; init; } = [];
 
     /// <summary>Reads and checks <paramref name="path"/>; null and a reason when it is not a config to serve.</summary>
     public static MuxConfig? Load(string path, out string error)
@@ -64,6 +73,28 @@ internal sealed record MuxConfig
     /// <summary>Why the config cannot be served, or empty.</summary>
     private string Check()
     {
+        // An explicit null list reads as null despite the default.
+        if (Disks is null || Nics is null || Disks.Count + Nics.Count == 0 || Disks.Any(disk => disk is null) || Nics.Any(nic => nic is null))
+        {
+            return "the config needs a list of \"disks\", of \"nics\" or both";
+        }
+
+        if (Mtu is < 68 or > 65535)
+        {
+            return $"bad \"mtu\" {Mtu}: 68 to 65535";
+        }
+
+        return CheckStore() is { Length: > 0 } problem ? problem : CheckDevices();
+    }
+
+    /// <summary>Why the image, RAM disk or capacity cannot serve the disks, or empty.</summary>
+    private string CheckStore()
+    {
+        if (Disks.Count == 0)
+        {
+            return Image is null && Ram is null && CapacityIops is null ? string.Empty : "\"image\", \"ram\" and \"capacityIops\" are for disks, and the config has none";
+        }
+
         if ((Image is null) == (Ram is null))
         {
             return "the config needs one of \"image\" and \"ram\"";
@@ -74,42 +105,52 @@ internal sealed record MuxConfig
             return $"bad \"ram\" '{Ram}': a positive multiple of 512 bytes";
         }
 
-        if (!(CapacityIops > 0) || double.IsInfinity(CapacityIops))
-        {
-            return $"bad \"capacityIops\" {CapacityIops}: a positive number";
-        }
-
         if (!(LatencyTolerance > 0) || double.IsInfinity(LatencyTolerance))
         {
-            return $"bad \"latencyTolerance\" {LatencyTolerance}: a positive number";
+            return $"bad \"latencyTolerance\" {LatencyTolerance.ToString(CultureInfo.InvariantCulture)}: a positive number";
         }
 
-        if (Disks is not { Count: > 0 } || Disks.Any(disk => disk is null))
-        {
-            return "the config needs a list of \"disks\"";
-        }
+        return CapacityIops is > 0 and < double.PositiveInfinity ? string.Empty : $"bad \"capacityIops\" {CapacityIops?.ToString(CultureInfo.InvariantCulture) ?? "(none)"}: a positive number";
+    }
 
-        // Admission control: the reservations together must fit the capacity (the scheduler checks each spec too).
-        var admission = new MClockScheduler(MonotonicClock.Instance, CapacityIops);
+    /// <summary>Why some disk or network device cannot be served, or empty.</summary>
+    private string CheckDevices()
+    {
         var names = new HashSet<string>(StringComparer.Ordinal);
         var sockets = new HashSet<string>(StringComparer.Ordinal);
+        var macs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var device in Disks.Concat<MuxDeviceConfig>(Nics))
+        {
+            if (device.Check() is { Length: > 0 } problem)
+            {
+                return $"{(device is MuxDiskConfig ? "disk" : "nic")} '{device.Name}': {problem}";
+            }
+
+            if (!names.Add(device.Name))
+            {
+                return $"two devices are named '{device.Name}'";
+            }
+
+            if (!sockets.Add(Path.GetFullPath(device.Socket)))
+            {
+                return $"two devices use the socket {device.Socket}";
+            }
+
+            if (device is MuxNicConfig nic && !macs.Add(Convert.ToHexString(nic.MacBytes)))
+            {
+                return $"two nics have the MAC {nic.Mac}";
+            }
+        }
+
+        return Disks.Count == 0 ? string.Empty : CheckAdmission();
+    }
+
+    /// <summary>Admission control: the reservations together must fit the capacity (the scheduler checks each spec too).</summary>
+    private string CheckAdmission()
+    {
+        var admission = new MClockScheduler(MonotonicClock.Instance, CapacityIops ?? 0);
         foreach (var disk in Disks)
         {
-            if (disk.Check() is { Length: > 0 } problem)
-            {
-                return $"disk '{disk.Name}': {problem}";
-            }
-
-            if (!names.Add(disk.Name))
-            {
-                return $"two disks are named '{disk.Name}'";
-            }
-
-            if (!sockets.Add(Path.GetFullPath(disk.Socket)))
-            {
-                return $"two disks use the socket {disk.Socket}";
-            }
-
             try
             {
                 admission.AddTenant(disk.Tenant);
@@ -124,14 +165,29 @@ internal sealed record MuxConfig
     }
 }
 
-/// <summary>One guest's disk: a volume of the shared image served on its own socket.</summary>
-internal sealed record MuxDiskConfig
+/// <summary>What disks and network devices have in common: a name and a socket of their own.</summary>
+internal abstract record MuxDeviceConfig
 {
-    /// <summary>The volume's name, also the disk's GET_ID serial.</summary>
+    /// <summary>Unique among disks and nics; a disk's GET_ID serial, a nic's name in the switch's counters.</summary>
     public required string Name { get; init; }
 
     public required string Socket { get; init; }
 
+    /// <summary>Why the device cannot be served, or empty.</summary>
+    public virtual string Check()
+    {
+        if (string.IsNullOrEmpty(Name) || Name.Length > 20 || !System.Text.Ascii.IsValid(Name) || Name.Any(char.IsControl))
+        {
+            return "a name is 1 to 20 printable ASCII characters";
+        }
+
+        return string.IsNullOrEmpty(Socket) ? "a socket path is required" : string.Empty;
+    }
+}
+
+/// <summary>One guest's disk: a volume of the shared image served on its own socket.</summary>
+internal sealed record MuxDiskConfig : MuxDeviceConfig
+{
     public required string Size { get; init; }
 
     public double ReservationIops { get; init; }
@@ -147,19 +203,49 @@ internal sealed record MuxDiskConfig
     /// <summary>What the disk is promised, one request costing one unit.</summary>
     public TenantSpec Tenant => new(ReservationIops, Weight, LimitIops);
 
-    /// <summary>Why the disk cannot be served, or empty.</summary>
-    public string Check()
+    public override string Check()
     {
-        if (string.IsNullOrEmpty(Name) || Name.Length > 20 || !System.Text.Ascii.IsValid(Name) || Name.Any(char.IsControl))
+        if (base.Check() is { Length: > 0 } problem)
         {
-            return "a name is 1 to 20 printable ASCII characters";
-        }
-
-        if (string.IsNullOrEmpty(Socket))
-        {
-            return "a socket path is required";
+            return problem;
         }
 
         return SizeBytes <= 0 || SizeBytes % 512 != 0 ? $"size '{Size}' is not a positive whole number of 512-byte sectors" : string.Empty;
+    }
+}
+
+/// <summary>One guest's network device: a port of the process's switch with a fixed MAC and VLAN.</summary>
+internal sealed record MuxNicConfig : MuxDeviceConfig
+{
+    /// <summary>The guest's MAC, the only source address the switch takes from it.</summary>
+    public required string Mac { get; init; }
+
+    /// <summary>0: untagged; guests see only their own VLAN.</summary>
+    public int Vlan { get; init; }
+
+    /// <summary>Its share of a contended link (checked, not enforced yet).</summary>
+    public double Weight { get; init; } = 1;
+
+    /// <summary>The MAC's bytes (checked by <see cref="MuxConfig.Load"/>).</summary>
+    public byte[] MacBytes => MacAddress.TryParseUnicast(Mac, out var mac) ? mac : [];
+
+    public override string Check()
+    {
+        if (base.Check() is { Length: > 0 } problem)
+        {
+            return problem;
+        }
+
+        if (!MacAddress.TryParseUnicast(Mac, out _))
+        {
+            return $"bad mac '{Mac}': six hex bytes, a unicast address";
+        }
+
+        if (Vlan is < 0 or > 4094)
+        {
+            return $"bad vlan {Vlan}: 0 (untagged) to 4094";
+        }
+
+        return Weight is > 0 and < double.PositiveInfinity ? string.Empty : $"bad weight {Weight}: a positive number";
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Ports;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +8,7 @@ namespace IoVirt.Cli;
 /// <summary><c>iovirt net</c>: virtio-net over vhost-user in front of a TAP interface, an echo, a sink or a packet source.</summary>
 internal static class NetCommand
 {
-    private const int DefaultBusyPollMicroseconds = 32;
+    public const int DefaultBusyPollMicroseconds = 32;
 
     public const string Usage = """
         Usage: iovirt net --socket PATH [--tap NAME | --mode echo|sink|source] [options]
@@ -89,7 +87,7 @@ internal static class NetCommand
             return Program.UsageError("bad --mtu, --queues, --frame-size, --queue-size or --busy-poll value", Usage);
         }
 
-        if (!TryMac(line.Value("--mac") ?? "52:54:00:12:34:56", out var mac))
+        if (!MacAddress.TryParseUnicast(line.Value("--mac") ?? "52:54:00:12:34:56", out var mac))
         {
             return Program.UsageError($"bad --mac '{line.Value("--mac")}': six hex bytes, a unicast address", Usage);
         }
@@ -131,27 +129,7 @@ internal static class NetCommand
                 },
                 level,
                 TimeSpan.FromMicroseconds(busyPoll),
-                () => Console.Out.WriteLine(JsonSerializer.Serialize(device?.Totals ?? default)));
+                () => BackendHost.PrintReport(device?.Totals ?? default));
         }
-    }
-
-    private static bool TryMac(string text, out byte[] mac)
-    {
-        mac = new byte[6];
-        var parts = text.Split(':');
-        if (parts.Length != 6)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < 6; i++)
-        {
-            if (parts[i].Length != 2 || !byte.TryParse(parts[i], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out mac[i]))
-            {
-                return false;
-            }
-        }
-
-        return (mac[0] & 1) == 0;
     }
 }

@@ -14,7 +14,7 @@ internal static class Program
           rng      serve virtio-rng over vhost-user (iovirt rng --help)
           blk      serve virtio-blk over vhost-user (iovirt blk --help)
           net      serve virtio-net over vhost-user (iovirt net --help)
-          mux      serve one virtio-blk disk per guest, volumes of one shared image (iovirt mux --help)
+          mux      serve guests' disks, volumes of one shared image, and nics, ports of one switch (iovirt mux --help)
           bench-blk  load generator for any vhost-user-blk back end (iovirt bench-blk --help)
 
         iovirt COMMAND --help describes each command.

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 
 namespace IoVirt.Testing;
 
@@ -94,6 +95,20 @@ public sealed class DaemonProcess : IDisposable
     }
 
     public void Signal(int signal) => _ = Tmds.Linux.LibC.kill(_process.Id, signal);
+
+    /// <summary>Stops the daemon with SIGTERM and returns the report it printed on exit: one JSON line on stdout.</summary>
+    public JsonElement StopAndReadReport()
+    {
+        Signal(15);
+        var exit = WaitForExit();
+        var lines = Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (exit != 0 || lines.Length != 1)
+        {
+            throw new InvalidOperationException($"iovirt exited with {exit} and {lines.Length} lines on stdout, not 0 and one report: {Stdout}{Stderr}");
+        }
+
+        return JsonDocument.Parse(lines[0]).RootElement.Clone();
+    }
 
     /// <summary>Waits for the process to end and returns its exit code (-1 when it had to be killed).</summary>
     public int WaitForExit(int timeoutMs = 20_000)

@@ -44,36 +44,49 @@ public static partial class GuestPing
         $$"""
         #!/bin/sh
         {{LinkUpAndWaitFor(addressWithPrefix, peer, waitForPeerSeconds)}}
+        {{Ping(peer, count)}}
+        {{WaitUntilAnswered(answerPeerPings, waitForPeerSeconds)}}
+        exit $status
+        """;
+
+    /// <summary>Guest shell lines that ping <paramref name="peer"/> <paramref name="count"/> times, print its <c>NET-PING</c> line and leave ping's status in <c>$status</c>.</summary>
+    public static string Ping(string peer, int count) =>
+        $$"""
         ping -c {{count}} -W 2 {{peer}} > /tmp/ping 2>&1
         status=$?
         cat /tmp/ping
         set -- $(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p' /tmp/ping)
         echo "NET-PING peer={{peer}} transmitted=${1:-0} received=${2:-0} status=$status"
+        """;
+
+    /// <summary>
+    /// Guest shell lines that wait until the guest has answered <paramref name="echoRequests"/> echo
+    /// requests in all (or <paramref name="seconds"/> ran out), then print <c>NET-ANSWERED n</c>.
+    /// </summary>
+    public static string WaitUntilAnswered(int echoRequests, int seconds) =>
+        $$"""
         echos() { awk '/^Icmp:/ { if (!column) { for (i = 1; i <= NF; i++) if ($i == "InEchos") column = i } else print $column }' /proc/net/snmp; }
         waited=0
-        while [ "$(echos)" -lt {{answerPeerPings}} ] && [ $waited -lt {{waitForPeerSeconds * 10}} ]; do
+        while [ "$(echos)" -lt {{echoRequests}} ] && [ $waited -lt {{seconds * 10}} ]; do
           sleep 0.1
           waited=$((waited + 1))
         done
         echo "NET-ANSWERED $(echos)"
-        exit $status
         """;
 
-    /// <summary>The <c>NET-PING</c> line in a guest's output.</summary>
-    public static PingResult Parse(string output)
-    {
-        var match = ResultLine().Match(output);
-        if (!match.Success)
-        {
-            throw new InvalidOperationException("no NET-PING line in the guest's output: " + output);
-        }
+    /// <summary>The first <c>NET-PING</c> line in a guest's output.</summary>
+    public static PingResult Parse(string output) =>
+        ParseAll(output) is [var first, ..] ? first : throw new InvalidOperationException("no NET-PING line in the guest's output: " + output);
 
-        return new PingResult(
+    /// <summary>Every <c>NET-PING</c> line in a guest's output, in order.</summary>
+    public static IReadOnlyList<PingResult> ParseAll(string output) =>
+    [
+        .. ResultLine().Matches(output).Select(match => new PingResult(
             match.Groups["peer"].Value,
             int.Parse(match.Groups["transmitted"].Value, CultureInfo.InvariantCulture),
             int.Parse(match.Groups["received"].Value, CultureInfo.InvariantCulture),
-            int.Parse(match.Groups["status"].Value, CultureInfo.InvariantCulture));
-    }
+            int.Parse(match.Groups["status"].Value, CultureInfo.InvariantCulture))),
+    ];
 
     [GeneratedRegex(@"^NET-PING peer=(?<peer>\S+) transmitted=(?<transmitted>\d+) received=(?<received>\d+) status=(?<status>\d+)", RegexOptions.Multiline)]
     private static partial Regex ResultLine();

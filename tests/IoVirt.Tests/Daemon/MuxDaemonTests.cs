@@ -119,19 +119,20 @@ public sealed class MuxDaemonTests : IDisposable
 
     [Theory]
     [InlineData("cannot read config", "{")]
-    [InlineData("missing required properties including: 'capacityIops'", """{ "ram": "4M", "disks": [] }""")]
+    [InlineData("missing required properties including: 'size'", """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a" } ] }""")]
     [InlineData("could not be mapped", """{ "ram": "4M", "capacityIops": 1, "disks": [], "bogus": 1 }""")]
-    [InlineData("the config needs one of \"image\" and \"ram\"", """{ "capacityIops": 1, "disks": [] }""")]
-    [InlineData("bad \"ram\" '1000'", """{ "ram": "1000", "capacityIops": 1, "disks": [] }""")]
-    [InlineData("bad \"capacityIops\" 0", """{ "ram": "4M", "capacityIops": 0, "disks": [] }""")]
-    [InlineData("the config needs a list of \"disks\"", """{ "ram": "4M", "capacityIops": 1, "disks": [] }""")]
+    [InlineData("the config needs one of \"image\" and \"ram\"", """{ "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("bad \"ram\" '1000'", """{ "ram": "1000", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("bad \"capacityIops\" 0", """{ "ram": "4M", "capacityIops": 0, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("bad \"capacityIops\" (none)", """{ "ram": "4M", "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("the config needs a list of \"disks\", of \"nics\" or both", """{ "ram": "4M", "capacityIops": 1, "disks": [] }""")]
     [InlineData("disk 'a': size '1000' is not a positive whole number of 512-byte sectors",
         """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1000" } ] }""")]
     [InlineData("disk '012345678901234567890': a name is 1 to 20 printable ASCII characters",
         """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "012345678901234567890", "socket": "a", "size": "1M" } ] }""")]
-    [InlineData("two disks are named 'a'",
+    [InlineData("two devices are named 'a'",
         """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" }, { "name": "a", "socket": "b", "size": "1M" } ] }""")]
-    [InlineData("two disks use the socket a",
+    [InlineData("two devices use the socket a",
         """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" }, { "name": "b", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("disk 'b': a reservation of 60 cost units/s does not fit: 60 of 100 are already reserved",
         """{ "ram": "4M", "capacityIops": 100, "disks": [ { "name": "a", "socket": "a", "size": "1M", "reservationIops": 60 }, { "name": "b", "socket": "b", "size": "1M", "reservationIops": 60 } ] }""")]

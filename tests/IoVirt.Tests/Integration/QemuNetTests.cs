@@ -47,7 +47,7 @@ public sealed class QemuNetTests : IDisposable
 
         var (exit, console) = QemuGuest.Run(
             GuestPing.Script("10.0.0.2/24", BridgeAddress, PingCount),
-            VhostUserNic(daemon, "52:54:00:12:34:56"),
+            QemuGuest.VhostUserNic(daemon.Socket, "52:54:00:12:34:56"),
             timeoutSeconds: 90);
 
         _output.WriteLine($"guest boot, ping of the bridge through iovirt net and power-off: {clock.ElapsedMilliseconds} ms");
@@ -67,11 +67,11 @@ public sealed class QemuNetTests : IDisposable
         // Each guest also waits to answer the other's pings, so neither powers off under them.
         var firstGuest = Task.Run(() => QemuGuest.Run(
             GuestPing.Script("10.0.0.2/24", "10.0.0.3", PingCount, answerPeerPings: PingCount),
-            VhostUserNic(first, "52:54:00:12:34:56"),
+            QemuGuest.VhostUserNic(first.Socket, "52:54:00:12:34:56"),
             timeoutSeconds: 120));
         var secondGuest = Task.Run(() => QemuGuest.Run(
             GuestPing.Script("10.0.0.3/24", "10.0.0.2", PingCount, answerPeerPings: PingCount),
-            VhostUserNic(second, "52:54:00:12:34:57"),
+            QemuGuest.VhostUserNic(second.Socket, "52:54:00:12:34:57"),
             timeoutSeconds: 120));
         var (firstExit, firstConsole) = await firstGuest;
         var (secondExit, secondConsole) = await secondGuest;
@@ -96,7 +96,7 @@ public sealed class QemuNetTests : IDisposable
         // The driver enables every pair by itself once MQ is negotiated; sysfs lists them.
         var script = "#!/bin/sh\necho \"NET-QUEUES $(echo $(ls /sys/class/net/eth0/queues))\"\n"
             + GuestPing.Script("10.0.0.2/24", BridgeAddress, PingCount);
-        var (exit, console) = QemuGuest.Run(script, ["-smp", "2", .. VhostUserNic(daemon, "52:54:00:12:34:56", queuePairs: 2)], timeoutSeconds: 90);
+        var (exit, console) = QemuGuest.Run(script, ["-smp", "2", .. QemuGuest.VhostUserNic(daemon.Socket, "52:54:00:12:34:56", queuePairs: 2)], timeoutSeconds: 90);
 
         _output.WriteLine($"two-vCPU guest boot, ping of the bridge over two queue pairs and power-off: {clock.ElapsedMilliseconds} ms");
         _output.WriteLine(console);
@@ -122,7 +122,7 @@ public sealed class QemuNetTests : IDisposable
 
         var (exit, console) = await Task.Run(() => QemuGuest.Run(
             GuestTcpTransfer.Script("10.0.0.2/24", BridgeAddress, SendPort, ReceivePort, TransferBytes),
-            VhostUserNic(daemon, "52:54:00:12:34:56"),
+            QemuGuest.VhostUserNic(daemon.Socket, "52:54:00:12:34:56"),
             timeoutSeconds: 120));
 
         _output.WriteLine($"guest boot, {TransferBytes >> 20} MiB each way over TCP through iovirt net and power-off: {clock.ElapsedMilliseconds} ms");
@@ -170,18 +170,6 @@ public sealed class QemuNetTests : IDisposable
     }
 
     /// <summary>
-    /// The vhost-user NIC. vectors=0 turns MSI-X off: QEMU 7.2 under TCG crashes in
-    /// vhost_net_start with it on. No option ROM: the guest boots with -kernel. More than one
-    /// queue pair needs queues= on the netdev and mq=on on the device.
-    /// </summary>
-    private static string[] VhostUserNic(NetDaemon daemon, string mac, int queuePairs = 1) =>
-    [
-        "-chardev", $"socket,id=c0,path={daemon.Socket}",
-        "-netdev", queuePairs == 1 ? "vhost-user,id=n0,chardev=c0" : $"vhost-user,id=n0,chardev=c0,queues={queuePairs}",
-        "-device", $"virtio-net-pci,netdev=n0,mac={mac},vectors=0,romfile=" + (queuePairs == 1 ? "" : ",mq=on"),
-    ];
-
-    /// <summary>
     /// The echo requests (and ARP) went from the guest to the TAP, the replies came back, and no
     /// chain was invalid or frame lost.
     /// </summary>
@@ -197,11 +185,9 @@ public sealed class QemuNetTests : IDisposable
     /// <summary>On SIGTERM the daemon exits 0 and prints its counters as one JSON line.</summary>
     private JsonElement StopAndReadCounters(DaemonProcess daemon)
     {
-        daemon.Signal(15);
-        Assert.True(daemon.WaitForExit() == 0, daemon.Stderr);
-        var counters = Assert.Single(daemon.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        var counters = daemon.StopAndReadReport();
         _output.WriteLine("counters: " + counters);
-        return JsonDocument.Parse(counters).RootElement.Clone();
+        return counters;
     }
 
     /// <summary>
