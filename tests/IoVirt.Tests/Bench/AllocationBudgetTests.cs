@@ -89,6 +89,13 @@ public class AllocationBudgetTests
         AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
     }
 
+    [Fact]
+    public void Arbitrating_a_request_allocates_nothing()
+    {
+        using var workload = new ArbiterWorkload();
+        AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
+    }
+
     private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
     {
         Assert.True(warmUp() > 0);

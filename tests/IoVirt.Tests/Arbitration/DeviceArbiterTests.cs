@@ -1,0 +1,123 @@
+using IoVirt.Arbitration;
+
+namespace IoVirt.Tests.Arbitration;
+
+/// <summary>The device arbiter's dispatch: who gets the device, how much of it at once, and who is woken.</summary>
+public sealed class DeviceArbiterTests : IDisposable
+{
+    private readonly ManualClock _clock = new();
+    private readonly DeviceArbiter _arbiter;
+    private readonly int[] _granted = new int[64];
+
+    public DeviceArbiterTests() => _arbiter = new DeviceArbiter(_clock, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8));
+
+    [Fact]
+    public void A_lone_tenant_gets_the_windows_maximum_and_with_a_second_busy_one_the_window_holds()
+    {
+        var (a, _) = Client("a");
+        var (b, bWakes) = Client("b");
+        RequestSlots(a, 0, 20);
+        Assert.Equal(8, a.Exchange(_granted));
+        Assert.Equal(8, _arbiter.InFlight);
+
+        b.Request(0, 1, 4096);
+        Assert.Equal(0, b.Exchange(_granted));
+
+        // A's completions free the device; B's request goes first (A has just had eight), and B is woken for it.
+        _clock.AdvanceTo(100_000);
+        for (var slot = 0; slot < 8; slot++)
+        {
+            a.Complete(slot);
+        }
+
+        Assert.Equal(1, a.Exchange(_granted));
+        Assert.Equal(8, _granted[0]);
+        Assert.Equal(1, bWakes.Count);
+        Assert.Equal(1, b.Exchange(_granted));
+        Assert.Equal(0, _granted[0]);
+        Assert.Equal(2, _arbiter.InFlight);
+        Assert.Equal(11, a.Waiting);
+    }
+
+    [Fact]
+    public void A_tenant_idle_for_less_than_the_grace_still_holds_the_others_to_the_window()
+    {
+        var (a, _) = Client("a");
+        var (b, _) = Client("b");
+        b.Request(0, 1, 4096);
+        Assert.Equal(1, b.Exchange(_granted));
+        b.Complete(0);
+        Assert.Equal(0, b.Exchange(_granted));
+
+        RequestSlots(a, 0, 20);
+        Assert.Equal(2, a.Exchange(_granted));
+
+        _clock.AdvanceTo(_clock.NowNanoseconds + (long)(DeviceArbiter.IdleGrace.TotalMilliseconds * 1e6) + 1);
+        a.Complete(_granted[0]);
+        a.Complete(_granted[1]);
+        Assert.Equal(8, a.Exchange(_granted));
+    }
+
+    [Fact]
+    public void A_tenant_over_its_limit_is_released_by_the_timer_at_its_rate()
+    {
+        const double Limit = 2000;
+        using var arbiter = new DeviceArbiter(MonotonicClock.Instance, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 64));
+        using var woken = new SemaphoreSlim(0);
+        using var client = arbiter.Connect(arbiter.AddTenant("limited", new TenantSpec(0, 1, Limit)), 64, () => woken.Release());
+        RequestSlots(client, 0, 64);
+        var granted = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMilliseconds(500))
+        {
+            var n = client.Exchange(_granted);
+            for (var i = 0; i < n; i++)
+            {
+                client.Complete(_granted[i]);
+                client.Request(_granted[i], 1, 4096);
+            }
+
+            granted += n;
+            woken.Wait(5);
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        Assert.InRange(granted, 0.8 * Limit * 0.5, (Limit * seconds * 1.02) + 2);
+    }
+
+    [Fact]
+    public void A_tenant_over_its_limit_does_not_hold_back_another()
+    {
+        var (limited, _) = Client("limited", new TenantSpec(0, 1, 1000));
+        var (free, _) = Client("free");
+
+        // At 1 ms the limit allows one request.
+        _clock.AdvanceTo(1_000_000);
+        RequestSlots(limited, 0, 10);
+        Assert.Equal(1, limited.Exchange(_granted));
+        RequestSlots(free, 0, 2);
+        Assert.Equal(1, free.Exchange(_granted));
+    }
+
+    private (ArbiterClient Client, WakeCount Wakes) Client(string name, TenantSpec? spec = null)
+    {
+        var wakes = new WakeCount();
+        var client = _arbiter.Connect(_arbiter.AddTenant(name, spec ?? new TenantSpec(0, 1, 0)), 32, () => wakes.Count++);
+        return (client, wakes);
+    }
+
+    private static void RequestSlots(ArbiterClient client, int first, int count)
+    {
+        for (var slot = first; slot < first + count; slot++)
+        {
+            client.Request(slot, 1, 4096);
+        }
+    }
+
+    public void Dispose() => _arbiter.Dispose();
+
+    private sealed class WakeCount
+    {
+        public int Count { get; set; }
+    }
+}
