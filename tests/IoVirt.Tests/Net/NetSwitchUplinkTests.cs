@@ -1,6 +1,8 @@
 using IoVirt.Abi.Net;
 using IoVirt.Arbitration;
 using IoVirt.Backends.Net.Switching;
+using IoVirt.Testing;
+using Xunit.Abstractions;
 using static IoVirt.Testing.EthernetFrames;
 
 namespace IoVirt.Tests.Net;
@@ -16,8 +18,13 @@ public sealed class NetSwitchUplinkTests : IDisposable
     private readonly ManualClock _clock = new();
     private readonly SwitchBed _bed;
 
-    public NetSwitchUplinkTests() =>
+    private readonly ITestOutputHelper _output;
+
+    public NetSwitchUplinkTests(ITestOutputHelper output)
+    {
+        _output = output;
         _bed = new SwitchBed(_wire, new UplinkOptions { MaxLearned = 16, Aging = TimeSpan.FromSeconds(10), Clock = _clock });
+    }
 
     private UplinkCounters Uplink => _bed.Switch.UplinkCounters;
 
@@ -137,6 +144,67 @@ public sealed class NetSwitchUplinkTests : IDisposable
         var toB = Frame(MacB, MacA, 64);
         a.Send(Header(), toB);
         Assert.Equal(toB, b.Receive(out _)![VirtioNetHdr.Size..]);
+    }
+
+    [Fact]
+    public void Backlogged_guests_share_the_uplink_by_weight()
+    {
+        var (portA, a) = _bed.Guest("a", MacA, weight: 1);
+        var (portB, b) = _bed.Guest("b", MacB, weight: 2);
+        var sent = SendBacklogged((portA, a, 1000), (portB, b, 1000), count: 360);
+
+        var shareB = sent.Count(frame => frame.AsSpan(6, 6).SequenceEqual(MacB)) / 360.0;
+        _output.WriteLine($"weights 1:2, 1000-byte frames: B sent {shareB:P1} of the first 360");
+        Assert.InRange(shareB, 0.62, 0.71);
+    }
+
+    [Fact]
+    public void A_guest_of_small_frames_and_one_of_large_frames_get_equal_cost_of_the_uplink()
+    {
+        var (portA, a) = _bed.Guest("a", MacA);
+        var (portB, b) = _bed.Guest("b", MacB);
+        var sent = SendBacklogged((portA, a, 64), (portB, b, 1400), count: 300);
+
+        var model = new UplinkOptions().Cost;
+        double Cost(byte[] frame) => model.Cost(VirtioNetHdr.Size + frame.Length);
+        var costA = sent.Where(frame => frame.AsSpan(6, 6).SequenceEqual(MacA)).Sum(Cost);
+        var shareA = costA / sent.Sum(Cost);
+        _output.WriteLine($"equal weights, 64- and 1400-byte frames: A had {shareA:P1} of the cost, {sent.Count(f => f.Length == 64)} of 300 frames");
+        Assert.InRange(shareA, 0.45, 0.55);
+    }
+
+    /// <summary>
+    /// Fills two guests' uplink queues to overflowing while the wire holds the switch, lets go,
+    /// and returns the first <paramref name="count"/> frames sent after the one the switch held,
+    /// all sent while both queues still had frames.
+    /// </summary>
+    private List<byte[]> SendBacklogged((SwitchPort Port, NetDriver Driver, int Size) first, (SwitchPort Port, NetDriver Driver, int Size) second, int count)
+    {
+        _wire.Inject(Frame(Broadcast, PeerMac, 60)); // learned: frames for it go to the uplink alone
+        Assert.True(SpinWait.SpinUntil(() => _bed.Switch.LearnedCount == 1, 5000));
+        _wire.Hold();
+        const int Frames = 300;
+        for (var burst = 0; burst < Frames; burst += 30)
+        {
+            foreach (var (port, driver, size) in new[] { first, second })
+            {
+                for (var i = 0; i < 30; i++)
+                {
+                    driver.Send(Header(), Frame(PeerMac, port.Mac, size));
+                }
+
+                Assert.True(driver.WaitTransmitted());
+            }
+        }
+
+        Assert.True(
+            SpinWait.SpinUntil(() => first.Port.Counters.UplinkOverflowed > 0 && second.Port.Counters.UplinkOverflowed > 0, 5000),
+            $"uplink drops {first.Port.Counters.UplinkOverflowed} and {second.Port.Counters.UplinkOverflowed}");
+        _wire.Release();
+        Assert.NotNull(_wire.Next());
+        var sent = Enumerable.Range(0, count).Select(_ => _wire.Next()).ToList();
+        Assert.DoesNotContain(null, sent);
+        return sent!;
     }
 
     public void Dispose()
