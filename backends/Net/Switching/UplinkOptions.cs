@@ -26,6 +26,7 @@ public sealed class UplinkOptions
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLearned, 0);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Aging, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Aging.Ticks, long.MaxValue / 100, nameof(Aging)); // kept in nanoseconds
         ArgumentOutOfRangeException.ThrowIfLessThan(QueueFrames, 1);
         if (!(Cost.Cost(0) > 0) || !(Cost.PerByte >= 0))
         {
