@@ -122,4 +122,66 @@ public class DeficitRoundRobinProperties
         });
         Check.One(Runs, property);
     }
+
+    [Fact]
+    public void A_flow_that_empties_banks_no_credit_a_busy_period_never_outspends_its_turns()
+    {
+        var operations = Gen.ListOf(Gen.Choose(-1, 2)).Select(list => list.ToArray()).ToArbitrary();
+        var property = Prop.ForAll(operations, Seeds, (steps, seed) =>
+        {
+            var random = new Random(seed);
+            var drr = new DeficitRoundRobin(Quantum);
+            var weights = new[] { 1, 2, 3 };
+            foreach (var weight in weights)
+            {
+                _ = drr.AddFlow(weight, capacity: 4);
+            }
+
+            // Always backlogged, so another flow's turns are never back to back and a run of
+            // dequeues from one flow is one turn.
+            var busy = drr.AddFlow(weight: 1, capacity: 1);
+            var costs = new Dictionary<long, double>();
+            var next = 0L;
+            bool Offer(int flow)
+            {
+                var cost = (double)random.Next(1, (int)Quantum + 1);
+                costs[next] = cost;
+                return drr.TryEnqueue(flow, cost, next++);
+            }
+
+            Assert.True(Offer(busy));
+            var queued = new int[weights.Length];
+            var spent = new double[weights.Length];
+            var turns = new int[weights.Length];
+            var last = -1;
+            foreach (var step in steps)
+            {
+                if (step >= 0)
+                {
+                    queued[step] += Offer(step) ? 1 : 0;
+                    continue;
+                }
+
+                Assert.True(drr.TryDequeue(out var flow, out var token));
+                if (flow == busy)
+                {
+                    Assert.True(Offer(busy));
+                }
+                else
+                {
+                    turns[flow] += flow == last ? 0 : 1;
+                    spent[flow] += costs[token];
+                    Assert.True(spent[flow] <= turns[flow] * weights[flow] * Quantum, $"flow {flow} spent {spent[flow]} in {turns[flow]} turns of {weights[flow] * Quantum}");
+                    if (--queued[flow] == 0)
+                    {
+                        spent[flow] = 0;
+                        turns[flow] = 0;
+                    }
+                }
+
+                last = flow;
+            }
+        });
+        Check.One(Runs, property);
+    }
 }
