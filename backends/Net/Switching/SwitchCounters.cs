@@ -14,7 +14,7 @@ public sealed class SwitchCounters
     /// <summary>Frames for this port dropped because its inbound queue was full.</summary>
     public long Overflowed => Interlocked.Read(ref _overflowed);
 
-    /// <summary>Frames from this port delivered to at least one other port.</summary>
+    /// <summary>Frames from this port delivered to at least one other port or queued for the uplink.</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
 
     /// <summary>Frames from this port for the uplink dropped because its uplink queue was full.</summary>
