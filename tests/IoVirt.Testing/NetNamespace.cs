@@ -81,19 +81,48 @@ public sealed class NetNamespace : IDisposable
 
     /// <summary>
     /// A TCP socket listening on <paramref name="port"/> on every IPv4 address of the namespace,
-    /// so the test itself can be a peer of its guests without a helper program. A socket belongs
-    /// to the namespace its creating thread was in, and setns changes only the calling thread:
-    /// a thread of its own enters the namespace, makes the socket and goes back.
+    /// so the test itself can be a peer of its guests without a helper program.
     /// </summary>
-    public Socket ListenTcp(int port)
+    public Socket ListenTcp(int port) => Inside(() =>
     {
-        Socket? listener = null;
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(new IPEndPoint(IPAddress.Any, port));
+            listener.Listen();
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    });
+
+    /// <summary>
+    /// Runs <paramref name="create"/> inside the namespace and returns what it made: a socket or a
+    /// TAP belongs to the namespace its creating thread was in, and setns changes only the calling
+    /// thread, so a thread of its own enters the namespace, makes the object and goes back.
+    /// </summary>
+    public T Inside<T>(Func<T> create)
+    {
+        T? made = default;
         ExceptionDispatchInfo? failure = null;
         var thread = new Thread(() =>
         {
             try
             {
-                listener = ListenTcpInside(port);
+                using var home = File.OpenHandle("/proc/thread-self/ns/net");
+                using var inside = File.OpenHandle(Path.Combine("/run/netns", Name));
+                EnterNamespace(inside);
+                try
+                {
+                    made = create();
+                }
+                finally
+                {
+                    EnterNamespace(home);
+                }
             }
             catch (Exception e)
             {
@@ -103,33 +132,7 @@ public sealed class NetNamespace : IDisposable
         thread.Start();
         thread.Join();
         failure?.Throw();
-        return listener!;
-    }
-
-    private Socket ListenTcpInside(int port)
-    {
-        using var home = File.OpenHandle("/proc/thread-self/ns/net");
-        using var inside = File.OpenHandle(Path.Combine("/run/netns", Name));
-        EnterNamespace(inside);
-        try
-        {
-            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                listener.Bind(new IPEndPoint(IPAddress.Any, port));
-                listener.Listen();
-                return listener;
-            }
-            catch
-            {
-                listener.Dispose();
-                throw;
-            }
-        }
-        finally
-        {
-            EnterNamespace(home);
-        }
+        return made!;
     }
 
     private static void EnterNamespace(Microsoft.Win32.SafeHandles.SafeFileHandle namespaceFile)

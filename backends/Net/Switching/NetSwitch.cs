@@ -4,13 +4,16 @@ using IoVirt.Abi.Net;
 namespace IoVirt.Backends.Net.Switching;
 
 /// <summary>
-/// An L2 switch joining guests' network devices (issue 6, NIC side, first part): each guest is
-/// a <see cref="SwitchPort"/> with a fixed MAC and VLAN, so the MAC table is the port list (an
-/// uplink with learned MACs and fair sharing of it are not there yet). Unicast frames go to the port
-/// that owns the destination MAC; broadcast, multicast and unknown destinations are flooded to
-/// every other port of the same VLAN. Guests cannot spoof (their source MAC is checked) and
-/// cannot reach other VLANs. Ports forward from their own workers, so the table is read under
-/// a lock that only port changes take for writing.
+/// A learning L2 switch joining guests' network devices, with at most one uplink (issue 6, NIC
+/// side). Each guest is a <see cref="SwitchPort"/> with a fixed MAC and VLAN; guests cannot spoof
+/// (their source MAC is checked) and cannot reach other VLANs. Unicast to a guest's MAC goes to
+/// that port; to a MAC learned on the uplink, to the uplink; broadcast, multicast and unknown
+/// destinations are flooded within the VLAN, the uplink included. The uplink is a trunk: frames
+/// of VLAN n ≠ 0 cross it tagged n. Sources seen on it are learned (bounded, with aging), and a
+/// frame from it with a guest's source MAC is dropped. Guest frames for the uplink wait in
+/// per-port queues that share it by weighted deficit round robin. Ports forward from their own
+/// workers and the uplink from its thread, so the port table is read under a lock that only
+/// port changes take for writing.
 /// </summary>
 public sealed class NetSwitch : IDisposable
 {
@@ -18,8 +21,29 @@ public sealed class NetSwitch : IDisposable
     private readonly List<SwitchPort> _ports = [];
     private readonly Dictionary<ulong, SwitchPort> _byMac = [];
     private readonly int _slotBytes;
+    private readonly INetPort? _uplinkPort;
+    private readonly LearnedMacs? _learned;
+    private readonly UplinkQueues? _queues;
+    private readonly Uplink? _uplink;
 
-    public NetSwitch(int mtu = 1500) => _slotBytes = VirtioNetHdr.Size + NetTransmitCheck.FrameFor(mtu);
+    /// <param name="mtu">The largest IP packet a guest sends.</param>
+    /// <param name="uplink">The way out (a TAP), owned by the switch from now on; null for none.</param>
+    /// <param name="options">Learning and sharing on the uplink; defaults when null.</param>
+    public NetSwitch(int mtu = 1500, INetPort? uplink = null, UplinkOptions? options = null)
+    {
+        _slotBytes = VirtioNetHdr.Size + NetTransmitCheck.FrameFor(mtu);
+        if (uplink is null)
+        {
+            return;
+        }
+
+        options ??= new UplinkOptions();
+        options.Validate();
+        _uplinkPort = uplink;
+        _learned = new LearnedMacs(options, UplinkCounters);
+        _queues = new UplinkQueues(options, _slotBytes);
+        _uplink = new Uplink(this, uplink, _queues, UplinkCounters);
+    }
 
     public IReadOnlyList<SwitchPort> Ports
     {
@@ -37,8 +61,17 @@ public sealed class NetSwitch : IDisposable
         }
     }
 
-    /// <summary>Adds a guest port with its own unicast MAC on <paramref name="vlan"/> (0: untagged, else 1-4094).</summary>
-    public SwitchPort AddPort(string name, ReadOnlySpan<byte> mac, ushort vlan = 0)
+    /// <summary>What crossed the uplink (all zero without one).</summary>
+    public UplinkCounters UplinkCounters { get; } = new();
+
+    /// <summary>MACs currently learned on the uplink.</summary>
+    public int LearnedCount => _learned?.Count ?? 0;
+
+    /// <summary>
+    /// Adds a guest port with its own unicast MAC on <paramref name="vlan"/> (0: untagged, else
+    /// 1-4094), with <paramref name="weight"/> shares of the uplink.
+    /// </summary>
+    public SwitchPort AddPort(string name, ReadOnlySpan<byte> mac, ushort vlan = 0, int weight = 1)
     {
         if (mac.Length != 6 || (mac[0] & 1) != 0)
         {
@@ -50,66 +83,141 @@ public sealed class NetSwitch : IDisposable
             throw new ArgumentOutOfRangeException(nameof(vlan), vlan, "VLAN ids are 1 to 4094 (0: untagged)");
         }
 
-        var port = new SwitchPort(this, name, mac, vlan, _slotBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(weight, 1);
         _gate.EnterWriteLock();
         try
         {
-            if (!_byMac.TryAdd(Key(mac), port))
+            if (_byMac.ContainsKey(Key(mac)))
             {
-                port.Dispose();
                 throw new ArgumentException($"MAC {Convert.ToHexString(mac)} is already on the switch", nameof(mac));
             }
 
+            var port = new SwitchPort(this, name, mac, vlan, weight, _queues?.AddPort(weight) ?? -1, _slotBytes);
+            _byMac.Add(Key(mac), port);
             _ports.Add(port);
+            return port;
         }
         finally
         {
             _gate.ExitWriteLock();
         }
-
-        return port;
     }
 
-    /// <summary>Forwards a packet from <paramref name="from"/>; true when some port took it.</summary>
+    /// <summary>Forwards a packet from <paramref name="from"/>; true when some port or the uplink queue took it.</summary>
     internal bool Forward(SwitchPort from, ReadOnlySpan<byte> packet)
     {
         var frame = packet[VirtioNetHdr.Size..];
-        if (IsTagged(frame))
+        if (VlanTag.IsTagged(frame))
         {
             return false; // guests send untagged; the switch tags by port
         }
 
-        var delivered = false;
         _gate.EnterReadLock();
         try
         {
-            if ((frame[0] & 1) == 0 && _byMac.TryGetValue(Key(frame[..6]), out var target))
+            if ((frame[0] & 1) == 0)
             {
-                return target != from && target.Vlan == from.Vlan && target.Deliver(packet);
-            }
-
-            foreach (var port in _ports)
-            {
-                if (port != from && port.Vlan == from.Vlan)
+                if (_byMac.TryGetValue(Key(frame[..6]), out var target))
                 {
-                    delivered |= port.Deliver(packet);
+                    return target != from && target.Vlan == from.Vlan && target.Deliver(packet);
+                }
+
+                if (_learned is not null && _learned.Contains(Key(frame[..6], from.Vlan)))
+                {
+                    return SendUp(from, packet);
                 }
             }
+
+            var delivered = Flood(from, from.Vlan, packet);
+            return (_queues is not null && SendUp(from, packet)) | delivered;
         }
         finally
         {
             _gate.ExitReadLock();
         }
+    }
+
+    /// <summary>Forwards a packet the uplink received (its tag taken off here, in place).</summary>
+    internal void ForwardFromUplink(Span<byte> packet)
+    {
+        if (!VlanTag.TryStrip(ref packet, out var vlan) || (packet[VirtioNetHdr.Size + 6] & 1) != 0)
+        {
+            UplinkCounters.Malform();
+            return;
+        }
+
+        // Offloads the uplink's header may announce mean nothing to guests: ports accept none.
+        packet[..VirtioNetHdr.Size].Clear();
+        var frame = packet[VirtioNetHdr.Size..];
+        _gate.EnterReadLock();
+        try
+        {
+            if (_byMac.ContainsKey(Key(frame.Slice(6, 6))))
+            {
+                UplinkCounters.Spoof();
+                return;
+            }
+
+            _learned!.Learn(Key(frame.Slice(6, 6), vlan));
+            if ((frame[0] & 1) == 0)
+            {
+                if (_byMac.TryGetValue(Key(frame[..6]), out var target))
+                {
+                    _ = target.Vlan == vlan && target.Deliver(packet);
+                    return;
+                }
+
+                if (_learned.Contains(Key(frame[..6], vlan)))
+                {
+                    return; // behind the uplink already: never sent back out
+                }
+            }
+
+            _ = Flood(null, vlan, packet);
+        }
+        finally
+        {
+            _gate.ExitReadLock();
+        }
+    }
+
+    /// <summary>Delivers to every port of <paramref name="vlan"/> but <paramref name="from"/>; true when one took it.</summary>
+    private bool Flood(SwitchPort? from, ushort vlan, ReadOnlySpan<byte> packet)
+    {
+        var delivered = false;
+        foreach (var port in _ports)
+        {
+            if (port != from && port.Vlan == vlan)
+            {
+                delivered |= port.Deliver(packet);
+            }
+        }
 
         return delivered;
     }
 
-    private static bool IsTagged(ReadOnlySpan<byte> frame) => BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) is 0x8100 or 0x88a8;
+    private bool SendUp(SwitchPort from, ReadOnlySpan<byte> packet)
+    {
+        if (_queues!.TryEnqueue(from.UplinkQueue, packet, from.Vlan))
+        {
+            return true;
+        }
+
+        from.Counters.UplinkOverflow();
+        return false;
+    }
 
     private static ulong Key(ReadOnlySpan<byte> mac) => BinaryPrimitives.ReadUInt32BigEndian(mac) | ((ulong)BinaryPrimitives.ReadUInt16BigEndian(mac[4..]) << 32);
 
+    /// <summary>A learned station: its MAC on its VLAN.</summary>
+    private static ulong Key(ReadOnlySpan<byte> mac, ushort vlan) => Key(mac) | ((ulong)vlan << 48);
+
     public void Dispose()
     {
+        // The uplink thread first: it forwards into the ports.
+        _uplink?.Dispose();
+        _uplinkPort?.Dispose();
+        _queues?.Dispose();
         foreach (var port in _ports)
         {
             port.Dispose();

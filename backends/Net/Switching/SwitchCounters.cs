@@ -1,11 +1,12 @@
 namespace IoVirt.Backends.Net.Switching;
 
-/// <summary>What a switch port's guest sent that the switch refused, and what it could not deliver to it.</summary>
+/// <summary>What a switch port's guest sent that the switch refused, and what it could not deliver to it or to the uplink.</summary>
 public sealed class SwitchCounters
 {
     private long _spoofed;
     private long _overflowed;
     private long _forwarded;
+    private long _uplinkOverflowed;
 
     /// <summary>Frames whose source MAC was not the port's (dropped: a guest cannot pose as another).</summary>
     public long Spoofed => Interlocked.Read(ref _spoofed);
@@ -13,12 +14,17 @@ public sealed class SwitchCounters
     /// <summary>Frames for this port dropped because its inbound queue was full.</summary>
     public long Overflowed => Interlocked.Read(ref _overflowed);
 
-    /// <summary>Frames from this port delivered to at least one other port.</summary>
+    /// <summary>Frames from this port delivered to at least one other port or queued for the uplink.</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <summary>Frames from this port for the uplink dropped because its uplink queue was full.</summary>
+    public long UplinkOverflowed => Interlocked.Read(ref _uplinkOverflowed);
 
     internal void Spoof() => Interlocked.Increment(ref _spoofed);
 
     internal void Overflow() => Interlocked.Increment(ref _overflowed);
 
     internal void Forward() => Interlocked.Increment(ref _forwarded);
+
+    internal void UplinkOverflow() => Interlocked.Increment(ref _uplinkOverflowed);
 }

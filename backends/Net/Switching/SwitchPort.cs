@@ -23,12 +23,14 @@ public sealed class SwitchPort : INetPort
     private int _head;
     private int _count;
 
-    internal SwitchPort(NetSwitch owner, string name, ReadOnlySpan<byte> mac, ushort vlan, int slotBytes)
+    internal SwitchPort(NetSwitch owner, string name, ReadOnlySpan<byte> mac, ushort vlan, int weight, int uplinkQueue, int slotBytes)
     {
         _switch = owner;
         Name = name;
         _mac = mac[..6].ToArray();
         Vlan = vlan;
+        Weight = weight;
+        UplinkQueue = uplinkQueue;
         _inbound = new byte[InboundFrames][];
         for (var i = 0; i < InboundFrames; i++)
         {
@@ -44,7 +46,13 @@ public sealed class SwitchPort : INetPort
     /// <summary>The VLAN the port is on (0: untagged); ports see only frames of their own VLAN.</summary>
     public ushort Vlan { get; }
 
+    /// <summary>The port's shares of the uplink, against the other ports' weights.</summary>
+    public int Weight { get; }
+
     public SwitchCounters Counters { get; } = new();
+
+    /// <summary>The port's queue for the uplink (-1: the switch has none).</summary>
+    internal int UplinkQueue { get; }
 
     public string Description => $"switch port {Name}";
 

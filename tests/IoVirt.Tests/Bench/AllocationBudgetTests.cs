@@ -96,6 +96,13 @@ public class AllocationBudgetTests
         AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
     }
 
+    [Fact]
+    public void Deficit_round_robin_allocates_nothing_per_frame()
+    {
+        var workload = new DeficitRoundRobinWorkload();
+        AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
+    }
+
     private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
     {
         Assert.True(warmUp() > 0);

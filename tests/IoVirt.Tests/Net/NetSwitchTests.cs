@@ -1,7 +1,5 @@
 using IoVirt.Abi.Net;
-using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Switching;
-using IoVirt.Testing;
 using static IoVirt.Testing.EthernetFrames;
 
 namespace IoVirt.Tests.Net;
@@ -14,15 +12,14 @@ public sealed class NetSwitchTests : IDisposable
     private static readonly byte[] MacC = [0x02, 0, 0, 0, 0, 0x0c];
     private static readonly byte[] Broadcast = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
-    private readonly NetSwitch _switch = new();
-    private readonly List<IDisposable> _owned = [];
+    private readonly SwitchBed _bed = new();
 
     [Fact]
     public void A_unicast_frame_reaches_only_the_port_that_owns_its_destination()
     {
-        var (portA, a) = Guest("a", MacA);
-        var (_, b) = Guest("b", MacB);
-        var (_, c) = Guest("c", MacC);
+        var (portA, a) = _bed.Guest("a", MacA);
+        var (_, b) = _bed.Guest("b", MacB);
+        var (_, c) = _bed.Guest("c", MacC);
         var frame = Frame(MacB, MacA, 300);
         a.Send(Header(), frame);
         Assert.Equal(frame, b.Receive(out _)![VirtioNetHdr.Size..]);
@@ -33,9 +30,9 @@ public sealed class NetSwitchTests : IDisposable
     [Fact]
     public void A_broadcast_reaches_every_other_port_of_the_same_vlan_and_no_other()
     {
-        var (_, a) = Guest("a", MacA, vlan: 7);
-        var (_, b) = Guest("b", MacB, vlan: 7);
-        var (_, c) = Guest("c", MacC, vlan: 8);
+        var (_, a) = _bed.Guest("a", MacA, vlan: 7);
+        var (_, b) = _bed.Guest("b", MacB, vlan: 7);
+        var (_, c) = _bed.Guest("c", MacC, vlan: 8);
         a.Send(Header(), Frame(Broadcast, MacA, 80));
         Assert.NotNull(b.Receive(out _));
         Assert.Null(c.Receive(out _, timeoutMs: 200));
@@ -48,8 +45,8 @@ public sealed class NetSwitchTests : IDisposable
     [Fact]
     public void A_guest_that_spoofs_its_source_MAC_reaches_no_one_and_is_counted()
     {
-        var (portA, a) = Guest("a", MacA);
-        var (_, b) = Guest("b", MacB);
+        var (portA, a) = _bed.Guest("a", MacA);
+        var (_, b) = _bed.Guest("b", MacB);
         a.Send(Header(), Frame(MacB, MacC, 80));      // posing as C
         a.Send(Header(), Frame(Broadcast, MacB, 80)); // posing as B itself
         Assert.Null(b.Receive(out _, timeoutMs: 300));
@@ -63,9 +60,9 @@ public sealed class NetSwitchTests : IDisposable
     [Fact]
     public void A_port_whose_guest_takes_nothing_drops_beyond_its_queue_and_the_others_go_on()
     {
-        var (_, a) = Guest("a", MacA);
-        var (portB, _) = Guest("b", MacB, receiveBuffers: 0);
-        var (_, c) = Guest("c", MacC);
+        var (_, a) = _bed.Guest("a", MacA);
+        var (portB, _) = _bed.Guest("b", MacB, receiveBuffers: 0);
+        var (_, c) = _bed.Guest("c", MacC);
         for (var i = 0; i < SwitchPort.InboundFrames + 40; i++)
         {
             a.Send(Header(), Frame(MacB, MacA, 64));
@@ -86,30 +83,10 @@ public sealed class NetSwitchTests : IDisposable
     [Fact]
     public void Two_ports_cannot_share_a_MAC()
     {
-        _ = _switch.AddPort("a", MacA);
-        Assert.Throws<ArgumentException>(() => _switch.AddPort("a2", MacA));
-        Assert.Throws<ArgumentException>(() => _switch.AddPort("m", Broadcast));
+        _ = _bed.Switch.AddPort("a", MacA);
+        Assert.Throws<ArgumentException>(() => _bed.Switch.AddPort("a2", MacA));
+        Assert.Throws<ArgumentException>(() => _bed.Switch.AddPort("m", Broadcast));
     }
 
-    private (SwitchPort Port, NetDriver Driver) Guest(string name, byte[] mac, ushort vlan = 0, int receiveBuffers = 32)
-    {
-        var port = _switch.AddPort(name, mac, vlan);
-        var device = new NetDevice(port, new NetDeviceOptions { Mac = mac });
-        var bed = new VhostUserTestBed(device);
-        var driver = new NetDriver(bed.SocketPath, bed.Memory, NetBed.DriverFeatures);
-        driver.PostReceiveBuffers(receiveBuffers);
-        _owned.Add(bed);
-        _owned.Add(driver);
-        return (port, driver);
-    }
-
-    public void Dispose()
-    {
-        for (var i = _owned.Count - 1; i >= 0; i--)
-        {
-            _owned[i].Dispose();
-        }
-
-        _switch.Dispose();
-    }
+    public void Dispose() => _bed.Dispose();
 }

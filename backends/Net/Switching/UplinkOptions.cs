@@ -1,0 +1,36 @@
+using IoVirt.Arbitration;
+
+namespace IoVirt.Backends.Net.Switching;
+
+/// <summary>How a <see cref="NetSwitch"/> learns what is behind its uplink and shares the uplink among its ports.</summary>
+public sealed class UplinkOptions
+{
+    /// <summary>MACs (per VLAN) the uplink may have learned at once; beyond that new ones are refused, counted and flooded to.</summary>
+    public int MaxLearned { get; init; } = 1024;
+
+    /// <summary>How long a learned MAC stays without being seen again (Linux bridges default to 300 s).</summary>
+    public TimeSpan Aging { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>Frames each port may have waiting for the uplink; more are dropped and counted.</summary>
+    public int QueueFrames { get; init; } = 256;
+
+    /// <summary>
+    /// What a frame costs the uplink, in nanoseconds: the ports share it by this cost, weighted.
+    /// The default is a rough figure for a software path, where the fixed cost per frame dominates.
+    /// </summary>
+    public NetCostModel Cost { get; init; } = new(PerPacket: 250, PerByte: 0.25);
+
+    public IArbiterClock Clock { get; init; } = MonotonicClock.Instance;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxLearned, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Aging, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Aging.Ticks, long.MaxValue / 100, nameof(Aging)); // kept in nanoseconds
+        ArgumentOutOfRangeException.ThrowIfLessThan(QueueFrames, 1);
+        if (!(Cost.Cost(0) > 0) || !(Cost.PerByte >= 0))
+        {
+            throw new ArgumentException($"a frame must cost more than nothing: {Cost}", nameof(Cost));
+        }
+    }
+}
