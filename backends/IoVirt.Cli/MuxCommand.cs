@@ -3,6 +3,7 @@ using IoVirt.Arbitration;
 using IoVirt.Backends.Blk;
 using IoVirt.Backends.Blk.Volumes;
 using IoVirt.Backends.Net;
+using IoVirt.Backends.Net.Ports;
 using IoVirt.Backends.Net.Switching;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -39,7 +40,13 @@ internal static class MuxCommand
         (frames from any other are dropped and counted as spoofed), and a VLAN, the
         only one its guest sees. Unicast frames go to the port owning the destination
         MAC; broadcast, multicast and unknown destinations go to every other port of
-        the VLAN.
+        the VLAN. With "uplink": TAP, the switch has one more port, that TAP interface
+        (created if missing; bring it up or add it to a bridge yourself): a trunk,
+        where each VLAN but 0 is 802.1Q-tagged. Frames for MACs not on the switch go
+        up it; the source MACs seen on it are learned (at most 1024, forgotten after
+        300 s unseen; more are flooded to and counted), and a frame from it posing
+        as a guest's MAC is dropped. Ports share the uplink in proportion to their
+        weights (deficit round robin on 250 ns per frame plus 0.25 ns per byte).
 
         FILE is JSON, with disks, nics or both; disks need "image": FILE (a raw image
         or block device, locked) or "ram": SIZE (a RAM disk, gone on exit) and
@@ -54,6 +61,7 @@ internal static class MuxCommand
                 "reservationIops": 5000, "weight": 2, "limitIops": 20000 }
             ],
             "mtu": 1500,
+            "uplink": "tap0",
             "nics": [
               { "name": "vm1-net", "socket": "/run/iovirt/vm1-net.sock",
                 "mac": "02:00:00:00:00:01", "vlan": 0, "weight": 1 }
@@ -69,17 +77,21 @@ internal static class MuxCommand
         (default false). latencyTolerance: positive (default 0.25); larger gives more
         throughput and weaker shares. mtu: 68 to 65535 (default 1500), for every nic;
         mac: a unicast address, unique; vlan: 0 (untagged, the default) to 4094;
-        weight: positive (default 1), checked but not enforced yet.
+        weight: a whole number from 1 to 1000 (default 1).
 
         Options:
           --config FILE          the disks and nics to serve; required
           --log-level LEVEL      trace, debug, information, warning, error (default information)
           -h, --help             show this text
 
-        With nics, on exit it prints one JSON line on stdout: for each nic by name,
-        the switch's counters spoofed (frames from a source MAC not the port's),
+        With nics, on exit it prints one JSON line on stdout: "nics", for each nic by
+        name the switch's counters spoofed (frames from a source MAC not the port's),
         overflowed (frames for the port dropped, its guest not taking them fast
-        enough) and forwarded (frames from the port that reached another). Logs go to
+        enough), forwarded (frames from the port that reached another or the uplink's
+        queue), uplinkOverflowed (dropped, the port's uplink queue full) and
+        uplinkSent (its share of the uplink); "uplink" (null without one): received,
+        sent, sendFailed, learned, learnRefused, spoofed and malformed frames; and
+        "learned", the MACs known behind the uplink at exit. Logs go to
         stderr. SIGTERM or SIGINT stop every device and remove the socket files.
         Exit codes: 0 stopped by a signal, 1 could not serve (the image cannot be opened,
         the volumes do not fit, a volume's size changed), 2 usage error or bad FILE.
@@ -126,14 +138,26 @@ internal static class MuxCommand
             disks = DiskDevices(config, store, volumes, arbiter);
         }
 
+        NetSwitch netSwitch;
+        try
+        {
+            netSwitch = new NetSwitch(config.Mtu, config.Uplink is { } tap ? new TapPort(tap, pairs: 1) : null);
+        }
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"iovirt mux: cannot open the uplink {config.Uplink}: {e.Message}");
+            store?.Dispose();
+            return 1;
+        }
+
         using (store)
-        using (var netSwitch = new NetSwitch(config.Mtu))
+        using (netSwitch)
         {
             HostedDevice[] devices = [.. disks, .. NicDevices(config, netSwitch)];
 
             // One busy-poll for all: a NIC's receive side wants the network default, disks alone the image's.
             var busyPoll = config.Nics.Count > 0 || store is null ? NetCommand.DefaultBusyPollMicroseconds : BlkCommand.DefaultBusyPoll(BlockEngineKind.Auto, store);
-            Action? report = config.Nics.Count > 0 ? () => BackendHost.PrintReport(netSwitch.Ports.ToDictionary(port => port.Name, port => port.Counters)) : null;
+            Action? report = config.Nics.Count > 0 ? () => BackendHost.PrintReport(new SwitchReport(netSwitch)) : null;
             return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), report);
         }
     }
@@ -175,12 +199,12 @@ internal static class MuxCommand
     [
         .. config.Nics.Select(nic =>
         {
-            var port = netSwitch.AddPort(nic.Name, nic.MacBytes, (ushort)nic.Vlan);
+            var port = netSwitch.AddPort(nic.Name, nic.MacBytes, (ushort)nic.Vlan, nic.Weight);
             return new HostedDevice(nic.Socket, services =>
             {
                 var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
                 log.LogInformation(
-                    "nic {Name} on {Socket}: MAC {Mac}, VLAN {Vlan}, MTU {Mtu}; weight {Weight} (not enforced yet)",
+                    "nic {Name} on {Socket}: MAC {Mac}, VLAN {Vlan}, MTU {Mtu}; weight {Weight} at the uplink",
                     nic.Name, nic.Socket, nic.Mac, nic.Vlan, config.Mtu, nic.Weight);
                 return new NetDevice(port, new NetDeviceOptions { Mac = nic.MacBytes, Mtu = config.Mtu }, log);
             });

@@ -49,6 +49,9 @@ internal sealed record MuxConfig
 
     public IReadOnlyList<MuxNicConfig> Nics { get; init; } = [];
 
+    /// <summary>The TAP interface the switch's uplink is (created if missing); null: no uplink.</summary>
+    public string? Uplink { get; init; }
+
     /// <summary>Reads and checks <paramref name="path"/>; null and a reason when it is not a config to serve.</summary>
     public static MuxConfig? Load(string path, out string error)
     {
@@ -77,6 +80,11 @@ internal sealed record MuxConfig
         if (Disks is null || Nics is null || Disks.Count + Nics.Count == 0 || Disks.Any(disk => disk is null) || Nics.Any(nic => nic is null))
         {
             return "the config needs a list of \"disks\", of \"nics\" or both";
+        }
+
+        if (Uplink is not null && (Nics.Count == 0 || Uplink.Length is 0 or > 15 || Uplink.Any(c => c is '/' or ' ' || char.IsControl(c))))
+        {
+            return Nics.Count == 0 ? "\"uplink\" is for nics, and the config has none" : $"bad \"uplink\" '{Uplink}': an interface name of 1 to 15 characters";
         }
 
         if (Mtu is < 68 or > 65535)
@@ -217,14 +225,16 @@ internal sealed record MuxDiskConfig : MuxDeviceConfig
 /// <summary>One guest's network device: a port of the process's switch with a fixed MAC and VLAN.</summary>
 internal sealed record MuxNicConfig : MuxDeviceConfig
 {
+    public const int MaxWeight = 1000;
+
     /// <summary>The guest's MAC, the only source address the switch takes from it.</summary>
     public required string Mac { get; init; }
 
     /// <summary>0: untagged; guests see only their own VLAN.</summary>
     public int Vlan { get; init; }
 
-    /// <summary>Its share of a contended link (checked, not enforced yet).</summary>
-    public double Weight { get; init; } = 1;
+    /// <summary>Its share of the uplink when ports contend for it (deficit round robin).</summary>
+    public int Weight { get; init; } = 1;
 
     /// <summary>The MAC's bytes (checked by <see cref="MuxConfig.Load"/>).</summary>
     public byte[] MacBytes => MacAddress.TryParseUnicast(Mac, out var mac) ? mac : [];
@@ -246,6 +256,6 @@ internal sealed record MuxNicConfig : MuxDeviceConfig
             return $"bad vlan {Vlan}: 0 (untagged) to 4094";
         }
 
-        return Weight is > 0 and < double.PositiveInfinity ? string.Empty : $"bad weight {Weight}: a positive number";
+        return Weight is > 0 and <= MaxWeight ? string.Empty : $"bad weight {Weight}: a whole number from 1 to {MaxWeight}";
     }
 }

@@ -64,6 +64,9 @@ public sealed class NetSwitch : IDisposable
     /// <summary>What crossed the uplink (all zero without one).</summary>
     public UplinkCounters UplinkCounters { get; } = new();
 
+    /// <summary>True when the switch was made with an uplink port.</summary>
+    public bool HasUplink => _uplink is not null;
+
     /// <summary>MACs currently learned on the uplink.</summary>
     public int LearnedCount => _learned?.Count ?? 0;
 
@@ -92,7 +95,8 @@ public sealed class NetSwitch : IDisposable
                 throw new ArgumentException($"MAC {Convert.ToHexString(mac)} is already on the switch", nameof(mac));
             }
 
-            var port = new SwitchPort(this, name, mac, vlan, weight, _queues?.AddPort(weight) ?? -1, _slotBytes);
+            var counters = new SwitchCounters();
+            var port = new SwitchPort(this, name, mac, vlan, weight, counters, _queues?.AddPort(weight, counters) ?? -1, _slotBytes);
             _byMac.Add(Key(mac), port);
             _ports.Add(port);
             return port;

@@ -7,6 +7,7 @@ public sealed class SwitchCounters
     private long _overflowed;
     private long _forwarded;
     private long _uplinkOverflowed;
+    private long _uplinkSent;
 
     /// <summary>Frames whose source MAC was not the port's (dropped: a guest cannot pose as another).</summary>
     public long Spoofed => Interlocked.Read(ref _spoofed);
@@ -20,6 +21,9 @@ public sealed class SwitchCounters
     /// <summary>Frames from this port for the uplink dropped because its uplink queue was full.</summary>
     public long UplinkOverflowed => Interlocked.Read(ref _uplinkOverflowed);
 
+    /// <summary>Frames from this port the uplink's fair queue sent up (its share of the uplink).</summary>
+    public long UplinkSent => Interlocked.Read(ref _uplinkSent);
+
     internal void Spoof() => Interlocked.Increment(ref _spoofed);
 
     internal void Overflow() => Interlocked.Increment(ref _overflowed);
@@ -27,4 +31,6 @@ public sealed class SwitchCounters
     internal void Forward() => Interlocked.Increment(ref _forwarded);
 
     internal void UplinkOverflow() => Interlocked.Increment(ref _uplinkOverflowed);
+
+    internal void SendUp() => Interlocked.Increment(ref _uplinkSent);
 }

@@ -23,8 +23,9 @@ public sealed class SwitchPort : INetPort
     private int _head;
     private int _count;
 
-    internal SwitchPort(NetSwitch owner, string name, ReadOnlySpan<byte> mac, ushort vlan, int weight, int uplinkQueue, int slotBytes)
+    internal SwitchPort(NetSwitch owner, string name, ReadOnlySpan<byte> mac, ushort vlan, int weight, SwitchCounters counters, int uplinkQueue, int slotBytes)
     {
+        Counters = counters;
         _switch = owner;
         Name = name;
         _mac = mac[..6].ToArray();
@@ -49,7 +50,7 @@ public sealed class SwitchPort : INetPort
     /// <summary>The port's shares of the uplink, against the other ports' weights.</summary>
     public int Weight { get; }
 
-    public SwitchCounters Counters { get; } = new();
+    public SwitchCounters Counters { get; }
 
     /// <summary>The port's queue for the uplink (-1: the switch has none).</summary>
     internal int UplinkQueue { get; }

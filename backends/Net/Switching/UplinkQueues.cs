@@ -36,13 +36,13 @@ internal sealed class UplinkQueues : IDisposable
     /// <summary>The largest packet <see cref="TryDequeue"/> returns.</summary>
     public int SlotBytes => _slotBytes;
 
-    /// <summary>Adds a port's queue with its share of the uplink; returns the queue's number.</summary>
-    public int AddPort(int weight)
+    /// <summary>Adds a port's queue with its share of the uplink, counting what it sends up in <paramref name="counters"/>; returns the queue's number.</summary>
+    public int AddPort(int weight, SwitchCounters counters)
     {
         lock (_gate)
         {
             var flow = _rounds.AddFlow(weight, _depth);
-            _ports.Add(new PortQueue(_depth, _slotBytes));
+            _ports.Add(new PortQueue(_depth, _slotBytes, counters));
             return flow;
         }
     }
@@ -96,6 +96,7 @@ internal sealed class UplinkQueues : IDisposable
             var slot = (int)token;
             var length = queue.Lengths[slot];
             queue.Slot(slot)[..length].CopyTo(destination);
+            queue.Counters.SendUp();
             _queued--;
             return length;
         }
@@ -103,8 +104,10 @@ internal sealed class UplinkQueues : IDisposable
 
     public void Dispose() => Ready.Dispose();
 
-    private sealed class PortQueue(int depth, int slotBytes)
+    private sealed class PortQueue(int depth, int slotBytes, SwitchCounters counters)
     {
+        public SwitchCounters Counters => counters;
+
         private readonly byte[] _data = GC.AllocateUninitializedArray<byte>(depth * slotBytes);
 
         public int[] Lengths { get; } = new int[depth];

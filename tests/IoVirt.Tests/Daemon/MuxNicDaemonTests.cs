@@ -36,10 +36,10 @@ public sealed class MuxNicDaemonTests : IDisposable
         Assert.Contains("nic c on " + Socket("c") + ": MAC 02:00:00:00:00:0c, VLAN 5, MTU 1500", daemon.Stderr, StringComparison.Ordinal);
 
         var report = daemon.StopAndReadReport();
-        Assert.Equal(1, report.GetProperty("a").GetProperty("forwarded").GetInt64());
-        Assert.Equal(1, report.GetProperty("b").GetProperty("forwarded").GetInt64());
-        Assert.Equal(0, report.GetProperty("c").GetProperty("forwarded").GetInt64());
-        Assert.Equal(0, report.GetProperty("a").GetProperty("spoofed").GetInt64());
+        Assert.Equal(1, report.GetProperty("nics").GetProperty("a").GetProperty("forwarded").GetInt64());
+        Assert.Equal(1, report.GetProperty("nics").GetProperty("b").GetProperty("forwarded").GetInt64());
+        Assert.Equal(0, report.GetProperty("nics").GetProperty("c").GetProperty("forwarded").GetInt64());
+        Assert.Equal(0, report.GetProperty("nics").GetProperty("a").GetProperty("spoofed").GetInt64());
         Assert.False(File.Exists(Socket("a")) || File.Exists(Socket("b")), "a socket file was left behind");
     }
 
@@ -60,8 +60,8 @@ public sealed class MuxNicDaemonTests : IDisposable
         Assert.Null(b.Receive(out _, timeoutMs: 300));
 
         var report = daemon.StopAndReadReport();
-        Assert.Equal(2, report.GetProperty("a").GetProperty("spoofed").GetInt64());
-        Assert.Equal(1, report.GetProperty("a").GetProperty("forwarded").GetInt64());
+        Assert.Equal(2, report.GetProperty("nics").GetProperty("a").GetProperty("spoofed").GetInt64());
+        Assert.Equal(1, report.GetProperty("nics").GetProperty("a").GetProperty("forwarded").GetInt64());
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class MuxNicDaemonTests : IDisposable
         a.Send(Header(), Frame(Mac(0x0b), Mac(0x0a), 64));
         Assert.NotNull(b.Receive(out _));
         Assert.Contains("disk d on " + Socket("d") + ": 1048576 bytes at 0", daemon.Stderr, StringComparison.Ordinal);
-        Assert.Equal(1, daemon.StopAndReadReport().GetProperty("a").GetProperty("forwarded").GetInt64());
+        Assert.Equal(1, daemon.StopAndReadReport().GetProperty("nics").GetProperty("a").GetProperty("forwarded").GetInt64());
     }
 
     [Theory]
@@ -89,8 +89,12 @@ public sealed class MuxNicDaemonTests : IDisposable
         """{ "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:01" } ] }""")]
     [InlineData("nic 'a': bad vlan 4095: 0 (untagged) to 4094", """{ "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:00:01", "vlan": 4095 } ] }""")]
     [InlineData("nic 'a': bad vlan -1: 0 (untagged) to 4094", """{ "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:00:01", "vlan": -1 } ] }""")]
-    [InlineData("nic 'a': bad weight 0: a positive number", """{ "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:00:01", "weight": 0 } ] }""")]
+    [InlineData("nic 'a': bad weight 0: a whole number from 1 to 1000", """{ "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:00:01", "weight": 0 } ] }""")]
     [InlineData("nic 'a': a socket path is required", """{ "nics": [ { "name": "a", "socket": "", "mac": "02:00:00:00:00:01" } ] }""")]
+    [InlineData("bad \"uplink\" 'a-name-of-16-char': an interface name of 1 to 15 characters",
+        """{ "uplink": "a-name-of-16-char", "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:00:01" } ] }""")]
+    [InlineData("\"uplink\" is for nics, and the config has none",
+        """{ "uplink": "tap0", "ram": "1M", "capacityIops": 1, "disks": [ { "name": "d", "socket": "d", "size": "1M" } ] }""")]
     [InlineData("bad \"mtu\" 67: 68 to 65535", """{ "mtu": 67, "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:00:01" } ] }""")]
     [InlineData("two nics have the MAC 02:00:00:00:00:0A",
         """{ "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:00:0a" }, { "name": "b", "socket": "b", "mac": "02:00:00:00:00:0A" } ] }""")]

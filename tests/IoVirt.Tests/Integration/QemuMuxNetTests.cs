@@ -7,7 +7,8 @@ namespace IoVirt.Tests.Integration;
 /// <summary>
 /// Linux guests in QEMU on the switch of one <c>iovirt mux</c>: each guest's virtio-net-pci is a
 /// vhost-user nic of the mux, so they reach each other with no host network at all, and a guest
-/// that changes its MAC to one not its port's reaches no one.
+/// that changes its MAC to one not its port's reaches no one; with a TAP uplink on a bridge,
+/// a guest reaches the host's side through it.
 /// </summary>
 [Collection(QemuCollection.Name)]
 public sealed class QemuMuxNetTests(ITestOutputHelper output) : IDisposable
@@ -71,9 +72,35 @@ public sealed class QemuMuxNetTests(ITestOutputHelper output) : IDisposable
 
         var report = daemon.StopAndReadReport();
         output.WriteLine("switch counters: " + report);
-        Assert.InRange(report.GetProperty("b").GetProperty("spoofed").GetInt64(), PingCount, long.MaxValue);
-        Assert.Equal(0, report.GetProperty("a").GetProperty("spoofed").GetInt64());
-        Assert.InRange(report.GetProperty("a").GetProperty("forwarded").GetInt64(), 3 * PingCount, long.MaxValue);
+        Assert.InRange(report.GetProperty("nics").GetProperty("b").GetProperty("spoofed").GetInt64(), PingCount, long.MaxValue);
+        Assert.Equal(0, report.GetProperty("nics").GetProperty("a").GetProperty("spoofed").GetInt64());
+        Assert.InRange(report.GetProperty("nics").GetProperty("a").GetProperty("forwarded").GetInt64(), 3 * PingCount, long.MaxValue);
+    }
+
+    [Fact]
+    public void A_guest_on_the_mux_switch_pings_a_bridge_through_the_switchs_tap_uplink()
+    {
+        const string BridgeAddress = "10.0.0.1";
+        using var netNamespace = NetNamespace.Create();
+        netNamespace.AddBridge("br0", BridgeAddress + "/24");
+        var config = Path.Combine(_directory, "mux.json");
+        File.WriteAllText(config, $$"""
+            { "uplink": "up0", "nics": [ { "name": "a", "socket": "{{Socket("a")}}", "mac": "{{MacA}}" } ] }
+            """);
+        using var daemon = DaemonProcess.StartIn(netNamespace, "mux", "--config", config);
+        daemon.WaitForSocket(Socket("a"));
+        netNamespace.Enslave("up0", "br0", timeoutMs: 5_000);
+
+        var (exit, console) = QemuGuest.Run(GuestPing.Script(AddressA + "/24", BridgeAddress, PingCount), QemuGuest.VhostUserNic(Socket("a"), MacA), timeoutSeconds: 90);
+        output.WriteLine(console);
+        Assert.True(exit == 0, console + daemon.Stderr);
+        Assert.Equal(new PingResult(BridgeAddress, PingCount, PingCount, 0), GuestPing.Parse(console));
+
+        var report = daemon.StopAndReadReport();
+        output.WriteLine("switch counters: " + report);
+        Assert.InRange(report.GetProperty("nics").GetProperty("a").GetProperty("uplinkSent").GetInt64(), PingCount, long.MaxValue);
+        Assert.InRange(report.GetProperty("uplink").GetProperty("received").GetInt64(), PingCount, long.MaxValue);
+        Assert.InRange(report.GetProperty("learned").GetInt32(), 1, 16);
     }
 
     private string Socket(string nic) => Path.Combine(_directory, nic + ".sock");
