@@ -8,7 +8,8 @@ namespace IoVirt.Arbitration;
 /// limit at once; which tenant's request goes next is the <see cref="MClockScheduler"/>'s call.
 /// Dispatch runs inline on whichever client thread calls in (a request the window admits at once
 /// costs no thread switch); a timer thread only releases requests held back by a tenant's limit.
-/// The window holds only while two or more tenants are active (requests waiting or in flight, or
+/// A tenant with a single request outstanding may send it past a full window, so the device has
+/// at most the window plus one request per tenant. The window holds only while two or more tenants are active (requests waiting or in flight, or
 /// idle for less than <see cref="IdleGrace"/>, so a tenant at queue depth 1 does not drop out
 /// between its requests): a tenant alone has nobody to protect, so it gets the window's maximum
 /// (work conservation), and only completions of requests sent under contention teach the window.
@@ -22,7 +23,7 @@ public sealed class DeviceArbiter : IDisposable
     private readonly InflightWindow _window;
     private readonly TenantMetrics? _metrics;
     private readonly List<string> _tenantNames = [];
-    private readonly List<(int Outstanding, long IdleSince)> _activity = [];
+    private readonly List<TenantActivity> _activity = [];
     private readonly List<ArbiterClient?> _clients = [];
     private readonly Thread _timer;
     private long _wakeAt = long.MaxValue;
@@ -72,12 +73,12 @@ public sealed class DeviceArbiter : IDisposable
             if (tenant == _tenantNames.Count)
             {
                 _tenantNames.Add(name);
-                _activity.Add((0, long.MinValue));
+                _activity.Add(TenantActivity.Idle);
             }
             else
             {
                 _tenantNames[tenant] = name;
-                _activity[tenant] = (0, long.MinValue);
+                _activity[tenant] = TenantActivity.Idle;
             }
 
             return tenant;
@@ -146,14 +147,14 @@ public sealed class DeviceArbiter : IDisposable
     }
 
     /// <summary>A request of <paramref name="tenant"/> was handed in (called under the lock by the client's flush).</summary>
-    internal void Arrived(int tenant) => _activity[tenant] = (_activity[tenant].Outstanding + 1, long.MaxValue);
+    internal void Arrived(int tenant) => _activity[tenant] = _activity[tenant] with { Outstanding = _activity[tenant].Outstanding + 1, IdleSince = long.MaxValue };
 
     /// <summary>A granted request finished (called under the lock by the client's flush).</summary>
     internal void Completed(int tenant, in ArbiterClient.Slot slot, long now)
     {
         InFlight--;
         var outstanding = _activity[tenant].Outstanding - 1;
-        _activity[tenant] = (outstanding, outstanding == 0 ? now : long.MaxValue);
+        _activity[tenant] = new TenantActivity(outstanding, _activity[tenant].InFlight - 1, outstanding == 0 ? now : long.MaxValue);
 
         var latency = now - slot.SentAt;
         if (slot.SentContended)
@@ -172,12 +173,17 @@ public sealed class DeviceArbiter : IDisposable
         _contended = CountActive(now) > 1;
         while (InFlight < Limit && _scheduler.TryDequeue(out var dispatch, out retryAt))
         {
-            InFlight++;
-            var client = _clients[(int)(dispatch.Token >> 32)]!;
-            client.Grant((int)dispatch.Token, now, dispatch.EnqueuedAt, InFlight, _contended);
-            if (client != caller)
+            Release(dispatch, caller, now);
+        }
+
+        // A tenant whose one request is all it has (a light tenant, at queue depth 1) sends it past
+        // a full window: it meets the device's latency, not that plus a wait for a busy tenant's
+        // turn. Backlogged tenants wait for theirs, so the weights still decide among them.
+        for (var tenant = 0; tenant < _activity.Count; tenant++)
+        {
+            if (_activity[tenant] is { InFlight: 0, Outstanding: 1 } && _scheduler.TryDequeue(tenant, out var dispatch))
             {
-                client.Wake(_dispatchRound);
+                Release(dispatch, caller, now);
             }
         }
 
@@ -189,11 +195,23 @@ public sealed class DeviceArbiter : IDisposable
         }
     }
 
+    private void Release(in Dispatch dispatch, ArbiterClient? caller, long now)
+    {
+        InFlight++;
+        _activity[dispatch.Tenant] = _activity[dispatch.Tenant] with { InFlight = _activity[dispatch.Tenant].InFlight + 1 };
+        var client = _clients[(int)(dispatch.Token >> 32)]!;
+        client.Grant((int)dispatch.Token, now, dispatch.EnqueuedAt, InFlight, _contended);
+        if (client != caller)
+        {
+            client.Wake(_dispatchRound);
+        }
+    }
+
     private int CountActive(long now)
     {
         var active = 0;
         var grace = (long)(IdleGrace.TotalMilliseconds * 1e6);
-        foreach (var (outstanding, idleSince) in _activity)
+        foreach (var (outstanding, _, idleSince) in _activity)
         {
             if (outstanding > 0 || idleSince > now - grace)
             {
@@ -233,5 +251,11 @@ public sealed class DeviceArbiter : IDisposable
         }
 
         _timer.Join();
+    }
+
+    /// <summary>A tenant's requests handed in and not completed, those of them at the device, and since when it has had none (long.MaxValue: it has some).</summary>
+    private readonly record struct TenantActivity(int Outstanding, int InFlight, long IdleSince)
+    {
+        public static TenantActivity Idle => new(0, 0, long.MinValue);
     }
 }

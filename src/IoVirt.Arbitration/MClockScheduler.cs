@@ -129,6 +129,32 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
             return false;
         }
 
+        dispatch = Serve(chosen, index, phase);
+        retryAt = now;
+        return true;
+    }
+
+    /// <summary>
+    /// Releases <paramref name="tenant"/>'s next request out of turn, if it has one and is under
+    /// its limit: for a caller that lets a tenant with nothing at the device send one request
+    /// past a full window. Its tags advance as for any dispatch, so it is charged for it.
+    /// </summary>
+    public bool TryDequeue(int tenant, out Dispatch dispatch)
+    {
+        var queue = Tenant(tenant);
+        var now = clock.NowNanoseconds;
+        if (queue.Count == 0 || queue.HeadLimit > now)
+        {
+            dispatch = default;
+            return false;
+        }
+
+        dispatch = Serve(queue, tenant, queue.HeadReservation <= now ? SchedulerPhase.Reservation : SchedulerPhase.Weight);
+        return true;
+    }
+
+    private Dispatch Serve(TenantQueue chosen, int index, SchedulerPhase phase)
+    {
         var (cost, token, enqueuedAt) = chosen.Head;
         if (phase == SchedulerPhase.Reservation)
         {
@@ -148,9 +174,7 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
             chosen.TagHead(_virtualTime);
         }
 
-        dispatch = new Dispatch(index, token, cost, phase, enqueuedAt);
-        retryAt = now;
-        return true;
+        return new Dispatch(index, token, cost, phase, enqueuedAt);
     }
 
     private TenantQueue Tenant(int tenant) =>

@@ -15,28 +15,32 @@ public sealed class DeviceArbiterTests : IDisposable
     public void A_lone_tenant_gets_the_windows_maximum_and_with_a_second_busy_one_the_window_holds()
     {
         var (a, _) = Client("a");
-        var (b, bWakes) = Client("b");
+        var (b, bWakes) = Client("b", new TenantSpec(0, 2, 0));
         RequestSlots(a, 0, 20);
         Assert.Equal(8, a.Exchange(_granted));
         Assert.Equal(8, _arbiter.InFlight);
 
+        // B's one request is all it has, so it goes past the full window.
         b.Request(0, 1, 4096);
-        Assert.Equal(0, b.Exchange(_granted));
+        Assert.Equal(1, b.Exchange(_granted));
+        Assert.Equal(9, _arbiter.InFlight);
 
-        // A's completions free the device; B's request goes first (A has just had eight), and B is woken for it.
+        // With two waiting, B takes its turn: A's completions leave room for one more in the
+        // window of two, B's (B weighs twice A, and A has just had eight), and B is woken for it.
+        RequestSlots(b, 1, 2);
+        Assert.Equal(0, b.Exchange(_granted));
         _clock.AdvanceTo(100_000);
         for (var slot = 0; slot < 8; slot++)
         {
             a.Complete(slot);
         }
 
-        Assert.Equal(1, a.Exchange(_granted));
-        Assert.Equal(8, _granted[0]);
+        Assert.Equal(0, a.Exchange(_granted));
         Assert.Equal(1, bWakes.Count);
         Assert.Equal(1, b.Exchange(_granted));
-        Assert.Equal(0, _granted[0]);
+        Assert.Equal(1, _granted[0]);
         Assert.Equal(2, _arbiter.InFlight);
-        Assert.Equal(11, a.Waiting);
+        Assert.Equal(12, a.Waiting);
     }
 
     [Fact]
