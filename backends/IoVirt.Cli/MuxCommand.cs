@@ -28,9 +28,11 @@ internal static class MuxCommand
 
         The disks take turns at the image (mClock): each gets its reservation when it
         has work, a share of the rest in proportion to its weight, and never more than
-        its limit. Rates are in IOPS of 4 KiB random reads: a random request costs
-        3/4 and a sequential one 1/4, plus 1/4 per 4 KiB moved; a flush or discard
-        costs one random write. While two or more disks are busy, the image gets only
+        its limit. Rates are in IOPS of 4 KiB random reads: by default a random
+        request costs 3/4 and a sequential one 1/4, plus 1/4 per 4 KiB moved, both
+        ways ("costs" sets readRandom, readSequential, readPerKiB, writeRandom,
+        writeSequential and writePerKiB, for example from fio runs on the device); a
+        flush or discard costs one random write. While two or more disks are busy, the image gets only
         as many requests at once as keep its latency per cost within latencyTolerance
         of its unloaded level (2 to 256, learned as it runs), so the scheduler, not the
         image's queue, decides who goes next; a disk alone gets up to 256.
@@ -186,7 +188,7 @@ internal static class MuxCommand
         config.Disks.Zip(volumes, (disk, volume) => new HostedDevice(disk.Socket, services =>
         {
             var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
-            var arbitration = new BlkArbitration(arbiter, arbiter.AddTenant(disk.Name, disk.Tenant), BlkArbitration.DefaultCosts);
+            var arbitration = new BlkArbitration(arbiter, arbiter.AddTenant(disk.Name, disk.Tenant), config.Costs?.Model ?? BlkArbitration.DefaultCosts);
             var device = new BlkDevice(store, new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration }, log);
             log.LogInformation(
                 "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",

@@ -33,6 +33,9 @@ internal sealed record MuxConfig
     /// </summary>
     public double LatencyTolerance { get; init; } = 0.25;
 
+    /// <summary>What disk requests cost, in 4 KiB random reads (the unit of the IOPS figures); null: the default model.</summary>
+    public MuxCosts? Costs { get; init; }
+
     /// <summary>Fewest requests the shared image is given at once, however much its latency grows.</summary>
     public const int WindowMinimum = 2;
 
@@ -111,6 +114,11 @@ internal sealed record MuxConfig
         if (Ram is not null && (RamBytes == 0 || RamBytes % 512 != 0))
         {
             return $"bad \"ram\" '{Ram}': a positive multiple of 512 bytes";
+        }
+
+        if (Costs?.Check() is { Length: > 0 } costs)
+        {
+            return $"bad \"costs\": {costs}";
         }
 
         if (!(LatencyTolerance > 0) || double.IsInfinity(LatencyTolerance))

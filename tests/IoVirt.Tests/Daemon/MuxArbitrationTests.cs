@@ -24,6 +24,15 @@ public sealed class MuxArbitrationTests : IDisposable
     }
 
     [Fact]
+    public void Limits_are_in_cost_units_so_a_disk_of_dearer_requests_gets_fewer()
+    {
+        // A 4 KiB random read costs 2 units here (1.75 + 0.0625 per KiB), so a limit of 1000 units is 500 reads a second.
+        using var daemon = Start(Ram + ", \"costs\": { \"readRandom\": 1.75 }", $$"""{ "name": "dear", "socket": "{{Socket("dear")}}", "size": "16M", "limitIops": 1000 }""");
+        var result = Load("dear", depth: 8, seconds: 2);
+        Assert.InRange(result.Iops, 0.9 * 500, 1.02 * 500);
+    }
+
+    [Fact]
     public async Task Two_busy_disks_share_the_image_by_their_weights()
     {
         using var daemon = Start(

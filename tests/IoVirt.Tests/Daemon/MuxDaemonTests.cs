@@ -122,6 +122,8 @@ public sealed class MuxDaemonTests : IDisposable
     [InlineData("missing required properties including: 'size'", """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a" } ] }""")]
     [InlineData("could not be mapped", """{ "ram": "4M", "capacityIops": 1, "disks": [], "bogus": 1 }""")]
     [InlineData("the config needs one of \"image\" and \"ram\"", """{ "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("bad \"costs\": the fixed parts must be positive", """{ "ram": "4M", "capacityIops": 1, "costs": { "readSequential": 0 }, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("bad \"latencyTolerance\" 0: a positive number", """{ "ram": "4M", "capacityIops": 1, "latencyTolerance": 0, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("bad \"ram\" '1000'", """{ "ram": "1000", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("bad \"capacityIops\" 0", """{ "ram": "4M", "capacityIops": 0, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("bad \"capacityIops\" (none)", """{ "ram": "4M", "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]

@@ -1,0 +1,37 @@
+using IoVirt.Arbitration;
+using IoVirt.Backends.Blk;
+
+namespace IoVirt.Cli;
+
+/// <summary>
+/// A mux config's disk cost model, in 4 KiB random reads: a fixed part per request, random or
+/// sequential, plus a part per KiB moved, for reads and for writes. Unset parts keep the default.
+/// </summary>
+internal sealed record MuxCosts
+{
+    private static readonly BlockCostModel Default = BlkArbitration.DefaultCosts;
+
+    public double ReadRandom { get; init; } = Default.ReadRandomBase;
+
+    public double ReadSequential { get; init; } = Default.ReadSequentialBase;
+
+    public double ReadPerKiB { get; init; } = Default.ReadPerByte * 1024;
+
+    public double WriteRandom { get; init; } = Default.WriteRandomBase;
+
+    public double WriteSequential { get; init; } = Default.WriteSequentialBase;
+
+    public double WritePerKiB { get; init; } = Default.WritePerByte * 1024;
+
+    public BlockCostModel Model => new(ReadRandom, ReadSequential, ReadPerKiB / 1024, WriteRandom, WriteSequential, WritePerKiB / 1024);
+
+    /// <summary>Why the model cannot price requests (every request must cost something), or empty.</summary>
+    public string Check()
+    {
+        double[] bases = [ReadRandom, ReadSequential, WriteRandom, WriteSequential];
+        double[] slopes = [ReadPerKiB, WritePerKiB];
+        return bases.All(x => x is > 0 and < double.PositiveInfinity) && slopes.All(x => x is >= 0 and < double.PositiveInfinity)
+            ? string.Empty
+            : "the fixed parts must be positive and the parts per KiB at least 0, all finite";
+    }
+}
