@@ -201,6 +201,11 @@ public sealed class DeviceArbiter : IDisposable
         _activity[dispatch.Tenant] = _activity[dispatch.Tenant] with { InFlight = _activity[dispatch.Tenant].InFlight + 1 };
         var client = _clients[(int)(dispatch.Token >> 32)]!;
         client.Grant((int)dispatch.Token, now, dispatch.EnqueuedAt, InFlight, _contended);
+        if (dispatch.ThrottledNanoseconds > 0)
+        {
+            _metrics?.Throttled(_tenantNames[dispatch.Tenant], dispatch.ThrottledNanoseconds / 1e3);
+        }
+
         if (client != caller)
         {
             client.Wake(_dispatchRound);

