@@ -23,8 +23,11 @@ public sealed class NetSwitch : IDisposable
     private readonly int _slotBytes;
     private readonly INetPort? _uplinkPort;
     private readonly LearnedMacs? _learned;
-    private readonly UplinkQueues? _queues;
+    private readonly FairFrameQueues? _queues;
     private readonly Uplink? _uplink;
+
+    /// <summary>The counters of the port behind each uplink queue, by queue number; replaced whole, so the uplink thread reads it without the lock.</summary>
+    private volatile SwitchCounters[] _uplinkSenders = [];
 
     /// <param name="mtu">The largest IP packet a guest sends.</param>
     /// <param name="uplink">The way out (a TAP), owned by the switch from now on; null for none.</param>
@@ -41,7 +44,7 @@ public sealed class NetSwitch : IDisposable
         options.Validate();
         _uplinkPort = uplink;
         _learned = new LearnedMacs(options, UplinkCounters);
-        _queues = new UplinkQueues(options, _slotBytes);
+        _queues = new FairFrameQueues(options.Cost, options.QueueFrames, _slotBytes + VlanTag.Size);
         _uplink = new Uplink(this, uplink, _queues, UplinkCounters);
     }
 
@@ -96,7 +99,14 @@ public sealed class NetSwitch : IDisposable
             }
 
             var counters = new SwitchCounters();
-            var port = new SwitchPort(this, name, mac, vlan, weight, counters, _queues?.AddPort(weight, counters) ?? -1, _slotBytes);
+            var uplinkQueue = -1;
+            if (_queues is not null)
+            {
+                uplinkQueue = _queues.AddSource(weight);
+                _uplinkSenders = [.. _uplinkSenders, counters];
+            }
+
+            var port = new SwitchPort(this, name, mac, vlan, weight, counters, uplinkQueue, _slotBytes);
             _byMac.Add(Key(mac), port);
             _ports.Add(port);
             return port;
@@ -210,6 +220,9 @@ public sealed class NetSwitch : IDisposable
         from.Counters.UplinkOverflow();
         return false;
     }
+
+    /// <summary>Counts a frame the uplink took from queue <paramref name="uplinkQueue"/> as its port's.</summary>
+    internal void SentUp(int uplinkQueue) => _uplinkSenders[uplinkQueue].SendUp();
 
     private static ulong Key(ReadOnlySpan<byte> mac) => BinaryPrimitives.ReadUInt32BigEndian(mac) | ((ulong)BinaryPrimitives.ReadUInt16BigEndian(mac[4..]) << 32);
 
