@@ -48,7 +48,9 @@ internal static class MuxCommand
         up it; the source MACs seen on it are learned (at most 1024, forgotten after
         300 s unseen; more are flooded to and counted), and a frame from it posing
         as a guest's MAC is dropped. Ports share the uplink in proportion to their
-        weights (deficit round robin on 250 ns per frame plus 0.25 ns per byte).
+        weights (deficit round robin on 250 ns per frame plus 0.25 ns per byte), and
+        the senders to a port (other ports by their weights, the uplink as weight 1)
+        share its guest the same way, each with its own queue of 256 frames.
 
         FILE is JSON, with disks, nics or both; disks need "image": FILE (a raw image
         or block device, locked) or "ram": SIZE (a RAM disk, gone on exit) and
@@ -88,11 +90,13 @@ internal static class MuxCommand
 
         With nics, on exit it prints one JSON line on stdout: "nics", for each nic by
         name the switch's counters spoofed (frames from a source MAC not the port's),
-        overflowed (frames for the port dropped, its guest not taking them fast
-        enough), forwarded (frames from the port that reached another or the uplink's
-        queue), uplinkOverflowed (dropped, the port's uplink queue full) and
-        uplinkSent (its share of the uplink); "uplink" (null without one): received,
-        sent, sendFailed, learned, learnRefused, spoofed and malformed frames; and
+        overflowed (frames for the port dropped, its guest not taking them as fast
+        as their sender sent), forwarded (frames from the port that reached another or
+        the uplink's queue), receiverOverflowed (frames from the port another port
+        dropped, the port sending beyond its share there), uplinkOverflowed (dropped,
+        the port's uplink queue full) and uplinkSent (its share of the uplink);
+        "uplink" (null without one): received, sent, sendFailed, learned,
+        learnRefused, spoofed, malformed and receiverOverflowed frames; and
         "learned", the MACs known behind the uplink at exit. Logs go to
         stderr. SIGTERM or SIGINT stop every device and remove the socket files.
         Exit codes: 0 stopped by a signal, 1 could not serve (the image cannot be opened,

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using IoVirt.Abi.Net;
+using IoVirt.Arbitration;
 
 namespace IoVirt.Backends.Net.Switching;
 
@@ -11,7 +12,8 @@ namespace IoVirt.Backends.Net.Switching;
 /// destinations are flooded within the VLAN, the uplink included. The uplink is a trunk: frames
 /// of VLAN n ≠ 0 cross it tagged n. Sources seen on it are learned (bounded, with aging), and a
 /// frame from it with a guest's source MAC is dropped. Guest frames for the uplink wait in
-/// per-port queues that share it by weighted deficit round robin. Ports forward from their own
+/// per-port queues that share it by weighted deficit round robin, and frames for a guest wait
+/// in per-source queues that share the guest the same way. Ports forward from their own
 /// workers and the uplink from its thread, so the port table is read under a lock that only
 /// port changes take for writing.
 /// </summary>
@@ -21,27 +23,34 @@ public sealed class NetSwitch : IDisposable
     private readonly List<SwitchPort> _ports = [];
     private readonly Dictionary<ulong, SwitchPort> _byMac = [];
     private readonly int _slotBytes;
+    private readonly NetCostModel _cost;
+    private readonly int _uplinkWeight;
     private readonly INetPort? _uplinkPort;
     private readonly LearnedMacs? _learned;
-    private readonly UplinkQueues? _queues;
+    private readonly FairFrameQueues? _queues;
     private readonly Uplink? _uplink;
+
+    /// <summary>The counters of the port behind each uplink queue, by queue number; replaced whole, so the uplink thread reads it without the lock.</summary>
+    private volatile SwitchCounters[] _uplinkSenders = [];
 
     /// <param name="mtu">The largest IP packet a guest sends.</param>
     /// <param name="uplink">The way out (a TAP), owned by the switch from now on; null for none.</param>
-    /// <param name="options">Learning and sharing on the uplink; defaults when null.</param>
+    /// <param name="options">Learning on the uplink, and sharing of it and of each port; defaults when null.</param>
     public NetSwitch(int mtu = 1500, INetPort? uplink = null, UplinkOptions? options = null)
     {
         _slotBytes = VirtioNetHdr.Size + NetTransmitCheck.FrameFor(mtu);
+        options ??= new UplinkOptions();
+        options.Validate();
+        _cost = options.Cost;
+        _uplinkWeight = options.Weight;
         if (uplink is null)
         {
             return;
         }
 
-        options ??= new UplinkOptions();
-        options.Validate();
         _uplinkPort = uplink;
         _learned = new LearnedMacs(options, UplinkCounters);
-        _queues = new UplinkQueues(options, _slotBytes);
+        _queues = new FairFrameQueues(options.Cost, options.QueueFrames, _slotBytes + VlanTag.Size);
         _uplink = new Uplink(this, uplink, _queues, UplinkCounters);
     }
 
@@ -72,7 +81,7 @@ public sealed class NetSwitch : IDisposable
 
     /// <summary>
     /// Adds a guest port with its own unicast MAC on <paramref name="vlan"/> (0: untagged, else
-    /// 1-4094), with <paramref name="weight"/> shares of the uplink.
+    /// 1-4094), with <paramref name="weight"/> shares of the uplink and of each port it sends to.
     /// </summary>
     public SwitchPort AddPort(string name, ReadOnlySpan<byte> mac, ushort vlan = 0, int weight = 1)
     {
@@ -96,7 +105,29 @@ public sealed class NetSwitch : IDisposable
             }
 
             var counters = new SwitchCounters();
-            var port = new SwitchPort(this, name, mac, vlan, weight, counters, _queues?.AddPort(weight, counters) ?? -1, _slotBytes);
+            var uplinkQueue = -1;
+            if (_queues is not null)
+            {
+                uplinkQueue = _queues.AddSource(weight);
+                _uplinkSenders = [.. _uplinkSenders, counters];
+            }
+
+            var port = new SwitchPort(this, name, mac, vlan, weight, counters, _ports.Count, uplinkQueue, _cost, _slotBytes);
+            if (_uplink is not null)
+            {
+                port.AddSource(null, _uplinkWeight);
+            }
+
+            // Only ports of one VLAN send to each other.
+            foreach (var other in _ports)
+            {
+                if (other.Vlan == vlan)
+                {
+                    other.AddSource(port, weight);
+                    port.AddSource(other, other.Weight);
+                }
+            }
+
             _byMac.Add(Key(mac), port);
             _ports.Add(port);
             return port;
@@ -123,7 +154,7 @@ public sealed class NetSwitch : IDisposable
             {
                 if (_byMac.TryGetValue(Key(frame[..6]), out var target))
                 {
-                    return target != from && target.Vlan == from.Vlan && target.Deliver(packet);
+                    return target != from && target.Vlan == from.Vlan && target.Deliver(from, packet);
                 }
 
                 if (_learned is not null && _learned.Contains(Key(frame[..6], from.Vlan)))
@@ -167,7 +198,7 @@ public sealed class NetSwitch : IDisposable
             {
                 if (_byMac.TryGetValue(Key(frame[..6]), out var target))
                 {
-                    _ = target.Vlan == vlan && target.Deliver(packet);
+                    _ = target.Vlan == vlan && target.Deliver(null, packet);
                     return;
                 }
 
@@ -185,7 +216,7 @@ public sealed class NetSwitch : IDisposable
         }
     }
 
-    /// <summary>Delivers to every port of <paramref name="vlan"/> but <paramref name="from"/>; true when one took it.</summary>
+    /// <summary>Delivers to every port of <paramref name="vlan"/> but <paramref name="from"/> (null: the uplink); true when one took it.</summary>
     private bool Flood(SwitchPort? from, ushort vlan, ReadOnlySpan<byte> packet)
     {
         var delivered = false;
@@ -193,7 +224,7 @@ public sealed class NetSwitch : IDisposable
         {
             if (port != from && port.Vlan == vlan)
             {
-                delivered |= port.Deliver(packet);
+                delivered |= port.Deliver(from, packet);
             }
         }
 
@@ -210,6 +241,9 @@ public sealed class NetSwitch : IDisposable
         from.Counters.UplinkOverflow();
         return false;
     }
+
+    /// <summary>Counts a frame the uplink took from queue <paramref name="uplinkQueue"/> as its port's.</summary>
+    internal void SentUp(int uplinkQueue) => _uplinkSenders[uplinkQueue].SendUp();
 
     private static ulong Key(ReadOnlySpan<byte> mac) => BinaryPrimitives.ReadUInt32BigEndian(mac) | ((ulong)BinaryPrimitives.ReadUInt16BigEndian(mac[4..]) << 32);
 

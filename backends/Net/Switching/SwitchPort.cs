@@ -1,29 +1,32 @@
 using IoVirt.Abi.Net;
-using IoVirt.Interop;
+using IoVirt.Arbitration;
 
 namespace IoVirt.Backends.Net.Switching;
 
 /// <summary>
 /// A guest's port on a <see cref="NetSwitch"/>: what the guest transmits goes to the switch,
-/// which forwards it to other ports' inbound queues; what arrives waits in this port's bounded
-/// inbound queue until the guest has receive buffers. The port owns one MAC and at most one
-/// VLAN: frames from any other source MAC are dropped and counted.
+/// which forwards it to other ports' inbound queues; what arrives waits in this port's inbound
+/// queues until the guest has receive buffers. Each source (another port of the VLAN, the
+/// uplink) has its own bounded queue, and the guest takes frames from them by weighted deficit
+/// round robin, so a flooding source gets only its share of the guest. The port owns one MAC
+/// and at most one VLAN: frames from any other source MAC are dropped and counted.
 /// </summary>
 public sealed class SwitchPort : INetPort
 {
-    /// <summary>Frames an inbound queue holds; more are dropped and counted.</summary>
+    /// <summary>Frames each source may have waiting for the port; more are dropped and counted.</summary>
     public const int InboundFrames = 256;
+
+    /// <summary>Where the uplink's queue is in <see cref="_inboundQueueOf"/>; a port's is after it, at its number + 1.</summary>
+    private const int UplinkSource = 0;
 
     private readonly NetSwitch _switch;
     private readonly byte[] _mac;
-    private readonly byte[][] _inbound;
-    private readonly int[] _lengths = new int[InboundFrames];
-    private readonly object _gate = new();
-    private readonly EventFd _ready = EventFd.Create();
-    private int _head;
-    private int _count;
+    private readonly FairFrameQueues _inbound;
 
-    internal SwitchPort(NetSwitch owner, string name, ReadOnlySpan<byte> mac, ushort vlan, int weight, SwitchCounters counters, int uplinkQueue, int slotBytes)
+    /// <summary>The inbound queue of each source, by source (-1: none); replaced whole under the switch's write lock.</summary>
+    private int[] _inboundQueueOf = [];
+
+    internal SwitchPort(NetSwitch owner, string name, ReadOnlySpan<byte> mac, ushort vlan, int weight, SwitchCounters counters, int number, int uplinkQueue, NetCostModel cost, int slotBytes)
     {
         Counters = counters;
         _switch = owner;
@@ -31,12 +34,9 @@ public sealed class SwitchPort : INetPort
         _mac = mac[..6].ToArray();
         Vlan = vlan;
         Weight = weight;
+        Number = number;
         UplinkQueue = uplinkQueue;
-        _inbound = new byte[InboundFrames][];
-        for (var i = 0; i < InboundFrames; i++)
-        {
-            _inbound[i] = GC.AllocateUninitializedArray<byte>(slotBytes);
-        }
+        _inbound = new FairFrameQueues(cost, InboundFrames, slotBytes);
     }
 
     public string Name { get; }
@@ -47,8 +47,11 @@ public sealed class SwitchPort : INetPort
     /// <summary>The VLAN the port is on (0: untagged); ports see only frames of their own VLAN.</summary>
     public ushort Vlan { get; }
 
-    /// <summary>The port's shares of the uplink, against the other ports' weights.</summary>
+    /// <summary>The port's shares of the uplink and of each port it sends to, against the other senders' weights.</summary>
     public int Weight { get; }
+
+    /// <summary>The port's place on its switch (0, 1, … in the order added).</summary>
+    internal int Number { get; }
 
     public SwitchCounters Counters { get; }
 
@@ -87,55 +90,52 @@ public sealed class SwitchPort : INetPort
     {
     }
 
-    public int Receive(int pair, Span<byte> destination)
-    {
-        lock (_gate)
-        {
-            if (_count == 0)
-            {
-                return 0;
-            }
+    public int Receive(int pair, Span<byte> destination) => _inbound.TryDequeue(destination, out _);
 
-            var length = _lengths[_head];
-            _inbound[_head].AsSpan(0, length).CopyTo(destination);
-            _head = (_head + 1) % InboundFrames;
-            _count--;
-            return length;
-        }
-    }
-
-    public int ReceiveEventSource(int pair) => _ready.Fd;
+    /// <summary>Signalled when frames wait after none did; the worker waits for it edge-triggered, so nothing reads it.</summary>
+    public int ReceiveEventSource(int pair) => _inbound.Ready.Fd;
 
     /// <summary>Drops what waits for the guest (its front end went away).</summary>
-    public void Reset()
-    {
-        lock (_gate)
-        {
-            _head = _count = 0;
-        }
-    }
+    public void Reset() => _inbound.Clear();
 
-    /// <summary>Queues a packet for the guest; false when the queue is full (counted).</summary>
-    internal bool Deliver(ReadOnlySpan<byte> packet)
+    /// <summary>Gives <paramref name="source"/> (null: the uplink) an inbound queue with <paramref name="weight"/> shares of the guest; under the switch's write lock.</summary>
+    internal void AddSource(SwitchPort? source, int weight)
     {
-        lock (_gate)
+        var index = SourceIndex(source);
+        var queueOf = _inboundQueueOf;
+        if (index >= queueOf.Length)
         {
-            if (_count == InboundFrames || packet.Length > _inbound[0].Length)
-            {
-                Counters.Overflow();
-                return false;
-            }
-
-            var tail = (_head + _count) % InboundFrames;
-            packet.CopyTo(_inbound[tail]);
-            _lengths[tail] = packet.Length;
-            _count++;
+            queueOf = new int[index + 1];
+            queueOf.AsSpan().Fill(-1);
+            _inboundQueueOf.CopyTo(queueOf, 0);
         }
 
-        // Outside the lock: one write per frame wakes the port's worker (edge-triggered).
-        _ready.Signal();
-        return true;
+        queueOf[index] = _inbound.AddSource(weight);
+        _inboundQueueOf = queueOf;
     }
 
-    public void Dispose() => _ready.Dispose();
+    /// <summary>Queues a packet from <paramref name="from"/> (null: the uplink) for the guest; false when that source's queue is full (counted for both).</summary>
+    internal bool Deliver(SwitchPort? from, ReadOnlySpan<byte> packet)
+    {
+        if (_inbound.TryEnqueue(_inboundQueueOf[SourceIndex(from)], packet, vlan: 0))
+        {
+            return true;
+        }
+
+        Counters.Overflow();
+        if (from is null)
+        {
+            _switch.UplinkCounters.ReceiverOverflow();
+        }
+        else
+        {
+            from.Counters.ReceiverOverflow();
+        }
+
+        return false;
+    }
+
+    private static int SourceIndex(SwitchPort? source) => source is null ? UplinkSource : source.Number + 1;
+
+    public void Dispose() => _inbound.Dispose();
 }

@@ -17,7 +17,7 @@ internal sealed class Uplink : IDisposable
 
     private readonly NetSwitch _switch;
     private readonly INetPort _port;
-    private readonly UplinkQueues _queues;
+    private readonly FairFrameQueues _queues;
     private readonly UplinkCounters _counters;
     private readonly Epoll _epoll = new();
     private readonly byte[] _received;
@@ -26,7 +26,7 @@ internal sealed class Uplink : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
 
-    public Uplink(NetSwitch owner, INetPort port, UplinkQueues queues, UplinkCounters counters)
+    public Uplink(NetSwitch owner, INetPort port, FairFrameQueues queues, UplinkCounters counters)
     {
         _switch = owner;
         _port = port;
@@ -85,8 +85,9 @@ internal sealed class Uplink : IDisposable
     {
         var sent = 0;
         int length;
-        while (sent < Batch && (length = _queues.TryDequeue(_sending)) > 0)
+        while (sent < Batch && (length = _queues.TryDequeue(_sending, out var source)) > 0)
         {
+            _switch.SentUp(source);
             _counters.Send(_port.Transmit(0, _sending.AsSpan(0, length)));
             sent++;
         }

@@ -10,6 +10,7 @@ public sealed class UplinkCounters
     private long _learnRefused;
     private long _spoofed;
     private long _malformed;
+    private long _receiverOverflowed;
 
     /// <summary>Frames taken from the uplink.</summary>
     public long Received => Interlocked.Read(ref _received);
@@ -32,6 +33,9 @@ public sealed class UplinkCounters
     /// <summary>Frames from the uplink dropped as unusable: too short, a multicast source, a bad or double VLAN tag.</summary>
     public long Malformed => Interlocked.Read(ref _malformed);
 
+    /// <summary>Frames from the uplink that a port dropped because the uplink's inbound queue there was full.</summary>
+    public long ReceiverOverflowed => Interlocked.Read(ref _receiverOverflowed);
+
     internal void Receive() => Interlocked.Increment(ref _received);
 
     internal void Send(bool accepted) => Interlocked.Increment(ref accepted ? ref _sent : ref _sendFailed);
@@ -43,4 +47,6 @@ public sealed class UplinkCounters
     internal void Spoof() => Interlocked.Increment(ref _spoofed);
 
     internal void Malform() => Interlocked.Increment(ref _malformed);
+
+    internal void ReceiverOverflow() => Interlocked.Increment(ref _receiverOverflowed);
 }

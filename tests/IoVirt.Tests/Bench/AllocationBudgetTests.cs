@@ -103,6 +103,13 @@ public class AllocationBudgetTests
         AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
     }
 
+    [Fact]
+    public void Delivering_to_a_switch_port_and_taking_in_fair_order_allocates_nothing()
+    {
+        using var workload = new SwitchInboundWorkload();
+        AssertAllocatesNothing(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
+    }
+
     private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
     {
         Assert.True(warmUp() > 0);
