@@ -18,14 +18,15 @@ namespace IoVirt.Tests.Integration;
 /// is still in its write: a few thousand frames a second. A bare TAP takes a frame in about a
 /// microsecond, and on two shared cores a client that waits for a CPU for a few milliseconds
 /// then finds its queue empty and the others served in its place, so the figures would be the
-/// CPU scheduler's. At this rate a queue of the weight-1 port lasts a fifth of a second.
+/// CPU scheduler's. At this rate (96 stations were not quite enough under a load of 10) a full
+/// queue lasts a fifth of a second or more.
 /// </remarks>
 [Collection(TestpmdCollection.Name)]
 public sealed class TestpmdMuxTests(ITestOutputHelper output) : IDisposable
 {
     private const string Uplink = "up0";
     private const string Bridge = "br0";
-    private const int Stations = 96;
+    private const int Stations = 160;
     private const string UnknownMac = "02:00:00:00:00:ee";
 
     /// <summary>How far a port's share may be from its weight's, relative to that share.</summary>
