@@ -69,6 +69,30 @@ public sealed class NetNamespace : IDisposable
         IpIn("link", "set", interfaceName, "master", bridge, "up");
     }
 
+    /// <summary>
+    /// Adds <paramref name="count"/> veth pairs, <c>PREFIXvN</c> a port of <paramref name="bridge"/> and
+    /// <c>PREFIXpN</c> its peer, all up: stations behind the bridge, to each of which it floods
+    /// every frame for an unknown destination.
+    /// </summary>
+    public void AddVethPairs(string bridge, string prefix, int count)
+    {
+        // One ip process for all of them: a few hundred would otherwise take seconds to start.
+        var batch = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(batch, Enumerable.Range(0, count).SelectMany(i => new[]
+            {
+                $"link add {prefix}v{i} master {bridge} up type veth peer name {prefix}p{i}",
+                $"link set {prefix}p{i} up",
+            }));
+            IpIn("-batch", batch);
+        }
+        finally
+        {
+            File.Delete(batch);
+        }
+    }
+
     /// <summary>Runs <paramref name="command"/> inside the namespace and returns its exit code and everything it printed.</summary>
     public (int ExitCode, string Output) Run(params string[] command)
     {

@@ -35,6 +35,12 @@ public sealed record TestpmdOptions(TestpmdRole Role, string Socket, string Forw
 
     /// <summary>Send one burst before forwarding starts (<c>--tx-first</c>), so io/macswap have something to bounce.</summary>
     public bool TxFirst { get; init; }
+
+    /// <summary>The front end's own MAC (virtio_user's <c>mac</c>), the source of what txonly sends; random when null.</summary>
+    public string? Mac { get; init; }
+
+    /// <summary>The destination MAC txonly sends to (<c>--eth-peer</c>); testpmd's default 02:00:00:00:00:00 when null.</summary>
+    public string? PeerMac { get; init; }
 }
 
 /// <summary>One port's totals from testpmd's final "Forward statistics" block.</summary>
@@ -113,7 +119,8 @@ public sealed partial class Testpmd : IDisposable
         var cpu = options.Cpu.ToString(CultureInfo.InvariantCulture);
         var vdev = options.Role switch
         {
-            TestpmdRole.VirtioUserFrontEnd => $"net_virtio_user0,path={options.Socket},queues=1,queue_size={options.QueueSize.ToString(CultureInfo.InvariantCulture)}",
+            TestpmdRole.VirtioUserFrontEnd => $"net_virtio_user0,path={options.Socket},queues=1,queue_size={options.QueueSize.ToString(CultureInfo.InvariantCulture)}"
+                + (options.Mac is { } mac ? $",mac={mac}" : ""),
             TestpmdRole.VhostBackEnd => $"net_vhost0,iface={options.Socket},queues=1",
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Role, "unknown role"),
         };
@@ -137,6 +144,11 @@ public sealed partial class Testpmd : IDisposable
         if (options.TxFirst)
         {
             arguments.Add("--tx-first");
+        }
+
+        if (options.PeerMac is { } peer)
+        {
+            arguments.Add($"--eth-peer=0,{peer}");
         }
 
         return arguments;
