@@ -4,7 +4,8 @@
 # a bridge with STATIONS veth stations, to each of which the kernel floods every frame. That
 # makes the uplink a few thousand frames a second, far slower than any client, so every port's
 # uplink queue stays full and the switch's deficit round robin decides the shares. Per case it
-# prints each port's weight, uplinkSent (from the mux's exit report), share, expected share and
+# prints each port's weight, uplinkSent (between two reports the mux prints on SIGUSR1 while every
+# client sends, so start-up and shut-down are left out), share, expected share and
 # error, and for equal weights Jain's index:
 #   1:2      two clients
 #   1:2:4    three clients
@@ -74,21 +75,24 @@ def run(weights):
              "--", "--forward-mode=txonly", "--burst=32", "--txpkts=64", "--stats-period=1",
              "--total-num-mbufs=32768", "--eth-peer=0,02:00:00:00:00:ee"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    time.sleep(2 + runtime)  # two seconds for the clients to connect and start sending
+    def snapshot():
+        mux.send_signal(signal.SIGUSR1)
+        return json.loads(mux.stdout.readline())["nics"]
 
-    # The mux stops first, while every queue is still full.
+    time.sleep(2)  # for the clients to connect and start sending
+    start = snapshot()
+    time.sleep(runtime)
+    end = snapshot()
     mux.send_signal(signal.SIGTERM)
-    out, _ = mux.communicate(timeout=30)
+    mux.communicate(timeout=30)
     for c in clients:
         c.send_signal(signal.SIGINT)
     for c in clients:
         c.wait(timeout=30)
-    report = json.loads(out.strip().splitlines()[-1])
-    ports = [report["nics"][n] for n in names]
-    for n, p in zip(names, ports):
-        if p["uplinkOverflowed"] == 0:
+    for n in names:
+        if end[n]["uplinkOverflowed"] == start[n]["uplinkOverflowed"]:
             print(f"warning: nic {n} never filled its uplink queue; the uplink did not limit it")
-    return [p["uplinkSent"] for p in ports]
+    return [end[n]["uplinkSent"] - start[n]["uplinkSent"] for n in names]
 
 print(f"iovirt mux, testpmd txonly clients, uplink bridged to {stations} stations, {runtime:g} s per case")
 print(f"{'case':<7} {'port':<4} {'weight':>6} {'uplinkSent':>11} {'share':>7} {'expected':>8} {'error':>7}")

@@ -11,17 +11,18 @@ internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, Vi
 
 /// <summary>
 /// Runs devices as a vhost-user back-end process: logs to stderr, serves each socket until
-/// SIGTERM or SIGINT, then stops cleanly, removes the socket files and runs <c>stopped</c> (a final report).
+/// SIGTERM or SIGINT, then stops cleanly, removes the socket files and runs <c>report</c> (a final report; SIGUSR1 runs it
+/// at any time too).
 /// </summary>
 internal static class BackendHost
 {
     private static readonly JsonSerializerOptions ReportJson = new(JsonSerializerDefaults.Web);
 
-    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action? stopped = null) =>
-        Run([new HostedDevice(socketPath, device)], level, busyPoll, stopped);
+    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action? report = null) =>
+        Run([new HostedDevice(socketPath, device)], level, busyPoll, report);
 
     /// <summary>Serves every device from this process; if any socket cannot be served, none is (exit 1).</summary>
-    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action? stopped = null)
+    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action? report = null)
     {
         var services = new ServiceCollection()
             .AddLogging(logging => logging
@@ -58,6 +59,13 @@ internal static class BackendHost
         using var stop = new ManualResetEventSlim();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+        // SIGUSR1 prints the report now as well, so rates can be read between two snapshots.
+        using var snapshot = report is null ? null : PosixSignalRegistration.Create(SigUsr1, context =>
+        {
+            context.Cancel = true;
+            report();
+        });
         servers.ForEach(server => server.Start());
         stop.Wait();
         log.LogInformation("stopping");
@@ -67,7 +75,7 @@ internal static class BackendHost
             log.LogInformation("stopped; removed {Path}", server.SocketPath);
         }
 
-        stopped?.Invoke();
+        report?.Invoke();
         return 0;
 
         void Stop(PosixSignalContext context)
@@ -79,6 +87,9 @@ internal static class BackendHost
 
     /// <summary>Prints a final report as one JSON line on stdout (property names in camelCase), for <c>stopped</c>.</summary>
     public static void PrintReport<T>(T report) => Console.Out.WriteLine(JsonSerializer.Serialize(report, ReportJson));
+
+    /// <summary>SIGUSR1 on Linux, which <see cref="PosixSignal"/> has no name for (raw numbers are allowed).</summary>
+    private const PosixSignal SigUsr1 = (PosixSignal)10;
 
     /// <summary>Parses --log-level.</summary>
     public static bool TryParseLevel(string? text, out LogLevel level)

@@ -97,8 +97,9 @@ internal static class MuxCommand
         the port's uplink queue full) and uplinkSent (its share of the uplink);
         "uplink" (null without one): received, sent, sendFailed, learned,
         learnRefused, spoofed, malformed and receiverOverflowed frames; and
-        "learned", the MACs known behind the uplink at exit. Logs go to
-        stderr. SIGTERM or SIGINT stop every device and remove the socket files.
+        "learned", the MACs known behind the uplink at exit. SIGUSR1 prints the same
+        line at any time. Logs go to stderr. SIGTERM or SIGINT stop every device and
+        remove the socket files.
         Exit codes: 0 stopped by a signal, 1 could not serve (the image cannot be opened,
         the volumes do not fit, a volume's size changed), 2 usage error or bad FILE.
         """;

@@ -42,8 +42,8 @@ internal static class NetCommand
         On exit it prints one JSON line of counters on stdout: txFrames, txBytes,
         txDropped (the port was full), txInvalid (bad chain or header), rxFrames,
         rxBytes, rxDropped (receive buffers too small), rxFiltered (refused by the
-        guest's filter). Logs go to stderr. SIGTERM or SIGINT stop the back end and
-        remove the socket file. Exit codes: 0 stopped by a signal, 1 could not serve,
+        guest's filter); SIGUSR1 prints the same line at any time. Logs go to stderr.
+        SIGTERM or SIGINT stop the back end and remove the socket file. Exit codes: 0 stopped by a signal, 1 could not serve,
         2 usage error.
         """;
 

@@ -102,12 +102,32 @@ public sealed class DaemonProcess : IDisposable
         Signal(15);
         var exit = WaitForExit();
         var lines = Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (exit != 0 || lines.Length != 1)
+        if (exit != 0 || lines.Length == 0)
         {
-            throw new InvalidOperationException($"iovirt exited with {exit} and {lines.Length} lines on stdout, not 0 and one report: {Stdout}{Stderr}");
+            throw new InvalidOperationException($"iovirt exited with {exit} and {lines.Length} lines on stdout, not 0 and a report: {Stdout}{Stderr}");
         }
 
-        return JsonDocument.Parse(lines[0]).RootElement.Clone();
+        // The report on exit is the last line (snapshots asked for with SIGUSR1 come before it).
+        return JsonDocument.Parse(lines[^1]).RootElement.Clone();
+    }
+
+    /// <summary>Asks the running daemon for its report now (SIGUSR1) and returns it: the next JSON line on stdout.</summary>
+    public JsonElement SnapshotReport(int timeoutMs = 10_000)
+    {
+        var before = Stdout.Length;
+        Signal(10);
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (Stdout.Length == before || !Stdout.EndsWith('\n'))
+        {
+            if (_process.HasExited || Environment.TickCount64 > deadline)
+            {
+                throw new InvalidOperationException($"iovirt printed no report on SIGUSR1: {Stdout}{Stderr}");
+            }
+
+            Thread.Sleep(10);
+        }
+
+        return JsonDocument.Parse(Stdout[before..]).RootElement.Clone();
     }
 
     /// <summary>Waits for the process to end and returns its exit code (-1 when it had to be killed).</summary>

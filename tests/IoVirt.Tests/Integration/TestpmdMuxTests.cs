@@ -103,7 +103,7 @@ public sealed class TestpmdMuxTests(ITestOutputHelper output) : IDisposable
             Mac = nic.Mac,
             PeerMac = UnknownMac,
         })).ToList();
-        JsonElement report;
+        JsonElement start, report;
         try
         {
             foreach (var client in clients)
@@ -111,11 +111,12 @@ public sealed class TestpmdMuxTests(ITestOutputHelper output) : IDisposable
                 _ = client.WaitForSample(sample => sample.TxPackets > 0, TimeSpan.FromSeconds(10));
             }
 
+            // Counted between two snapshots taken while every client sends, so the moments when
+            // one had the uplink alone (the first to start, the last to stop) are left out.
+            start = daemon.SnapshotReport();
             Thread.Sleep(Traffic);
-
-            // The mux goes first, so its counters stop while every queue is still full: after the
-            // clients, the queues would drain, the last ones alone.
-            report = daemon.StopAndReadReport();
+            report = daemon.SnapshotReport();
+            _ = daemon.StopAndReadReport();
         }
         finally
         {
@@ -128,8 +129,9 @@ public sealed class TestpmdMuxTests(ITestOutputHelper output) : IDisposable
         output.WriteLine("switch counters: " + report);
         var counts = nics.Select(nic =>
         {
-            var port = report.GetProperty("nics").GetProperty(nic.Name);
-            return new UplinkCounts(port.GetProperty("uplinkSent").GetInt64(), port.GetProperty("uplinkOverflowed").GetInt64(), port.GetProperty("spoofed").GetInt64());
+            long Delta(string counter) =>
+                report.GetProperty("nics").GetProperty(nic.Name).GetProperty(counter).GetInt64() - start.GetProperty("nics").GetProperty(nic.Name).GetProperty(counter).GetInt64();
+            return new UplinkCounts(Delta("uplinkSent"), Delta("uplinkOverflowed"), report.GetProperty("nics").GetProperty(nic.Name).GetProperty("spoofed").GetInt64());
         }).ToList();
         foreach (var (nic, count) in nics.Zip(counts))
         {
