@@ -19,6 +19,9 @@ public sealed class DeviceArbiter : IDisposable
 {
     private readonly object _gate = new();
     private readonly IArbiterClock _clock;
+
+    // The scheduler reads the time of the round in progress: one clock read per exchange, not one per request.
+    private readonly RoundClock _roundClock = new();
     private readonly MClockScheduler _scheduler;
     private readonly InflightWindow _window;
     private readonly TenantMetrics? _metrics;
@@ -36,7 +39,7 @@ public sealed class DeviceArbiter : IDisposable
         ArgumentNullException.ThrowIfNull(clock);
         ArgumentNullException.ThrowIfNull(window);
         _clock = clock;
-        _scheduler = new MClockScheduler(clock, capacity);
+        _scheduler = new MClockScheduler(_roundClock, capacity);
         _window = window;
         _metrics = metrics;
         _timer = new Thread(ReleaseAtLimits) { IsBackground = true, Name = "arbiter timer" };
@@ -130,7 +133,7 @@ public sealed class DeviceArbiter : IDisposable
     {
         lock (_gate)
         {
-            var now = _clock.NowNanoseconds;
+            var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
             caller.FlushCompletions(this, now);
             caller.FlushRequests(this, _scheduler);
             Dispatch(caller, now);
@@ -233,7 +236,7 @@ public sealed class DeviceArbiter : IDisposable
         {
             while (!_disposed)
             {
-                var now = _clock.NowNanoseconds;
+                var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
                 if (_wakeAt <= now)
                 {
                     _wakeAt = long.MaxValue;
@@ -262,5 +265,11 @@ public sealed class DeviceArbiter : IDisposable
     private readonly record struct TenantActivity(int Outstanding, int InFlight, long IdleSince)
     {
         public static TenantActivity Idle => new(0, 0, long.MinValue);
+    }
+
+    /// <summary>The time the arbiter's current round started, for the scheduler it owns.</summary>
+    private sealed class RoundClock : IArbiterClock
+    {
+        public long NowNanoseconds { get; set; }
     }
 }

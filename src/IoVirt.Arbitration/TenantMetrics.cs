@@ -36,6 +36,11 @@ public sealed class TenantMetrics : IDisposable
     /// <summary>A request of <paramref name="tenant"/> completed.</summary>
     public void Completed(string tenant, long bytes, double cost, double queueWaitMicroseconds, double latencyMicroseconds)
     {
+        if (!Enabled)
+        {
+            return;
+        }
+
         var tag = new KeyValuePair<string, object?>("tenant", tenant);
         _requests.Add(1, tag);
         _bytes.Add(bytes, tag);
@@ -43,6 +48,9 @@ public sealed class TenantMetrics : IDisposable
         _queueWait.Record(queueWaitMicroseconds, tag);
         _latency.Record(latencyMicroseconds, tag);
     }
+
+    /// <summary>True when some listener takes the completion instruments (else recording them is skipped).</summary>
+    private bool Enabled => _requests.Enabled || _bytes.Enabled || _cost.Enabled || _queueWait.Enabled || _latency.Enabled;
 
     /// <summary><paramref name="tenant"/> waited <paramref name="microseconds"/> at its limit.</summary>
     public void Throttled(string tenant, double microseconds) => _throttled.Add(microseconds, new KeyValuePair<string, object?>("tenant", tenant));
