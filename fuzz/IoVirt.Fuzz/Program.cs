@@ -23,6 +23,7 @@ internal static class Program
         [NetControlTarget.Name] = (input => NetControlTarget.Run(input), NetControlTarget.WriteSeeds),
         [NetSplitDeviceTarget.Name] = (NetSplitDeviceTarget.Run, dir => SeedGenerator.Write(false, dir)),
         [NetPackedDeviceTarget.Name] = (NetPackedDeviceTarget.Run, dir => SeedGenerator.Write(true, dir)),
+        [NetSwitchTarget.Name] = (input => NetSwitchTarget.Run(input), NetSwitchTarget.WriteSeeds),
     };
 
     private static int Main(string[] args)
