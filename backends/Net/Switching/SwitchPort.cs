@@ -71,6 +71,12 @@ public sealed class SwitchPort : INetPort
 
     public bool Transmit(int pair, ReadOnlySpan<byte> packet)
     {
+        // The device's transmit check already refuses these; a port takes no one's word for it.
+        if (packet.Length < VirtioNetHdr.Size + NetTransmitCheck.EthernetHeader)
+        {
+            return false;
+        }
+
         var frame = packet[VirtioNetHdr.Size..];
         if (!frame.Slice(6, 6).SequenceEqual(_mac))
         {

@@ -14,6 +14,19 @@ public sealed class NetSwitchTests : IDisposable
 
     private readonly SwitchBed _bed = new();
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(VirtioNetHdr.Size)]
+    [InlineData(VirtioNetHdr.Size + 13)]
+    public void A_packet_too_short_for_an_ethernet_header_is_refused_by_the_port_itself(int length)
+    {
+        var (portA, _) = _bed.Guest("a", MacA);
+        var (_, b) = _bed.Guest("b", MacB);
+        Assert.False(portA.Transmit(0, new byte[length]));
+        Assert.Null(b.Receive(out _, timeoutMs: 100));
+        Assert.Equal(0, portA.Counters.Forwarded);
+    }
+
     [Fact]
     public void A_unicast_frame_reaches_only_the_port_that_owns_its_destination()
     {
