@@ -203,7 +203,7 @@ public sealed class DeviceArbiter : IDisposable
         InFlight++;
         _activity[dispatch.Tenant] = _activity[dispatch.Tenant] with { InFlight = _activity[dispatch.Tenant].InFlight + 1 };
         var client = _clients[(int)(dispatch.Token >> 32)]!;
-        client.Grant((int)dispatch.Token, now, dispatch.EnqueuedAt, InFlight, _contended);
+        client.Grant((int)(dispatch.Token & uint.MaxValue), now, dispatch.EnqueuedAt, InFlight, _contended);
         if (dispatch.ThrottledNanoseconds > 0)
         {
             _metrics?.Throttled(_tenantNames[dispatch.Tenant], dispatch.ThrottledNanoseconds / 1e3);

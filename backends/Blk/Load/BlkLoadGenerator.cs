@@ -132,7 +132,7 @@ public static class BlkLoadGenerator
                 state ^= state >> 12;
                 state ^= state << 25;
                 state ^= state >> 27;
-                block = (state * 0x2545f4914f6cdd1dUL) % blocks;
+                block = unchecked(state * 0x2545f4914f6cdd1dUL) % blocks;
             }
             else
             {
