@@ -110,13 +110,25 @@ public class AllocationBudgetTests
         AssertAllocatesNothing(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
     }
 
+    /// <summary>
+    /// Steady state allocates nothing: of two measured runs after the warm-up, the second must
+    /// allocate 0 B. A cost per request shows in both; the first may carry a one-off (the runtime
+    /// promoting a hot method to its next tier did allocate 1.6 KB once, in a CI run).
+    /// </summary>
     private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
     {
         Assert.True(warmUp() > 0);
+        var first = Measure(measured);
+        var second = Measure(measured);
+        Assert.True(second == 0, $"{second} B allocated in steady state ({first} B in the run before)");
+    }
+
+    private static long Measure(Func<long> measured)
+    {
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var bytes = measured();
+        var done = measured();
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(bytes > 0);
-        Assert.Equal(0, allocated);
+        Assert.True(done > 0);
+        return allocated;
     }
 }
