@@ -88,8 +88,13 @@ internal static class MuxCommand
           --log-level LEVEL      trace, debug, information, warning, error (default information)
           -h, --help             show this text
 
-        With nics, on exit it prints one JSON line on stdout: "nics", for each nic by
-        name the switch's counters spoofed (frames from a source MAC not the port's),
+        On exit it prints one JSON line on stdout: "disks" (null without disks), with
+        "tenants", for each disk by name its requests, bytes and cost completed and
+        the microseconds they waited in the scheduler (queueWaitMicroseconds) and at
+        the disk's limit (throttledMicroseconds), "window", the requests the image
+        may have at once while two or more disks are busy, and "capacity", the cost
+        units a second it was measured to complete then (0 until measured); "nics", for each nic by name the
+        switch's counters spoofed (frames from a source MAC not the port's),
         overflowed (frames for the port dropped, its guest not taking them as fast
         as their sender sent), forwarded (frames from the port that reached another or
         the uplink's queue), receiverOverflowed (frames from the port another port
@@ -164,8 +169,8 @@ internal static class MuxCommand
 
             // One busy-poll for all: a NIC's receive side wants the network default, disks alone the image's.
             var busyPoll = config.Nics.Count > 0 || store is null ? NetCommand.DefaultBusyPollMicroseconds : BlkCommand.DefaultBusyPoll(BlockEngineKind.Auto, store);
-            Action? report = config.Nics.Count > 0 ? () => BackendHost.PrintReport(new SwitchReport(netSwitch)) : null;
-            return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), report);
+            var disksArbiter = config.Disks.Count > 0 ? arbiter : null;
+            return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), () => BackendHost.PrintReport(new MuxReport(disksArbiter, netSwitch)));
         }
     }
 

@@ -27,6 +27,7 @@ public sealed class DeviceArbiter : IDisposable
     private readonly TenantMetrics? _metrics;
     private readonly List<string> _tenantNames = [];
     private readonly List<TenantActivity> _activity = [];
+    private readonly List<TenantTotals> _totals = [];
     private readonly List<ArbiterClient?> _clients = [];
     private readonly Thread _timer;
     private long _wakeAt = long.MaxValue;
@@ -66,6 +67,21 @@ public sealed class DeviceArbiter : IDisposable
 
     private int Limit => _contended ? _window.Limit : _window.Maximum;
 
+    /// <summary>What each tenant has had so far, by name, with the window now and the device's estimated capacity (cost units a second; 0 until measured).</summary>
+    public ArbiterReport Report()
+    {
+        lock (_gate)
+        {
+            var tenants = new Dictionary<string, TenantTotals>(StringComparer.Ordinal);
+            for (var i = 0; i < _tenantNames.Count; i++)
+            {
+                tenants[_tenantNames[i]] = _totals[i];
+            }
+
+            return new ArbiterReport(tenants, _window.Limit, Math.Round(_window.Capacity));
+        }
+    }
+
     /// <summary>Adds a tenant; throws <see cref="AdmissionRefusedException"/> when its reservation does not fit.</summary>
     public int AddTenant(string name, TenantSpec spec)
     {
@@ -77,11 +93,13 @@ public sealed class DeviceArbiter : IDisposable
             {
                 _tenantNames.Add(name);
                 _activity.Add(TenantActivity.Idle);
+                _totals.Add(default);
             }
             else
             {
                 _tenantNames[tenant] = name;
                 _activity[tenant] = TenantActivity.Idle;
+                _totals[tenant] = default;
             }
 
             return tenant;
@@ -159,6 +177,14 @@ public sealed class DeviceArbiter : IDisposable
         var outstanding = _activity[tenant].Outstanding - 1;
         _activity[tenant] = new TenantActivity(outstanding, _activity[tenant].InFlight - 1, outstanding == 0 ? now : long.MaxValue);
 
+        var totals = _totals[tenant];
+        _totals[tenant] = totals with
+        {
+            Requests = totals.Requests + 1,
+            Bytes = totals.Bytes + slot.Bytes,
+            Cost = totals.Cost + slot.Cost,
+            QueueWaitMicroseconds = totals.QueueWaitMicroseconds + ((slot.SentAt - slot.EnqueuedAt) / 1e3),
+        };
         var latency = now - slot.SentAt;
         if (slot.SentContended)
         {
@@ -206,6 +232,7 @@ public sealed class DeviceArbiter : IDisposable
         client.Grant((int)(dispatch.Token & uint.MaxValue), now, dispatch.EnqueuedAt, InFlight, _contended);
         if (dispatch.ThrottledNanoseconds > 0)
         {
+            _totals[dispatch.Tenant] = _totals[dispatch.Tenant] with { ThrottledMicroseconds = _totals[dispatch.Tenant].ThrottledMicroseconds + (dispatch.ThrottledNanoseconds / 1e3) };
             _metrics?.Throttled(_tenantNames[dispatch.Tenant], dispatch.ThrottledNanoseconds / 1e3);
         }
 

@@ -21,6 +21,15 @@ public sealed class MuxArbitrationTests : IDisposable
         var result = Load("limited", depth: 8, seconds: 2);
         Assert.InRange(result.Iops, 0.9 * Limit, 1.02 * Limit);
         Assert.Equal(0, result.Errors);
+
+        // The daemon's own account: every request it completed, each a 4 KiB random read costing
+        // one unit, and time held at the limit (seven of eight requests wait there at any moment).
+        var disk = daemon.StopAndReadReport().GetProperty("disks").GetProperty("tenants").GetProperty("limited");
+        var requests = disk.GetProperty("requests").GetInt64();
+        Assert.InRange(requests, result.Ios, result.Ios + (Limit * 3));
+        Assert.Equal(requests * 4096, disk.GetProperty("bytes").GetInt64());
+        Assert.Equal(requests, disk.GetProperty("cost").GetDouble(), 1e-6);
+        Assert.True(disk.GetProperty("throttledMicroseconds").GetDouble() > 1e6, disk.ToString());
     }
 
     [Fact]
