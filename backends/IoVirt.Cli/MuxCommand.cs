@@ -91,7 +91,8 @@ internal static class MuxCommand
         On exit it prints one JSON line on stdout: "disks" (null without disks), with
         "tenants", for each disk by name its requests, bytes and cost completed and
         the microseconds they waited in the scheduler (queueWaitMicroseconds) and at
-        the disk's limit (throttledMicroseconds), "window", the requests the image
+        the disk's limit (throttledMicroseconds), "inFlight", the requests granted to
+        the image and not completed, "window", the requests the image
         may have at once while two or more disks are busy, and "capacity", the cost
         units a second it was measured to complete then (0 until measured); "nics", for each nic by name the
         switch's counters spoofed (frames from a source MAC not the port's),

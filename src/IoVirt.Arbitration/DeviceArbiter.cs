@@ -78,7 +78,7 @@ public sealed class DeviceArbiter : IDisposable
                 tenants[_tenantNames[i]] = _totals[i];
             }
 
-            return new ArbiterReport(tenants, _window.Limit, Math.Round(_window.Capacity));
+            return new ArbiterReport(tenants, InFlight, _window.Limit, Math.Round(_window.Capacity));
         }
     }
 

@@ -55,6 +55,32 @@ public sealed class MuxArbitrationTests : IDisposable
         Assert.True(ratio is > 2.4 and < 3.6, $"heavy {heavyIops:F0} IOPS, light {lightIops:F0}: {ratio:F2}x, not 3x");
     }
 
+    [Fact]
+    public async Task A_guest_killed_under_load_leaves_nothing_at_the_arbiter_and_the_other_disk_is_served_on()
+    {
+        using var daemon = Start(
+            DirectImage(),
+            $$"""{ "name": "victim", "socket": "{{Socket("victim")}}", "size": "16M" }""",
+            $$"""{ "name": "killed", "socket": "{{Socket("killed")}}", "size": "16M" }""");
+        using (var killed = DaemonProcess.Start("bench-blk", "--socket", Socket("killed"), "--rw", "randwrite", "--iodepth", "128", "--runtime", "30", "--ramp", "0"))
+        {
+            var victim = Task.Run(() => Load("victim", depth: 4, seconds: 3));
+            Thread.Sleep(1500);
+            killed.Signal(9);
+            Assert.NotEqual(0, killed.WaitForExit(5_000));
+            var result = await victim;
+            Assert.Equal(0, result.Errors);
+            Assert.True(result.Iops > 100, $"{result.Iops} IOPS");
+        }
+
+        // The killed guest's requests in flight completed or were abandoned; none holds the window.
+        var after = Load("victim", depth: 4, seconds: 1);
+        Assert.True(after.Iops > 100, $"{after.Iops} IOPS after the other guest died");
+        var disks = daemon.StopAndReadReport().GetProperty("disks");
+        Assert.Equal(0, disks.GetProperty("inFlight").GetInt32());
+        Assert.True(disks.GetProperty("tenants").GetProperty("killed").GetProperty("requests").GetInt64() > 0, disks.ToString());
+    }
+
     private const string Ram = "\"ram\": \"64M\"";
 
     private BlkLoadResult Load(string disk, int depth, double seconds, BlkPattern pattern = BlkPattern.RandRead) => BlkLoadGenerator.Run(new BlkLoadOptions
