@@ -50,7 +50,8 @@ public sealed class NetSwitch : IDisposable
 
         _uplinkPort = uplink;
         _learned = new LearnedMacs(options, UplinkCounters);
-        _queues = new FairFrameQueues(options.Cost, options.QueueFrames, _slotBytes + VlanTag.Size);
+        // Each port brings a queue's worth of slots, and one more is shared: a port alone gets its whole queue.
+        _queues = new FairFrameQueues(options.Cost, options.QueueFrames, _slotBytes + VlanTag.Size, poolFrames: options.QueueFrames, framesPerSource: options.QueueFrames);
         _uplink = new Uplink(this, uplink, _queues, UplinkCounters);
     }
 

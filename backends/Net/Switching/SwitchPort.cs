@@ -13,7 +13,10 @@ namespace IoVirt.Backends.Net.Switching;
 /// </summary>
 public sealed class SwitchPort : INetPort
 {
-    /// <summary>Frames each source may have waiting for the port; more are dropped and counted.</summary>
+    /// <summary>
+    /// Frames one sender may have waiting for the port; more are dropped and counted. The port's
+    /// pool holds twice this, shared by all senders, none holding more than is still free.
+    /// </summary>
     public const int InboundFrames = 256;
 
     /// <summary>Where the uplink's queue is in <see cref="_inboundQueueOf"/>; a port's is after it, at its number + 1.</summary>
@@ -36,7 +39,8 @@ public sealed class SwitchPort : INetPort
         Weight = weight;
         Number = number;
         UplinkQueue = uplinkQueue;
-        _inbound = new FairFrameQueues(cost, InboundFrames, slotBytes);
+        // One pool per port whatever the number of senders: a lone sender can fill half of it (InboundFrames), several share it.
+        _inbound = new FairFrameQueues(cost, InboundFrames, slotBytes, poolFrames: 2 * InboundFrames);
     }
 
     public string Name { get; }

@@ -111,16 +111,22 @@ public class AllocationBudgetTests
     }
 
     /// <summary>
-    /// Steady state allocates nothing: of two measured runs after the warm-up, the second must
-    /// allocate 0 B. A cost per request shows in both; the first may carry a one-off (the runtime
-    /// promoting a hot method to its next tier did allocate 1.6 KB once, in a CI run).
+    /// Steady state allocates nothing: one of up to three measured runs after the warm-up must
+    /// allocate 0 B. A cost per request shows in every run (10,000 requests, so kilobytes at
+    /// least); a one-off in the runtime does not: about 1.5 KB appeared now and then on this
+    /// thread in a run of a path that allocates nothing, once in the first measured run and
+    /// once in the second.
     /// </summary>
     private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
     {
         Assert.True(warmUp() > 0);
-        var first = Measure(measured);
-        var second = Measure(measured);
-        Assert.True(second == 0, $"{second} B allocated in steady state ({first} B in the run before)");
+        var runs = new List<long>(3);
+        while (runs.Count < 3 && (runs.Count == 0 || runs[^1] != 0))
+        {
+            runs.Add(Measure(measured));
+        }
+
+        Assert.True(runs[^1] == 0, $"allocated in every run: {string.Join(", ", runs)} B");
     }
 
     private static long Measure(Func<long> measured)
