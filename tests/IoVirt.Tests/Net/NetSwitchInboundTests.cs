@@ -55,6 +55,22 @@ public sealed class NetSwitchInboundTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void A_switchs_frame_memory_grows_with_its_ports_not_with_every_pair_of_them()
+    {
+        // 32 ports on one VLAN: a queue per pair of ports would be 32 x 31 x 256 frames, about 380 MB.
+        using var netSwitch = new NetSwitch();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 32; i++)
+        {
+            _ = netSwitch.AddPort($"p{i}", [0x02, 0, 0, 0, 1, (byte)i]);
+        }
+
+        var perPort = (GC.GetAllocatedBytesForCurrentThread() - before) / 32;
+        output.WriteLine($"{perPort:N0} bytes allocated per port");
+        Assert.InRange(perPort, 2 * SwitchPort.InboundFrames * 1500, 4 * SwitchPort.InboundFrames * 1600);
+    }
+
+    [Fact]
     public void A_quiet_senders_frames_all_reach_a_receiver_another_floods()
     {
         var receiver = _bed.Switch.AddPort("r", MacR);
