@@ -1,5 +1,6 @@
 using IoVirt.Backends.Blk.Load;
 using IoVirt.Testing;
+using Xunit.Abstractions;
 
 namespace IoVirt.Tests.Daemon;
 
@@ -9,7 +10,7 @@ namespace IoVirt.Tests.Daemon;
 /// image is the bottleneck, so that test writes through O_DIRECT to a file on the machine's disk;
 /// on a RAM image the CPU is what runs out, and the arbiter rightly lets every request through.
 /// </summary>
-public sealed class MuxArbitrationTests : IDisposable
+public sealed class MuxArbitrationTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-mux-arbitration-").FullName;
 
@@ -56,6 +57,36 @@ public sealed class MuxArbitrationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reservation_lifts_a_light_disk_above_its_weighted_share_next_to_heavier_ones()
+    {
+        // First without a reservation, to learn what the light disk's weight alone gets it on this machine's disk.
+        var (unreserved, total) = await RunReservationCase(reservation: 0);
+        var reservation = Math.Round(Math.Min(3 * unreserved, 0.4 * total));
+        Assert.True(reservation > 1.5 * unreserved, $"the image ({total:F0} IOPS) leaves no room to show a reservation: {unreserved:F0} without one");
+
+        var (reserved, _) = await RunReservationCase(reservation);
+        output.WriteLine($"light disk: {unreserved:F0} IOPS of {total:F0} by weight alone, {reserved:F0} with a reservation of {reservation:F0}");
+        Assert.True(reserved >= 0.9 * reservation, $"{reserved:F0} IOPS with a reservation of {reservation:F0} (without it {unreserved:F0}, of {total:F0})");
+    }
+
+    /// <summary>A light disk at QD4 with <paramref name="reservation"/> next to two weight-4 disks at QD32; its IOPS and the total.</summary>
+    private async Task<(double Light, double Total)> RunReservationCase(double reservation)
+    {
+        using var daemon = Start(
+            DirectImage(),
+            $$"""{ "name": "light", "socket": "{{Socket("light")}}", "size": "16M", "reservationIops": {{reservation.ToString(System.Globalization.CultureInfo.InvariantCulture)}} }""",
+            $$"""{ "name": "heavy1", "socket": "{{Socket("heavy1")}}", "size": "16M", "weight": 4 }""",
+            $$"""{ "name": "heavy2", "socket": "{{Socket("heavy2")}}", "size": "16M", "weight": 4 }""");
+        var light = Task.Run(() => Load("light", depth: 4, seconds: 3, BlkPattern.RandWrite));
+        var heavy1 = Task.Run(() => Load("heavy1", depth: 32, seconds: 3, BlkPattern.RandWrite));
+        var heavy2 = Task.Run(() => Load("heavy2", depth: 32, seconds: 3, BlkPattern.RandWrite));
+        var (l, h1, h2) = ((await light).Iops, (await heavy1).Iops, (await heavy2).Iops);
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+        return (l, l + h1 + h2);
+    }
+
+    [Fact]
     public async Task A_guest_killed_under_load_leaves_nothing_at_the_arbiter_and_the_other_disk_is_served_on()
     {
         using var daemon = Start(
@@ -97,9 +128,11 @@ public sealed class MuxArbitrationTests : IDisposable
     /// <summary>An image file on the machine's disk, opened with O_DIRECT (writes reach the device whatever the file held).</summary>
     private string DirectImage()
     {
+        // Made once: a daemon that stopped holds the image's lock until the kernel tears its io_uring down, and the next one waits for it.
         var image = Path.Combine(_directory, "shared.img");
-        using (var file = File.Create(image))
+        if (!File.Exists(image))
         {
+            using var file = File.Create(image);
             file.SetLength(64 << 20);
         }
 
