@@ -1,3 +1,4 @@
+using System.Text.Json;
 using IoVirt.Abi.Net;
 using IoVirt.Memory;
 using IoVirt.Testing;
@@ -29,6 +30,11 @@ public sealed class MuxNicDaemonTests : IDisposable
         var toB = Frame(Mac(0x0b), Mac(0x0a), 300);
         a.Send(Header(), toB);
         Assert.Equal(toB, b.Receive(out _)?[VirtioNetHdr.Size..]);
+
+        // SIGUSR1 reports while the guests go on.
+        var snapshot = daemon.SnapshotReport();
+        Assert.Equal(1, snapshot.GetProperty("nics").GetProperty("a").GetProperty("forwarded").GetInt64());
+        Assert.Equal(JsonValueKind.Null, snapshot.GetProperty("disks").ValueKind);
         var fromB = Frame(Broadcast, Mac(0x0b), 90);
         b.Send(Header(), fromB);
         Assert.Equal(fromB, a.Receive(out _)?[VirtioNetHdr.Size..]);
