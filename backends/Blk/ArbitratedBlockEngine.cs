@@ -47,19 +47,9 @@ internal sealed unsafe class ArbitratedBlockEngine : IBlockEngine
 
     public void Write(ulong tag, long offset, ReadOnlySpan<iovec> buffers, bool durable) => Hold(OperationKind.Write, tag, offset, buffers, durable);
 
-    public void Flush(ulong tag) => Hold(OperationKind.Flush, tag, 0, [], durable: true);
+    public void Flush(ulong tag) => HoldWithoutData(OperationKind.Flush, tag, 0, 0, 0);
 
-    public void Allocate(ulong tag, int mode, long offset, long length)
-    {
-        var index = Take();
-        ref var operation = ref _operations[index];
-        operation.Kind = OperationKind.Allocate;
-        operation.Tag = tag;
-        operation.Offset = offset;
-        operation.Length = length;
-        operation.Mode = mode;
-        _client.Request(index, _costs.Cost(write: true, sequential: false, 0), 0);
-    }
+    public void Allocate(ulong tag, int mode, long offset, long length) => HoldWithoutData(OperationKind.Allocate, tag, mode, offset, length);
 
     public void Submit() => StartGranted();
 
@@ -127,15 +117,23 @@ internal sealed unsafe class ArbitratedBlockEngine : IBlockEngine
             bytes += (long)(ulong)buffer.iov_len;
         }
 
-        var cost = kind == OperationKind.Flush
-            ? _costs.Cost(write: true, sequential: false, 0)
-            : _costs.Cost(kind == OperationKind.Write, sequential: offset == _lastEnd, bytes);
-        if (kind != OperationKind.Flush)
-        {
-            _lastEnd = offset + bytes;
-        }
+        var sequential = offset == _lastEnd;
+        _lastEnd = offset + bytes;
+        _client.Request(index, _costs.Cost(kind == OperationKind.Write, sequential, bytes), bytes);
+    }
 
-        _client.Request(index, cost, bytes);
+    /// <summary>A FLUSH or a discard/write-zeroes range: no buffers, and the cost of one random write.</summary>
+    private void HoldWithoutData(OperationKind kind, ulong tag, int mode, long offset, long length)
+    {
+        var index = Take();
+        ref var operation = ref _operations[index];
+        operation.Kind = kind;
+        operation.Tag = tag;
+        operation.Mode = mode;
+        operation.Offset = offset;
+        operation.Length = length;
+        operation.VectorCount = 0;
+        _client.Request(index, _costs.Cost(write: true, sequential: false, 0), 0);
     }
 
     /// <summary>Hands notes to the arbiter and sends every granted operation to the device; how many were sent.</summary>

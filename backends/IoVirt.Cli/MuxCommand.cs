@@ -135,12 +135,13 @@ internal static class MuxCommand
             return Program.UsageError(error, Usage);
         }
 
-        using var metrics = new TenantMetrics();
-        using var arbiter = new DeviceArbiter(
-            MonotonicClock.Instance, config.CapacityIops ?? 1, new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance), metrics);
+        // The disks' arbiter (with its timer thread and meter) only when there are disks; the config then has a capacity.
+        using var metrics = config.Disks.Count > 0 ? new TenantMetrics() : null;
+        using var arbiter = metrics is null ? null : new DeviceArbiter(
+            MonotonicClock.Instance, config.CapacityIops!.Value, new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance), metrics);
         BlockStore? store = null;
         IEnumerable<HostedDevice> disks = [];
-        if (config.Disks.Count > 0)
+        if (arbiter is not null)
         {
             store = OpenVolumes(config, out var volumes);
             if (store is null)
@@ -170,8 +171,7 @@ internal static class MuxCommand
 
             // One busy-poll for all: a NIC's receive side wants the network default, disks alone the image's.
             var busyPoll = config.Nics.Count > 0 || store is null ? NetCommand.DefaultBusyPollMicroseconds : BlkCommand.DefaultBusyPoll(BlockEngineKind.Auto, store);
-            var disksArbiter = config.Disks.Count > 0 ? arbiter : null;
-            return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), () => BackendHost.PrintReport(new MuxReport(disksArbiter, netSwitch)));
+            return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), () => BackendHost.PrintReport(new MuxReport(arbiter, netSwitch)));
         }
     }
 

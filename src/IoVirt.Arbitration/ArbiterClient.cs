@@ -39,9 +39,6 @@ public sealed class ArbiterClient : IDisposable
 
     internal int Id { get; }
 
-    /// <summary>Slots this client may number requests with (0 to Capacity - 1).</summary>
-    public int Capacity => _slots.Length;
-
     /// <summary>Requests handed in and not yet granted.</summary>
     public int Waiting { get; private set; }
 
@@ -88,22 +85,22 @@ public sealed class ArbiterClient : IDisposable
     /// <summary>Hands in what was noted and takes the slots granted since, as many as fit in <paramref name="granted"/>.</summary>
     public int Exchange(Span<int> granted) => _arbiter.Exchange(this, granted);
 
-    internal void FlushCompletions(DeviceArbiter arbiter, long now)
+    internal void FlushCompletions(long now)
     {
         for (var i = 0; i < _completionCount; i++)
         {
-            arbiter.Completed(Tenant, in _slots[_completions[i]], now);
+            _arbiter.Completed(Tenant, in _slots[_completions[i]], now);
         }
 
         _completionCount = 0;
     }
 
-    internal void FlushRequests(DeviceArbiter arbiter, MClockScheduler scheduler)
+    internal void FlushRequests(MClockScheduler scheduler)
     {
         for (var i = 0; i < _requestCount; i++)
         {
             var slot = _requests[i];
-            arbiter.Arrived(Tenant);
+            _arbiter.Arrived(Tenant);
             scheduler.Enqueue(Tenant, _slots[slot].Cost, ((long)Id << 32) | (uint)slot);
         }
 

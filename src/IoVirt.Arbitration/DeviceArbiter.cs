@@ -25,9 +25,7 @@ public sealed class DeviceArbiter : IDisposable
     private readonly MClockScheduler _scheduler;
     private readonly InflightWindow _window;
     private readonly TenantMetrics? _metrics;
-    private readonly List<string> _tenantNames = [];
-    private readonly List<TenantActivity> _activity = [];
-    private readonly List<TenantTotals> _totals = [];
+    private readonly List<TenantState> _tenants = [];
     private readonly List<ArbiterClient?> _clients = [];
     private readonly Thread _timer;
     private long _wakeAt = long.MaxValue;
@@ -50,18 +48,6 @@ public sealed class DeviceArbiter : IDisposable
     /// <summary>Requests the device has now (granted, not yet completed).</summary>
     public int InFlight { get; private set; }
 
-    /// <summary>Requests the device may have at once now.</summary>
-    public int WindowLimit
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return Limit;
-            }
-        }
-    }
-
     /// <summary>How long a tenant with nothing outstanding still counts as active.</summary>
     public static TimeSpan IdleGrace { get; } = TimeSpan.FromMilliseconds(20);
 
@@ -72,11 +58,7 @@ public sealed class DeviceArbiter : IDisposable
     {
         lock (_gate)
         {
-            var tenants = new Dictionary<string, TenantTotals>(StringComparer.Ordinal);
-            for (var i = 0; i < _tenantNames.Count; i++)
-            {
-                tenants[_tenantNames[i]] = _totals[i];
-            }
+            var tenants = _tenants.ToDictionary(tenant => tenant.Name, tenant => tenant.Totals, StringComparer.Ordinal);
 
             return new ArbiterReport(tenants, InFlight, _window.Limit, Math.Round(_window.Capacity));
         }
@@ -89,17 +71,13 @@ public sealed class DeviceArbiter : IDisposable
         lock (_gate)
         {
             var tenant = _scheduler.AddTenant(spec);
-            if (tenant == _tenantNames.Count)
+            if (tenant == _tenants.Count)
             {
-                _tenantNames.Add(name);
-                _activity.Add(TenantActivity.Idle);
-                _totals.Add(default);
+                _tenants.Add(new TenantState(name));
             }
             else
             {
-                _tenantNames[tenant] = name;
-                _activity[tenant] = TenantActivity.Idle;
-                _totals[tenant] = default;
+                _tenants[tenant] = new TenantState(name);
             }
 
             return tenant;
@@ -116,7 +94,7 @@ public sealed class DeviceArbiter : IDisposable
         ArgumentNullException.ThrowIfNull(wake);
         lock (_gate)
         {
-            if ((uint)tenant >= (uint)_tenantNames.Count)
+            if ((uint)tenant >= (uint)_tenants.Count)
             {
                 throw new ArgumentOutOfRangeException(nameof(tenant), tenant, "No such tenant.");
             }
@@ -152,8 +130,8 @@ public sealed class DeviceArbiter : IDisposable
         lock (_gate)
         {
             var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
-            caller.FlushCompletions(this, now);
-            caller.FlushRequests(this, _scheduler);
+            caller.FlushCompletions(now);
+            caller.FlushRequests(_scheduler);
             Dispatch(caller, now);
             return caller.TakeGrants(granted);
         }
@@ -168,30 +146,39 @@ public sealed class DeviceArbiter : IDisposable
     }
 
     /// <summary>A request of <paramref name="tenant"/> was handed in (called under the lock by the client's flush).</summary>
-    internal void Arrived(int tenant) => _activity[tenant] = _activity[tenant] with { Outstanding = _activity[tenant].Outstanding + 1, IdleSince = long.MaxValue };
+    internal void Arrived(int tenant)
+    {
+        var state = _tenants[tenant];
+        state.Outstanding++;
+        state.IdleSince = long.MaxValue;
+    }
 
     /// <summary>A granted request finished (called under the lock by the client's flush).</summary>
     internal void Completed(int tenant, in ArbiterClient.Slot slot, long now)
     {
         InFlight--;
-        var outstanding = _activity[tenant].Outstanding - 1;
-        _activity[tenant] = new TenantActivity(outstanding, _activity[tenant].InFlight - 1, outstanding == 0 ? now : long.MaxValue);
+        var state = _tenants[tenant];
+        state.InFlight--;
+        if (--state.Outstanding == 0)
+        {
+            state.IdleSince = now;
+        }
 
-        var totals = _totals[tenant];
-        _totals[tenant] = totals with
+        var queueWait = (slot.SentAt - slot.EnqueuedAt) / 1e3;
+        var totals = state.Totals;
+        state.Totals = totals with
         {
             Requests = totals.Requests + 1,
             Bytes = totals.Bytes + slot.Bytes,
             Cost = totals.Cost + slot.Cost,
-            QueueWaitMicroseconds = totals.QueueWaitMicroseconds + ((slot.SentAt - slot.EnqueuedAt) / 1e3),
+            QueueWaitMicroseconds = totals.QueueWaitMicroseconds + queueWait,
         };
-        var latency = now - slot.SentAt;
         if (slot.SentContended)
         {
-            _window.Completed(slot.Cost, latency, now, slot.InFlightWhenSent);
+            _window.Completed(slot.Cost, now - slot.SentAt, now, slot.InFlightWhenSent);
         }
 
-        _metrics?.Completed(_tenantNames[tenant], slot.Bytes, slot.Cost, (slot.SentAt - slot.EnqueuedAt) / 1e3, (now - slot.EnqueuedAt) / 1e3);
+        _metrics?.Completed(state.Name, slot.Bytes, slot.Cost, queueWait, (now - slot.EnqueuedAt) / 1e3);
     }
 
     /// <summary>Releases requests while the window has room; wakes every other client that got some.</summary>
@@ -208,9 +195,9 @@ public sealed class DeviceArbiter : IDisposable
         // A tenant whose one request is all it has (a light tenant, at queue depth 1) sends it past
         // a full window: it meets the device's latency, not that plus a wait for a busy tenant's
         // turn. Backlogged tenants wait for theirs, so the weights still decide among them.
-        for (var tenant = 0; tenant < _activity.Count; tenant++)
+        for (var tenant = 0; tenant < _tenants.Count; tenant++)
         {
-            if (_activity[tenant] is { InFlight: 0, Outstanding: 1 } && _scheduler.TryDequeue(tenant, out var dispatch))
+            if (_tenants[tenant] is { InFlight: 0, Outstanding: 1 } && _scheduler.TryDequeue(tenant, out var dispatch))
             {
                 Release(dispatch, caller, now);
             }
@@ -227,13 +214,15 @@ public sealed class DeviceArbiter : IDisposable
     private void Release(in Dispatch dispatch, ArbiterClient? caller, long now)
     {
         InFlight++;
-        _activity[dispatch.Tenant] = _activity[dispatch.Tenant] with { InFlight = _activity[dispatch.Tenant].InFlight + 1 };
+        var state = _tenants[dispatch.Tenant];
+        state.InFlight++;
         var client = _clients[(int)(dispatch.Token >> 32)]!;
         client.Grant((int)(dispatch.Token & uint.MaxValue), now, dispatch.EnqueuedAt, InFlight, _contended);
         if (dispatch.ThrottledNanoseconds > 0)
         {
-            _totals[dispatch.Tenant] = _totals[dispatch.Tenant] with { ThrottledMicroseconds = _totals[dispatch.Tenant].ThrottledMicroseconds + (dispatch.ThrottledNanoseconds / 1e3) };
-            _metrics?.Throttled(_tenantNames[dispatch.Tenant], dispatch.ThrottledNanoseconds / 1e3);
+            var throttled = dispatch.ThrottledNanoseconds / 1e3;
+            state.Totals = state.Totals with { ThrottledMicroseconds = state.Totals.ThrottledMicroseconds + throttled };
+            _metrics?.Throttled(state.Name, throttled);
         }
 
         if (client != caller)
@@ -246,9 +235,9 @@ public sealed class DeviceArbiter : IDisposable
     {
         var active = 0;
         var grace = (long)(IdleGrace.TotalMilliseconds * 1e6);
-        foreach (var (outstanding, _, idleSince) in _activity)
+        foreach (var tenant in _tenants)
         {
-            if (outstanding > 0 || idleSince > now - grace)
+            if (tenant.Outstanding > 0 || tenant.IdleSince > now - grace)
             {
                 active++;
             }
@@ -288,10 +277,22 @@ public sealed class DeviceArbiter : IDisposable
         _timer.Join();
     }
 
-    /// <summary>A tenant's requests handed in and not completed, those of them at the device, and since when it has had none (long.MaxValue: it has some).</summary>
-    private readonly record struct TenantActivity(int Outstanding, int InFlight, long IdleSince)
+    /// <summary>
+    /// What the arbiter keeps of a tenant: its name, its requests handed in and not completed,
+    /// those of them at the device, since when it has had none (long.MaxValue: it has some;
+    /// long.MinValue: never had any), and its totals.
+    /// </summary>
+    private sealed class TenantState(string name)
     {
-        public static TenantActivity Idle => new(0, 0, long.MinValue);
+        public string Name { get; } = name;
+
+        public int Outstanding { get; set; }
+
+        public int InFlight { get; set; }
+
+        public long IdleSince { get; set; } = long.MinValue;
+
+        public TenantTotals Totals { get; set; }
     }
 
     /// <summary>The time the arbiter's current round started, for the scheduler it owns.</summary>
