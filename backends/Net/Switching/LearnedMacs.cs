@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using IoVirt.Arbitration;
 
 namespace IoVirt.Backends.Net.Switching;
@@ -46,9 +48,11 @@ internal sealed class LearnedMacs
         var now = _clock.NowNanoseconds;
         lock (_gate)
         {
-            if (_lastSeen.ContainsKey(key))
+            // One lookup for the common case, a station seen again.
+            ref var seen = ref CollectionsMarshal.GetValueRefOrNullRef(_lastSeen, key);
+            if (!Unsafe.IsNullRef(ref seen))
             {
-                _lastSeen[key] = now;
+                seen = now;
                 return;
             }
 
