@@ -216,7 +216,7 @@ internal sealed record MuxDiskConfig : MuxDeviceConfig
     /// <summary>The size in bytes (checked by <see cref="MuxConfig.Load"/>).</summary>
     public long SizeBytes => ByteSize.TryParse(Size, out var bytes) && bytes <= long.MaxValue ? (long)bytes : 0;
 
-    /// <summary>What the disk is promised, one request costing one unit.</summary>
+    /// <summary>What the disk is promised, in cost units a second (a 4 KiB random read costs one by default).</summary>
     public TenantSpec Tenant => new(ReservationIops, Weight, LimitIops);
 
     public override string Check()
