@@ -214,8 +214,16 @@ internal sealed unsafe class ArbitratedBlockEngine : IBlockEngine
 
     public void Dispose()
     {
-        _client.Dispose();
-        _device.Dispose();
+        // The device first: what it still had finishes there before the arbiter counts it gone.
+        try
+        {
+            _device.Dispose();
+        }
+        finally
+        {
+            _client.Dispose();
+        }
+
         foreach (var operation in _operations)
         {
             NativeMemory.Free(operation.Vectors);

@@ -24,15 +24,7 @@ internal static class BackendHost
     /// <summary>Serves every device from this process; if any socket cannot be served, none is (exit 1).</summary>
     public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action? report = null)
     {
-        var services = new ServiceCollection()
-            .AddLogging(logging => logging
-                .SetMinimumLevel(level)
-                .AddSimpleConsole(console =>
-                {
-                    console.SingleLine = true;
-                    console.TimestampFormat = "HH:mm:ss.fff ";
-                })
-                .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
+        var services = new ServiceCollection().AddLogging(logging => ConfigureLogging(logging, level));
         foreach (var device in devices)
         {
             // Keyed by socket path: one container holds every device and its server.
@@ -84,6 +76,16 @@ internal static class BackendHost
             stop.Set();
         }
     }
+
+    /// <summary>Every daemon's logs: one line per event on stderr, from <paramref name="level"/> up.</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, LogLevel level) => logging
+        .SetMinimumLevel(level)
+        .AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
 
     /// <summary>Prints a final report as one JSON line on stdout (property names in camelCase), for <c>stopped</c>.</summary>
     public static void PrintReport<T>(T report) => Console.Out.WriteLine(JsonSerializer.Serialize(report, ReportJson));

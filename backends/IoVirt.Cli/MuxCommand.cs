@@ -91,8 +91,10 @@ internal static class MuxCommand
         On exit it prints one JSON line on stdout: "disks" (null without disks), with
         "tenants", for each disk by name its requests, bytes and cost completed and
         the microseconds they waited in the scheduler (queueWaitMicroseconds) and at
-        the disk's limit (throttledMicroseconds), "inFlight", the requests granted to
-        the image and not completed, "window", the requests the image
+        the disk's limit (throttledMicroseconds), and its requests cancelled as its
+        guest went away before they reached the image (cancelled); "inFlight", the
+        requests granted to the image and not completed, "waiting", those held in the
+        scheduler, "window", the requests the image
         may have at once while two or more disks are busy, and "capacity", the cost
         units a second it was measured to complete then (0 until measured); "nics", for each nic by name the
         switch's counters spoofed (frames from a source MAC not the port's),
@@ -137,8 +139,13 @@ internal static class MuxCommand
 
         // The disks' arbiter (with its timer thread and meter) only when there are disks; the config then has a capacity.
         using var metrics = config.Disks.Count > 0 ? new TenantMetrics() : null;
+        using var arbiterLogging = LoggerFactory.Create(logging => BackendHost.ConfigureLogging(logging, level));
         using var arbiter = metrics is null ? null : new DeviceArbiter(
-            MonotonicClock.Instance, config.CapacityIops!.Value, new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance), metrics);
+            MonotonicClock.Instance,
+            config.CapacityIops!.Value,
+            new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance),
+            metrics,
+            arbiterLogging.CreateLogger("arbiter"));
         BlockStore? store = null;
         IEnumerable<HostedDevice> disks = [];
         if (arbiter is not null)

@@ -20,6 +20,7 @@ public sealed class ArbiterClient : IDisposable
     private int[] _grants;
     private int _grantHead;
     private int _grantCount;
+    private int _onDevice;
     private long _wokenRound;
 
     internal ArbiterClient(DeviceArbiter arbiter, int tenant, int id, int slots, Action wake)
@@ -92,6 +93,7 @@ public sealed class ArbiterClient : IDisposable
             _arbiter.Completed(Tenant, in _slots[_completions[i]], now);
         }
 
+        _onDevice -= _completionCount;
         _completionCount = 0;
     }
 
@@ -138,8 +140,25 @@ public sealed class ArbiterClient : IDisposable
         }
 
         _grantCount -= n;
+        _onDevice += n;
         Waiting -= n;
         return n;
+    }
+
+    /// <summary>
+    /// Forgets everything the client holds, as it goes away (under the arbiter's lock, after its
+    /// completions were flushed): notes not handed in, grants not taken, and requests taken and not
+    /// completed. Returns the grants not taken and the requests still on the device.
+    /// </summary>
+    internal (int UntakenGrants, int OnDevice) Detach()
+    {
+        var detached = (_grantCount, _onDevice);
+        _requestCount = 0;
+        _grantCount = 0;
+        _grantHead = 0;
+        _onDevice = 0;
+        Waiting = 0;
+        return detached;
     }
 
     public void Dispose() => _arbiter.Disconnect(this);

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace IoVirt.Arbitration;
 
 /// <summary>
@@ -25,6 +28,7 @@ public sealed class DeviceArbiter : IDisposable
     private readonly MClockScheduler _scheduler;
     private readonly InflightWindow _window;
     private readonly TenantMetrics? _metrics;
+    private readonly ILogger _logger;
     private readonly List<TenantState> _tenants = [];
     private readonly List<ArbiterClient?> _clients = [];
     private readonly Thread _timer;
@@ -33,7 +37,7 @@ public sealed class DeviceArbiter : IDisposable
     private bool _contended;
     private bool _disposed;
 
-    public DeviceArbiter(IArbiterClock clock, double capacity, InflightWindow window, TenantMetrics? metrics = null)
+    public DeviceArbiter(IArbiterClock clock, double capacity, InflightWindow window, TenantMetrics? metrics = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(clock);
         ArgumentNullException.ThrowIfNull(window);
@@ -41,6 +45,7 @@ public sealed class DeviceArbiter : IDisposable
         _scheduler = new MClockScheduler(_roundClock, capacity);
         _window = window;
         _metrics = metrics;
+        _logger = logger ?? NullLogger.Instance;
         _timer = new Thread(ReleaseAtLimits) { IsBackground = true, Name = "arbiter timer" };
         _timer.Start();
     }
@@ -60,7 +65,7 @@ public sealed class DeviceArbiter : IDisposable
         {
             var tenants = _tenants.ToDictionary(tenant => tenant.Name, tenant => tenant.Totals, StringComparer.Ordinal);
 
-            return new ArbiterReport(tenants, InFlight, _window.Limit, Math.Round(_window.Capacity));
+            return new ArbiterReport(tenants, InFlight, _scheduler.Queued, _window.Limit, Math.Round(_window.Capacity));
         }
     }
 
@@ -112,11 +117,43 @@ public sealed class DeviceArbiter : IDisposable
         }
     }
 
+    /// <summary>
+    /// A client goes away: its completions noted so far count, its requests still waiting in the
+    /// scheduler and its grants it never took are cancelled, and requests it took and never
+    /// reported complete stop counting against the device. Its id is free again only after that,
+    /// so no token of the old client can reach a new one. What it held goes to the others at once.
+    /// </summary>
     internal void Disconnect(ArbiterClient client)
     {
         lock (_gate)
         {
+            if (_clients[client.Id] != client)
+            {
+                return;
+            }
+
+            var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
+            client.FlushCompletions(now);
+            long id = client.Id;
+            var waiting = _scheduler.Cancel(client.Tenant, token => token >> 32 == id);
+            var (untaken, onDevice) = client.Detach();
             _clients[client.Id] = null;
+
+            var state = _tenants[client.Tenant];
+            var released = untaken + onDevice;
+            InFlight -= released;
+            state.InFlight -= released;
+            state.Outstanding -= waiting + released;
+            if (state.Outstanding == 0)
+            {
+                state.IdleSince = now;
+            }
+
+            state.Totals = state.Totals with { Cancelled = state.Totals.Cancelled + waiting + untaken };
+            if (released > 0)
+            {
+                Dispatch(null, now);
+            }
         }
     }
 
@@ -216,7 +253,7 @@ public sealed class DeviceArbiter : IDisposable
         InFlight++;
         var state = _tenants[dispatch.Tenant];
         state.InFlight++;
-        var client = _clients[(int)(dispatch.Token >> 32)]!;
+        var client = _clients[(int)(dispatch.Token >> 32)] ?? throw new InvalidOperationException("A request was granted to a client that has gone away.");
         client.Grant((int)(dispatch.Token & uint.MaxValue), now, dispatch.EnqueuedAt, InFlight, _contended);
         if (dispatch.ThrottledNanoseconds > 0)
         {
@@ -227,7 +264,20 @@ public sealed class DeviceArbiter : IDisposable
 
         if (client != caller)
         {
+            WakeContained(client);
+        }
+    }
+
+    /// <summary>A client's wake-up is its own code: one that fails is logged and costs only that client, not the thread that released its grant.</summary>
+    private void WakeContained(ArbiterClient client)
+    {
+        try
+        {
             client.Wake(_dispatchRound);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "arbiter: waking a client of tenant {Tenant} failed; its grants wait for its next exchange", _tenants[client.Tenant].Name);
         }
     }
 
@@ -246,21 +296,41 @@ public sealed class DeviceArbiter : IDisposable
         return active;
     }
 
+    /// <summary>
+    /// Releases the requests whose limits have let them go by now; the timer thread calls this
+    /// when the first is due, and a test on a <see cref="ManualClock"/> may call it after moving time.
+    /// </summary>
+    public void ReleaseDue()
+    {
+        lock (_gate)
+        {
+            var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
+            if (_wakeAt <= now)
+            {
+                _wakeAt = long.MaxValue;
+                Dispatch(null, now);
+            }
+        }
+    }
+
     private void ReleaseAtLimits()
     {
         lock (_gate)
         {
             while (!_disposed)
             {
-                var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
-                if (_wakeAt <= now)
+                try
                 {
-                    _wakeAt = long.MaxValue;
-                    Dispatch(null, now);
-                    continue;
+                    ReleaseDue();
+                }
+                catch (Exception e)
+                {
+                    // A fault here must not end the process and every tenant's disks with it: log
+                    // it, and the next request or due time tries again.
+                    _logger.LogError(e, "arbiter: releasing requests held at their limits failed");
                 }
 
-                var wait = _wakeAt == long.MaxValue ? Timeout.Infinite : (int)Math.Clamp((_wakeAt - now + 999_999) / 1_000_000, 1, int.MaxValue);
+                var wait = _wakeAt == long.MaxValue ? Timeout.Infinite : (int)Math.Clamp((_wakeAt - _clock.NowNanoseconds + 999_999) / 1_000_000, 1, int.MaxValue);
                 Monitor.Wait(_gate, wait);
             }
         }

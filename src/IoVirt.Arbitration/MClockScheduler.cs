@@ -82,6 +82,27 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
     }
 
     /// <summary>
+    /// Drops the waiting requests of <paramref name="tenant"/> whose token <paramref name="match"/>
+    /// picks (a submitter that went away); how many were dropped. The tenant's tags stay where its
+    /// last served request left them, so the requests it still has are neither charged nor credited.
+    /// </summary>
+    public int Cancel(int tenant, Predicate<long> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        var queue = Tenant(tenant);
+        var head = queue.Count > 0 ? queue.Head.Token : 0;
+        var removed = queue.RemoveWhere(match);
+        if (removed > 0 && queue.Count > 0 && queue.Head.Token != head)
+        {
+            // A new head: tag it as a request reaching the head after its predecessor was served would be.
+            queue.TagHead(_virtualTime);
+        }
+
+        Queued -= removed;
+        return removed;
+    }
+
+    /// <summary>
     /// Releases the next request, if any tenant may send one now. When requests wait but every
     /// tenant is over its limit, returns false with the time the first becomes eligible in
     /// <paramref name="retryAt"/> (long.MaxValue when nothing waits).

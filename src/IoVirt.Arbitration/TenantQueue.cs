@@ -54,6 +54,25 @@ internal sealed class TenantQueue(TenantSpec spec)
         Count--;
     }
 
+    /// <summary>Drops every waiting request whose token <paramref name="match"/> picks, keeping the others in order; how many were dropped.</summary>
+    public int RemoveWhere(Predicate<long> match)
+    {
+        var kept = 0;
+        for (var i = 0; i < Count; i++)
+        {
+            var item = _items[(_head + i) % _items.Length];
+            if (!match(item.Token))
+            {
+                _items[(_head + kept) % _items.Length] = item;
+                kept++;
+            }
+        }
+
+        var removed = Count - kept;
+        Count = kept;
+        return removed;
+    }
+
     /// <summary>
     /// Tags the head request. Each tag follows the last one served by cost/rate but never starts
     /// before the request arrived (reservation, limit) or before the virtual time (proportion):

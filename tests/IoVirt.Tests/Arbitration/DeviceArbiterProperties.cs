@@ -32,7 +32,7 @@ public class DeviceArbiterProperties
             using var arbiter = new DeviceArbiter(clock, capacity: 1e6, new InflightWindow(minimum: 2, maximum: Maximum));
             var a = arbiter.AddTenant("a", new TenantSpec(0, 1, 0));
             var b = arbiter.AddTenant("b", new TenantSpec(100, 3, 0));
-            var models = new[] { new ClientModel(arbiter, a), new ClientModel(arbiter, a), new ClientModel(arbiter, b) };
+            var models = new[] { new ArbiterClientModel(arbiter, a, Slots), new ArbiterClientModel(arbiter, a, Slots), new ArbiterClientModel(arbiter, b, Slots) };
             foreach (var (client, action, count) in program)
             {
                 clock.AdvanceTo(clock.NowNanoseconds + 1000);
@@ -72,56 +72,5 @@ public class DeviceArbiterProperties
             }
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(300).WithQuietOnSuccess(true), property);
-    }
-
-    /// <summary>One client and what it expects: slots asked for in order, and slots on the device.</summary>
-    private sealed class ClientModel(DeviceArbiter arbiter, int tenant) : IDisposable
-    {
-        private readonly ArbiterClient _client = arbiter.Connect(tenant, Slots, () => { });
-        private readonly Queue<int> _asked = new();
-        private readonly List<int> _onDevice = [];
-        private readonly int[] _granted = new int[Slots];
-
-        /// <summary>Requests not yet granted, on the device, or completions not yet handed in.</summary>
-        public bool Busy => _asked.Count > 0 || _onDevice.Count > 0 || _client.HasNotes;
-
-        public int OnDevice => _onDevice.Count;
-
-        public void Request(int count)
-        {
-            for (var slot = 0; slot < Slots && count > 0; slot++)
-            {
-                if (!_asked.Contains(slot) && !_onDevice.Contains(slot))
-                {
-                    _client.Request(slot, 1 + slot, 512);
-                    _asked.Enqueue(slot);
-                    count--;
-                }
-            }
-        }
-
-        public void Complete(int count)
-        {
-            for (; count > 0 && _onDevice.Count > 0; count--)
-            {
-                _client.Complete(_onDevice[0]);
-                _onDevice.RemoveAt(0);
-            }
-        }
-
-        public void Exchange()
-        {
-            var n = _client.Exchange(_granted);
-            for (var i = 0; i < n; i++)
-            {
-                Assert.True(_asked.Count > 0, $"slot {_granted[i]} granted, never asked for");
-                Assert.Equal(_asked.Dequeue(), _granted[i]);
-                _onDevice.Add(_granted[i]);
-            }
-
-            Assert.Equal(_asked.Count, _client.Waiting);
-        }
-
-        public void Dispose() => _client.Dispose();
     }
 }

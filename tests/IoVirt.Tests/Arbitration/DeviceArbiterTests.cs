@@ -139,11 +139,71 @@ public sealed class DeviceArbiterTests : IDisposable
         Assert.Equal(2 * 2050, totals[("iovirt.tenant.latency", "metered")], 1e-6);
     }
 
+    [Fact]
+    public void A_client_that_goes_away_while_held_at_its_limit_has_its_requests_cancelled_not_granted_to_its_ids_next_owner()
+    {
+        var tenant = _arbiter.AddTenant("limited", new TenantSpec(0, 1, 1000));
+        var leaving = _arbiter.Connect(tenant, 32, () => { });
+        _clock.AdvanceTo(1_000_000);
+        RequestSlots(leaving, 0, 4);
+        Assert.Equal(1, leaving.Exchange(_granted));
+        leaving.Dispose();
+
+        // The next client takes the freed id; the timer's release at the old requests' due time grants it nothing it did not ask for.
+        var wakes = 0;
+        using var next = _arbiter.Connect(tenant, 32, () => wakes++);
+        _clock.AdvanceTo(10_000_000);
+        _arbiter.ReleaseDue();
+        Assert.Equal(0, next.Exchange(_granted));
+        Assert.Equal(0, wakes);
+
+        var report = _arbiter.Report();
+        Assert.Equal(0, report.InFlight);
+        Assert.Equal(0, report.Waiting);
+        Assert.Equal(3, report.Tenants["limited"].Cancelled);
+    }
+
+    [Fact]
+    public void A_client_whose_wake_up_throws_costs_only_itself_and_the_fault_is_logged()
+    {
+        var log = new IoVirt.Testing.RecordingLogger();
+        using var arbiter = new DeviceArbiter(MonotonicClock.Instance, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8), logger: log);
+        using var broken = arbiter.Connect(arbiter.AddTenant("broken", new TenantSpec(0, 1, 2000)), 8, () => throw new InvalidOperationException("injected wake-up fault"));
+        using var woken = new SemaphoreSlim(0);
+        using var healthy = arbiter.Connect(arbiter.AddTenant("healthy", new TenantSpec(0, 1, 2000)), 8, () => woken.Release());
+
+        // Both are held at their limits, so the timer thread grants them and wakes them: the broken wake-up throws there.
+        RequestSlots(broken, 0, 8);
+        RequestSlots(healthy, 0, 8);
+        var granted = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (granted < 16 && DateTime.UtcNow < deadline)
+        {
+            granted += ExchangeAndComplete(healthy) + ExchangeAndComplete(broken);
+            woken.Wait(10);
+        }
+
+        Assert.Equal(16, granted);
+        Assert.True(log.Contains(Microsoft.Extensions.Logging.LogLevel.Error, "waking a client of tenant broken failed"));
+    }
+
     private (ArbiterClient Client, WakeCount Wakes) Client(string name, TenantSpec? spec = null)
     {
         var wakes = new WakeCount();
         var client = _arbiter.Connect(_arbiter.AddTenant(name, spec ?? new TenantSpec(0, 1, 0)), 32, () => wakes.Count++);
         return (client, wakes);
+    }
+
+    /// <summary>Takes the client's grants and completes them at once; how many there were.</summary>
+    private int ExchangeAndComplete(ArbiterClient client)
+    {
+        var n = client.Exchange(_granted);
+        foreach (var slot in _granted.AsSpan(0, n))
+        {
+            client.Complete(slot);
+        }
+
+        return n;
     }
 
     private static void RequestSlots(ArbiterClient client, int first, int count)
