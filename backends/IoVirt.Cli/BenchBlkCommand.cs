@@ -16,7 +16,7 @@ internal static class BenchBlkCommand
 
         Options:
           --socket PATH          the back end's socket; required
-          --rw PATTERN           randread (default), randwrite, read, write
+          --rw PATTERN           randread (default), randwrite, randrw (half each), read, write
           --bs SIZE              bytes per request, a multiple of 512 (default 4k)
           --iodepth N            requests outstanding, 1 to 1024 (default 1)
           --runtime S            measured seconds (default 10)
@@ -24,14 +24,19 @@ internal static class BenchBlkCommand
           --size SIZE            only address the first SIZE bytes of the device
           --poll                 spin on the used ring instead of sleeping on the call eventfd
           --packed               use the packed ring if the back end offers it
+          --verify               stamp every written sector with its number, a generation
+                                 and the device's serial, and check every read against
+                                 the last write that completed (no two requests address
+                                 one block at once); a wrong read is an error
           --json                 print the result as JSON
           -h, --help             show this text
 
-        Exit codes: 0 done, 1 the back end failed or stalled, 2 usage error.
+        Exit codes: 0 done, 1 the back end failed or stalled, a request failed or a read
+        was wrong, 2 usage error.
         """;
 
     private static readonly HashSet<string> ValueOptions = ["--socket", "--rw", "--bs", "--iodepth", "--runtime", "--ramp", "--size"];
-    private static readonly HashSet<string> Flags = ["--poll", "--packed", "--json", "-h", "--help"];
+    private static readonly HashSet<string> Flags = ["--poll", "--packed", "--verify", "--json", "-h", "--help"];
 
     public static int Run(ReadOnlySpan<string> args)
     {
@@ -80,6 +85,7 @@ internal static class BenchBlkCommand
             Span = size,
             Poll = line.Has("--poll"),
             Packed = line.Has("--packed"),
+            Verify = line.Has("--verify"),
         };
         BlkLoadResult result;
         try
@@ -103,6 +109,15 @@ internal static class BenchBlkCommand
                 $"lat us mean {result.Latency.Mean / 1000:F1} p50 {result.LatencyMicroseconds(50):F1} p99 {result.LatencyMicroseconds(99):F1} p99.9 {result.LatencyMicroseconds(99.9):F1}, errors {result.Errors}"));
         }
 
-        return result.Errors == 0 ? 0 : 1;
+        if (result.Verifier is { } verifier)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"iovirt bench-blk: verified {verifier.VerifiedBytes} bytes, {verifier.Mismatches} wrong sectors"));
+            foreach (var mismatch in verifier.FirstMismatches)
+            {
+                Console.Error.WriteLine($"iovirt bench-blk: {mismatch}");
+            }
+        }
+
+        return result.Errors == 0 && result.Verifier is not { Mismatches: > 0 } ? 0 : 1;
     }
 }

@@ -25,4 +25,19 @@ public static class ImageFile
 
         return bytes;
     }
+
+    /// <summary>Writes <paramref name="bytes"/> at <paramref name="offset"/>, without the image's lock, as damage from outside the data path would.</summary>
+    public static unsafe void Write(string path, long offset, ReadOnlySpan<byte> bytes)
+    {
+        using var file = BlockFile.Open(path, readOnly: false, direct: false);
+        fixed (byte* p = bytes)
+        {
+            var vector = new Tmds.Linux.iovec { iov_base = p, iov_len = (Tmds.Linux.size_t)(ulong)bytes.Length };
+            var written = file.WriteAt(offset, new ReadOnlySpan<Tmds.Linux.iovec>(&vector, 1), dsync: false);
+            if (written != bytes.Length)
+            {
+                throw new IOException($"wrote {written} of {bytes.Length} bytes at {offset} of {path}");
+            }
+        }
+    }
 }

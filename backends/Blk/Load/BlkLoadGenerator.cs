@@ -16,6 +16,19 @@ public static class BlkLoadGenerator
     /// <summary>A back end that completes nothing for this long has stalled.</summary>
     private const int StallMs = 10_000;
 
+    /// <summary>A verifier for the device's blocks, its tag taken from the device's serial (GET_ID).</summary>
+    private static BlockVerifier StartVerifier(BlkClient client, ulong blocks, int sectorsPerBlock, int depth)
+    {
+        if (blocks <= (ulong)depth)
+        {
+            throw new InvalidOperationException($"verifying needs more blocks ({blocks}) than requests outstanding ({depth})");
+        }
+
+        var status = client.Execute(VirtioBlkRequestType.GetId, 0, VirtioBlk.IdLength);
+        var serial = status == VirtioBlkStatus.Ok ? client.Data(0)[..VirtioBlk.IdLength] : [];
+        return new BlockVerifier(blocks, sectorsPerBlock, BlockStamp.Tag(serial.TrimEnd((byte)0)));
+    }
+
     public static BlkLoadResult Run(BlkLoadOptions options, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -40,10 +53,9 @@ public static class BlkLoadGenerator
             throw new InvalidOperationException($"the device ({deviceBytes} bytes) is smaller than one {options.BlockSize}-byte block");
         }
 
-        var write = options.Pattern is BlkPattern.RandWrite or BlkPattern.Write;
-        var random = options.Pattern is BlkPattern.RandRead or BlkPattern.RandWrite;
-        var type = write ? VirtioBlkRequestType.Out : VirtioBlkRequestType.In;
-        if (write)
+        var writes = options.Pattern is BlkPattern.RandWrite or BlkPattern.Write or BlkPattern.RandRW;
+        var random = options.Pattern is BlkPattern.RandRead or BlkPattern.RandWrite or BlkPattern.RandRW;
+        if (writes && !options.Verify)
         {
             for (var slot = 0; slot < options.IoDepth; slot++)
             {
@@ -52,6 +64,9 @@ public static class BlkLoadGenerator
         }
 
         var sectorsPerBlock = (ulong)options.BlockSize / VirtioBlk.SectorSize;
+        var verifier = options.Verify ? StartVerifier(client, blocks, (int)sectorsPerBlock, options.IoDepth) : null;
+        var slotBlock = new ulong[options.IoDepth];
+        var slotGeneration = new ulong[options.IoDepth];
         var state = (ulong)options.Seed * 0x9e3779b97f4a7c15UL | 1;
         ulong sequential = 0;
         var issued = new long[options.IoDepth];
@@ -93,6 +108,11 @@ public static class BlkLoadGenerator
             var stopping = now >= end || cancel.IsCancellationRequested;
             do
             {
+                if (verifier is not null)
+                {
+                    EndVerified(slot, status == VirtioBlkStatus.Ok);
+                }
+
                 if (issued[slot] >= measureFrom && now <= end)
                 {
                     latency.Record((long)((now - issued[slot]) * (1e9 / Stopwatch.Frequency)));
@@ -121,18 +141,20 @@ public static class BlkLoadGenerator
         }
 
         var measured = (Math.Min(now, end) - measureFrom) / (double)Stopwatch.Frequency;
-        return new BlkLoadResult(options, ios, errors, Math.Max(measured, 1e-9), latency);
+        return new BlkLoadResult(options, ios, errors, Math.Max(measured, 1e-9), latency) { Verifier = verifier };
 
         void Issue(int slot)
         {
             ulong block;
+            var draw = 0UL;
             if (random)
             {
                 // xorshift64*: cheap, and the same sequence for the same seed.
                 state ^= state >> 12;
                 state ^= state << 25;
                 state ^= state >> 27;
-                block = unchecked(state * 0x2545f4914f6cdd1dUL) % blocks;
+                draw = unchecked(state * 0x2545f4914f6cdd1dUL);
+                block = (draw >> 1) % blocks;
             }
             else
             {
@@ -140,8 +162,46 @@ public static class BlkLoadGenerator
                 sequential = (sequential + 1) % blocks;
             }
 
+            var write = options.Pattern == BlkPattern.RandRW ? (draw & 1) != 0 : writes;
+            if (verifier is not null)
+            {
+                // The next free block: a read never races a write to the same block.
+                while (verifier.IsBusy(block))
+                {
+                    block = (block + 1) % blocks;
+                }
+
+                slotBlock[slot] = block;
+                if (write)
+                {
+                    slotGeneration[slot] = verifier.BeginWrite(block, client.Data(slot)[..options.BlockSize]);
+                }
+                else
+                {
+                    slotGeneration[slot] = 0;
+                    verifier.BeginRead(block);
+                }
+            }
+
             issued[slot] = Stopwatch.GetTimestamp();
-            client.Add(slot, type, block * sectorsPerBlock, options.BlockSize);
+            client.Add(slot, write ? VirtioBlkRequestType.Out : VirtioBlkRequestType.In, block * sectorsPerBlock, options.BlockSize);
+        }
+
+        void EndVerified(int slot, bool succeeded)
+        {
+            var block = slotBlock[slot];
+            if (slotGeneration[slot] != 0)
+            {
+                verifier.EndWrite(block, slotGeneration[slot], succeeded);
+            }
+            else if (succeeded)
+            {
+                verifier.EndRead(block, client.Data(slot)[..options.BlockSize]);
+            }
+            else
+            {
+                verifier.EndFailedRead(block);
+            }
         }
     }
 }

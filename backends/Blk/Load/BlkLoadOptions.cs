@@ -27,4 +27,11 @@ public sealed record BlkLoadOptions
     public bool Packed { get; init; }
 
     public int Seed { get; init; } = 1;
+
+    /// <summary>
+    /// Writes stamp every sector with its number, a generation and the device's serial, and every
+    /// read is checked against the last write that completed (<see cref="BlockVerifier"/>); no
+    /// two requests address one block at once.
+    /// </summary>
+    public bool Verify { get; init; }
 }

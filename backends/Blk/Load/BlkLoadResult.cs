@@ -5,6 +5,9 @@ namespace IoVirt.Backends.Blk.Load;
 /// <summary>What a load run measured (over the measured time only, ramp excluded).</summary>
 public sealed record BlkLoadResult(BlkLoadOptions Options, long Ios, long Errors, double Seconds, LatencyHistogram Latency)
 {
+    /// <summary>With <see cref="BlkLoadOptions.Verify"/>: what was checked, ramp included.</summary>
+    public BlockVerifier? Verifier { get; init; }
+
     public double Iops => Ios / Seconds;
 
     public double BytesPerSecond => Iops * Options.BlockSize;
@@ -35,6 +38,12 @@ public sealed record BlkLoadResult(BlkLoadOptions Options, long Ios, long Errors
 
             json.WriteNumber("max", Math.Round(Latency.Max / 1000.0, 2));
             json.WriteEndObject();
+            if (Verifier is { } verifier)
+            {
+                json.WriteNumber("verified_bytes", verifier.VerifiedBytes);
+                json.WriteNumber("verify_errors", verifier.Mismatches);
+            }
+
             json.WriteEndObject();
         }
 

@@ -7,4 +7,7 @@ public enum BlkPattern
     RandWrite,
     Read,
     Write,
+
+    /// <summary>Random reads and writes, half each.</summary>
+    RandRW,
 }
