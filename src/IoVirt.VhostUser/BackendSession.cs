@@ -792,7 +792,7 @@ public sealed class BackendSession : IRingHost, IDisposable
 
         if (ring.Queue is null)
         {
-            throw new VhostUserProtocolException($"ring {ring.Index} does not fit guest memory");
+            throw new VhostUserProtocolException($"ring {ring.Index} could not start (the guest error is logged above)");
         }
     }
 
