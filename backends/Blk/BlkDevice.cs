@@ -104,7 +104,11 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     /// <summary>The engine the queues use: the one asked for (Auto resolved), or Sync where io_uring is unavailable.</summary>
     public BlockEngineKind Engine { get; private set; }
 
-    public BlkStats Stats { get; } = new();
+    /// <summary>Each queue's counters.</summary>
+    public IReadOnlyList<BlkCounters> Counters => [.. _queues.Select(q => q.Counters)];
+
+    /// <summary>The device's counters: every queue's, summed.</summary>
+    public BlkTotals Totals => BlkCounters.Sum(_queues.Select(q => q.Counters));
 
     public override int QueueCount => _queues.Length;
 

@@ -40,6 +40,9 @@ internal sealed unsafe class BlkQueue : IDisposable
 
     public int CompletionEvent => _engine.CompletionEvent;
 
+    /// <summary>This queue's request counters (written by its worker only).</summary>
+    public BlkCounters Counters { get; } = new();
+
     /// <summary>Requests whose operations have not all finished.</summary>
     public int InFlight => _slots.Length - _freeCount;
 
@@ -135,13 +138,13 @@ internal sealed unsafe class BlkQueue : IDisposable
             case BlkVerdict.BrokenChain:
                 if (!queue.IsBroken)
                 {
-                    _device.Stats.BadRequests++;
+                    Counters.BadRequest();
                     queue.AddUsed(chain.Head, 0);
                 }
 
                 return;
             case BlkVerdict.NoStatus:
-                _device.Stats.BadRequests++;
+                Counters.BadRequest();
                 queue.AddUsed(chain.Head, 0);
                 return;
             case BlkVerdict.Complete:
@@ -194,17 +197,17 @@ internal sealed unsafe class BlkQueue : IDisposable
             case VirtioBlkRequestType.In:
                 slot.PendingOperations = 1;
                 _engine.Read((ulong)tag, _device.VolumeOffset + request.Offset, buffers);
-                _device.Stats.Reads++;
+                Counters.Read();
                 break;
             case VirtioBlkRequestType.Out:
                 slot.PendingOperations = 1;
                 _engine.Write((ulong)tag, _device.VolumeOffset + request.Offset, buffers, durable: !_device.WriteCacheEnabled);
-                _device.Stats.Writes++;
+                Counters.Written();
                 break;
             case VirtioBlkRequestType.Flush:
                 slot.PendingOperations = 1;
                 _engine.Flush((ulong)tag);
-                _device.Stats.Flushes++;
+                Counters.Flushed();
                 break;
             default:
                 slot.PendingOperations = request.RangeCount;
@@ -214,7 +217,7 @@ internal sealed unsafe class BlkQueue : IDisposable
                     _engine.Allocate((ulong)tag, _device.AllocateMode(range), _device.VolumeOffset + range.Offset, range.Length);
                 }
 
-                _device.Stats.Discards++;
+                Counters.Discarded();
                 break;
         }
     }
@@ -262,7 +265,7 @@ internal sealed unsafe class BlkQueue : IDisposable
     {
         if (status != VirtioBlkStatus.Ok)
         {
-            _device.Stats.ErrorsReported++;
+            Counters.ErrorReported();
         }
 
         var value = (byte)status;

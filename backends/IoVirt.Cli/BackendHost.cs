@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using IoVirt.Interop;
 using IoVirt.VhostUser;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -18,11 +19,11 @@ internal static class BackendHost
 {
     private static readonly JsonSerializerOptions ReportJson = new(JsonSerializerDefaults.Web);
 
-    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action? report = null) =>
+    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action report) =>
         Run([new HostedDevice(socketPath, device)], level, busyPoll, report);
 
     /// <summary>Serves every device from this process; if any socket cannot be served, none is (exit 1).</summary>
-    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action? report = null)
+    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action report)
     {
         var services = new ServiceCollection().AddLogging(logging => ConfigureLogging(logging, level));
         foreach (var device in devices)
@@ -44,7 +45,9 @@ internal static class BackendHost
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or ArgumentException or IOException)
             {
                 log.LogCritical("cannot serve {Path}: {Reason}", device.SocketPath, e.Message);
-                return 1;
+
+                // A path that holds something else is the caller's mistake; a busy or broken one is not.
+                return e is SocketPathException { Problem: SocketPathProblem.NotASocket } ? 2 : 1;
             }
         }
 
@@ -53,7 +56,7 @@ internal static class BackendHost
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 
         // SIGUSR1 prints the report now as well, so rates can be read between two snapshots.
-        using var snapshot = report is null ? null : PosixSignalRegistration.Create(SigUsr1, context =>
+        using var snapshot = PosixSignalRegistration.Create(SigUsr1, context =>
         {
             context.Cancel = true;
             report();
@@ -64,10 +67,10 @@ internal static class BackendHost
         foreach (var server in servers)
         {
             server.Dispose();
-            log.LogInformation("stopped; removed {Path}", server.SocketPath);
+            log.LogInformation("stopped serving {Path}", server.SocketPath);
         }
 
-        report?.Invoke();
+        report();
         return 0;
 
         void Stop(PosixSignalContext context)

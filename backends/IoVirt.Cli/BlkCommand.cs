@@ -52,8 +52,18 @@ internal static class BlkCommand
 
         Writes complete once done on the image; with the guest's write cache off they
         complete once durable, and FLUSH is an fdatasync of all completed writes.
-        Logs go to stderr. SIGTERM or SIGINT stop the back end and remove the socket file.
-        Exit codes: 0 stopped by a signal, 1 could not serve, 2 usage error.
+
+        The socket: a stale one at PATH is replaced; PATH holding anything else is
+        refused (exit 2), and so is a socket another daemon serves (exit 1; it holds
+        PATH.lock, which names it). On exit only the socket this daemon made is removed.
+
+        On exit it prints one JSON line of counters on stdout: "totals" and, for each
+        queue, "queues": reads, writes, flushes, discards (discard and write-zeroes
+        requests), errorsReported (completed with IOERR or UNSUPP) and badRequests
+        (chains without a usable status byte); SIGUSR1 prints the same line at any
+        time. Logs go to stderr. SIGTERM or SIGINT stop the back end and remove the
+        socket file. Exit codes: 0 stopped by a signal, 1 could not serve, 2 usage
+        error.
         """;
 
     private static readonly HashSet<string> ValueOptions =
@@ -147,19 +157,24 @@ internal static class BlkCommand
         {
             var options = new BlkDeviceOptions { Queues = queues, ReadOnly = readOnly, Serial = serial, Engine = engine, MaxQueueSize = queueSize };
             // The service container owns the device and disposes it after the server.
+            BlkDevice? device = null;
             return BackendHost.Run(
                 socket,
                 services =>
                 {
                     var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("blk");
-                    var device = new BlkDevice(store, options, log);
+                    device = new BlkDevice(store, options, log);
                     log.LogInformation(
                         "serving {Image}: {Bytes} bytes, {Queues} queue(s), {Engine} engine{ReadOnly}",
                         store.Name, store.Size, queues, device.Engine, readOnly ? ", read-only" : string.Empty);
                     return device;
                 },
                 level,
-                TimeSpan.FromMicroseconds(busyPoll));
+                TimeSpan.FromMicroseconds(busyPoll),
+                () => BackendHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())])));
         }
     }
 }
+
+/// <summary>What <c>iovirt blk</c> reports: the device's request counters, and each queue's.</summary>
+internal sealed record BlkReport(BlkTotals Totals, IReadOnlyList<BlkTotals> Queues);

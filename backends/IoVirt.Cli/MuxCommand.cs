@@ -88,6 +88,11 @@ internal static class MuxCommand
           --log-level LEVEL      trace, debug, information, warning, error (default information)
           -h, --help             show this text
 
+        Each socket: a stale one is replaced; a path holding anything else is refused
+        (exit 2), and so is a socket another daemon serves (exit 1; it holds
+        SOCKET.lock, which names it). On exit only the sockets this daemon made are
+        removed.
+
         On exit it prints one JSON line on stdout: "disks" (null without disks), with
         "tenants", for each disk by name its requests, bytes and cost completed and
         the microseconds they waited in the scheduler (queueWaitMicroseconds) and at

@@ -39,6 +39,10 @@ internal static class NetCommand
           --print-capabilities   print the back end's capabilities as JSON and exit
           -h, --help             show this text
 
+        The socket: a stale one at PATH is replaced; PATH holding anything else is
+        refused (exit 2), and so is a socket another daemon serves (exit 1; it holds
+        PATH.lock, which names it). On exit only the socket this daemon made is removed.
+
         On exit it prints one JSON line of counters on stdout: txFrames, txBytes,
         txDropped (the port was full), txInvalid (bad chain or header), rxFrames,
         rxBytes, rxDropped (receive buffers too small), rxFiltered (refused by the

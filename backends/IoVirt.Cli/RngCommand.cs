@@ -21,7 +21,13 @@ internal static class RngCommand
           --print-capabilities   print the back end's capabilities as JSON and exit
           -h, --help             show this text
 
-        Logs go to stderr. SIGTERM or SIGINT stop the back end and remove the socket file.
+        The socket: a stale one at PATH is replaced; PATH holding anything else is
+        refused (exit 2), and so is a socket another daemon serves (exit 1; it holds
+        PATH.lock, which names it). On exit only the socket this daemon made is removed.
+
+        On exit it prints one JSON line on stdout: requests (completed) and bytes (of
+        entropy handed out); SIGUSR1 prints the same line at any time. Logs go to
+        stderr. SIGTERM or SIGINT stop the back end and remove the socket file.
         Exit codes: 0 stopped by a signal, 1 could not serve, 2 usage error.
         """;
 
@@ -58,6 +64,15 @@ internal static class RngCommand
             return Program.UsageError($"bad --busy-poll '{busyPoll}'", Usage);
         }
 
-        return BackendHost.Run(socket, _ => new RngDevice(), level, TimeSpan.FromMicroseconds(micros));
+        RngDevice? device = null;
+        return BackendHost.Run(
+            socket,
+            _ => device = new RngDevice(),
+            level,
+            TimeSpan.FromMicroseconds(micros),
+            () => BackendHost.PrintReport(new RngReport(device?.Requests ?? 0, device?.BytesServed ?? 0)));
     }
 }
+
+/// <summary>What <c>iovirt rng</c> reports: requests completed and random bytes handed out.</summary>
+internal readonly record struct RngReport(long Requests, long Bytes);

@@ -15,14 +15,19 @@ public sealed class RngDevice : VirtioDeviceModel
     public const int MaxBytesPerRequest = 64 * 1024;
 
     private readonly byte[] _scratch = new byte[MaxBytesPerRequest];
+    private long _requests;
+    private long _bytesServed;
 
     public override string Name => "rng";
 
     /// <summary>No device feature bits: the ring features only.</summary>
     public override ulong Features => RingFeatures;
 
+    /// <summary>Requests completed since start (written by the queue's worker, read by anyone).</summary>
+    public long Requests => Volatile.Read(ref _requests);
+
     /// <summary>Bytes handed to the guest since start.</summary>
-    public long BytesServed { get; private set; }
+    public long BytesServed => Volatile.Read(ref _bytesServed);
 
     public override void ProcessQueue(int queueIndex, DeviceQueue queue)
     {
@@ -52,7 +57,8 @@ public sealed class RngDevice : VirtioDeviceModel
             }
 
             queue.AddUsed(chain.Head, written);
-            BytesServed += written;
+            Volatile.Write(ref _requests, _requests + 1);
+            Volatile.Write(ref _bytesServed, _bytesServed + written);
         }
     }
 

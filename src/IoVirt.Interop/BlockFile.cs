@@ -24,8 +24,8 @@ public sealed unsafe partial class BlockFile : IDisposable
     /// <summary>fallocate mode: never change the file size.</summary>
     public const int FallocKeepSize = 0x01;
 
-    private const int LockExclusive = 2;
-    private const int LockNonBlocking = 4;
+    internal const int LockExclusive = 2;
+    internal const int LockNonBlocking = 4;
     private const uint BlkGetSize64 = 0x80081272;
     private const uint BlkSectorSizeGet = 0x1268;
     private const uint BlkPhysicalSectorSizeGet = 0x127b;
@@ -208,7 +208,7 @@ public sealed unsafe partial class BlockFile : IDisposable
     private static partial nint Pwritev2(int fd, iovec* iov, int count, long offset, int flags);
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int Flock(int fd, int operation);
+    internal static partial int Flock(int fd, int operation);
 
     [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
     private static partial int Fstatfs(int fd, long* buffer);

@@ -20,24 +20,20 @@ public sealed unsafe class UnixSocket : IDisposable
 
     public int Fd => (int)_handle.DangerousGetHandle();
 
-    /// <summary>Binds and listens on <paramref name="path"/>, replacing a stale socket file there.</summary>
-    public static UnixSocket Listen(string path, int backlog = 4)
+    /// <summary>Binds and listens on the path <paramref name="claim"/> holds (cleared for it), and tells the claim what it bound.</summary>
+    public static UnixSocket Listen(SocketPathClaim claim, int backlog = 4)
     {
+        ArgumentNullException.ThrowIfNull(claim);
         var socket = Create();
         try
         {
-            var address = Address(path);
-            var pathBytes = Encoding.UTF8.GetBytes(path + "\0");
-            fixed (byte* p = pathBytes)
-            {
-                _ = unlink(p);
-            }
-
+            var address = Address(claim.Path);
             if (bind(socket.Fd, (sockaddr*)&address, (uint)sizeof(sockaddr_un)) != 0)
             {
-                throw Errno.Exception($"bind({path})");
+                throw Errno.Exception($"bind({claim.Path})");
             }
 
+            claim.Bound();
             if (listen(socket.Fd, backlog) != 0)
             {
                 throw Errno.Exception("listen");

@@ -14,6 +14,7 @@ public sealed class VhostUserServer : IDisposable
     private readonly VirtioDeviceModel _device;
     private readonly ILogger _log;
     private readonly TimeSpan _busyPoll;
+    private readonly SocketPathClaim _claim;
     private readonly UnixSocket _listener;
     private readonly Thread _thread;
     private readonly object _gate = new();
@@ -27,7 +28,17 @@ public sealed class VhostUserServer : IDisposable
         _device = device;
         _log = log;
         _busyPoll = busyPoll;
-        _listener = UnixSocket.Listen(socketPath);
+        _claim = SocketPathClaim.Acquire(socketPath);
+        try
+        {
+            _listener = UnixSocket.Listen(_claim);
+        }
+        catch
+        {
+            _claim.Dispose();
+            throw;
+        }
+
         _thread = new Thread(Run) { Name = $"vhost-user {device.Name}", IsBackground = true };
     }
 
@@ -89,7 +100,7 @@ public sealed class VhostUserServer : IDisposable
         }
     }
 
-    /// <summary>Stops accepting, ends the current connection, waits for the thread and removes the socket file.</summary>
+    /// <summary>Stops accepting, ends the current connection, waits for the thread and removes the socket file (if it is still this server's).</summary>
     public void Dispose()
     {
         _stopping = true;
@@ -105,13 +116,9 @@ public sealed class VhostUserServer : IDisposable
         }
 
         _listener.Dispose();
-        try
+        if (!_claim.Release())
         {
-            File.Delete(SocketPath);
-        }
-        catch (IOException e)
-        {
-            _log.LogWarning("could not remove {Path}: {Reason}", SocketPath, e.Message);
+            _log.LogWarning("left {Path} alone: it is no longer the socket this daemon made", SocketPath);
         }
     }
 }

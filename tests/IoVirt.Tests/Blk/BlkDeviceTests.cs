@@ -39,9 +39,9 @@ public class BlkDeviceTests
         }
 
         Assert.Equal(VirtioBlkStatus.Ok, bed.Client.Execute(VirtioBlkRequestType.Flush, 0, 0));
-        Assert.Equal(5, bed.Device.Stats.Writes);
-        Assert.Equal(5, bed.Device.Stats.Reads);
-        Assert.Equal(1, bed.Device.Stats.Flushes);
+        Assert.Equal(5, bed.Device.Totals.Writes);
+        Assert.Equal(5, bed.Device.Totals.Reads);
+        Assert.Equal(1, bed.Device.Totals.Flushes);
     }
 
     [Theory]
@@ -188,7 +188,7 @@ public class BlkDeviceTests
             Assert.True(image[i] == (zeroed ? 0 : 0x5a), $"byte {i} (sector {sector}) is 0x{image[i]:x2}");
         }
 
-        Assert.Equal(1, bed.Device.Stats.Discards);
+        Assert.Equal(1, bed.Device.Totals.Discards);
     }
 
     [Fact]
@@ -220,7 +220,7 @@ public class BlkDeviceTests
         // Nothing reached the image: a RAM disk reads as zeros until written.
         Assert.All(bed.ImageBytes((long)BlkBed.DiskBytes - 4096, 4096), b => Assert.Equal(0, b));
         Assert.All(bed.ImageBytes(0, 4096), b => Assert.Equal(0, b));
-        Assert.Equal(7, bed.Device.Stats.ErrorsReported);
+        Assert.Equal(7, bed.Device.Totals.ErrorsReported);
     }
 
     [Fact]
@@ -295,7 +295,7 @@ public class BlkDeviceTests
 
         // Split: the next avail index; packed: its low 15 bits (one ring slot per indirect request).
         Assert.Equal((uint)completed, position & 0x7fff);
-        Assert.Equal(bed.Device.Stats.Writes, completed);
+        Assert.Equal(bed.Device.Totals.Writes, completed);
     }
 
     internal static void WriteRange(Span<byte> destination, ulong sector, uint sectors, uint flags)
