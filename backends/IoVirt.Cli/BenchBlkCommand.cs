@@ -58,13 +58,13 @@ internal static class BenchBlkCommand
 
         if (!ByteSize.TryParse(line.Value("--bs") ?? "4k", out var blockSize) || blockSize == 0 || blockSize % 512 != 0 || blockSize > 16 << 20)
         {
-            return Program.UsageError($"bad --bs '{line.Value("--bs")}'", Usage);
+            return Program.UsageError($"bad --bs '{line.Value("--bs")}': a multiple of 512 bytes from 512 to 16M", Usage);
         }
 
         ulong size = 0;
         if (line.Value("--size") is { } sizeText && !ByteSize.TryParse(sizeText, out size))
         {
-            return Program.UsageError($"bad --size '{sizeText}'", Usage);
+            return Program.UsageError($"bad --size '{sizeText}': a size such as 256M or 1G", Usage);
         }
 
         if (!int.TryParse(line.Value("--iodepth") ?? "1", NumberStyles.None, CultureInfo.InvariantCulture, out var depth) || depth is < 1 or > 1024

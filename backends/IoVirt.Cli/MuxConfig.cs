@@ -16,7 +16,15 @@ internal sealed record MuxConfig
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
+    };
+
+    /// <summary>The fields of each object in the file, for pointing at a misspelled one.</summary>
+    private static readonly Dictionary<string, string[]> Fields = new(StringComparer.Ordinal)
+    {
+        [nameof(MuxConfig)] = Names<MuxConfig>(),
+        [nameof(MuxDiskConfig)] = Names<MuxDiskConfig>(),
+        [nameof(MuxNicConfig)] = Names<MuxNicConfig>(),
+        [nameof(MuxCosts)] = Names<MuxCosts>(),
     };
 
     public string? Image { get; init; }
@@ -59,17 +67,29 @@ internal sealed record MuxConfig
     public static MuxConfig? Load(string path, out string error)
     {
         MuxConfig? config;
+        string text;
         try
         {
-            config = JsonSerializer.Deserialize<MuxConfig>(File.ReadAllText(path), Json);
+            text = File.ReadAllText(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             error = $"cannot read config {path}: {e.Message}";
             return null;
         }
 
-        error = config is null ? $"config {path} is null" : config.Check();
+        try
+        {
+            config = JsonSerializer.Deserialize<MuxConfig>(text, Json);
+        }
+        catch (JsonException e)
+        {
+            error = $"{path}: {ConfigError.Describe(e, text, Fields)}";
+            return null;
+        }
+
+        error = config is null ? $"{path}: the file holds null, not an object with \"disks\", \"nics\" or both" : config.Check();
+        error = error.Length == 0 || config is null ? error : $"{path}: {error}";
         return error.Length == 0 ? config : null;
     }
 
@@ -85,9 +105,9 @@ internal sealed record MuxConfig
             return "the config needs a list of \"disks\", of \"nics\" or both";
         }
 
-        if (Uplink is not null && (Nics.Count == 0 || Uplink.Length is 0 or > 15 || Uplink.Any(c => c is '/' or ' ' || char.IsControl(c))))
+        if (Uplink is not null && (Nics.Count == 0 || !IoVirt.Interop.TapDevice.IsValidName(Uplink)))
         {
-            return Nics.Count == 0 ? "\"uplink\" is for nics, and the config has none" : $"bad \"uplink\" '{Uplink}': an interface name of 1 to 15 characters";
+            return Nics.Count == 0 ? "\"uplink\" is for nics, and the config has none" : $"bad \"uplink\" '{Uplink}': an interface name of 1 to 15 printable characters, no slash, colon or space";
         }
 
         if (Mtu is < 68 or > 65535)
@@ -164,21 +184,24 @@ internal sealed record MuxConfig
     /// <summary>Admission control: the reservations together must fit the capacity (the scheduler checks each spec too).</summary>
     private string CheckAdmission()
     {
-        var admission = new MClockScheduler(MonotonicClock.Instance, CapacityIops ?? 0);
+        var reserved = 0.0;
         foreach (var disk in Disks)
         {
-            try
+            if (reserved + disk.ReservationIops > CapacityIops)
             {
-                admission.AddTenant(disk.Tenant);
+                return string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"disk '{disk.Name}': \"reservationIops\" {disk.ReservationIops:0.##} does not fit: the disks before it reserve {reserved:0.##} of \"capacityIops\" {CapacityIops:0.##}; lower the reservations or raise the capacity");
             }
-            catch (Exception e) when (e is ArgumentException or AdmissionRefusedException)
-            {
-                return $"disk '{disk.Name}': {e.Message}";
-            }
+
+            reserved += disk.ReservationIops;
         }
 
         return string.Empty;
     }
+
+    private static string[] Names<T>() =>
+        [.. typeof(T).GetProperties().Where(p => p.CanWrite).Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name))];
 }
 
 /// <summary>What disks and network devices have in common: a name and a socket of their own.</summary>
@@ -226,7 +249,29 @@ internal sealed record MuxDiskConfig : MuxDeviceConfig
             return problem;
         }
 
-        return SizeBytes <= 0 || SizeBytes % 512 != 0 ? $"size '{Size}' is not a positive whole number of 512-byte sectors" : string.Empty;
+        if (SizeBytes <= 0 || SizeBytes % 512 != 0)
+        {
+            return $"size '{Size}' is not a positive whole number of 512-byte sectors";
+        }
+
+        if (!(ReservationIops >= 0) || double.IsInfinity(ReservationIops))
+        {
+            return "\"reservationIops\" must be 0 or more";
+        }
+
+        if (!(Weight > 0) || double.IsInfinity(Weight))
+        {
+            return "\"weight\" must be more than 0";
+        }
+
+        if (!(LimitIops >= 0) || double.IsInfinity(LimitIops))
+        {
+            return "\"limitIops\" must be 0 (no limit) or more";
+        }
+
+        return LimitIops > 0 && LimitIops < ReservationIops
+            ? string.Create(CultureInfo.InvariantCulture, $"\"limitIops\" {LimitIops:0.##} is below \"reservationIops\" {ReservationIops:0.##}")
+            : string.Empty;
     }
 }
 

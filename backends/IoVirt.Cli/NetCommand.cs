@@ -76,6 +76,11 @@ internal static class NetCommand
         }
 
         var tap = line.Value("--tap");
+        if (tap is not null && !IoVirt.Interop.TapDevice.IsValidName(tap))
+        {
+            return Program.UsageError($"bad --tap '{tap}': an interface name of 1 to 15 printable characters, no slash, colon or space", Usage);
+        }
+
         var mode = line.Value("--mode") ?? (tap is null ? "echo" : "tap");
         if (mode is not ("tap" or "echo" or "sink" or "source") || (mode == "tap") != (tap is not null))
         {

@@ -53,10 +53,19 @@ internal static class Program
         return 0;
     }
 
+    /// <summary>
+    /// A usage error: one line saying what is wrong, one pointing to the command's --help (not the
+    /// whole help text, which would bury the line); exit code 2.
+    /// </summary>
     public static int UsageError(string message, string usage)
     {
-        Console.Error.WriteLine($"iovirt: {message}");
-        Console.Error.Write(usage);
+        ArgumentNullException.ThrowIfNull(usage);
+
+        // The command is the usage text's second word after "Usage:", unless that is a placeholder.
+        var words = usage.AsSpan(0, usage.IndexOf('\n') is var end and >= 0 ? end : usage.Length).ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var command = words.Length > 2 && !words[2].StartsWith('[') ? $"iovirt {words[2]}" : "iovirt";
+        Console.Error.WriteLine($"{command}: {message}");
+        Console.Error.WriteLine($"Run '{command} --help' for the options.");
         return 2;
     }
 }

@@ -40,6 +40,14 @@ public sealed unsafe class TapDevice : IDisposable
 
     public int Fd { get; }
 
+    /// <summary>
+    /// Whether <paramref name="name"/> can name a network interface: 1 to 15 printable ASCII
+    /// characters, with no slash, colon or space (the kernel's dev_valid_name, less the dot names).
+    /// </summary>
+    public static bool IsValidName(string? name) =>
+        !string.IsNullOrEmpty(name) && name.Length < InterfaceNameLength && name is not ("." or "..")
+        && name.All(c => c is > ' ' and < '\x7f' and not '/' and not ':');
+
     /// <summary>The interface name.</summary>
     public string Name { get; }
 
@@ -52,9 +60,9 @@ public sealed unsafe class TapDevice : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var ascii = Encoding.ASCII.GetBytes(name);
-        if (ascii.Length >= InterfaceNameLength || !System.Text.Ascii.IsValid(name))
+        if (!IsValidName(name))
         {
-            throw new ArgumentException($"'{name}' is not an interface name (ASCII, under {InterfaceNameLength} bytes)", nameof(name));
+            throw new ArgumentException($"'{name}' is not an interface name (1 to {InterfaceNameLength - 1} printable ASCII characters, no slash, colon or space)", nameof(name));
         }
 
         int fd;

@@ -62,11 +62,11 @@ public sealed class NetDaemonTests : IDisposable
     }
 
     [Fact]
-    public void A_tap_that_cannot_be_opened_exits_with_1()
+    public void A_tap_name_linux_cannot_take_is_a_usage_error()
     {
         using var daemon = DaemonProcess.Start("net", "--socket", Socket, "--tap", "name-far-too-long-for-linux");
-        Assert.Equal(1, daemon.WaitForExit());
-        Assert.Contains("is not an interface name", daemon.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains("bad --tap 'name-far-too-long-for-linux': an interface name of 1 to 15 printable characters", daemon.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
