@@ -21,7 +21,8 @@ internal static class BenchBlkCommand
           --iodepth N            requests outstanding, 1 to 1024 (default 1)
           --runtime S            measured seconds (default 10)
           --ramp S               seconds of load before measuring (default 1)
-          --size SIZE            only address the first SIZE bytes of the device
+          --size SIZE            only address the first SIZE bytes of the device (at
+                                 most its size)
           --poll                 spin on the used ring instead of sleeping on the call eventfd
           --packed               use the packed ring if the back end offers it
           --verify               stamp every written sector with its number, a generation
@@ -31,8 +32,11 @@ internal static class BenchBlkCommand
           --json                 print the result as JSON
           -h, --help             show this text
 
+        On a terminal (and without --json) it prints each second's IOPS and mean
+        latency to stderr as it goes.
+
         Exit codes: 0 done, 1 the back end failed or stalled, a request failed or a read
-        was wrong, 2 usage error.
+        was wrong, or --size is more than the device, 2 usage error.
         """;
 
     private static readonly HashSet<string> ValueOptions = ["--socket", "--rw", "--bs", "--iodepth", "--runtime", "--ramp", "--size"];
@@ -86,6 +90,10 @@ internal static class BenchBlkCommand
             Poll = line.Has("--poll"),
             Packed = line.Has("--packed"),
             Verify = line.Has("--verify"),
+
+            // A person watching a terminal sees each second go by; a script reading the result does not.
+            Progress = line.Has("--json") || Console.IsOutputRedirected ? null : second => Console.Error.WriteLine(string.Create(
+                CultureInfo.InvariantCulture, $"{second.Seconds,5:F0} s: {second.Iops,10:N0} IOPS, mean latency {second.MeanLatencyMicroseconds:F1} us")),
         };
         BlkLoadResult result;
         try

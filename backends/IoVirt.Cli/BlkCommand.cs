@@ -102,9 +102,22 @@ internal static class BlkCommand
             return Program.UsageError("--image and --ram exclude each other", Usage);
         }
 
-        if (!ByteSize.TryParse(ram ?? DefaultRamSize, out var ramBytes) || ramBytes == 0 || ramBytes % 512 != 0)
+        if (!ByteSize.TryParse(ram ?? DefaultRamSize, out var ramBytes))
         {
-            return Program.UsageError($"bad --ram '{ram}': a positive multiple of 512 bytes", Usage);
+            return Program.UsageError($"bad --ram '{ram}': a size such as 64M or 2G", Usage);
+        }
+
+        if (image is null)
+        {
+            if (RamDiskSize.Check(ramBytes, out var ramWarning) is { Length: > 0 } ramProblem)
+            {
+                return Program.UsageError($"bad --ram '{ram ?? DefaultRamSize}': {ramProblem}", Usage);
+            }
+
+            if (ramWarning is not null)
+            {
+                Console.Error.WriteLine($"iovirt blk: warning: {ramWarning}");
+            }
         }
 
         if (!line.TryInt("--queues", 1, 1, 64, out var queues)

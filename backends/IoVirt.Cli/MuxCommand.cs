@@ -15,6 +15,7 @@ internal static class MuxCommand
 {
     public const string Usage = """
         Usage: iovirt mux --config FILE [options]
+               iovirt mux volumes list|remove --image FILE [--name NAME]
 
         Serves, all from this process, one vhost-user device per disk and per nic
         listed in FILE.
@@ -24,7 +25,8 @@ internal static class MuxCommand
         whatever an earlier one left there. The volumes of an image are kept beside it
         in IMAGE.volumes.json; a disk whose volume exists (by name) gets it back with
         its data, so disks outlive restarts, and a disk whose size no longer matches
-        its volume is an error. Each disk's GET_ID serial is its name.
+        its volume is an error. Each disk's GET_ID serial is its name. "iovirt mux
+        volumes" lists the volumes of an image, or removes one (see its --help).
 
         The disks take turns at the image (mClock): each gets its reservation when it
         has work, a share of the rest in proportion to its weight, and never more than
@@ -122,6 +124,11 @@ internal static class MuxCommand
 
     public static int Run(ReadOnlySpan<string> args)
     {
+        if (!args.IsEmpty && args[0] == "volumes")
+        {
+            return MuxVolumesCommand.Run(args[1..]);
+        }
+
         if (CommandLine.Parse(args, ValueOptions, Flags, Usage, out var line) is { } exit)
         {
             return exit;
@@ -201,7 +208,8 @@ internal static class MuxCommand
         }
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or JsonException or System.ComponentModel.Win32Exception)
         {
-            Console.Error.WriteLine($"iovirt mux: {e.Message}");
+            var hint = config.Image is { } image && e is InvalidOperationException ? $" (iovirt mux volumes list --image {image} shows them all)" : string.Empty;
+            Console.Error.WriteLine($"iovirt mux: {e.Message}{hint}");
             store?.Dispose();
             return null;
         }

@@ -131,9 +131,9 @@ internal sealed record MuxConfig
             return "the config needs one of \"image\" and \"ram\"";
         }
 
-        if (Ram is not null && (RamBytes == 0 || RamBytes % 512 != 0))
+        if (Ram is not null && RamDiskSize.Check(RamBytes, out _) is { Length: > 0 } ram)
         {
-            return $"bad \"ram\" '{Ram}': a positive multiple of 512 bytes";
+            return $"bad \"ram\" '{Ram}': {ram}";
         }
 
         if (Costs?.Check() is { Length: > 0 } costs)

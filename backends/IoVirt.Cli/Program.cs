@@ -14,7 +14,8 @@ internal static class Program
           rng      serve virtio-rng over vhost-user (iovirt rng --help)
           blk      serve virtio-blk over vhost-user (iovirt blk --help)
           net      serve virtio-net over vhost-user (iovirt net --help)
-          mux      serve guests' disks, volumes of one shared image, and nics, ports of one switch (iovirt mux --help)
+          mux      serve guests' disks, volumes of one shared image, and nics, ports of one switch (iovirt mux --help);
+                   iovirt mux volumes lists or removes an image's volumes
           bench-blk  load generator for any vhost-user-blk back end (iovirt bench-blk --help)
 
         iovirt COMMAND --help describes each command.
@@ -61,9 +62,10 @@ internal static class Program
     {
         ArgumentNullException.ThrowIfNull(usage);
 
-        // The command is the usage text's second word after "Usage:", unless that is a placeholder.
-        var words = usage.AsSpan(0, usage.IndexOf('\n') is var end and >= 0 ? end : usage.Length).ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var command = words.Length > 2 && !words[2].StartsWith('[') ? $"iovirt {words[2]}" : "iovirt";
+        // The command is the usage line's words after "Usage:" up to the first option, placeholder or choice.
+        var firstLine = usage.Split('\n', 2)[0];
+        var command = string.Join(' ', firstLine.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .TakeWhile(word => word[0] is not ('-' or '[') && !word.Contains('|', StringComparison.Ordinal)));
         Console.Error.WriteLine($"{command}: {message}");
         Console.Error.WriteLine($"Run '{command} --help' for the options.");
         return 2;

@@ -46,7 +46,12 @@ public static class BlkLoadGenerator
             Packed = options.Packed,
         });
         var deviceBytes = client.CapacitySectors * VirtioBlk.SectorSize;
-        var span = options.Span == 0 ? deviceBytes : Math.Min(options.Span, deviceBytes);
+        if (options.Span > deviceBytes)
+        {
+            throw new InvalidOperationException($"the device has {deviceBytes} bytes, fewer than the {options.Span} asked to be addressed");
+        }
+
+        var span = options.Span == 0 ? deviceBytes : options.Span;
         var blocks = span / (ulong)options.BlockSize;
         if (blocks == 0)
         {
@@ -75,6 +80,7 @@ public static class BlkLoadGenerator
         var measureFrom = start + (long)(options.RampTime.TotalSeconds * Stopwatch.Frequency);
         var end = measureFrom + (long)(options.Runtime.TotalSeconds * Stopwatch.Frequency);
         long ios = 0, errors = 0;
+        var progress = options.Progress is null ? null : new ProgressMeter(options.Progress, start);
 
         for (var slot = 0; slot < options.IoDepth; slot++)
         {
@@ -105,6 +111,7 @@ public static class BlkLoadGenerator
             }
 
             now = Stopwatch.GetTimestamp();
+            progress?.Tick(now);
             var stopping = now >= end || cancel.IsCancellationRequested;
             do
             {
@@ -113,6 +120,7 @@ public static class BlkLoadGenerator
                     EndVerified(slot, status == VirtioBlkStatus.Ok);
                 }
 
+                progress?.Completed(now - issued[slot]);
                 if (issued[slot] >= measureFrom && now <= end)
                 {
                     latency.Record((long)((now - issued[slot]) * (1e9 / Stopwatch.Frequency)));

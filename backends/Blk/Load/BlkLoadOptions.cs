@@ -34,4 +34,7 @@ public sealed record BlkLoadOptions
     /// two requests address one block at once.
     /// </summary>
     public bool Verify { get; init; }
+
+    /// <summary>Called about once a second with the second just past (ramp included); null: quiet.</summary>
+    public Action<BlkProgress>? Progress { get; init; }
 }

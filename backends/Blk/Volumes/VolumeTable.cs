@@ -36,9 +36,7 @@ public sealed class VolumeTable
     public static VolumeTable Open(BlockStore store, string path)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var volumes = File.Exists(path)
-            ? JsonSerializer.Deserialize<List<BlockVolume>>(File.ReadAllText(path), Json) ?? []
-            : [];
+        var volumes = Read(path);
         var table = new VolumeTable(store, path, []);
         foreach (var volume in volumes.OrderBy(v => v.Offset))
         {
@@ -48,6 +46,10 @@ public sealed class VolumeTable
 
         return table;
     }
+
+    /// <summary>The volumes listed in the table at <paramref name="path"/>, by offset, unchecked (none if there is no table).</summary>
+    public static IReadOnlyList<BlockVolume> Read(string path) =>
+        File.Exists(path) ? [.. (JsonSerializer.Deserialize<List<BlockVolume>>(File.ReadAllText(path), Json) ?? []).OrderBy(v => v.Offset)] : [];
 
     /// <summary>An empty table kept only in memory (for a RAM disk, whose volumes cannot outlive the process).</summary>
     public static VolumeTable CreateInMemory(BlockStore store)
@@ -101,7 +103,9 @@ public sealed class VolumeTable
 
         if ((ulong)(start + rounded) > _store.Size)
         {
-            throw new InvalidOperationException($"no free extent of {rounded} bytes in {_store.Name} ({_store.Size} bytes)");
+            var holders = string.Join(", ", _volumes.Select(v => $"'{v.Name}' ({v.Size} bytes at {v.Offset})"));
+            throw new InvalidOperationException(
+                $"no free extent of {rounded} bytes for volume '{name}' in {_store.Name} ({_store.Size} bytes); {(holders.Length > 0 ? "held by " + holders : "the image is too small")}");
         }
 
         // A block device zeroes through BLKZEROOUT; a file deallocates, and a hole reads as zeros.

@@ -36,7 +36,9 @@ public sealed class BlkDaemonTests : IDisposable
     [InlineData("--socket PATH is required")]
     [InlineData("unknown option '--bogus'", "--socket", "x", "--bogus")]
     [InlineData("--image and --ram exclude each other", "--socket", "x", "--image", "a", "--ram", "1M")]
-    [InlineData("bad --ram '1000'", "--socket", "x", "--ram", "1000")]
+    [InlineData("bad --ram '1000': a RAM disk is a whole number of 512-byte sectors, at least 1M", "--socket", "x", "--ram", "1000")]
+    [InlineData("bad --ram '1k': a RAM disk is a whole number of 512-byte sectors, at least 1M", "--socket", "x", "--ram", "1k")]
+    [InlineData("bad --ram '1T': a RAM disk of 1099511627776 bytes is more than this machine's memory", "--socket", "x", "--ram", "1T")]
     [InlineData("bad --engine 'fast'", "--socket", "x", "--engine", "fast")]
     [InlineData("--serial is at most 20 ASCII characters", "--socket", "x", "--serial", "012345678901234567890")]
     public void Usage_errors_exit_with_2_and_say_what_is_wrong(string message, params string[] options)

@@ -161,11 +161,67 @@ public sealed class MuxDaemonTests : IDisposable
     }
 
     [Fact]
+    public void Volumes_can_be_listed_and_removed_and_a_full_image_names_who_holds_it()
+    {
+        using (var first = Start(Config(Disk("a", "3M"), Disk("b", "3M"))))
+        {
+            first.WaitForSocket(Socket("b"));
+
+            // A running mux holds the image: its volumes cannot be removed from under it.
+            using var busy = DaemonProcess.Start("mux", "volumes", "remove", "--image", Image, "--name", "a");
+            Assert.Equal(1, busy.WaitForExit());
+            Assert.Contains("in use", busy.Stderr, StringComparison.Ordinal);
+            Stop(first);
+        }
+
+        using (var full = Start(Config(Disk("a", "3M"), Disk("b", "3M"), Disk("c", "4M"))))
+        {
+            Assert.Equal(1, full.WaitForExit());
+            Assert.Contains("no free extent of 4194304 bytes for volume 'c'", full.Stderr, StringComparison.Ordinal);
+            Assert.Contains("held by 'a' (3145728 bytes at 0), 'b' (3145728 bytes at 3145728)", full.Stderr, StringComparison.Ordinal);
+            Assert.Contains($"iovirt mux volumes list --image {Image} shows them all", full.Stderr, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(["a 3145728 0", "b 3145728 3145728"], ListVolumes());
+        using (var remove = DaemonProcess.Start("mux", "volumes", "remove", "--image", Image, "--name", "a"))
+        {
+            Assert.Equal(0, remove.WaitForExit());
+        }
+
+        Assert.Equal(["b 3145728 3145728"], ListVolumes());
+        using var next = Start(Config(Disk("b", "3M"), Disk("c", "3M")));
+        next.WaitForSocket(Socket("c"));
+        Stop(next);
+        Assert.Equal(["c 3145728 0", "b 3145728 3145728"], ListVolumes());
+    }
+
+    [Theory]
+    [InlineData("list or remove is required")]
+    [InlineData("unknown action 'drop' (list or remove)", "drop")]
+    [InlineData("--image FILE is required", "list")]
+    [InlineData("remove needs --name NAME", "remove", "--image", "x")]
+    [InlineData("--name is for remove", "list", "--image", "x", "--name", "a")]
+    public void Volume_usage_errors_exit_with_2_and_point_to_the_help(string message, params string[] args)
+    {
+        using var daemon = DaemonProcess.Start(["mux", "volumes", .. args]);
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Equal($"iovirt mux volumes: {message}\nRun 'iovirt mux volumes --help' for the options.", daemon.Stderr.TrimEnd());
+    }
+
+    [Fact]
     public void The_config_option_is_required()
     {
         using var daemon = DaemonProcess.Start("mux");
         Assert.Equal(2, daemon.WaitForExit());
         Assert.Contains("--config FILE is required", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>`iovirt mux volumes list`, each volume as "name size offset".</summary>
+    private string[] ListVolumes()
+    {
+        using var list = DaemonProcess.Start("mux", "volumes", "list", "--image", Image);
+        Assert.Equal(0, list.WaitForExit());
+        return [.. list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)))];
     }
 
     private DaemonProcess Start(string config)
