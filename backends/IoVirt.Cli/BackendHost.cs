@@ -35,6 +35,20 @@ internal static class BackendHost
         // Disposing the container disposes the servers made so far (removing their sockets) and then the devices.
         using var provider = services.BuildServiceProvider();
         var log = provider.GetRequiredService<ILoggerFactory>().CreateLogger("iovirt");
+
+        // Signals are handled before the first socket appears: a SIGTERM as soon as one does must
+        // still stop the daemon cleanly (sockets and locks removed), not end it where it stands.
+        using var stop = new ManualResetEventSlim();
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+        // SIGUSR1 prints the report now as well, so rates can be read between two snapshots.
+        using var snapshot = PosixSignalRegistration.Create(SigUsr1, context =>
+        {
+            context.Cancel = true;
+            report();
+        });
+
         var servers = new List<VhostUserServer>(devices.Count);
         foreach (var device in devices)
         {
@@ -51,17 +65,8 @@ internal static class BackendHost
             }
         }
 
-        using var stop = new ManualResetEventSlim();
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-
-        // SIGUSR1 prints the report now as well, so rates can be read between two snapshots.
-        using var snapshot = PosixSignalRegistration.Create(SigUsr1, context =>
-        {
-            context.Cancel = true;
-            report();
-        });
         servers.ForEach(server => server.Start());
+        ServiceNotification.Ready(log);
         stop.Wait();
         log.LogInformation("stopping");
         foreach (var server in servers)

@@ -31,6 +31,13 @@ public sealed unsafe class SocketPathClaim : IDisposable
 
     public string LockPath => LockPathFor(Path);
 
+    /// <summary>
+    /// Where to bind before the socket listens and is renamed to <see cref="Path"/> (so a socket at
+    /// the path always has a listener): PATH.new, cleared, or the path itself when PATH.new is too
+    /// long for a socket address or holds something that is not a socket.
+    /// </summary>
+    public string BindPath { get; private set; } = string.Empty;
+
     public static string LockPathFor(string path) => path + ".lock";
 
     /// <summary>Claims <paramref name="path"/>; throws <see cref="SocketPathException"/> when it must not be taken.</summary>
@@ -42,6 +49,7 @@ public sealed unsafe class SocketPathClaim : IDisposable
         try
         {
             claim.ClearPath();
+            claim.BindPath = claim.ClearStaging(path + ".new") ? path + ".new" : path;
             return claim;
         }
         catch
@@ -152,6 +160,27 @@ public sealed unsafe class SocketPathClaim : IDisposable
         {
             throw Errno.Exception($"unlink({Path})");
         }
+    }
+
+    /// <summary>Whether <paramref name="staging"/> can be bound: short enough, and nothing there but perhaps a stale socket of an earlier start (removed).</summary>
+    private bool ClearStaging(string staging)
+    {
+        if (Encoding.UTF8.GetByteCount(staging) >= UnixSocket.MaxPathBytes)
+        {
+            return false;
+        }
+
+        stat info;
+        fixed (byte* p = Bytes(staging))
+        {
+            if (lstat(p, &info) != 0)
+            {
+                return errno == ENOENT;
+            }
+        }
+
+        // Under our lock, a socket there is a stale one of ours; anything else is not ours to touch.
+        return (info.st_mode & S_IFMT) == S_IFSOCK && Unlink(staging) == 0;
     }
 
     /// <summary>True when a listener accepts connections on the socket at <paramref name="path"/>.</summary>

@@ -9,10 +9,13 @@ namespace IoVirt.Interop;
 /// A stream Unix domain socket that carries file descriptors (SCM_RIGHTS) with its bytes, as
 /// vhost-user needs. Calls block; each connection is served by one thread.
 /// </summary>
-public sealed unsafe class UnixSocket : IDisposable
+public sealed unsafe partial class UnixSocket : IDisposable
 {
     /// <summary>Most descriptors one message may carry (vhost-user's memory table sends eight).</summary>
     public const int MaxFds = 8;
+
+    /// <summary>sun_path's size: a path takes at most one byte less.</summary>
+    internal const int MaxPathBytes = 108;
 
     private readonly SafeFileHandle _handle;
 
@@ -20,25 +23,38 @@ public sealed unsafe class UnixSocket : IDisposable
 
     public int Fd => (int)_handle.DangerousGetHandle();
 
-    /// <summary>Binds and listens on the path <paramref name="claim"/> holds (cleared for it), and tells the claim what it bound.</summary>
+    /// <summary>
+    /// Binds and listens on the path <paramref name="claim"/> holds (cleared for it), and tells the
+    /// claim what it bound. The socket is bound beside the path and renamed into place once it
+    /// listens, so a socket file at the path means a listener is there: scripts may wait for it.
+    /// </summary>
     public static UnixSocket Listen(SocketPathClaim claim, int backlog = 4)
     {
         ArgumentNullException.ThrowIfNull(claim);
         var socket = Create();
         try
         {
-            var address = Address(claim.Path);
+            var bindPath = claim.BindPath;
+            var address = Address(bindPath);
             if (bind(socket.Fd, (sockaddr*)&address, (uint)sizeof(sockaddr_un)) != 0)
             {
-                throw Errno.Exception($"bind({claim.Path})");
+                throw Errno.Exception($"bind({bindPath})");
             }
 
-            claim.Bound();
             if (listen(socket.Fd, backlog) != 0)
             {
+                Unlink(bindPath);
                 throw Errno.Exception("listen");
             }
 
+            if (bindPath != claim.Path && Rename(bindPath, claim.Path) != 0)
+            {
+                var error = Errno.Exception($"rename({bindPath}, {claim.Path})", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+                Unlink(bindPath);
+                throw error;
+            }
+
+            claim.Bound();
             return socket;
         }
         catch
@@ -244,12 +260,32 @@ public sealed unsafe class UnixSocket : IDisposable
     {
         var bytes = Encoding.UTF8.GetBytes(path);
         var address = new sockaddr_un { sun_family = AF_UNIX };
-        if (bytes.Length >= 108)
+        if (bytes.Length >= MaxPathBytes)
         {
-            throw new ArgumentException($"Socket path longer than 107 bytes: {path}", nameof(path));
+            throw new ArgumentException($"Socket path longer than {MaxPathBytes - 1} bytes: {path}", nameof(path));
         }
 
-        bytes.CopyTo(new Span<byte>(address.sun_path, 108));
+        bytes.CopyTo(new Span<byte>(address.sun_path, MaxPathBytes));
         return address;
+    }
+
+    private static void Unlink(string path)
+    {
+        fixed (byte* p = Encoding.UTF8.GetBytes(path + "\0"))
+        {
+            _ = unlink(p);
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "rename", SetLastError = true)]
+    private static partial int RenameFile(byte* from, byte* to);
+
+    private static int Rename(string from, string to)
+    {
+        fixed (byte* f = Encoding.UTF8.GetBytes(from + "\0"))
+        fixed (byte* t = Encoding.UTF8.GetBytes(to + "\0"))
+        {
+            return RenameFile(f, t);
+        }
     }
 }

@@ -45,6 +45,8 @@ public sealed class DaemonProcess : IDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string Stderr
     {
         get
@@ -61,6 +63,10 @@ public sealed class DaemonProcess : IDisposable
 
     public static DaemonProcess Start(params string[] args) => Launch(["dotnet", ProgramPath, .. args]);
 
+    /// <summary>Starts the program with <paramref name="environment"/> added to this process's.</summary>
+    public static DaemonProcess StartWith(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Launch(["dotnet", ProgramPath, .. args], environment);
+
     /// <summary>
     /// Starts the program inside <paramref name="netNamespace"/> (<c>ip netns exec</c>, which
     /// execs it in place, so <see cref="Id"/> and <see cref="Signal"/> reach the daemon itself).
@@ -68,9 +74,14 @@ public sealed class DaemonProcess : IDisposable
     public static DaemonProcess StartIn(NetNamespace netNamespace, params string[] args) =>
         Launch([.. netNamespace.ExecPrefix, "dotnet", ProgramPath, .. args]);
 
-    private static DaemonProcess Launch(string[] command)
+    private static DaemonProcess Launch(string[] command, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         foreach (var a in command.AsSpan(1))
         {
             info.ArgumentList.Add(a);

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using IoVirt.Abi.Blk;
 using IoVirt.Backends.Blk.Client;
+using IoVirt.Interop;
 using IoVirt.Testing;
 
 namespace IoVirt.Tests.Daemon;
@@ -108,6 +109,40 @@ public sealed class SocketPathTests : IDisposable
         Assert.Equal(0, daemon.WaitForExit());
         Assert.Equal("put here since\n", File.ReadAllText(Socket));
         Assert.Contains($"left {Socket} alone", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_socket_file_appears_only_once_it_listens_so_a_script_may_connect_as_soon_as_it_sees_it()
+    {
+        for (var run = 0; run < 5; run++)
+        {
+            using var daemon = DaemonProcess.Start("rng", "--socket", Socket);
+            while (!File.Exists(Socket))
+            {
+                Assert.False(daemon.HasExited, daemon.Stderr);
+                Thread.Yield();
+            }
+
+            // Connecting at once must work: never ECONNREFUSED from a socket bound but not yet listening.
+            UnixSocket.Connect(Socket).Dispose();
+            Assert.False(File.Exists(Socket + ".new"), "the staging socket was left beside the path");
+            daemon.Signal(15);
+            Assert.Equal(0, daemon.WaitForExit());
+        }
+    }
+
+    [Fact]
+    public void A_service_manager_given_notify_socket_hears_ready_once_the_socket_listens()
+    {
+        var notifyPath = Path.Combine(_directory, "notify");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+        notify.ReceiveTimeout = 20_000;
+        using var daemon = DaemonProcess.StartWith(new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath }, "rng", "--socket", Socket);
+        var buffer = new byte[64];
+        var n = notify.Receive(buffer);
+        Assert.Equal("READY=1", System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+        UnixSocket.Connect(Socket).Dispose();
     }
 
     [Fact]
