@@ -55,21 +55,21 @@ internal static class MuxCommand
         share its guest the same way, each with its own queue of 256 frames.
 
         FILE is JSON, with disks, nics or both; disks need "image": FILE (a raw image
-        or block device, locked) or "ram": SIZE (a RAM disk, gone on exit) and
-        "capacityIops", for example
+        or block device, locked; make one with truncate -s 20G /tmp/guests.img) or "ram": SIZE (a
+        RAM disk, gone on exit) and "capacityIops", for example
           {
-            "image": "/var/lib/iovirt/shared.img",
+            "image": "/tmp/guests.img",
             "direct": true,
             "capacityIops": 60000,
             "latencyTolerance": 0.25,
             "disks": [
-              { "name": "vm1", "socket": "/run/iovirt/vm1.sock", "size": "10G",
+              { "name": "vm1", "socket": "/tmp/vm1.sock", "size": "10G",
                 "reservationIops": 5000, "weight": 2, "limitIops": 20000 }
             ],
             "mtu": 1500,
             "uplink": "tap0",
             "nics": [
-              { "name": "vm1-net", "socket": "/run/iovirt/vm1-net.sock",
+              { "name": "vm1-net", "socket": "/tmp/vm1-net.sock",
                 "mac": "02:00:00:00:00:01", "vlan": 0, "weight": 1 }
             ]
           }

@@ -20,6 +20,7 @@ public sealed class VhostUserServer : IDisposable
     private readonly object _gate = new();
     private UnixSocket? _connection;
     private volatile bool _stopping;
+    private bool _disposed;
 
     public VhostUserServer(string socketPath, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll = default)
     {
@@ -103,6 +104,13 @@ public sealed class VhostUserServer : IDisposable
     /// <summary>Stops accepting, ends the current connection, waits for the thread and removes the socket file (if it is still this server's).</summary>
     public void Dispose()
     {
+        // The host stops its servers itself, then its service container disposes them again.
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _stopping = true;
         lock (_gate)
         {

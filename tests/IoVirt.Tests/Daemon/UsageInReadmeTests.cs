@@ -25,6 +25,22 @@ public class UsageInReadmeTests
         Assert.Contains(help, File.ReadAllText(ReadmePath()), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Every_code_fence_in_the_readme_stands_on_a_line_of_its_own_and_pairs_up()
+    {
+        var lines = File.ReadAllLines(ReadmePath());
+        var fences = lines.Select((line, number) => (line, number: number + 1)).Where(l => l.line.Contains("```", StringComparison.Ordinal)).ToArray();
+        Assert.All(fences, f => Assert.Matches(@"^```[a-z]*$", f.line));
+        Assert.Equal(0, fences.Length % 2);
+
+        // Opening fences name a language; closing ones are bare.
+        for (var i = 0; i < fences.Length; i += 2)
+        {
+            Assert.True(fences[i].line.Length > 3, $"line {fences[i].number}: an opening fence without a language");
+            Assert.True(fences[i + 1].line == "```", $"line {fences[i + 1].number}: a closing fence with text");
+        }
+    }
+
     private static string ReadmePath()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
