@@ -142,7 +142,7 @@ bytes_verified = 0
 errors = []
 running = []
 warm = None
-qemu_runs = 0
+due = (["qemu"] if use_qemu and duration >= 45 else []) + ["verify", "kill", "malformed", "silent", "testpmd"]
 start = time.time()
 
 def free(candidates):
@@ -198,7 +198,8 @@ while time.time() - start < duration:
         warm = usage()
     qemu_on = any(c.kind == "qemu" for c in running)
     if len(running) < (2 if qemu_on else 3):
-        kind = rng.choices(["verify", "kill", "malformed", "silent", "testpmd", "qemu"], [30, 12, 25, 8, 15, 10])[0]
+        # Every kind comes once first (QEMU, the slowest, at the start), so even a short soak has each; then at random.
+        kind = due[0] if due else rng.choices(["verify", "kill", "malformed", "silent", "testpmd", "qemu"], [30, 12, 25, 8, 15, 10])[0]
         if kind == "qemu" and (not use_qemu or qemu_on or duration - (time.time() - start) < 45 or len(running) > 1):
             kind = "verify"
         if kind in ("verify", "kill"):
@@ -210,6 +211,8 @@ while time.time() - start < duration:
         else:
             candidates = free(OPEN_DISKS + list(NICS))
         if candidates:
+            if due and due[0] == kind:
+                due.pop(0)
             device = rng.choice(candidates)
             if kind == "verify":
                 running.append(start_verify(device))
@@ -219,7 +222,6 @@ while time.time() - start < duration:
                 running.append(start_testpmd(device))
             elif kind == "qemu":
                 running.append(start_qemu(device))
-                qemu_runs += 1
             elif kind == "malformed":
                 running.append(start_session("malformed", device, malformed_session))
             else:

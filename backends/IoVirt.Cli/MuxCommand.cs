@@ -151,13 +151,14 @@ internal static class MuxCommand
 
         // The disks' arbiter (with its timer thread and meter) only when there are disks; the config then has a capacity.
         using var metrics = config.Disks.Count > 0 ? new TenantMetrics() : null;
-        using var arbiterLogging = LoggerFactory.Create(logging => BackendHost.ConfigureLogging(logging, level));
+        // Logs of the parts made before the host (the arbiter's timer, the switch's uplink).
+        using var logging = LoggerFactory.Create(builder => BackendHost.ConfigureLogging(builder, level));
         using var arbiter = metrics is null ? null : new DeviceArbiter(
             MonotonicClock.Instance,
             config.CapacityIops!.Value,
             new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance),
             metrics,
-            arbiterLogging.CreateLogger("arbiter"));
+            logging.CreateLogger("arbiter"));
         BlockStore? store = null;
         IEnumerable<HostedDevice> disks = [];
         if (arbiter is not null)
@@ -174,7 +175,7 @@ internal static class MuxCommand
         NetSwitch netSwitch;
         try
         {
-            netSwitch = new NetSwitch(config.Mtu, config.Uplink is { } tap ? new TapPort(tap, pairs: 1) : null);
+            netSwitch = new NetSwitch(config.Mtu, config.Uplink is { } tap ? new TapPort(tap, pairs: 1) : null, log: logging.CreateLogger("switch"));
         }
         catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
         {

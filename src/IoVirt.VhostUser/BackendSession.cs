@@ -1085,6 +1085,13 @@ public sealed class BackendSession : IRingHost, IDisposable
         MarkNeedsReset(ring);
     }
 
+    void IRingHost.WorkerFailed(Exception error)
+    {
+        _log.LogCritical(error, "a queue worker of {Device} failed; closing the connection (the device needs a reset)", _device.Name);
+        _needsReset = true;
+        _channel.Shutdown();
+    }
+
     private void GuestFaultCore(Vring ring, QueueError error)
     {
         _log.LogWarning("guest error on ring {Ring}: {Error}; the device needs a reset", ring.Index, error);

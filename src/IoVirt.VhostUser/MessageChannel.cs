@@ -108,6 +108,9 @@ public sealed class MessageChannel(UnixSocket socket) : IDisposable
         FdCount = 0;
     }
 
+    /// <summary>Ends the connection from another thread: the session's receive returns as if the front end had gone.</summary>
+    public void Shutdown() => Socket.Shutdown();
+
     public void Dispose()
     {
         CloseFds();

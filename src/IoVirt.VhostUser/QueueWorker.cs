@@ -77,6 +77,20 @@ internal sealed class QueueWorker : IDisposable
 
     private void Run()
     {
+        try
+        {
+            Loop();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Outside a ring's processing, which contains its own faults: a fault of ours or of a
+            // device hook. It ends this session, never the process and the other guests with it.
+            _host.WorkerFailed(e);
+        }
+    }
+
+    private void Loop()
+    {
         Span<ulong> ready = stackalloc ulong[16];
         var timeout = -1;
         while (!_stopping)
@@ -333,4 +347,7 @@ internal interface IRingHost
 
     /// <summary>The device model threw: the device needs a reset; the daemon goes on.</summary>
     void DeviceFailed(Vring ring, Exception error);
+
+    /// <summary>The worker's own loop failed and stopped: the session must end; the daemon goes on.</summary>
+    void WorkerFailed(Exception error);
 }

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using IoVirt.Abi.Net;
 using IoVirt.Arbitration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IoVirt.Backends.Net.Switching;
 
@@ -36,7 +38,8 @@ public sealed class NetSwitch : IDisposable
     /// <param name="mtu">The largest IP packet a guest sends.</param>
     /// <param name="uplink">The way out (a TAP), owned by the switch from now on; null for none.</param>
     /// <param name="options">Learning on the uplink, and sharing of it and of each port; defaults when null.</param>
-    public NetSwitch(int mtu = 1500, INetPort? uplink = null, UplinkOptions? options = null)
+    /// <param name="log">Where the uplink's failures are logged; none when null.</param>
+    public NetSwitch(int mtu = 1500, INetPort? uplink = null, UplinkOptions? options = null, ILogger? log = null)
     {
         _slotBytes = VirtioNetHdr.Size + NetTransmitCheck.FrameFor(mtu);
         options ??= new UplinkOptions();
@@ -52,7 +55,7 @@ public sealed class NetSwitch : IDisposable
         _learned = new LearnedMacs(options, UplinkCounters);
         // Each port brings a queue's worth of slots, and one more is shared: a port alone gets its whole queue.
         _queues = new FairFrameQueues(options.Cost, options.QueueFrames, _slotBytes + VlanTag.Size, poolFrames: options.QueueFrames, framesPerSource: options.QueueFrames);
-        _uplink = new Uplink(this, uplink, _queues, UplinkCounters);
+        _uplink = new Uplink(this, uplink, _queues, UplinkCounters, log ?? NullLogger.Instance);
     }
 
     public IReadOnlyList<SwitchPort> Ports

@@ -1,4 +1,5 @@
 using IoVirt.Interop;
+using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Backends.Net.Switching;
 
@@ -7,7 +8,7 @@ namespace IoVirt.Backends.Net.Switching;
 /// to the switch, and sends the frames guests queued for the uplink in fair order. It sleeps on
 /// the uplink's receive event source and the queues' ready signal; a port without an event
 /// source is polled every millisecond. Work comes in batches, so neither direction starves the
-/// other.
+/// other. A failure is logged and the thread tries again after a pause; it never ends the process.
 /// </summary>
 internal sealed class Uplink : IDisposable
 {
@@ -15,10 +16,14 @@ internal sealed class Uplink : IDisposable
     private const ulong QueuedToken = 0;
     private const ulong ReceivedToken = 1;
 
+    /// <summary>The longest wait between tries of an uplink that keeps failing.</summary>
+    private const int MaxRetryMs = 5000;
+
     private readonly NetSwitch _switch;
     private readonly INetPort _port;
     private readonly FairFrameQueues _queues;
     private readonly UplinkCounters _counters;
+    private readonly ILogger _log;
     private readonly Epoll _epoll = new();
     private readonly byte[] _received;
     private readonly byte[] _sending;
@@ -26,8 +31,9 @@ internal sealed class Uplink : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
 
-    public Uplink(NetSwitch owner, INetPort port, FairFrameQueues queues, UplinkCounters counters)
+    public Uplink(NetSwitch owner, INetPort port, FairFrameQueues queues, UplinkCounters counters, ILogger log)
     {
+        _log = log;
         _switch = owner;
         _port = port;
         _queues = queues;
@@ -52,13 +58,37 @@ internal sealed class Uplink : IDisposable
     {
         Span<ulong> ready = stackalloc ulong[2];
         var timeout = 0;
+        var failures = 0;
         while (!_stopping)
         {
-            _ = _epoll.Wait(ready, timeout);
-            _ = _queues.Ready.TryConsume();
-            var more = TakeFromUplink();
-            more |= SendToUplink();
-            timeout = more ? 0 : _idleTimeout;
+            try
+            {
+                _ = _epoll.Wait(ready, timeout);
+                _ = _queues.Ready.TryConsume();
+                var more = TakeFromUplink();
+                more |= SendToUplink();
+                timeout = more ? 0 : _idleTimeout;
+                failures = 0;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The uplink failing (its TAP gone, or a fault of ours) must not end the process:
+                // the guests still reach each other through the switch. Try again, less often the
+                // longer it keeps failing.
+                failures++;
+                _log.LogError(e, "switch uplink {Port} failed ({Count} in a row); trying again", _port.Description, failures);
+                Pause(Math.Min(MaxRetryMs, 10 << Math.Min(failures, 10)));
+                timeout = 0;
+            }
+        }
+    }
+
+    /// <summary>Waits <paramref name="milliseconds"/>, or less when the uplink is stopping.</summary>
+    private void Pause(int milliseconds)
+    {
+        for (var waited = 0; waited < milliseconds && !_stopping; waited += 20)
+        {
+            Thread.Sleep(20);
         }
     }
 
