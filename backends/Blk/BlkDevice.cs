@@ -42,6 +42,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     private ulong _negotiated;
     private readonly ulong _bytes;
     private int _errorsLogged;
+    private int _writeFailedSinceFlush;
     private bool _disposed;
 
     public BlkDevice(BlockStore store, BlkDeviceOptions options, ILogger? log = null)
@@ -88,16 +89,18 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     /// <summary>
     /// The engine <paramref name="requested"/> means for <paramref name="store"/>: Auto is Mapped
-    /// for an image in RAM, where a copy straight from a mapping is fastest (io_uring hands such
-    /// files, which have no non-blocking path, to its worker threads), and Uring otherwise.
+    /// for an image in RAM that can be held whole (<see cref="BlockStore.WhyNotMappable"/>), where a
+    /// copy straight from a mapping is fastest (io_uring hands such files, which have no
+    /// non-blocking path, to its worker threads), and Uring otherwise: there a full tmpfs is an
+    /// I/O error for the guest's request, where a mapping would take the process down.
     /// </summary>
     public static BlockEngineKind ResolveEngine(BlockEngineKind requested, BlockStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
         var engine = requested != BlockEngineKind.Auto ? requested
-            : store.Buffered.IsMemoryBacked ? BlockEngineKind.Mapped : BlockEngineKind.Uring;
-        return engine == BlockEngineKind.Mapped && !store.Buffered.IsMemoryBacked
-            ? throw new ArgumentException($"the mapped engine serves only images in RAM (tmpfs, memfd); {store.Name} is not", nameof(requested))
+            : store.Buffered.IsMemoryBacked && store.WhyNotMappable.Length == 0 ? BlockEngineKind.Mapped : BlockEngineKind.Uring;
+        return engine == BlockEngineKind.Mapped && store.WhyNotMappable is { Length: > 0 } reason
+            ? throw new ArgumentException($"the mapped engine cannot serve this image: {reason}", nameof(requested))
             : engine;
     }
 
@@ -199,6 +202,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         }
 
         _negotiated = 0;
+        Volatile.Write(ref _writeFailedSinceFlush, 0);
         Limits = LimitsFor(0);
         WriteConfigSpace(writeback: true);
     }
@@ -209,6 +213,12 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
             // tmpfs has no zeroed-but-allocated state: a hole is what reads as zeros there.
             ? BlockFile.FallocPunchHole
             : BlockFile.FallocZeroRange);
+
+    /// <summary>A write, discard or write-zeroes failed since the last FLUSH (any queue).</summary>
+    internal void NoteWriteFailure() => Volatile.Write(ref _writeFailedSinceFlush, 1);
+
+    /// <summary>Whether a write failed since the last FLUSH took this; clears it, so each failure fails one FLUSH.</summary>
+    internal bool TakeWriteFailure() => Interlocked.Exchange(ref _writeFailedSinceFlush, 0) != 0;
 
     internal void ReportIoError(VirtioBlkRequestType type, int result, int expected)
     {

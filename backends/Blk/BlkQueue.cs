@@ -249,9 +249,29 @@ internal sealed unsafe class BlkQueue : IDisposable
                 }
             }
 
-            Finish(queue, slot.Head, slot.StatusAddress, slot.WritableBytes, slot.Failed ? VirtioBlkStatus.IoError : VirtioBlkStatus.Ok);
+            Finish(queue, slot.Head, slot.StatusAddress, slot.WritableBytes, Outcome(ref slot));
             Release(ref slot, tag);
         }
+    }
+
+    /// <summary>
+    /// The status of a finished request. A write that failed also fails the next FLUSH (on any
+    /// queue): a guest that only checks its flushes, as file systems do, learns that data it
+    /// wrote is not on the image.
+    /// </summary>
+    private VirtioBlkStatus Outcome(ref InFlightRequest slot)
+    {
+        if (slot.Type == VirtioBlkRequestType.Flush)
+        {
+            return _device.TakeWriteFailure() || slot.Failed ? VirtioBlkStatus.IoError : VirtioBlkStatus.Ok;
+        }
+
+        if (slot.Failed && slot.Type is VirtioBlkRequestType.Out or VirtioBlkRequestType.WriteZeroes or VirtioBlkRequestType.Discard)
+        {
+            _device.NoteWriteFailure();
+        }
+
+        return slot.Failed ? VirtioBlkStatus.IoError : VirtioBlkStatus.Ok;
     }
 
     private void Release(ref InFlightRequest slot, int tag)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using IoVirt.Interop;
 using Tmds.Linux;
 
@@ -11,6 +12,7 @@ namespace IoVirt.Backends.Blk;
 public sealed unsafe class BlockStore : IDisposable
 {
     private byte* _mapping;
+    private string? _whyNotMappable;
 
     private BlockStore(BlockFile buffered, BlockFile? direct, bool readOnly)
     {
@@ -95,6 +97,36 @@ public sealed unsafe class BlockStore : IDisposable
     }
 
     /// <summary>
+    /// Why the image cannot be served through a mapping, or empty when it can: it must be in RAM,
+    /// and every page of it must exist, as a mapping that touches a page a full tmpfs cannot
+    /// supply gets SIGBUS, which no handler survives. A writable tmpfs file is allocated whole
+    /// now (so a full file system is found here, not by a guest's write); a read-only one must
+    /// already be. A RAM disk has no file system limit. Checked once.
+    /// </summary>
+    public string WhyNotMappable => _whyNotMappable ??= CheckMappable();
+
+    private string CheckMappable()
+    {
+        if (!Buffered.IsMemoryBacked)
+        {
+            return $"{Name} is not in RAM (tmpfs or a RAM disk)";
+        }
+
+        if (Buffered.IsAnonymousMemory || Buffered.AllocatedBytes >= Size)
+        {
+            return string.Empty;
+        }
+
+        if (ReadOnly)
+        {
+            return $"{Name} has holes, and it is read-only, so they cannot be filled: a mapping could find no page there";
+        }
+
+        var result = Buffered.Allocate(0, 0, (long)Size);
+        return result == 0 ? string.Empty : $"{Name} cannot be held whole in its file system ({Marshal.GetPInvokeErrorMessage(-result)}), and a mapping must never touch a page that cannot exist";
+    }
+
+    /// <summary>
     /// The image mapped shared (read-only for a read-only store), made on first use and kept
     /// until the store is disposed; only for an image in RAM, where a mapping is the data itself.
     /// </summary>
@@ -104,9 +136,9 @@ public sealed unsafe class BlockStore : IDisposable
         {
             if (_mapping == null)
             {
-                if (!Buffered.IsMemoryBacked)
+                if (WhyNotMappable is { Length: > 0 } reason)
                 {
-                    throw new InvalidOperationException($"{Name} is not in RAM; map only tmpfs or memfd images");
+                    throw new InvalidOperationException(reason);
                 }
 
                 _mapping = IoVirt.Interop.Mapping.MapShared(Buffered.Fd, 0, Size, writable: !ReadOnly);

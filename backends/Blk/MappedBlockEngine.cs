@@ -6,7 +6,8 @@ namespace IoVirt.Backends.Blk;
 /// For an image in RAM (tmpfs, memfd): the image is mapped once (<see cref="BlockStore.Mapping"/>)
 /// and reads and writes are copies between it and the guest's buffers on the queue's thread,
 /// no system call per request. A FLUSH has nothing to do (RAM is as durable as this image gets);
-/// discards punch holes through the file, which the mapping sees at once.
+/// discards punch holes in a RAM disk, which the mapping sees at once, and zero a tmpfs file's
+/// pages in place, as every page of it must stay.
 /// </summary>
 internal sealed unsafe class MappedBlockEngine(BlockStore store) : IBlockEngine
 {
@@ -45,7 +46,25 @@ internal sealed unsafe class MappedBlockEngine(BlockStore store) : IBlockEngine
 
     public void Flush(ulong tag) => _done.Add(tag, 0);
 
-    public void Allocate(ulong tag, int mode, long offset, long length) => _done.Add(tag, store.Buffered.Allocate(mode, offset, length));
+    public void Allocate(ulong tag, int mode, long offset, long length)
+    {
+        if (store.Buffered.IsAnonymousMemory)
+        {
+            _done.Add(tag, store.Buffered.Allocate(mode, offset, length));
+            return;
+        }
+
+        // A tmpfs file stays allocated whole (see BlockStore.WhyNotMappable): a hole punched here
+        // could find no page again once the file system fills, and the mapping would fault.
+        for (var done = 0L; done < length;)
+        {
+            var chunk = (int)Math.Min(length - done, 1 << 30);
+            new Span<byte>(_image + offset + done, chunk).Clear();
+            done += chunk;
+        }
+
+        _done.Add(tag, 0);
+    }
 
     public void Submit()
     {

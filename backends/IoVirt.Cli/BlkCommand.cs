@@ -161,6 +161,13 @@ internal static class BlkCommand
             return Program.UsageError($"--engine mapped needs an image in RAM (tmpfs or --ram); {image} is not", Usage);
         }
 
+        if (engine == BlockEngineKind.Mapped && store.WhyNotMappable is { Length: > 0 } unmappable)
+        {
+            store.Dispose();
+            Console.Error.WriteLine($"iovirt blk: --engine mapped cannot serve it: {unmappable}");
+            return 1;
+        }
+
         if (busyPoll < 0)
         {
             busyPoll = DefaultBusyPoll(engine, store);

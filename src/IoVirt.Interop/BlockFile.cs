@@ -60,6 +60,22 @@ public sealed unsafe partial class BlockFile : IDisposable
     /// </summary>
     public bool IsMemoryBacked { get; private set; }
 
+    /// <summary>
+    /// True for a RAM disk made by <see cref="CreateMemory"/>: memory with no file system size
+    /// limit, unlike a file on a tmpfs mount, which can run out of room.
+    /// </summary>
+    public bool IsAnonymousMemory { get; private set; }
+
+    /// <summary>Bytes the file has allocated (st_blocks), which for a sparse file is less than its size.</summary>
+    public ulong AllocatedBytes
+    {
+        get
+        {
+            stat info;
+            return fstat(Fd, &info) == 0 ? (ulong)(long)info.st_blocks * 512 : 0;
+        }
+    }
+
     /// <summary>Opens an image read-write or read-only, optionally with O_DIRECT.</summary>
     public static BlockFile Open(string path, bool readOnly, bool direct)
     {
@@ -94,7 +110,9 @@ public sealed unsafe partial class BlockFile : IDisposable
             throw error;
         }
 
-        return Describe(new BlockFile(fd, $"memory:{name}"));
+        var file = Describe(new BlockFile(fd, $"memory:{name}"));
+        file.IsAnonymousMemory = true;
+        return file;
     }
 
     private static BlockFile Describe(BlockFile file)
