@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # gcc and the kernel's uapi headers: the ABI tests compile a C program against
 # <linux/virtio_*.h> to cross-check every layout and constant. dpdk-dev: dpdk-testpmd, the DPDK
 # virtio-net front end and back end the net tests run against (Debian's `dpdk` package lacks it).
-# python3: the soak's driver (bench/soak.py) and its misbehaving front ends.
-packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3)
+# python3: the soak's driver (bench/soak.py) and its misbehaving front ends. libfuse3-dev, fuse3
+# and pkg-config: tests/faults/badrange.c, the FUSE file system with bad sectors.
+packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fuse3 pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
