@@ -29,25 +29,48 @@ internal static partial class ConfigError
             var type = unmapped.Groups["type"].Value;
             var fields = known.TryGetValue(type[(type.LastIndexOf('.') + 1)..], out var list) ? list : [];
             var hint = Closest(name, fields) is { } guess ? $"; did you mean \"{guess}\"?" : fields.Length > 0 ? $"; the fields there are {string.Join(", ", fields)}" : string.Empty;
-            return $"{LineOf(text, name)}unknown field \"{name}\"{hint}";
+            return $"{LineOf(text, name)}unknown field \"{Printable(name)}\"{hint}";
         }
 
         if (NotConverted().Match(message) is { Success: true } converted)
         {
-            return $"{where}\"{field}\" must be {Expected(converted.Groups["type"].Value)}";
+            return $"{where}\"{Printable(field)}\" must be {Expected(converted.Groups["type"].Value)}";
         }
 
         if (MissingRequired().Match(message) is { Success: true } missing)
         {
-            return $"{where}{(field.Length > 0 ? $"\"{field}\" is" : "an entry is")} missing \"{missing.Groups["name"].Value}\"";
+            return $"{where}{(field.Length > 0 ? $"\"{Printable(field)}\" is" : "an entry is")} missing \"{Printable(missing.Groups["name"].Value)}\"";
         }
 
         // A syntax error: the reader's own sentence, without its position suffix, after ours.
         var reason = message.Contains("trailing comma", StringComparison.Ordinal)
             ? "a comma before a closing ] or } (JSON allows none there)"
-            : message.Split(" Path: ", 2)[0].Split(" LineNumber: ", 2)[0].TrimEnd('.', ' ');
+            : Printable(message.Split(" Path: ", 2)[0].Split(" LineNumber: ", 2)[0].TrimEnd('.', ' '));
+
+        // A sentence of the serializer's own that names its types is no use to a person.
+        if (DotNetWords().IsMatch(reason))
+        {
+            return $"{where}\"{field}\" holds a value this config cannot take";
+        }
+
         var column = error.BytePositionInLine is { } position ? $", column {position + 1}" : string.Empty;
         return error.LineNumber is { } l ? $"line {l + 1}{column}: not valid JSON: {reason}" : $"not valid JSON: {reason}";
+    }
+
+    /// <summary>
+    /// A sentence as one short line: it may quote the file, which may hold control characters
+    /// and run on; those become '?' and the sentence stops at 160 characters.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        var line = string.Create(text.Length, text, (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                span[i] = char.IsControl(source[i]) ? '?' : source[i];
+            }
+        });
+        return line.Length <= 160 ? line : string.Concat(line.AsSpan(0, 157), "...");
     }
 
     /// <summary>The JSON path without its root: <c>$.disks[0].weight</c> is <c>disks[0].weight</c>.</summary>
@@ -117,12 +140,15 @@ internal static partial class ConfigError
         return d[a.Length, b.Length];
     }
 
-    [GeneratedRegex(@"property '(?<name>[^']*)' could not be mapped to any \.NET member contained in type '(?<type>[^']*)'")]
+    [GeneratedRegex(@"property '(?<name>.*)' could not be mapped to any \.NET member contained in type '(?<type>[^']*)'", RegexOptions.Singleline)]
     private static partial Regex UnmappedProperty();
+
+    [GeneratedRegex(@"IoVirt\.|System\.|\.NET")]
+    private static partial Regex DotNetWords();
 
     [GeneratedRegex(@"could not be converted to (?<type>\S+?)\.? Path")]
     private static partial Regex NotConverted();
 
-    [GeneratedRegex(@"missing required properties including: '(?<name>[^']*)'")]
+    [GeneratedRegex(@"missing required properties including: '(?<name>.*)'", RegexOptions.Singleline)]
     private static partial Regex MissingRequired();
 }

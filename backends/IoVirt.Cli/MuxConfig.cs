@@ -66,7 +66,6 @@ internal sealed record MuxConfig
     /// <summary>Reads and checks <paramref name="path"/>; null and a reason when it is not a config to serve.</summary>
     public static MuxConfig? Load(string path, out string error)
     {
-        MuxConfig? config;
         string text;
         try
         {
@@ -78,6 +77,13 @@ internal sealed record MuxConfig
             return null;
         }
 
+        return Parse(text, path, out error);
+    }
+
+    /// <summary>Parses and checks the config <paramref name="text"/> read from <paramref name="path"/>; null and a one-line reason when it is not a config to serve.</summary>
+    public static MuxConfig? Parse(string text, string path, out string error)
+    {
+        MuxConfig? config;
         try
         {
             config = JsonSerializer.Deserialize<MuxConfig>(text, Json);
@@ -89,7 +95,7 @@ internal sealed record MuxConfig
         }
 
         error = config is null ? $"{path}: the file holds null, not an object with \"disks\", \"nics\" or both" : config.Check();
-        error = error.Length == 0 || config is null ? error : $"{path}: {error}";
+        error = error.Length == 0 || config is null ? error : ConfigError.Printable($"{path}: {error}");
         return error.Length == 0 ? config : null;
     }
 
