@@ -15,9 +15,9 @@ internal static partial class ConfigError
     public static string Describe(JsonException error, string text, IReadOnlyDictionary<string, string[]> known)
     {
         ArgumentNullException.ThrowIfNull(error);
-        if (string.IsNullOrWhiteSpace(text))
+        if (string.IsNullOrWhiteSpace(text) || error.Message.Contains("does not contain any JSON tokens", StringComparison.Ordinal))
         {
-            return "the file is empty: it needs a JSON object with \"disks\", \"nics\" or both";
+            return "the file is empty (or only comments): it needs a JSON object with \"disks\", \"nics\" or both";
         }
 
         var message = error.Message;
@@ -45,7 +45,7 @@ internal static partial class ConfigError
         // A syntax error: the reader's own sentence, without its position suffix, after ours.
         var reason = message.Contains("trailing comma", StringComparison.Ordinal)
             ? "a comma before a closing ] or } (JSON allows none there)"
-            : Printable(message.Split(" Path: ", 2)[0].Split(" LineNumber: ", 2)[0].TrimEnd('.', ' '));
+            : Shortened(Printable(message.Split(" Path: ", 2)[0].Split(" LineNumber: ", 2)[0].TrimEnd('.', ' ')));
 
         // A sentence of the serializer's own that names its types is no use to a person.
         if (DotNetWords().IsMatch(reason))
@@ -57,21 +57,17 @@ internal static partial class ConfigError
         return error.LineNumber is { } l ? $"line {l + 1}{column}: not valid JSON: {reason}" : $"not valid JSON: {reason}";
     }
 
-    /// <summary>
-    /// A sentence as one short line: it may quote the file, which may hold control characters
-    /// and run on; those become '?' and the sentence stops at 160 characters.
-    /// </summary>
-    public static string Printable(string text)
+    /// <summary>A sentence as one line: it may quote the file, and the file's control characters become '?'.</summary>
+    public static string Printable(string text) => string.Create(text.Length, text, (span, source) =>
     {
-        var line = string.Create(text.Length, text, (span, source) =>
+        for (var i = 0; i < source.Length; i++)
         {
-            for (var i = 0; i < source.Length; i++)
-            {
-                span[i] = char.IsControl(source[i]) ? '?' : source[i];
-            }
-        });
-        return line.Length <= 160 ? line : string.Concat(line.AsSpan(0, 157), "...");
-    }
+            span[i] = char.IsControl(source[i]) ? '?' : source[i];
+        }
+    });
+
+    /// <summary>At most 160 characters of a reader's sentence, which quotes the file and may run on.</summary>
+    private static string Shortened(string text) => text.Length <= 160 ? text : string.Concat(text.AsSpan(0, 157), "...");
 
     /// <summary>The JSON path without its root: <c>$.disks[0].weight</c> is <c>disks[0].weight</c>.</summary>
     private static string Field(string? path) => path is null ? string.Empty : path.TrimStart('$').TrimStart('.');
@@ -143,7 +139,7 @@ internal static partial class ConfigError
     [GeneratedRegex(@"property '(?<name>.*)' could not be mapped to any \.NET member contained in type '(?<type>[^']*)'", RegexOptions.Singleline)]
     private static partial Regex UnmappedProperty();
 
-    [GeneratedRegex(@"IoVirt\.|System\.|\.NET")]
+    [GeneratedRegex(@"IoVirt\.|System\.|\.NET|isFinalBlock|LineNumber|BytePositionInLine")]
     private static partial Regex DotNetWords();
 
     [GeneratedRegex(@"could not be converted to (?<type>\S+?)\.? Path")]

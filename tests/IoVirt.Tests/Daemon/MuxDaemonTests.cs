@@ -119,7 +119,8 @@ public sealed class MuxDaemonTests : IDisposable
 
     [Theory]
     [InlineData("line 1, column 2: not valid JSON", "{")]
-    [InlineData("the file is empty: it needs a JSON object with \"disks\", \"nics\" or both", "")]
+    [InlineData("the file is empty (or only comments): it needs a JSON object with \"disks\", \"nics\" or both", "")]
+    [InlineData("the file is empty (or only comments): it needs a JSON object with \"disks\", \"nics\" or both", "// nothing but this\n")]
     [InlineData("line 1: \"disks[0]\" is missing \"size\"", """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a" } ] }""")]
     [InlineData("line 1: unknown field \"bogus\"; the fields there are image, ram, direct,", """{ "ram": "4M", "capacityIops": 1, "disks": [], "bogus": 1 }""")]
     [InlineData("line 4: unknown field \"weigth\"; did you mean \"weight\"?", "{\n  \"ram\": \"4M\", \"capacityIops\": 1,\n  \"disks\": [ { \"name\": \"a\", \"socket\": \"a\", \"size\": \"1M\",\n    \"weigth\": 2 } ]\n}")]
