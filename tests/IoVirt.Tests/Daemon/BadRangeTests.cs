@@ -23,7 +23,7 @@ public sealed class BadRangeTests : IDisposable
     {
         var program = Path.Combine(_directory, "badrange");
         var source = Path.Combine(QemuGuest.RepositoryRoot, "tests", "faults", "badrange.c");
-        Sh("bash", "-c", $"gcc -O2 -Wall -Werror -o {program} {source} $(pkg-config fuse3 --cflags --libs)");
+        Command.Run("bash", "-c", $"gcc -O2 -Wall -Werror -o {program} {source} $(pkg-config fuse3 --cflags --libs)");
         var backing = Path.Combine(_directory, "backing.img");
         using (var file = File.Create(backing))
         {
@@ -81,20 +81,10 @@ public sealed class BadRangeTests : IDisposable
         Assert.Equal(0, report.GetProperty("disks").GetProperty("inFlight").GetInt32());
     }
 
-    private static void Sh(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardError = true };
-        args.ToList().ForEach(start.ArgumentList.Add);
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)}: {errors}");
-    }
-
     public void Dispose()
     {
         // Lazily: a stopped daemon's io_uring may hold the image for a moment after it exits.
-        Sh("fusermount3", "-u", "-z", Image);
+        Command.Run("fusermount3", "-u", "-z", Image);
         _fuse.WaitForExit(10_000);
         _fuse.Dispose();
         Directory.Delete(_directory, recursive: true);

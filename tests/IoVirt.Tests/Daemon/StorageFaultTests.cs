@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using IoVirt.Abi.Blk;
 using IoVirt.Backends.Blk.Client;
 using IoVirt.Testing;
@@ -21,7 +20,7 @@ public sealed class StorageFaultTests : IDisposable
     {
         _mount = Path.Combine(_directory, "small");
         Directory.CreateDirectory(_mount);
-        Sh("mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", _mount);
+        Command.Run("mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", _mount);
         using var image = File.Create(Image);
         image.SetLength(64 << 20);
     }
@@ -79,20 +78,10 @@ public sealed class StorageFaultTests : IDisposable
         Assert.Contains("cannot be held whole in its file system (No space left on device)", daemon.Stderr, StringComparison.Ordinal);
     }
 
-    private static void Sh(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardError = true };
-        args.ToList().ForEach(start.ArgumentList.Add);
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)}: {errors}");
-    }
-
     public void Dispose()
     {
         // Lazily: a stopped daemon's io_uring may hold the image for a moment after it exits.
-        Sh("umount", "--lazy", _mount);
+        Command.Run("umount", "--lazy", _mount);
         Directory.Delete(_directory, recursive: true);
     }
 }
