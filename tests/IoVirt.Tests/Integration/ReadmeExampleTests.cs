@@ -8,21 +8,21 @@ namespace IoVirt.Tests.Integration;
 /// <summary>
 /// The README's examples, run as a new user runs them: each shell block marked
 /// <c>&lt;!-- example NAME: PATTERN --&gt;</c>, as written, from the repository's folder, after the
-/// block marked <c>example setup</c> (which builds the program and the guest). Each must exit 0
+/// block marked <c>example prepare</c> (which builds the program and the guest). Each must exit 0
 /// and print its pattern (the guest's console shows the device). Each runs in a network namespace
 /// of its own, so the TAP the net example makes is the test's.
 /// </summary>
 [Collection(QemuCollection.Name)]
 public sealed partial class ReadmeExampleTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Examples() => [.. ReadExamples().Keys.Where(name => name != "setup")];
+    public static TheoryData<string> Examples() => [.. ReadExamples().Keys.Where(name => name != "prepare")];
 
     [Theory]
     [MemberData(nameof(Examples))]
     public void The_readme_example_runs_as_written(string name)
     {
         var examples = ReadExamples();
-        Run("setup", examples["setup"].Script, timeoutSeconds: 600);
+        Run("prepare", examples["prepare"].Script, timeoutSeconds: 600);
         var (script, expected) = examples[name];
         var console = Run(name, script, timeoutSeconds: 240);
         Assert.Matches(expected!, console);
@@ -76,7 +76,7 @@ public sealed partial class ReadmeExampleTests(ITestOutputHelper output)
         return all;
     }
 
-    /// <summary>Every marked block of README.md by name: its script and the pattern its output must match (null for setup).</summary>
+    /// <summary>Every marked block of README.md by name: its script and the pattern its output must match (null for prepare).</summary>
     private static Dictionary<string, (string Script, string? Expected)> ReadExamples()
     {
         var readme = File.ReadAllText(Path.Combine(QemuGuest.RepositoryRoot, "README.md"));
