@@ -18,11 +18,15 @@ public sealed class WorkerFaultTests
     [InlineData(Fault.InWaitsForEventSource, "a queue worker of faulty failed; closing the connection")]
     public void A_throwing_device_costs_only_its_device_and_the_next_front_end_is_served(Fault fault, string logged)
     {
-        var device = new FaultyDevice { Fault = fault };
+        var device = new FaultyDevice();
         using var bed = new VhostUserTestBed(device);
         using (var frontend = Handshake.Connect(bed))
         {
             using var queue = StartQueue(frontend, bed);
+
+            // Armed only once the ring runs: the worker may look at an enabled ring before the
+            // enable's reply is sent, and a fault then would close the session under the reply.
+            device.Fault = fault;
             Submit(queue);
             SpinWait.SpinUntil(() => bed.Log.Contains(fault == Fault.InProcessQueue ? LogLevel.Error : LogLevel.Critical, logged), TimeSpan.FromSeconds(10));
             Assert.True(bed.Log.Contains(fault == Fault.InProcessQueue ? LogLevel.Error : LogLevel.Critical, logged), string.Join('\n', bed.Log.Lines));
