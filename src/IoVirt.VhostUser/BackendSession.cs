@@ -476,7 +476,7 @@ public sealed class BackendSession : IRingHost, IDisposable
     private GuestRegion MapRegion(VhostUserMemoryRegion region, int fdIndex)
     {
         if (region.MemorySize == 0 || region.MemorySize > ulong.MaxValue - region.GuestPhysAddr || region.MemorySize > ulong.MaxValue - region.UserspaceAddr
-            || region.MmapOffset > long.MaxValue - region.MemorySize)
+            || region.MemorySize > long.MaxValue || region.MmapOffset > long.MaxValue - region.MemorySize)
         {
             throw new ArgumentException($"region of 0x{region.MemorySize:x} bytes at guest 0x{region.GuestPhysAddr:x} / user 0x{region.UserspaceAddr:x} / offset 0x{region.MmapOffset:x} wraps around");
         }
@@ -706,10 +706,10 @@ public sealed class BackendSession : IRingHost, IDisposable
             {
                 Quiesce(r);
                 r.Base = r.Queue.Position;
-                Workers(r).Unwatch(r);
                 r.Queue = null;
             }
 
+            Workers(r).Unwatch(r);
             position = r.Base;
             r.Kick?.Dispose();
             r.Kick = null;
@@ -770,27 +770,25 @@ public sealed class BackendSession : IRingHost, IDisposable
             throw new VhostUserProtocolException($"ring {ring.Index} started before its size, addresses and the memory table were set");
         }
 
+        var started = false;
         WithRing(ring, r =>
         {
-            if (r.Queue is not null)
-            {
-                Workers(r).Unwatch(r);
-            }
-
+            Workers(r).Unwatch(r);
             r.Kick?.Dispose();
             r.Kick = kick;
             r.PollsWithoutKick = kick is null;
             using var lease = memory.Acquire();
-            if (!Rebuild(r, lease))
+            started = Rebuild(r, lease);
+            if (started)
             {
-                return;
+                Workers(r).Watch(r);
+                r.Pending = true;
             }
-
-            Workers(r).Watch(r);
-            r.Pending = true;
         });
 
-        if (ring.Queue is null)
+        // Judged by the rebuild, not by the ring afterwards: its worker may already have run it
+        // (and stopped it again on a bad chain, which is the guest's fault, logged on its own).
+        if (!started)
         {
             throw new VhostUserProtocolException($"ring {ring.Index} could not start (the guest error is logged above)");
         }
@@ -946,10 +944,11 @@ public sealed class BackendSession : IRingHost, IDisposable
                 if (r.Queue is not null)
                 {
                     Quiesce(r);
-                    Workers(r).Unwatch(r);
                     r.Base = r.Queue.Position;
                     r.Queue = null;
                 }
+
+                Workers(r).Unwatch(r);
 
                 r.Enabled = false;
             });
