@@ -92,7 +92,11 @@ public sealed class FrontendQueue : IDisposable
         }
     }
 
-    /// <summary>Waits for the next used buffer, sleeping on the call eventfd; false after <paramref name="timeoutMs"/>.</summary>
+    /// <summary>
+    /// Waits for the next used buffer, sleeping on the call eventfd; false after <paramref name="timeoutMs"/>.
+    /// Throws <see cref="InvalidDataException"/> once the back end broke the ring (a used index
+    /// that jumps, an id never handed out): the ring is stopped, and waiting on would spin.
+    /// </summary>
     public bool TryWaitUsed(out ushort id, out uint writtenBytes, int timeoutMs)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
@@ -101,6 +105,11 @@ public sealed class FrontendQueue : IDisposable
             if (Driver.TryTakeUsed(out id, out writtenBytes))
             {
                 return true;
+            }
+
+            if (Driver.Fault != QueueError.None)
+            {
+                throw new InvalidDataException($"the back end broke ring {Index}: {Driver.Fault}");
             }
 
             if (Driver.EnableInterrupts())

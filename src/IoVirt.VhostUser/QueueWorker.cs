@@ -22,6 +22,9 @@ internal sealed class QueueWorker : IDisposable
     private readonly Epoll _epoll = new();
     private readonly EventFd _wake = EventFd.Create();
     private readonly List<Vring> _rings = [];
+
+    /// <summary>The rings whose descriptors are in the epoll set.</summary>
+    private readonly HashSet<int> _watched = [];
     private readonly Thread _thread;
     private readonly TimeSpan _busyPoll;
     private volatile bool _stopping;
@@ -40,9 +43,11 @@ internal sealed class QueueWorker : IDisposable
     /// <summary>Adds a ring to this worker's group (under <see cref="Gate"/>).</summary>
     public void Attach(Vring ring) => _rings.Add(ring);
 
-    /// <summary>Starts waiting on the ring's kick descriptor and the device's event source for it (under <see cref="Gate"/>).</summary>
+    /// <summary>Starts waiting on the ring's kick descriptor and the device's event source for it, in place of what it waited on before (under <see cref="Gate"/>).</summary>
     public void Watch(Vring ring)
     {
+        Unwatch(ring);
+        _watched.Add(ring.Index);
         if (ring.Kick is not null)
         {
             // Edge-triggered, and never read: each kick is one write, which reports a new edge
@@ -57,9 +62,18 @@ internal sealed class QueueWorker : IDisposable
         }
     }
 
-    /// <summary>Stops waiting on the ring's descriptors (under <see cref="Gate"/>).</summary>
+    /// <summary>
+    /// Stops waiting on the ring's descriptors, if it was waiting on them (under <see cref="Gate"/>).
+    /// A ring stopped by a guest fault is still watched, so every path that restarts or stops a
+    /// ring calls this: the device's event source stays the same descriptor, and adding it twice fails.
+    /// </summary>
     public void Unwatch(Vring ring)
     {
+        if (!_watched.Remove(ring.Index))
+        {
+            return;
+        }
+
         if (ring.Kick is not null)
         {
             _epoll.Remove(ring.Kick.Fd);
