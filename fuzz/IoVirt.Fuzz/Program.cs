@@ -24,6 +24,7 @@ internal static class Program
         [NetSplitDeviceTarget.Name] = (NetSplitDeviceTarget.Run, dir => SeedGenerator.Write(false, dir)),
         [NetPackedDeviceTarget.Name] = (NetPackedDeviceTarget.Run, dir => SeedGenerator.Write(true, dir)),
         [NetSwitchTarget.Name] = (input => NetSwitchTarget.Run(input), NetSwitchTarget.WriteSeeds),
+        [VhostUserSequenceTarget.Name] = (input => VhostUserSequenceTarget.Run(input), VhostUserSequenceTarget.WriteSeeds),
         [MuxConfigTarget.Name] = (input => MuxConfigTarget.Run(input), MuxConfigTarget.WriteSeeds),
     };
 
