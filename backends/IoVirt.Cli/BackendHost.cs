@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using IoVirt.Interop;
+using IoVirt.Sandbox;
 using IoVirt.VhostUser;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,6 +10,24 @@ namespace IoVirt.Cli;
 
 /// <summary>A device to serve and the socket it is served on.</summary>
 internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device);
+
+/// <summary>How a daemon confines itself: the policy, and whether it opened a TAP (and so keeps the host's network).</summary>
+internal sealed record DaemonSandbox(SandboxPolicy Policy, bool NeedsHostNetwork)
+{
+    /// <summary>Enters the policy's namespaces (re-executing the program); null, or an error line for the caller to print, exit 1.</summary>
+    public string? Prepare()
+    {
+        try
+        {
+            ProcessSandbox.Prepare(Policy, NeedsHostNetwork);
+            return null;
+        }
+        catch (SandboxException e)
+        {
+            return $"cannot set up the sandbox: {e.Message}";
+        }
+    }
+}
 
 /// <summary>
 /// Runs devices as a vhost-user back-end process: logs to stderr, serves each socket until
@@ -19,11 +38,15 @@ internal static class BackendHost
 {
     private static readonly JsonSerializerOptions ReportJson = new(JsonSerializerDefaults.Web);
 
-    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action report) =>
-        Run([new HostedDevice(socketPath, device)], level, busyPoll, report);
+    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
+        Run([new HostedDevice(socketPath, device)], level, busyPoll, report, sandbox);
 
-    /// <summary>Serves every device from this process; if any socket cannot be served, none is (exit 1).</summary>
-    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action report)
+    /// <summary>
+    /// Serves every device from this process; if any socket cannot be served, none is (exit 1).
+    /// Once every server listens and every device is made (so every file is open), the process
+    /// confines itself as <paramref name="sandbox"/> says, and only then serves.
+    /// </summary>
+    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action report, DaemonSandbox sandbox)
     {
         var services = new ServiceCollection().AddLogging(logging => ConfigureLogging(logging, level));
         foreach (var device in devices)
@@ -65,8 +88,24 @@ internal static class BackendHost
             }
         }
 
+        using var notification = ServiceNotification.Connect(log);
+        try
+        {
+            ProcessSandbox.Confine(
+                sandbox.Policy,
+                sandbox.NeedsHostNetwork,
+                [.. devices.Select(device => Path.GetDirectoryName(Path.GetFullPath(device.SocketPath))!)],
+                [.. devices.SelectMany(device => new[] { device.SocketPath, SocketPathClaim.LockPathFor(device.SocketPath) })],
+                log);
+        }
+        catch (SandboxException e)
+        {
+            log.LogCritical("cannot confine the daemon, so it does not serve: {Reason}", e.Message);
+            return 1;
+        }
+
         servers.ForEach(server => server.Start());
-        ServiceNotification.Ready(log);
+        notification.Ready();
         stop.Wait();
         log.LogInformation("stopping");
         foreach (var server in servers)

@@ -18,7 +18,7 @@ internal static class BlkCommand
     /// </summary>
     private const int DefaultBusyPollMicroseconds = 32;
 
-    public const string Usage = """
+    public const string Usage = $$"""
         Usage: iovirt blk --socket PATH [--image FILE | --ram SIZE] [options]
 
         Serves a virtio-blk device over vhost-user on the Unix socket PATH. With no
@@ -47,6 +47,7 @@ internal static class BlkCommand
           --busy-poll USEC       after work, poll the rings USEC microseconds before sleeping
                                  (default 32, as QEMU's iothreads, or 0 with the uring engine)
           --log-level LEVEL      trace, debug, information, warning, error (default information)
+          {{SandboxOptions.Help}}
           --print-capabilities   print the back end's capabilities as JSON and exit
           -h, --help             show this text
 
@@ -67,7 +68,7 @@ internal static class BlkCommand
         """;
 
     private static readonly HashSet<string> ValueOptions =
-        ["--socket", "--socket-path", "--image", "--blk-file", "--ram", "--queues", "--serial", "--engine", "--queue-size", "--busy-poll", "--log-level"];
+        ["--socket", "--socket-path", "--image", "--blk-file", "--ram", "--queues", "--serial", "--engine", "--queue-size", "--busy-poll", "--log-level", .. SandboxOptions.ValueOptions];
 
     private static readonly HashSet<string> Flags = ["--readonly", "--read-only", "--direct", "--print-capabilities", "-h", "--help"];
 
@@ -93,6 +94,19 @@ internal static class BlkCommand
         if (socket is null)
         {
             return Program.UsageError("--socket PATH is required", Usage);
+        }
+
+        // The namespaces first: everything after runs in the re-executed program, and opens there.
+        if (SandboxOptions.Parse(line, out var sandboxError) is not { } policy)
+        {
+            return Program.UsageError(sandboxError, Usage);
+        }
+
+        var sandbox = new DaemonSandbox(policy, NeedsHostNetwork: false);
+        if (sandbox.Prepare() is { } prepareError)
+        {
+            Console.Error.WriteLine($"iovirt blk: {prepareError}");
+            return 1;
         }
 
         var image = line.Value("--image") ?? line.Value("--blk-file");
@@ -191,7 +205,8 @@ internal static class BlkCommand
                 },
                 level,
                 TimeSpan.FromMicroseconds(busyPoll),
-                () => BackendHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())])));
+                () => BackendHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())])),
+                sandbox);
         }
     }
 }

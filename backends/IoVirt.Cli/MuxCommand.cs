@@ -13,7 +13,7 @@ namespace IoVirt.Cli;
 /// <summary><c>iovirt mux</c>: per guest a vhost-user-blk socket on a volume of one shared image, a vhost-user-net socket on one switch, or both.</summary>
 internal static class MuxCommand
 {
-    public const string Usage = """
+    public const string Usage = $$"""
         Usage: iovirt mux --config FILE [options]
                iovirt mux volumes list|remove --image FILE [--name NAME]
 
@@ -88,6 +88,7 @@ internal static class MuxCommand
         Options:
           --config FILE          the disks and nics to serve; required
           --log-level LEVEL      trace, debug, information, warning, error (default information)
+          {{SandboxOptions.Help}}
           -h, --help             show this text
 
         Each socket: a stale one is replaced; a path holding anything else is refused
@@ -119,7 +120,7 @@ internal static class MuxCommand
         the volumes do not fit, a volume's size changed), 2 usage error or bad FILE.
         """;
 
-    private static readonly HashSet<string> ValueOptions = ["--config", "--log-level"];
+    private static readonly HashSet<string> ValueOptions = ["--config", "--log-level", .. SandboxOptions.ValueOptions];
     private static readonly HashSet<string> Flags = ["-h", "--help"];
 
     public static int Run(ReadOnlySpan<string> args)
@@ -147,6 +148,19 @@ internal static class MuxCommand
         if (MuxConfig.Load(path, out var error) is not { } config)
         {
             return Program.UsageError(error, Usage);
+        }
+
+        // The namespaces before anything opens; an uplink TAP lives in the host's network namespace, so it is kept.
+        if (SandboxOptions.Parse(line, out var sandboxError) is not { } policy)
+        {
+            return Program.UsageError(sandboxError, Usage);
+        }
+
+        var sandbox = new DaemonSandbox(policy, NeedsHostNetwork: config.Uplink is not null);
+        if (sandbox.Prepare() is { } prepareError)
+        {
+            Console.Error.WriteLine($"iovirt mux: {prepareError}");
+            return 1;
         }
 
         // The disks' arbiter (with its timer thread and meter) only when there are disks; the config then has a capacity.
@@ -191,7 +205,7 @@ internal static class MuxCommand
 
             // One busy-poll for all: a NIC's receive side wants the network default, disks alone the image's.
             var busyPoll = config.Nics.Count > 0 || store is null ? NetCommand.DefaultBusyPollMicroseconds : BlkCommand.DefaultBusyPoll(BlockEngineKind.Auto, store);
-            return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), () => BackendHost.PrintReport(new MuxReport(arbiter, netSwitch)));
+            return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), () => BackendHost.PrintReport(new MuxReport(arbiter, netSwitch)), sandbox);
         }
     }
 

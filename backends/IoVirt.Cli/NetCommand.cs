@@ -10,7 +10,7 @@ internal static class NetCommand
 {
     public const int DefaultBusyPollMicroseconds = 32;
 
-    public const string Usage = """
+    public const string Usage = $$"""
         Usage: iovirt net --socket PATH [--tap NAME | --mode echo|sink|source] [options]
 
         Serves a virtio-net device over vhost-user on the Unix socket PATH. With --tap
@@ -36,6 +36,7 @@ internal static class NetCommand
           --busy-poll USEC       after work, poll the rings USEC microseconds before
                                  sleeping (default 32)
           --log-level LEVEL      trace, debug, information, warning, error (default information)
+          {{SandboxOptions.Help}}
           --print-capabilities   print the back end's capabilities as JSON and exit
           -h, --help             show this text
 
@@ -52,7 +53,7 @@ internal static class NetCommand
         """;
 
     private static readonly HashSet<string> ValueOptions =
-        ["--socket", "--socket-path", "--tap", "--mode", "--mac", "--mtu", "--queues", "--frame-size", "--queue-size", "--busy-poll", "--log-level"];
+        ["--socket", "--socket-path", "--tap", "--mode", "--mac", "--mtu", "--queues", "--frame-size", "--queue-size", "--busy-poll", "--log-level", .. SandboxOptions.ValueOptions];
 
     private static readonly HashSet<string> Flags = ["--print-capabilities", "-h", "--help"];
 
@@ -106,6 +107,19 @@ internal static class NetCommand
             return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
         }
 
+        // The namespaces before the port opens; a TAP lives in the host's network namespace, so it is kept.
+        if (SandboxOptions.Parse(line, out var sandboxError) is not { } policy)
+        {
+            return Program.UsageError(sandboxError, Usage);
+        }
+
+        var sandbox = new DaemonSandbox(policy, NeedsHostNetwork: mode == "tap");
+        if (sandbox.Prepare() is { } prepareError)
+        {
+            Console.Error.WriteLine($"iovirt net: {prepareError}");
+            return 1;
+        }
+
         INetPort port;
         try
         {
@@ -138,7 +152,8 @@ internal static class NetCommand
                 },
                 level,
                 TimeSpan.FromMicroseconds(busyPoll),
-                () => BackendHost.PrintReport(device?.Totals ?? default));
+                () => BackendHost.PrintReport(device?.Totals ?? default),
+                sandbox);
         }
     }
 }

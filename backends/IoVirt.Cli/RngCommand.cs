@@ -5,7 +5,7 @@ namespace IoVirt.Cli;
 /// <summary><c>iovirt rng</c>: virtio-rng over vhost-user.</summary>
 internal static class RngCommand
 {
-    public const string Usage = """
+    public const string Usage = $$"""
         Usage: iovirt rng --socket PATH [options]
 
         Serves a virtio-rng device (entropy from the host kernel's getrandom) over
@@ -18,6 +18,7 @@ internal static class RngCommand
           --socket PATH          socket to listen on (also --socket-path=PATH); required
           --busy-poll USEC       poll the rings USEC microseconds before sleeping (default 0)
           --log-level LEVEL      trace, debug, information, warning, error (default information)
+          {{SandboxOptions.Help}}
           --print-capabilities   print the back end's capabilities as JSON and exit
           -h, --help             show this text
 
@@ -31,7 +32,7 @@ internal static class RngCommand
         Exit codes: 0 stopped by a signal, 1 could not serve, 2 usage error.
         """;
 
-    private static readonly HashSet<string> ValueOptions = ["--socket", "--socket-path", "--busy-poll", "--log-level"];
+    private static readonly HashSet<string> ValueOptions = ["--socket", "--socket-path", "--busy-poll", "--log-level", .. SandboxOptions.ValueOptions];
     private static readonly HashSet<string> Flags = ["--print-capabilities", "-h", "--help"];
 
     public static int Run(ReadOnlySpan<string> args)
@@ -53,6 +54,18 @@ internal static class RngCommand
             return Program.UsageError("--socket PATH is required", Usage);
         }
 
+        if (SandboxOptions.Parse(line, out var sandboxError) is not { } policy)
+        {
+            return Program.UsageError(sandboxError, Usage);
+        }
+
+        var sandbox = new DaemonSandbox(policy, NeedsHostNetwork: false);
+        if (sandbox.Prepare() is { } prepareError)
+        {
+            Console.Error.WriteLine($"iovirt rng: {prepareError}");
+            return 1;
+        }
+
         if (!BackendHost.TryParseLevel(line.Value("--log-level"), out var level))
         {
             return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
@@ -70,7 +83,8 @@ internal static class RngCommand
             _ => device = new RngDevice(),
             level,
             TimeSpan.FromMicroseconds(micros),
-            () => BackendHost.PrintReport(new RngReport(device?.Requests ?? 0, device?.BytesServed ?? 0)));
+            () => BackendHost.PrintReport(new RngReport(device?.Requests ?? 0, device?.BytesServed ?? 0)),
+            sandbox);
     }
 }
 

@@ -18,12 +18,16 @@ public sealed unsafe class SocketPathClaim : IDisposable
     private const int Attempts = 10;
 
     private readonly int _lockFd;
+    private readonly string _fullPath;
     private (ulong Device, ulong Inode)? _bound;
     private bool _released;
 
     private SocketPathClaim(string path, int lockFd)
     {
         Path = path;
+
+        // Released by full path: a sandboxed daemon's working directory is no longer where it started.
+        _fullPath = System.IO.Path.GetFullPath(path);
         _lockFd = lockFd;
     }
 
@@ -65,25 +69,33 @@ public sealed unsafe class SocketPathClaim : IDisposable
         _bound = Identity(Path) ?? throw new IOException($"{Path} vanished right after it was bound");
     }
 
-    /// <summary>Removes the socket if the path still names the one bound, then the lock; true when the socket was removed.</summary>
-    public bool Release()
+    /// <summary>
+    /// Removes the socket if the path still names the one bound, then the lock. Null when the
+    /// socket is gone, else why it was left (another file there now, or no permission, as in a
+    /// sandbox that cannot reach the path: the next daemon takes a stale socket over).
+    /// </summary>
+    public string? Release()
     {
         if (_released)
         {
-            return false;
+            return null;
         }
 
         _released = true;
-        var removed = false;
-        if (_bound is { } bound && Identity(Path) == bound)
+        string? left = null;
+        if (_bound is { } bound)
         {
-            removed = Unlink(Path) == 0;
+            var now = Identity(_fullPath);
+            left = now is null && errno != ENOENT ? $"cannot see it any more ({Marshal.GetPInvokeErrorMessage(errno)})"
+                : now is { } identity && identity != bound ? "it is no longer the socket this daemon made"
+                : now is not null && Unlink(_fullPath) != 0 ? $"cannot remove it ({Marshal.GetPInvokeErrorMessage(errno)})"
+                : null;
         }
 
         // Unlinked while still locked: whoever opened it meanwhile finds it held, or sees the path changed and retries.
-        _ = Unlink(LockPath);
+        _ = Unlink(LockPathFor(_fullPath));
         _ = close(_lockFd);
-        return removed;
+        return left;
     }
 
     public void Dispose() => Release();

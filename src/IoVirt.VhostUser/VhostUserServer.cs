@@ -124,9 +124,9 @@ public sealed class VhostUserServer : IDisposable
         }
 
         _listener.Dispose();
-        if (!_claim.Release())
+        if (_claim.Release() is { } why)
         {
-            _log.LogWarning("left {Path} alone: it is no longer the socket this daemon made", SocketPath);
+            _log.LogWarning("left {Path}: {Reason}", SocketPath, why);
         }
     }
 }

@@ -105,6 +105,16 @@ public sealed class DaemonProcess : IDisposable
         }
     }
 
+    /// <summary>A field of /proc/PID/status (as "Seccomp", "NoNewPrivs", "Uid"), its value trimmed; null when absent.</summary>
+    public string? Status(string field) => File.ReadLines($"/proc/{Id}/status")
+        .Select(line => line.Split(':', 2))
+        .Where(parts => parts.Length == 2 && parts[0] == field)
+        .Select(parts => parts[1].Trim())
+        .FirstOrDefault();
+
+    /// <summary>True when the daemon runs under its seccomp filter with no_new_privs, as a sandboxed one does.</summary>
+    public bool IsConfined => Status("Seccomp") == "2" && Status("NoNewPrivs") == "1";
+
     public void Signal(int signal) => _ = Tmds.Linux.LibC.kill(_process.Id, signal);
 
     /// <summary>Stops the daemon with SIGTERM and returns the report it printed on exit: one JSON line on stdout.</summary>

@@ -108,7 +108,7 @@ public sealed class SocketPathTests : IDisposable
         daemon.Signal(15);
         Assert.Equal(0, daemon.WaitForExit());
         Assert.Equal("put here since\n", File.ReadAllText(Socket));
-        Assert.Contains($"left {Socket} alone", daemon.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"left {Socket}: it is no longer the socket this daemon made", daemon.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -180,6 +180,7 @@ public sealed partial class QemuBlkTests : IDisposable
     {
         var daemon = DaemonProcess.Start(["blk", "--socket", Socket, "--image", Image, .. options]);
         daemon.WaitForSocket(Socket);
+        Assert.True(daemon.IsConfined, "the daemon runs without its sandbox");
         return daemon;
     }
 

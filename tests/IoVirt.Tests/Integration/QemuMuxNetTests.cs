@@ -34,6 +34,7 @@ public sealed class QemuMuxNetTests(ITestOutputHelper output) : IDisposable
         using var daemon = DaemonProcess.Start("mux", "--config", config);
         daemon.WaitForSocket(Socket("a"));
         daemon.WaitForSocket(Socket("b"));
+        Assert.True(daemon.IsConfined, "the daemon runs without its sandbox");
         var clock = Stopwatch.StartNew();
 
         // A pings B, then stays up until it has answered B's pings from B's own MAC, before and after B's spoofing.

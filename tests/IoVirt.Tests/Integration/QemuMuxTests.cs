@@ -59,6 +59,7 @@ public sealed partial class QemuMuxTests : IDisposable
         foreach (var guest in guests)
         {
             daemon.WaitForSocket(Socket(guest.Disk));
+            Assert.True(daemon.IsConfined, "the daemon runs without its sandbox");
         }
 
         var clock = Stopwatch.StartNew();

@@ -159,6 +159,7 @@ public sealed class QemuNetTests : IDisposable
         try
         {
             daemon.WaitForSocket(socket);
+            Assert.True(daemon.IsConfined, "the daemon runs without its sandbox");
             _netNamespace.Enslave(tap, "br0", timeoutMs: 5_000);
             return new NetDaemon(daemon, socket);
         }

@@ -57,6 +57,7 @@ public class QemuRngTests
             socket = Path.Combine(Directory.CreateTempSubdirectory("iovirt-qemu-").FullName, "rng.sock");
             var daemon = DaemonProcess.Start("rng", "--socket", socket);
             daemon.WaitForSocket(socket);
+            Assert.True(daemon.IsConfined, "the daemon runs without its sandbox");
             return daemon;
         }
     }

@@ -92,6 +92,7 @@ public sealed class TestpmdMuxTests(ITestOutputHelper output) : IDisposable
         foreach (var nic in nics)
         {
             daemon.WaitForSocket(Socket(nic.Name));
+            Assert.True(daemon.IsConfined, "the daemon runs without its sandbox");
         }
 
         netNamespace.Enslave(Uplink, Bridge, timeoutMs: 5_000);

@@ -82,6 +82,7 @@ public sealed class TestpmdNetTests : IDisposable
     {
         var daemon = DaemonProcess.Start(["net", "--socket", _socket, "--mode", mode, .. options]);
         daemon.WaitForSocket(_socket);
+        Assert.True(daemon.IsConfined, "the daemon runs without its sandbox");
         return daemon;
     }
 

@@ -1,0 +1,29 @@
+using IoVirt.Memory;
+using IoVirt.Testing;
+using IoVirt.Virtqueue.Driver;
+using IoVirt.VhostUser;
+
+namespace IoVirt.Tests.Daemon;
+
+/// <summary>A guest driver of virtio-rng over vhost-user, for the daemon tests: connects, asks once for 256 bytes and returns them.</summary>
+internal static class RngFrontend
+{
+    public static byte[] Fetch(string socket, DaemonProcess daemon)
+    {
+        using var memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 1 << 20));
+        using var frontend = VhostUserFrontend.Connect(socket);
+        frontend.SetProtocolFeatures(frontend.GetProtocolFeatures());
+        frontend.SetFeatures(frontend.GetFeatures() & ~IoVirt.Abi.Virtio.VirtioFeature.Bit(IoVirt.Abi.Virtio.VirtioFeature.RingPacked));
+        frontend.SetMemTable(memory);
+        using var queue = FrontendQueue.Start(frontend, memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.MemoryBase);
+        frontend.SetVringEnable(0, true);
+        var data = VhostUserTestBed.MemoryBase + 0x8_0000;
+        Assert.True(queue.Driver.TryAdd([new DriverBuffer(data, 256, IsWritable: true)], false, out _));
+        queue.Submit();
+        Assert.True(queue.TryWaitUsed(out _, out var written, 10_000), daemon.Stderr);
+        Assert.Equal(256u, written);
+        var bytes = new byte[256];
+        Assert.Equal(MemoryFault.None, memory.Read(data, bytes));
+        return bytes;
+    }
+}
