@@ -929,6 +929,7 @@ public sealed class BackendSession : IRingHost, IDisposable
             WithRing(ring, r => r.Clear());
         }
 
+        _inflight?.Forget();
         _features = 0;
         _status = 0;
         _needsReset = false;

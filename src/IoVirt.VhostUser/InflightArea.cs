@@ -67,5 +67,11 @@ internal sealed unsafe class InflightArea : IDisposable
         return Packed ? new PackedInflightTracker(area, QueueSize) : new SplitInflightTracker(area, QueueSize);
     }
 
+    /// <summary>
+    /// Back to the state of a new buffer, nothing in flight: a device reset abandons every
+    /// request, and one recorded before it must not be resubmitted on the rings that follow.
+    /// </summary>
+    public void Forget() => System.Runtime.InteropServices.NativeMemory.Clear(_base, (nuint)_length);
+
     public void Dispose() => Mapping.Unmap(_base, _length);
 }

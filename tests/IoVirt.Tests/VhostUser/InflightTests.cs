@@ -69,6 +69,43 @@ public class InflightTests
     }
 
     [Fact]
+    public void Requests_in_flight_before_a_device_reset_are_not_resubmitted_after_it()
+    {
+        var holding = new RecordingDevice(hold: true);
+        using var bed = new VhostUserTestBed(holding);
+        using var frontend = Handshake.Connect(bed);
+        _ = frontend.GetInflightFd(1, 16, out var inflightFile);
+        using var file = inflightFile;
+        using (var queue = FrontendQueue.Start(frontend, bed.Memory, 0, 16, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0)))
+        {
+            frontend.SetVringEnable(0, true);
+            _ = Add(bed.Memory, queue, 2);
+            queue.Submit();
+            Assert.True(SpinUntil(() => holding.Seen.Count == 1));
+        }
+
+        // The driver resets the device and starts over on a fresh ring: request 2 is abandoned.
+        // (Found by the vhost-user-sequences fuzz target: the inflight record of it came back and
+        // was completed on the new ring, under a descriptor id the driver had given to another.)
+        frontend.ResetDevice();
+        frontend.SetFeatures(VirtioFeature.Bit(VirtioFeature.Version1) | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures) | VirtioFeature.Bit(VirtioFeature.RingEventIdx));
+        frontend.SetMemTable(bed.Memory);
+        Assert.Equal(MemoryFault.None, bed.Memory.Write(VhostUserTestBed.RingBase(0), new byte[0x2000]));
+        using var again = FrontendQueue.Start(frontend, bed.Memory, 0, 16, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0));
+        frontend.SetVringEnable(0, true);
+        var id = Add(bed.Memory, again, 3);
+        again.Submit();
+
+        Assert.True(again.TryWaitUsed(out var used, out _, 5000));
+        Assert.Equal(id, used);
+        Assert.False(again.TryWaitUsed(out _, out _, 200), "a request completed that the driver did not hand out after the reset");
+        lock (holding.Seen)
+        {
+            Assert.Equal([2, 3], holding.Seen);
+        }
+    }
+
+    [Fact]
     public void A_mismatched_inflight_buffer_is_refused()
     {
         using var bed = new VhostUserTestBed(new RecordingDevice(hold: false));
