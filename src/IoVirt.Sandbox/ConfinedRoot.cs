@@ -5,8 +5,9 @@ namespace IoVirt.Sandbox;
 /// read-only tmpfs that holds only the directories named: the runtime's and the program's
 /// read-only, the socket directories writable (so the daemon can remove its sockets on exit).
 /// /proc is not there: through /proc/1/root a root daemon would see the host again. The new
-/// root is built on /tmp of this namespace; the directories are bound from descriptors opened
-/// before that tmpfs covers /tmp, so directories under /tmp work too.
+/// root is built on /tmp of this namespace; the directories are bound (each alone, without the
+/// mounts below it) from descriptors opened before that tmpfs covers /tmp, so /tmp and the
+/// directories under it work too.
 /// </summary>
 internal static unsafe class ConfinedRoot
 {
@@ -34,7 +35,9 @@ internal static unsafe class ConfinedRoot
             {
                 var target = Staging + views[i].Path;
                 MakeDirectories(target);
-                SandboxNamespaces.Mount($"/proc/self/fd/{fds[i]}", target, null, Native.MsBind | Native.MsRec);
+                // Not recursive: a directory at or above the staging point (a socket in /tmp) would
+                // otherwise bring the staging tmpfs itself along instead of what lies under it.
+                SandboxNamespaces.Mount($"/proc/self/fd/{fds[i]}", target, null, Native.MsBind);
                 var access = views[i].Writable ? Native.MsNoexec : Native.MsRdonly;
                 SandboxNamespaces.Mount(null, target, null, Native.MsRemount | Native.MsBind | Native.MsNosuid | Native.MsNodev | access);
             }

@@ -45,6 +45,21 @@ public sealed unsafe class SandboxDaemonTests : IDisposable
     }
 
     [Fact]
+    public void A_socket_right_in_tmp_where_the_new_root_is_built_is_served_and_removed()
+    {
+        // /tmp is where the new root is staged: a recursive bind of it once brought the staging
+        // tmpfs into view instead, and the socket, out of sight, was left behind on exit.
+        var socket = $"/tmp/iovirt-sandbox-{Guid.NewGuid():N}.sock";
+        using var daemon = DaemonProcess.Start("rng", "--socket", socket);
+        daemon.WaitForSocket(socket);
+        Assert.True(File.Exists($"/proc/{daemon.Id}/root{socket}"), "the socket is not in the daemon's view of /tmp");
+        Assert.Contains(RngFrontend.Fetch(socket, daemon), b => b != 0);
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+        Assert.False(File.Exists(socket) || File.Exists(socket + ".lock"), "the socket or its lock was left behind");
+    }
+
+    [Fact]
     public void A_sandboxed_daemon_that_calls_execve_is_killed_by_SIGSYS()
     {
         using var daemon = DaemonProcess.StartWith(new Dictionary<string, string> { [ProcessSandbox.ProbeVariable] = "execve" }, "rng", "--socket", Socket);

@@ -9,7 +9,7 @@ namespace IoVirt.Tests.Integration;
 /// The README's examples, run as a new user runs them: each shell block marked
 /// <c>&lt;!-- example NAME: PATTERN --&gt;</c>, as written, from the repository's folder, after the
 /// block marked <c>example prepare</c> (which builds the program and the guest). Each must exit 0
-/// and print its pattern (the guest's console shows the device). Each runs in a network namespace
+/// and print its pattern (the guest's console shows the device). Each runs in a network and a PID namespace
 /// of its own, so the TAP the net example makes is the test's.
 /// </summary>
 [Collection(QemuCollection.Name)]
@@ -55,7 +55,9 @@ public sealed partial class ReadmeExampleTests(ITestOutputHelper output)
 
     private string Run(string name, string script, int timeoutSeconds)
     {
-        var start = new ProcessStartInfo("unshare", ["--net", "bash", "-ec", script])
+        // A PID namespace of its own too: when the script ends, early or not, the kernel ends
+        // every process it left (a daemon whose "kill $!" never ran would hold the output open).
+        var start = new ProcessStartInfo("unshare", ["--net", "--pid", "--fork", "bash", "-ec", script])
         {
             WorkingDirectory = QemuGuest.RepositoryRoot,
             RedirectStandardOutput = true,
