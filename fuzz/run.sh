@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Fuzzes one target under AFL++ for a while and fails if it found a crash.
-#   fuzz/run.sh split-chain|packed-chain|vhost-user-messages|blk-request-split|blk-request-packed|net-tx-header|net-ctrl|net-device-split|net-device-packed|net-switch|mux-config [SECONDS]     (default 600 s)
+#   fuzz/run.sh split-chain|packed-chain|vhost-user-messages|blk-request-split|blk-request-packed|net-tx-header|net-ctrl|net-device-split|net-device-packed|net-switch|mux-config|vhost-user-sequences [SECONDS]     (default 600 s)
 # Installs afl++ when missing (apt-get, needs root), restores the sharpfuzz tool from
 # fuzz/.config/dotnet-tools.json, publishes the fuzz project in Release to fuzz/out/, writes the
 # generated seed corpus to fuzz/corpus/TARGET/, instruments the library assemblies and runs
 # afl-fuzz with its findings in fuzz/findings/TARGET/ (crashes are replayed to show the exception).
 set -euo pipefail
 
-target=${1:?usage: fuzz/run.sh split-chain|packed-chain|vhost-user-messages|blk-request-split|blk-request-packed|net-tx-header|net-ctrl|net-device-split|net-device-packed|net-switch|mux-config [SECONDS]}
+target=${1:?usage: fuzz/run.sh split-chain|packed-chain|vhost-user-messages|blk-request-split|blk-request-packed|net-tx-header|net-ctrl|net-device-split|net-device-packed|net-switch|mux-config|vhost-user-sequences [SECONDS]}
 seconds=${2:-600}
 case "$target" in
-  split-chain | packed-chain | vhost-user-messages | blk-request-split | blk-request-packed | net-tx-header | net-ctrl | net-device-split | net-device-packed | net-switch | mux-config) ;;
-  *) echo "unknown target '$target' (split-chain, packed-chain, vhost-user-messages, blk-request-split, blk-request-packed, net-tx-header, net-ctrl, net-device-split, net-device-packed, net-switch or mux-config)" >&2; exit 2 ;;
+  split-chain | packed-chain | vhost-user-messages | blk-request-split | blk-request-packed | net-tx-header | net-ctrl | net-device-split | net-device-packed | net-switch | mux-config | vhost-user-sequences) ;;
+  *) echo "unknown target '$target' (split-chain, packed-chain, vhost-user-messages, blk-request-split, blk-request-packed, net-tx-header, net-ctrl, net-device-split, net-device-packed, net-switch, mux-config or vhost-user-sequences)" >&2; exit 2 ;;
 esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,7 +84,10 @@ echo "== $target: $(stat execs_done) execs in $(stat run_time) s, $(stat execs_p
 
 if [ "$crashes" -ne 0 ]; then
   echo "== crashes found; replaying them:" >&2
+  # With a plain Debug build: the instrumented assemblies in $out only run under afl-fuzz (they
+  # write to its coverage map), and a Debug build checks arithmetic as well.
+  dotnet build "$here/IoVirt.Fuzz/IoVirt.Fuzz.csproj" -c Debug -nologo -v quiet > /dev/null
   find "$findings/default/crashes" -name 'id:*' -type f -print0 |
-    xargs -0 dotnet "$out/IoVirt.Fuzz.dll" "$target" --replay >&2 || true
+    xargs -0 dotnet "$here/IoVirt.Fuzz/bin/Debug/net10.0/IoVirt.Fuzz.dll" "$target" --replay >&2 || true
   exit 1
 fi
