@@ -25,11 +25,14 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
     public UringBlockEngine(BlockStore store, int depth)
     {
         _store = store;
-        _ring = new IoUring((uint)Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)depth)));
+        _ring = new IoUring((uint)Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)depth)), disabled: true);
         try
         {
             _ring.RegisterFiles(store.Direct is null ? [store.Buffered.Fd] : [store.Buffered.Fd, store.Direct.Fd]);
             _ring.RegisterEventFd(_completions.Fd);
+
+            // What this engine submits, on its registered files only; nothing else, ever.
+            _ring.RestrictTo([IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_FALLOCATE], (byte)IOSQE_FIXED_FILE);
         }
         catch
         {

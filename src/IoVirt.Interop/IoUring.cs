@@ -17,6 +17,12 @@ public sealed unsafe class IoUring : IDisposable
     private const int SysEnter = 426;
     private const int SysRegister = 427;
 
+    private const uint SetupRingDisabled = 1 << 6; // IORING_SETUP_R_DISABLED (Linux 5.10)
+    private const uint RegisterRestrictions = 11; // IORING_REGISTER_RESTRICTIONS
+    private const uint RegisterEnableRings = 12; // IORING_REGISTER_ENABLE_RINGS
+    private const ushort RestrictionSqeOp = 1; // IORING_RESTRICTION_SQE_OP
+    private const ushort RestrictionSqeFlagsAllowed = 2; // IORING_RESTRICTION_SQE_FLAGS_ALLOWED
+
     private readonly int _fd;
     private readonly byte* _rings;
     private readonly ulong _ringsLength;
@@ -33,10 +39,15 @@ public sealed unsafe class IoUring : IDisposable
     private uint _sqPublished;
     private bool _disposed;
 
-    /// <summary>Creates a ring of <paramref name="entries"/> submission slots (a power of two) and twice as many completion slots.</summary>
-    public IoUring(uint entries)
+    /// <summary>
+    /// Creates a ring of <paramref name="entries"/> submission slots (a power of two) and twice as
+    /// many completion slots. A <paramref name="disabled"/> ring takes no submissions until
+    /// <see cref="RestrictTo"/> (registrations are still allowed).
+    /// </summary>
+    public IoUring(uint entries, bool disabled = false)
     {
         io_uring_params setup = default;
+        setup.flags = disabled ? SetupRingDisabled : 0;
         _fd = (int)syscall(SysSetup, entries, &setup);
         if (_fd < 0)
         {
@@ -185,6 +196,30 @@ public sealed unsafe class IoUring : IDisposable
         {
             Register(IORING_REGISTER_FILES, p, (uint)fds.Length, "IORING_REGISTER_FILES");
         }
+    }
+
+    /// <summary>
+    /// Limits a ring created disabled, for good, to the submission <paramref name="opcodes"/> and
+    /// <paramref name="flags"/> given and no further registration, then enables it. io_uring's
+    /// operations do not pass through seccomp: a ring that can only do what its engine does cannot
+    /// be turned to opening files, connecting or sending. Anything else completes with -EACCES.
+    /// </summary>
+    public void RestrictTo(ReadOnlySpan<byte> opcodes, byte flags)
+    {
+        // struct io_uring_restriction: u16 opcode, u8 sqe_op or sqe_flags, u8 and 3 u32 reserved.
+        var count = opcodes.Length + 1;
+        var restrictions = stackalloc byte[16 * count];
+        new Span<byte>(restrictions, 16 * count).Clear();
+        for (var i = 0; i < opcodes.Length; i++)
+        {
+            *(ushort*)(restrictions + (16 * i)) = RestrictionSqeOp;
+            restrictions[(16 * i) + 2] = opcodes[i];
+        }
+
+        *(ushort*)(restrictions + (16 * opcodes.Length)) = RestrictionSqeFlagsAllowed;
+        restrictions[(16 * opcodes.Length) + 2] = flags;
+        Register(RegisterRestrictions, restrictions, (uint)count, "IORING_REGISTER_RESTRICTIONS");
+        Register(RegisterEnableRings, null, 0, "IORING_REGISTER_ENABLE_RINGS");
     }
 
     private void Register(uint opcode, void* argument, uint count, string what)

@@ -1,0 +1,39 @@
+using IoVirt.Interop;
+using static Tmds.Linux.LibC;
+
+namespace IoVirt.Tests.Interop;
+
+/// <summary>A restricted ring runs what it was restricted to and refuses anything else with EACCES.</summary>
+public unsafe class IoUringRestrictionTests
+{
+    [Fact]
+    public void A_restricted_ring_refuses_operations_outside_its_list()
+    {
+        using var ring = new IoUring(16, disabled: true);
+        ring.RestrictTo([IORING_OP_NOP], 0);
+
+        Submit(ring, IORING_OP_NOP, tag: 1);
+        Submit(ring, IORING_OP_OPENAT, tag: 2);
+        var results = new Dictionary<ulong, int>();
+        while (results.Count < 2)
+        {
+            Assert.True(ring.Submit(waitFor: 1));
+            while (ring.TryTakeCompletion(out var tag, out var result))
+            {
+                results[tag] = result;
+            }
+        }
+
+        Assert.Equal(0, results[1]);
+        Assert.Equal(-EACCES, results[2]);
+    }
+
+    private static void Submit(IoUring ring, byte opcode, ulong tag)
+    {
+        var sqe = ring.TryGetEntry();
+        Assert.True(sqe is not null);
+        sqe->opcode = opcode;
+        sqe->fd = -1;
+        sqe->user_data = tag;
+    }
+}
