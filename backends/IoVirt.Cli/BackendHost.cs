@@ -12,22 +12,7 @@ namespace IoVirt.Cli;
 internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device);
 
 /// <summary>How a daemon confines itself: the policy, and whether it opened a TAP (and so keeps the host's network).</summary>
-internal sealed record DaemonSandbox(SandboxPolicy Policy, bool NeedsHostNetwork)
-{
-    /// <summary>Enters the policy's namespaces (re-executing the program); null, or an error line for the caller to print, exit 1.</summary>
-    public string? Prepare()
-    {
-        try
-        {
-            ProcessSandbox.Prepare(Policy, NeedsHostNetwork);
-            return null;
-        }
-        catch (SandboxException e)
-        {
-            return $"cannot set up the sandbox: {e.Message}";
-        }
-    }
-}
+internal sealed record DaemonSandbox(SandboxPolicy Policy, bool NeedsHostNetwork);
 
 /// <summary>
 /// Runs devices as a vhost-user back-end process: logs to stderr, serves each socket until

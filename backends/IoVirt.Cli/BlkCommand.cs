@@ -97,16 +97,9 @@ internal static class BlkCommand
         }
 
         // The namespaces first: everything after runs in the re-executed program, and opens there.
-        if (SandboxOptions.Parse(line, out var sandboxError) is not { } policy)
+        if (SandboxOptions.Enter(line, needsHostNetwork: false, "iovirt blk", Usage, out var sandbox) is { } sandboxExit)
         {
-            return Program.UsageError(sandboxError, Usage);
-        }
-
-        var sandbox = new DaemonSandbox(policy, NeedsHostNetwork: false);
-        if (sandbox.Prepare() is { } prepareError)
-        {
-            Console.Error.WriteLine($"iovirt blk: {prepareError}");
-            return 1;
+            return sandboxExit;
         }
 
         var image = line.Value("--image") ?? line.Value("--blk-file");

@@ -151,16 +151,9 @@ internal static class MuxCommand
         }
 
         // The namespaces before anything opens; an uplink TAP lives in the host's network namespace, so it is kept.
-        if (SandboxOptions.Parse(line, out var sandboxError) is not { } policy)
+        if (SandboxOptions.Enter(line, needsHostNetwork: config.Uplink is not null, "iovirt mux", Usage, out var sandbox) is { } sandboxExit)
         {
-            return Program.UsageError(sandboxError, Usage);
-        }
-
-        var sandbox = new DaemonSandbox(policy, NeedsHostNetwork: config.Uplink is not null);
-        if (sandbox.Prepare() is { } prepareError)
-        {
-            Console.Error.WriteLine($"iovirt mux: {prepareError}");
-            return 1;
+            return sandboxExit;
         }
 
         // The disks' arbiter (with its timer thread and meter) only when there are disks; the config then has a capacity.

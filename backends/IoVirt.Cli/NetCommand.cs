@@ -108,16 +108,9 @@ internal static class NetCommand
         }
 
         // The namespaces before the port opens; a TAP lives in the host's network namespace, so it is kept.
-        if (SandboxOptions.Parse(line, out var sandboxError) is not { } policy)
+        if (SandboxOptions.Enter(line, needsHostNetwork: mode == "tap", "iovirt net", Usage, out var sandbox) is { } sandboxExit)
         {
-            return Program.UsageError(sandboxError, Usage);
-        }
-
-        var sandbox = new DaemonSandbox(policy, NeedsHostNetwork: mode == "tap");
-        if (sandbox.Prepare() is { } prepareError)
-        {
-            Console.Error.WriteLine($"iovirt net: {prepareError}");
-            return 1;
+            return sandboxExit;
         }
 
         INetPort port;

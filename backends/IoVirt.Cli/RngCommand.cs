@@ -54,16 +54,9 @@ internal static class RngCommand
             return Program.UsageError("--socket PATH is required", Usage);
         }
 
-        if (SandboxOptions.Parse(line, out var sandboxError) is not { } policy)
+        if (SandboxOptions.Enter(line, needsHostNetwork: false, "iovirt rng", Usage, out var sandbox) is { } sandboxExit)
         {
-            return Program.UsageError(sandboxError, Usage);
-        }
-
-        var sandbox = new DaemonSandbox(policy, NeedsHostNetwork: false);
-        if (sandbox.Prepare() is { } prepareError)
-        {
-            Console.Error.WriteLine($"iovirt rng: {prepareError}");
-            return 1;
+            return sandboxExit;
         }
 
         if (!BackendHost.TryParseLevel(line.Value("--log-level"), out var level))

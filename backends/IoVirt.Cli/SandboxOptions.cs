@@ -22,8 +22,35 @@ internal static class SandboxOptions
 
     public static readonly string[] ValueOptions = ["--sandbox", "--user", "--seccomp"];
 
+    /// <summary>
+    /// Reads the sandbox options and enters the policy's namespaces (re-executing the program, so
+    /// call it before anything is opened). Null means go on with <paramref name="sandbox"/>;
+    /// otherwise the daemon is done and the value is its exit code: 2 after a usage error, 1 when
+    /// the namespaces cannot be entered (said on stderr as <paramref name="command"/>).
+    /// </summary>
+    public static int? Enter(CommandLine line, bool needsHostNetwork, string command, string usage, out DaemonSandbox sandbox)
+    {
+        sandbox = new DaemonSandbox(SandboxPolicy.Off, needsHostNetwork);
+        if (Parse(line, out var error) is not { } policy)
+        {
+            return Program.UsageError(error, usage);
+        }
+
+        sandbox = new DaemonSandbox(policy, needsHostNetwork);
+        try
+        {
+            ProcessSandbox.Prepare(policy, needsHostNetwork);
+            return null;
+        }
+        catch (SandboxException e)
+        {
+            Console.Error.WriteLine($"{command}: cannot set up the sandbox: {e.Message}");
+            return 1;
+        }
+    }
+
     /// <summary>The policy the options ask for; null with <paramref name="error"/> when they are malformed.</summary>
-    public static SandboxPolicy? Parse(CommandLine line, out string error)
+    private static SandboxPolicy? Parse(CommandLine line, out string error)
     {
         error = string.Empty;
         var mode = line.Value("--sandbox") switch

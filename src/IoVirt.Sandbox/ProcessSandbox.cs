@@ -70,11 +70,12 @@ public static class ProcessSandbox
         }
 
         var rules = SyscallAllowlist.For(Environment.ProcessId);
+        var directories = socketDirectories.Distinct().Count();
         var denial = policy.Denial == SeccompDenial.Kill ? SeccompReturn.KillProcess : SeccompReturn.Log;
         SeccompFilter.Install(SeccompProgram.Compile(rules, denial));
         log.LogInformation(
             "sandbox: {View}, {Network}, user {User}, no_new_privs, seccomp allowlist of {Count} system calls (others {Denial})",
-            policy.Mode == SandboxMode.Namespace ? $"a root of its own with {socketDirectories.Distinct().Count()} socket director{(socketDirectories.Distinct().Count() == 1 ? "y" : "ies")} and the runtime" : "the host's file system",
+            policy.Mode == SandboxMode.Namespace ? $"a root of its own with {directories} socket director{(directories == 1 ? "y" : "ies")} and the runtime" : "the host's file system",
             policy.Mode == SandboxMode.Namespace && !needsHostNetwork ? "a network namespace of its own" : "the host's network",
             who,
             rules.Count,
