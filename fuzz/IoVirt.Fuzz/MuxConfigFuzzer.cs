@@ -105,7 +105,6 @@ public static partial class MuxConfigTarget
     /// <summary>Seeds: the README's and the help's configs, a nic-only one, costs and a RAM disk.</summary>
     public static int WriteSeeds(string directory)
     {
-        Directory.CreateDirectory(directory);
         string[] seeds =
         [
             """{ "image": "/tmp/shared.img", "capacityIops": 20000, "disks": [ { "name": "vm1", "socket": "/tmp/vm1.sock", "size": "64M", "weight": 2 }, { "name": "vm2", "socket": "/tmp/vm2.sock", "size": "64M", "limitIops": 5000 } ] }""",
@@ -114,12 +113,7 @@ public static partial class MuxConfigTarget
             """{ "ram": "64M", "capacityIops": 1000, "costs": { "readRandom": 0.75, "readSequential": 0.25, "readPerKiB": 0.0625 }, "disks": [ { "name": "d", "socket": "d", "size": "16M" } ] }""",
             "{\n  // a comment\n  \"ram\": \"4M\", \"capacityIops\": 1,\n  \"disks\": [ { \"name\": \"a\", \"socket\": \"a\", \"size\": \"1M\" } ]\n}",
         ];
-        for (var i = 0; i < seeds.Length; i++)
-        {
-            File.WriteAllText(Path.Combine(directory, $"seed-{i}"), seeds[i]);
-        }
-
-        return seeds.Length;
+        return SeedFiles.Write(directory, "seed", seeds.Select(System.Text.Encoding.UTF8.GetBytes));
     }
 
     /// <summary>What must never reach a person reading an error: .NET type names and the JSON reader's own position words.</summary>

@@ -57,7 +57,6 @@ public static class NetTxHeaderTarget
     /// <summary>Seeds: plain, checksummed and segmented packets.</summary>
     public static int WriteSeeds(string directory)
     {
-        Directory.CreateDirectory(directory);
         var frame = new byte[VirtioNetHdr.Size + 100];
         byte[][] seeds =
         [
@@ -65,12 +64,7 @@ public static class NetTxHeaderTarget
             [1, 0xdc, 0x05, (byte)VirtioNetHdrFlags.NeedsCsum, 0, 0, 0, 0, 0, 34, 0, 6, 0, 0, 0, .. frame[VirtioNetHdr.Size..]],
             [0xf, 0xdc, 0x05, (byte)VirtioNetHdrFlags.NeedsCsum, (byte)VirtioNetGsoType.TcpV4, 54, 0, 0xa8, 0x05, 34, 0, 16, 0, 0, 0, .. frame[VirtioNetHdr.Size..]],
         ];
-        for (var i = 0; i < seeds.Length; i++)
-        {
-            File.WriteAllBytes(Path.Combine(directory, $"seed-{i}"), seeds[i]);
-        }
-
-        return seeds.Length;
+        return SeedFiles.Write(directory, "seed", seeds);
     }
 }
 
@@ -126,7 +120,6 @@ public static class NetControlTarget
     /// <summary>Seeds: every command class with valid data under every control feature.</summary>
     public static int WriteSeeds(string directory)
     {
-        Directory.CreateDirectory(directory);
         var features = BitConverter.GetBytes(ulong.MaxValue);
         byte[][] seeds =
         [
@@ -136,12 +129,7 @@ public static class NetControlTarget
             [.. features, 4, 2, 0, 5, 0, 4, 2, 1, 5, 0],
             [.. features, 4, 4, 0, 2, 0, 10, 5, 0, 3, 0, 0, 0, 0, 0, 0, 0],
         ];
-        for (var i = 0; i < seeds.Length; i++)
-        {
-            File.WriteAllBytes(Path.Combine(directory, $"seed-{i}"), seeds[i]);
-        }
-
-        return seeds.Length;
+        return SeedFiles.Write(directory, "seed", seeds);
     }
 }
 

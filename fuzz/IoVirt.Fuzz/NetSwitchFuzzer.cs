@@ -130,14 +130,8 @@ public static class NetSwitchTarget
     /// <summary>Seeds: guest to guest, to and from the outside, the learning cap, and what must be dropped.</summary>
     public static int WriteSeeds(string directory)
     {
-        Directory.CreateDirectory(directory);
         var seeds = NetSwitchScript.Seeds();
-        for (var i = 0; i < seeds.Length; i++)
-        {
-            File.WriteAllBytes(Path.Combine(directory, $"seed-{i}"), seeds[i]);
-        }
-
-        return seeds.Length;
+        return SeedFiles.Write(directory, "seed", seeds);
     }
 
     /// <summary>Checks a frame guest <paramref name="guest"/> received against what was sent; true when it came from the uplink.</summary>

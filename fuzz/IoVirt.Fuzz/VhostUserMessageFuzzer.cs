@@ -77,17 +77,7 @@ public static class VhostUserMessageTarget
     }
 
     /// <summary>Writes <see cref="Seeds"/> as files into <paramref name="directory"/>; returns how many.</summary>
-    public static int WriteSeeds(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var count = 0;
-        foreach (var seed in Seeds())
-        {
-            File.WriteAllBytes(Path.Combine(directory, $"startup-{count++}"), seed);
-        }
-
-        return count;
-    }
+    public static int WriteSeeds(string directory) => SeedFiles.Write(directory, "startup", Seeds());
 
     private static List<(byte[] Bytes, int Fds, bool Memfd)> Split(ReadOnlySpan<byte> input)
     {

@@ -89,17 +89,7 @@ public static class VhostUserSequenceTarget
         yield return [1, .. steps];
     }
 
-    public static int WriteSeeds(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var count = 0;
-        foreach (var seed in Seeds())
-        {
-            File.WriteAllBytes(Path.Combine(directory, $"sequence-{count++}"), seed);
-        }
-
-        return count;
-    }
+    public static int WriteSeeds(string directory) => SeedFiles.Write(directory, "sequence", Seeds());
 
     /// <summary>Keeps the back end's critical lines (a failure inside it); any is a finding.</summary>
     private sealed class FaultLog : ILogger

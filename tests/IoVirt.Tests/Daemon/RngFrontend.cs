@@ -12,11 +12,7 @@ internal static class RngFrontend
     {
         using var memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 1 << 20));
         using var frontend = VhostUserFrontend.Connect(socket);
-        frontend.SetProtocolFeatures(frontend.GetProtocolFeatures());
-        frontend.SetFeatures(frontend.GetFeatures() & ~IoVirt.Abi.Virtio.VirtioFeature.Bit(IoVirt.Abi.Virtio.VirtioFeature.RingPacked));
-        frontend.SetMemTable(memory);
-        using var queue = FrontendQueue.Start(frontend, memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.MemoryBase);
-        frontend.SetVringEnable(0, true);
+        using var queue = FirstRing.Start(frontend, memory);
         var data = VhostUserTestBed.MemoryBase + 0x8_0000;
         Assert.True(queue.Driver.TryAdd([new DriverBuffer(data, 256, IsWritable: true)], false, out _));
         queue.Submit();

@@ -38,10 +38,7 @@ public sealed unsafe class SandboxDaemonTests : IDisposable
         Assert.False(Directory.Exists(root + "/home") || Directory.Exists(root + "/root") || Directory.Exists(root + "/var"), "host directories are in view");
         Assert.Contains("seccomp allowlist of", daemon.Stderr, StringComparison.Ordinal);
 
-        Assert.Contains(RngFrontend.Fetch(Socket, daemon), b => b != 0);
-        daemon.Signal(15);
-        Assert.Equal(0, daemon.WaitForExit());
-        Assert.False(File.Exists(Socket) || File.Exists(Socket + ".lock"), "the socket or its lock was left behind");
+        ServesThenStopsCleanly(daemon, Socket);
     }
 
     [Fact]
@@ -53,10 +50,7 @@ public sealed unsafe class SandboxDaemonTests : IDisposable
         using var daemon = DaemonProcess.Start("rng", "--socket", socket);
         daemon.WaitForSocket(socket);
         Assert.True(File.Exists($"/proc/{daemon.Id}/root{socket}"), "the socket is not in the daemon's view of /tmp");
-        Assert.Contains(RngFrontend.Fetch(socket, daemon), b => b != 0);
-        daemon.Signal(15);
-        Assert.Equal(0, daemon.WaitForExit());
-        Assert.False(File.Exists(socket) || File.Exists(socket + ".lock"), "the socket or its lock was left behind");
+        ServesThenStopsCleanly(daemon, socket);
     }
 
     [Fact]
@@ -97,10 +91,7 @@ public sealed unsafe class SandboxDaemonTests : IDisposable
         Assert.Equal("65534\t65534\t65534\t65534", daemon.Status("Gid"));
         Assert.Equal("0000000000000000", daemon.Status("CapEff"));
         Assert.True(daemon.IsConfined);
-        Assert.Contains(RngFrontend.Fetch(Socket, daemon), b => b != 0);
-        daemon.Signal(15);
-        Assert.Equal(0, daemon.WaitForExit());
-        Assert.False(File.Exists(Socket) || File.Exists(Socket + ".lock"), "the socket or its lock was left behind");
+        ServesThenStopsCleanly(daemon, Socket);
     }
 
     [Fact]
@@ -134,6 +125,15 @@ public sealed unsafe class SandboxDaemonTests : IDisposable
         Assert.Equal(exit, daemon.WaitForExit());
         Assert.Contains(said, daemon.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Socket), "a refused daemon left its socket");
+    }
+
+    /// <summary>The daemon hands out random bytes, then stops on SIGTERM with exit 0, its socket and lock removed.</summary>
+    private static void ServesThenStopsCleanly(DaemonProcess daemon, string socket)
+    {
+        Assert.Contains(RngFrontend.Fetch(socket, daemon), b => b != 0);
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+        Assert.False(File.Exists(socket) || File.Exists(socket + ".lock"), "the socket or its lock was left behind");
     }
 
     private static unsafe string Namespace(object process, string kind)

@@ -17,11 +17,7 @@ public class BusyPollTests
         {
             server.Start();
             using var frontend = VhostUserFrontend.Connect(socket);
-            frontend.SetProtocolFeatures(frontend.GetProtocolFeatures());
-            frontend.SetFeatures(frontend.GetFeatures() & ~IoVirt.Abi.Virtio.VirtioFeature.Bit(IoVirt.Abi.Virtio.VirtioFeature.RingPacked));
-            frontend.SetMemTable(memory);
-            using var queue = FrontendQueue.Start(frontend, memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.MemoryBase);
-            frontend.SetVringEnable(0, true);
+            using var queue = FirstRing.Start(frontend, memory);
 
             // Wake the worker once, so it starts polling.
             var data = VhostUserTestBed.MemoryBase + 0x8_0000;
