@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 using System.Text;
 using IoVirt.Abi.Blk;
 using IoVirt.Abi.Virtio;
+using IoVirt.Devices;
 using IoVirt.Interop;
 using IoVirt.Virtqueue;
-using IoVirt.VhostUser;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using IoVirt.Devices;
 using IoVirt.Interop;
 using IoVirt.Sandbox;
 using IoVirt.VhostUser;

@@ -1,8 +1,8 @@
 using IoVirt.Abi.Net;
 using IoVirt.Abi.Virtio;
+using IoVirt.Devices;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;
-using IoVirt.VhostUser;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,7 +1,7 @@
+using IoVirt.Devices;
 using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;
-using IoVirt.VhostUser;
 
 namespace IoVirt.Backends.Rng;
 

@@ -2,6 +2,7 @@ using IoVirt.Abi.VhostUser;
 using IoVirt.Backends.Blk;
 using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Ports;
+using IoVirt.Devices;
 using IoVirt.VhostUser;
 using Microsoft.Extensions.Logging;
 

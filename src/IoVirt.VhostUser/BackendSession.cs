@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using IoVirt.Abi.VhostUser;
 using IoVirt.Abi.Virtio;
+using IoVirt.Devices;
 using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IoVirt.Devices;
 using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;

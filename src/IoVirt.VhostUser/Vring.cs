@@ -1,3 +1,4 @@
+using IoVirt.Devices;
 using IoVirt.Interop;
 using IoVirt.Virtqueue;
 

@@ -1,5 +1,5 @@
+using IoVirt.Devices;
 using IoVirt.Virtqueue;
-using IoVirt.VhostUser;
 
 namespace IoVirt.Testing;
 

@@ -1,3 +1,4 @@
+using IoVirt.Devices;
 using IoVirt.Memory;
 using IoVirt.VhostUser;
 

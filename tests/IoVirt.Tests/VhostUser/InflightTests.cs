@@ -1,10 +1,11 @@
 using System.Buffers.Binary;
 using IoVirt.Abi.Virtio;
+using IoVirt.Devices;
 using IoVirt.Memory;
 using IoVirt.Testing;
+using IoVirt.VhostUser;
 using IoVirt.Virtqueue;
 using IoVirt.Virtqueue.Driver;
-using IoVirt.VhostUser;
 
 namespace IoVirt.Tests.VhostUser;
 

@@ -1,7 +1,8 @@
+using IoVirt.Devices;
 using IoVirt.Testing;
+using IoVirt.VhostUser;
 using IoVirt.Virtqueue;
 using IoVirt.Virtqueue.Driver;
-using IoVirt.VhostUser;
 using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Tests.VhostUser;

@@ -1,7 +1,7 @@
 using IoVirt.Abi.Virtio;
 using IoVirt.Virtqueue;
 
-namespace IoVirt.VhostUser;
+namespace IoVirt.Devices;
 
 /// <summary>
 /// A virtio device as a vhost-user back end serves it: what it offers (features, config space,
