@@ -1,16 +1,13 @@
 using System.Diagnostics;
-using IoVirt.Devices;
 using IoVirt.Interop;
-using IoVirt.Memory;
-using IoVirt.Virtqueue;
 
 namespace IoVirt.VhostUser;
 
 /// <summary>
 /// A dedicated thread that runs one group of rings: it waits on their kick eventfds with epoll,
 /// lets the device process a ring, publishes, signals the call eventfd when the driver asked
-/// for it, and re-enables notifications until the ring stays empty. The session changes the
-/// rings only under <see cref="Gate"/>, which the worker holds while it processes.
+/// for it, and re-enables notifications until the ring stays empty. It holds its group's gate
+/// while it runs the rings; a <see cref="Vring"/> takes the same gate to change itself.
 /// </summary>
 internal sealed class QueueWorker : IDisposable
 {
@@ -20,70 +17,75 @@ internal sealed class QueueWorker : IDisposable
     private const int RoundsPerTurn = 64;
 
     private readonly IRingHost _host;
+    private readonly object _gate;
     private readonly Epoll _epoll = new();
     private readonly EventFd _wake = EventFd.Create();
     private readonly List<Vring> _rings = [];
 
-    /// <summary>The rings whose descriptors are in the epoll set.</summary>
-    private readonly HashSet<int> _watched = [];
+    /// <summary>The descriptors in the epoll set, by ring: its kick and the device's event source (-1: none).</summary>
+    private readonly Dictionary<int, (int Kick, int EventSource)> _watched = [];
     private readonly Thread _thread;
     private readonly TimeSpan _busyPoll;
     private volatile bool _stopping;
 
-    public QueueWorker(IRingHost host, string name, TimeSpan busyPoll)
+    public QueueWorker(IRingHost host, object gate, string name, TimeSpan busyPoll)
     {
         _host = host;
+        _gate = gate;
         _busyPoll = busyPoll;
         _epoll.Add(_wake.Fd, WakeToken);
         _thread = new Thread(Run) { Name = name, IsBackground = true };
         _thread.Start();
     }
 
-    public object Gate { get; } = new();
-
-    /// <summary>Adds a ring to this worker's group (under <see cref="Gate"/>).</summary>
+    /// <summary>Adds a ring to this worker's group, before the worker runs it.</summary>
     public void Attach(Vring ring) => _rings.Add(ring);
 
-    /// <summary>Starts waiting on the ring's kick descriptor and the device's event source for it, in place of what it waited on before (under <see cref="Gate"/>).</summary>
-    public void Watch(Vring ring)
+    /// <summary>
+    /// Starts waiting on the ring's <paramref name="kick"/> (if any) and the device's
+    /// <paramref name="eventSource"/> for it (if not -1), in place of what it waited on before
+    /// (under the gate).
+    /// </summary>
+    public void Watch(Vring ring, EventFd? kick, int eventSource)
     {
         Unwatch(ring);
-        _watched.Add(ring.Index);
-        if (ring.Kick is not null)
+        var kickFd = kick?.Fd ?? -1;
+        if (kickFd >= 0)
         {
             // Edge-triggered, and never read: each kick is one write, which reports a new edge
             // even while the counter is non-zero, so the read per wake-up can be saved.
-            _epoll.Add(ring.Kick.Fd, (ulong)ring.Index, edgeTriggered: true);
+            _epoll.Add(kickFd, (ulong)ring.Index, edgeTriggered: true);
         }
 
-        ring.EventSource = _host.Device.QueueEventSource(ring.Index);
-        if (ring.EventSource >= 0)
+        if (eventSource >= 0)
         {
-            _epoll.Add(ring.EventSource, (ulong)ring.Index, edgeTriggered: true);
+            _epoll.Add(eventSource, (ulong)ring.Index, edgeTriggered: true);
         }
+
+        _watched[ring.Index] = (kickFd, eventSource);
     }
 
     /// <summary>
-    /// Stops waiting on the ring's descriptors, if it was waiting on them (under <see cref="Gate"/>).
-    /// A ring stopped by a guest fault is still watched, so every path that restarts or stops a
-    /// ring calls this: the device's event source stays the same descriptor, and adding it twice fails.
+    /// Stops waiting on the ring's descriptors, if it was waiting on them (under the gate), before
+    /// they are closed. A ring stopped by a guest fault is still watched, so every path that
+    /// restarts or stops a ring calls this: the device's event source stays the same descriptor,
+    /// and adding it twice fails.
     /// </summary>
     public void Unwatch(Vring ring)
     {
-        if (!_watched.Remove(ring.Index))
+        if (!_watched.Remove(ring.Index, out var watched))
         {
             return;
         }
 
-        if (ring.Kick is not null)
+        if (watched.Kick >= 0)
         {
-            _epoll.Remove(ring.Kick.Fd);
+            _epoll.Remove(watched.Kick);
         }
 
-        if (ring.EventSource >= 0)
+        if (watched.EventSource >= 0)
         {
-            _epoll.Remove(ring.EventSource);
-            ring.EventSource = -1;
+            _epoll.Remove(watched.EventSource);
         }
     }
 
@@ -112,7 +114,7 @@ internal sealed class QueueWorker : IDisposable
         {
             var count = _epoll.Wait(ready, timeout);
             bool worked;
-            lock (Gate)
+            lock (_gate)
             {
                 for (var i = 0; i < count; i++)
                 {
@@ -155,7 +157,7 @@ internal sealed class QueueWorker : IDisposable
         var until = Stopwatch.GetTimestamp() + window;
         while (!_stopping)
         {
-            lock (Gate)
+            lock (_gate)
             {
                 var worked = false;
                 foreach (var ring in _rings)
@@ -216,9 +218,9 @@ internal sealed class QueueWorker : IDisposable
     }
 
     /// <summary>Processes one ring until it stays empty or its turn is over; true when it did any work.</summary>
-    private bool RunRing(Vring ring)
+    private static bool RunRing(Vring ring)
     {
-        if (!TryLease(ring, out var lease))
+        if (!ring.TryLease(out var lease))
         {
             return false;
         }
@@ -231,7 +233,7 @@ internal sealed class QueueWorker : IDisposable
         {
             queue.DisableNotifications();
             var roundStart = queue.Position;
-            if (!Round(ring, queue))
+            if (!ring.Process())
             {
                 return true;
             }
@@ -240,7 +242,7 @@ internal sealed class QueueWorker : IDisposable
             // by its event source, not by polling the ring again. But buffers may also have come
             // after the device looked, while notifications were off, so without a kick: one more
             // round sees them; a device that declines them takes nothing twice.
-            var tookNothing = queue.Position == roundStart && _host.Device.WaitsForEventSource(ring.Index);
+            var tookNothing = queue.Position == roundStart && ring.WaitsForEventSource;
             if (!queue.EnableNotifications() || (tookNothing && tookNothingBefore))
             {
                 return queue.Position != before;
@@ -253,35 +255,10 @@ internal sealed class QueueWorker : IDisposable
         return true;
     }
 
-    /// <summary>
-    /// Marks the ring as looked at and leases the memory map it runs in (rebuilding the ring
-    /// when the map changed); false, with nothing leased, when the ring cannot run now.
-    /// </summary>
-    private bool TryLease(Vring ring, out GuestMemoryLease lease)
-    {
-        ring.Pending = false;
-        lease = default;
-        var memory = _host.Memory;
-        if (ring.Queue is null || !ring.Enabled || memory is null)
-        {
-            return false;
-        }
-
-        lease = memory.Acquire();
-        if (lease.Generation != ring.Generation && !_host.Rebuild(ring, lease))
-        {
-            lease.Dispose();
-            lease = default;
-            return false;
-        }
-
-        return true;
-    }
-
     /// <summary>One busy-polling round on a ring, notifications left off; true when it did any work.</summary>
-    private bool PollRing(Vring ring)
+    private static bool PollRing(Vring ring)
     {
-        if (!TryLease(ring, out var lease))
+        if (!ring.TryLease(out var lease))
         {
             return false;
         }
@@ -290,38 +267,7 @@ internal sealed class QueueWorker : IDisposable
         var queue = ring.Queue!;
         queue.DisableNotifications();
         var start = queue.Position;
-        return !Round(ring, queue) || queue.Position != start;
-    }
-
-    /// <summary>
-    /// Lets the device process the ring once, publishes and interrupts; false when the ring
-    /// stopped (the device threw or the guest broke the ring: the device needs a reset).
-    /// </summary>
-    private bool Round(Vring ring, DeviceQueue queue)
-    {
-        try
-        {
-            _host.Device.ProcessQueue(ring.Index, queue);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            _host.DeviceFailed(ring, e);
-            return false;
-        }
-
-        queue.PublishUsed();
-        if (queue.NeedsInterrupt())
-        {
-            ring.Call?.Signal();
-        }
-
-        if (queue.IsBroken)
-        {
-            _host.GuestFault(ring, queue.Fault);
-            return false;
-        }
-
-        return true;
+        return !ring.Process() || queue.Position != start;
     }
 
     private Vring? FindRing(int index)
@@ -345,24 +291,4 @@ internal sealed class QueueWorker : IDisposable
         _epoll.Dispose();
         _wake.Dispose();
     }
-}
-
-/// <summary>What a <see cref="QueueWorker"/> needs from the session that owns its rings.</summary>
-internal interface IRingHost
-{
-    VirtioDeviceModel Device { get; }
-
-    AtomicGuestMemory? Memory { get; }
-
-    /// <summary>Resolves the ring again in the leased memory map; false when it no longer fits (the ring is then faulted).</summary>
-    bool Rebuild(Vring ring, GuestMemoryLease lease);
-
-    /// <summary>The guest broke the ring: the device needs a reset.</summary>
-    void GuestFault(Vring ring, QueueError error);
-
-    /// <summary>The device model threw: the device needs a reset; the daemon goes on.</summary>
-    void DeviceFailed(Vring ring, Exception error);
-
-    /// <summary>The worker's own loop failed and stopped: the session must end; the daemon goes on.</summary>
-    void WorkerFailed(Exception error);
 }

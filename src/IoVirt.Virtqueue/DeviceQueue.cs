@@ -79,6 +79,16 @@ public abstract class DeviceQueue
         return error;
     }
 
+    /// <summary>
+    /// Tracks pops and completions in <paramref name="tracker"/>'s shared area from now on
+    /// (vhost-user INFLIGHT_SHMFD). With <paramref name="recover"/> (a ring starting), it first
+    /// recovers from the area: the chains a previous back end popped and never completed are
+    /// popped again first, in their original order, so none is lost and none runs twice. Without
+    /// it (the same ring moved to a new queue object) the queue just keeps recording. Returns how
+    /// many chains will be resubmitted. The tracker must be laid out for this queue's format.
+    /// </summary>
+    public abstract int TrackInflight(InflightTracker tracker, bool recover);
+
     /// <summary>Checks the ring parts against <paramref name="memory"/> and caches their host addresses.</summary>
     private protected abstract QueueError Bind(GuestMemory memory);
 
@@ -132,6 +142,14 @@ public abstract class DeviceQueue
 
     /// <summary>Size rule shared by both formats: 1 to 32768 entries.</summary>
     private protected static bool IsValidSize(int size) => size is >= 1 and <= Abi.Virtio.SplitRingLayout.MaxQueueSize;
+
+    /// <summary>The tracker as the format's own kind; another format's tracker is a caller's mistake.</summary>
+    private protected static TTracker TrackerOf<TTracker>(InflightTracker tracker)
+        where TTracker : InflightTracker
+    {
+        ArgumentNullException.ThrowIfNull(tracker);
+        return tracker as TTracker ?? throw new ArgumentException($"A {tracker.GetType().Name} does not fit this queue's ring format.", nameof(tracker));
+    }
 
     private protected static ArgumentOutOfRangeException BadHead(ChainHead head) =>
         new(nameof(head), $"Chain id {head.Id} / {head.RingDescriptors} slots was not popped from this queue.");

@@ -63,23 +63,17 @@ public sealed unsafe class PackedQueue : DeviceQueue
 
     public override QueuePosition Position => new(_nextAvail, _availWrap, _nextUsed, _usedWrap);
 
-    /// <summary>
-    /// Tracks pops and completions in <paramref name="tracker"/>'s shared area from now on. With
-    /// <paramref name="recover"/> (a ring starting), first recovers from it: the chains a previous
-    /// back end popped and never completed are popped again first, in their original order, walked
-    /// from the area's copy of their descriptors, and both positions resume where that back end
-    /// really stood. Returns how many chains will be resubmitted.
-    /// </summary>
-    public int TrackInflight(PackedInflightTracker tracker, bool recover)
+    /// <inheritdoc/>
+    /// <remarks>Resubmitted chains are walked from the area's copy of their descriptors, and both positions resume where the previous back end stood.</remarks>
+    public override int TrackInflight(InflightTracker tracker, bool recover)
     {
-        ArgumentNullException.ThrowIfNull(tracker);
-        _inflight = tracker;
+        _inflight = TrackerOf<PackedInflightTracker>(tracker);
         if (!recover)
         {
             return 0;
         }
 
-        (_nextAvail, _availWrap, _nextUsed, _usedWrap) = tracker.Recover(_ring, Resubmissions);
+        (_nextAvail, _availWrap, _nextUsed, _usedWrap) = _inflight.Recover(_ring, Resubmissions);
         _publishedUsed = _signalledUsed = _nextUsed;
         _publishedWrap = _usedWrap;
         RestartResubmissions();

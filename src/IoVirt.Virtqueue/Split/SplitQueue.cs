@@ -50,25 +50,18 @@ public sealed unsafe class SplitQueue : DeviceQueue
 
     public override QueuePosition Position => new(_nextAvail, false, _nextUsed, false);
 
-    /// <summary>
-    /// Tracks pops and completions in <paramref name="tracker"/>'s shared area from now on. With
-    /// <paramref name="recover"/> (a ring starting), first recovers from it: the chains a previous
-    /// back end popped and never completed are popped again first, in their original order, and
-    /// the available index resumes after them (the ring's used index plus their number), so none
-    /// is lost and none runs twice. Without it (the same ring moved to a new queue object), the
-    /// queue just keeps recording. Returns how many chains will be resubmitted.
-    /// </summary>
-    public int TrackInflight(SplitInflightTracker tracker, bool recover)
+    /// <inheritdoc/>
+    /// <remarks>The available index resumes after the resubmitted chains: the ring's used index plus their number.</remarks>
+    public override int TrackInflight(InflightTracker tracker, bool recover)
     {
-        ArgumentNullException.ThrowIfNull(tracker);
-        _inflight = tracker;
+        _inflight = TrackerOf<SplitInflightTracker>(tracker);
         if (!recover)
         {
             return 0;
         }
 
         var ringUsed = LittleEndian.ToHost(Volatile.Read(ref *UsedIdx));
-        var nextAvail = tracker.Recover(ringUsed, Resubmissions);
+        var nextAvail = _inflight.Recover(ringUsed, Resubmissions);
         RestartResubmissions();
         _nextAvail = _knownAvail = nextAvail;
         _nextUsed = _publishedUsed = _signalledUsed = ringUsed;

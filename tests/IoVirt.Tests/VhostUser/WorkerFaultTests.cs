@@ -42,11 +42,29 @@ public sealed class WorkerFaultTests
         Assert.Equal(8u, written);
     }
 
+    [Fact]
+    public void A_device_that_throws_while_a_ring_stops_gets_needs_reset_and_the_front_end_its_position()
+    {
+        var device = new FaultyDevice();
+        using var bed = new VhostUserTestBed(device);
+        using var frontend = Handshake.Connect(bed);
+        using var queue = StartQueue(frontend, bed);
+        Submit(queue);
+        Assert.True(queue.TryWaitUsed(out _, out _, 5000), "the request was not served");
+
+        device.Fault = Fault.InQuiesceQueue;
+        Assert.Equal(1u, frontend.GetVringBase(0));
+
+        Assert.True(bed.Log.Contains(LogLevel.Error, "faulty failed to finish ring 0's requests in flight"), string.Join('\n', bed.Log.Lines));
+        Assert.NotEqual(0, frontend.GetStatus() & (byte)IoVirt.Abi.Virtio.DeviceStatus.DeviceNeedsReset);
+    }
+
     public enum Fault
     {
         None,
         InProcessQueue,
         InWaitsForEventSource,
+        InQuiesceQueue,
     }
 
     private static FrontendQueue StartQueue(VhostUserFrontend frontend, VhostUserTestBed bed)
@@ -89,6 +107,14 @@ public sealed class WorkerFaultTests
                 }
 
                 queue.AddUsed(chain.Head, 8);
+            }
+        }
+
+        public override void QuiesceQueue(int queueIndex, DeviceQueue queue)
+        {
+            if (Fault == Fault.InQuiesceQueue)
+            {
+                throw new InvalidOperationException("injected drain fault");
             }
         }
 
