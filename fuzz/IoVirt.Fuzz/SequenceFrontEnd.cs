@@ -54,7 +54,7 @@ internal sealed class SequenceFrontEnd : IDisposable
     /// <summary>What the steps did so far, so a test can tell a run went deep.</summary>
     public SequenceTally Tally { get; } = new();
     private ulong _features;
-    private ulong _protocol;
+    private VhostUserProtocolFeatures _protocol;
     private (VhostUserInflight Description, SafeFileHandle File)? _inflight;
     private bool _spareInTable;
     private ulong _generation;
@@ -186,7 +186,7 @@ internal sealed class SequenceFrontEnd : IDisposable
             _features = offered & (VirtioFeature.Bit(VirtioFeature.Version1) | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures)
                 | VirtioFeature.Bit(VirtioFeature.RingEventIdx) | (_blk ? 0 : VirtioFeature.Bit(VirtioNetFeature.Mac)));
             frontend.SetFeatures(_features);
-            if (Has(VhostUserProtocolFeature.InflightShmfd))
+            if (Has(VhostUserProtocolFeatures.InflightShmfd))
             {
                 if (_inflight is { } inflight)
                 {
@@ -231,7 +231,7 @@ internal sealed class SequenceFrontEnd : IDisposable
         _frontend = null;
     }
 
-    private bool Has(int protocolFeature) => (_protocol & (1UL << protocolFeature)) != 0;
+    private bool Has(VhostUserProtocolFeatures feature) => (_protocol & feature) != 0;
 
     private void Start(VhostUserFrontend frontend, int index)
     {
@@ -267,7 +267,7 @@ internal sealed class SequenceFrontEnd : IDisposable
     private void ToggleSpare(VhostUserFrontend frontend)
     {
         _spareInTable = !_spareInTable;
-        if (Has(VhostUserProtocolFeature.ConfigureMemSlots))
+        if (Has(VhostUserProtocolFeatures.ConfigureMemSlots))
         {
             Tally.RegionChanges++;
             if (_spareInTable)
@@ -300,7 +300,7 @@ internal sealed class SequenceFrontEnd : IDisposable
 
     private void Reset(VhostUserFrontend frontend)
     {
-        if (!Has(VhostUserProtocolFeature.ResetDevice))
+        if (!Has(VhostUserProtocolFeatures.ResetDevice))
         {
             return;
         }

@@ -137,9 +137,9 @@ internal enum SequenceOp : byte
 /// <summary>Protocol features the sequence front end asks for when the back end offers them.</summary>
 internal static class SequenceProtocol
 {
-    public const ulong Wanted = (1UL << VhostUserProtocolFeature.ReplyAck)
-        | (1UL << VhostUserProtocolFeature.ConfigureMemSlots)
-        | (1UL << VhostUserProtocolFeature.InflightShmfd)
-        | (1UL << VhostUserProtocolFeature.ResetDevice)
-        | (1UL << VhostUserProtocolFeature.Mq);
+    public const VhostUserProtocolFeatures Wanted = VhostUserProtocolFeatures.ReplyAck
+        | VhostUserProtocolFeatures.ConfigureMemSlots
+        | VhostUserProtocolFeatures.InflightShmfd
+        | VhostUserProtocolFeatures.ResetDevice
+        | VhostUserProtocolFeatures.Mq;
 }

@@ -23,9 +23,6 @@ public abstract class VirtioDeviceModel
     /// <summary>Virtio feature bits offered: device bits plus the transport bits the device supports.</summary>
     public abstract ulong Features { get; }
 
-    /// <summary>vhost-user protocol features the device needs beyond the server's own (e.g. CONFIG).</summary>
-    public virtual ulong ProtocolFeatures => 0;
-
     /// <summary>Most queues the device has.</summary>
     public virtual int QueueCount => 1;
 

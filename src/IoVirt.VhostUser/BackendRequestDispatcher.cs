@@ -19,7 +19,7 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
 
     private readonly byte[] _reply = new byte[MessageChannel.MaxPayload];
     private SafeFileHandle? _replyFile;
-    private ulong _protocolFeatures;
+    private VhostUserProtocolFeatures _protocolFeatures;
 
     /// <summary>Serves messages until the front end disconnects or breaks the protocol (logged).</summary>
     public void Serve()
@@ -62,7 +62,7 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
             log.LogDebug("vhost-user {Request}: {Bytes} bytes, {Fds} descriptors", request, channel.Payload.Length, channel.FdCount);
         }
 
-        var wantsAck = Negotiated(VhostUserProtocolFeature.ReplyAck) && (header.Flags & VhostUserHeaderFlags.NeedReply) != 0;
+        var wantsAck = Negotiated(VhostUserProtocolFeatures.ReplyAck) && (header.Flags & VhostUserHeaderFlags.NeedReply) != 0;
         bool ok;
         int replySize;
         try
@@ -104,7 +104,7 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
     private static ulong RefusalFor(VhostUserRequest request) =>
         request == VhostUserRequest.SetDeviceStateFd ? 1 | VhostUserVringIndex.NoFdFlag : 1;
 
-    private bool Negotiated(int protocolFeature) => (_protocolFeatures & (1UL << protocolFeature)) != 0;
+    private bool Negotiated(VhostUserProtocolFeatures feature) => (_protocolFeatures & feature) != 0;
 
     /// <summary>Checks one message and calls its handler method; returns the size of a reply written to <see cref="_reply"/>, or <see cref="NoReply"/>.</summary>
     private int Dispatch(VhostUserRequest request, ReadOnlySpan<byte> payload)
@@ -120,10 +120,10 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 return NoReply;
             case VhostUserRequest.GetProtocolFeatures:
                 Expect(payload, 0, 0);
-                return ReplyU64(handler.GetProtocolFeatures());
+                return ReplyU64((ulong)handler.GetProtocolFeatures());
             case VhostUserRequest.SetProtocolFeatures:
                 Expect(payload, 8, 0);
-                var protocolFeatures = Read<ulong>(payload);
+                var protocolFeatures = Read<VhostUserProtocolFeatures>(payload);
                 handler.SetProtocolFeatures(protocolFeatures);
                 _protocolFeatures = protocolFeatures;
                 return NoReply;
@@ -137,17 +137,17 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 return NoReply;
             case VhostUserRequest.GetQueueNum:
                 Expect(payload, 0, 0);
-                RequireProtocol(VhostUserProtocolFeature.Mq);
+                RequireProtocol(VhostUserProtocolFeatures.Mq);
                 return ReplyU64(handler.GetQueueNum());
             case VhostUserRequest.SetMemTable:
                 SetMemTable(payload);
                 return NoReply;
             case VhostUserRequest.GetMaxMemSlots:
                 Expect(payload, 0, 0);
-                RequireProtocol(VhostUserProtocolFeature.ConfigureMemSlots);
+                RequireProtocol(VhostUserProtocolFeatures.ConfigureMemSlots);
                 return ReplyU64(handler.GetMaxMemSlots());
             case VhostUserRequest.AddMemReg:
-                RequireProtocol(VhostUserProtocolFeature.ConfigureMemSlots);
+                RequireProtocol(VhostUserProtocolFeatures.ConfigureMemSlots);
                 Expect(payload, VhostUserSingleMemoryRegion.Size, 1);
                 using (var file = channel.TakeFd(0))
                 {
@@ -156,7 +156,7 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
 
                 return NoReply;
             case VhostUserRequest.RemMemReg:
-                RequireProtocol(VhostUserProtocolFeature.ConfigureMemSlots);
+                RequireProtocol(VhostUserProtocolFeatures.ConfigureMemSlots);
 
                 // A descriptor sent along is tolerated and closed unused, as the spec allows.
                 if (payload.Length != VhostUserSingleMemoryRegion.Size || channel.FdCount > 1)
@@ -204,7 +204,7 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 handler.SetConfig(written.Offset, payload.Slice(VhostUserConfigHeader.Size, (int)written.ConfigSize));
                 return NoReply;
             case VhostUserRequest.SetLogBase:
-                RequireProtocol(VhostUserProtocolFeature.LogShmfd);
+                RequireProtocol(VhostUserProtocolFeatures.LogShmfd);
                 Expect(payload, VhostUserLog.Size, 1);
                 using (var file = channel.TakeFd(0))
                 {
@@ -216,10 +216,10 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 // The optional "log changed" eventfd: this back end never signals it (the front end
                 // reads the log after stopping the rings), so it is accepted and closed.
                 Expect(payload, 0, 1);
-                RequireProtocol(VhostUserProtocolFeature.LogShmfd);
+                RequireProtocol(VhostUserProtocolFeatures.LogShmfd);
                 return NoReply;
             case VhostUserRequest.SetDeviceStateFd:
-                RequireProtocol(VhostUserProtocolFeature.DeviceState);
+                RequireProtocol(VhostUserProtocolFeatures.DeviceState);
                 Expect(payload, VhostUserDeviceStateTransfer.Size, 1);
                 var transfer = Read<VhostUserDeviceStateTransfer>(payload);
                 handler.SetDeviceStateFd(transfer.Direction, transfer.Phase, channel.TakeFd(0));
@@ -228,7 +228,7 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 return ReplyU64(VhostUserVringIndex.NoFdFlag);
             case VhostUserRequest.CheckDeviceState:
                 Expect(payload, 0, 0);
-                RequireProtocol(VhostUserProtocolFeature.DeviceState);
+                RequireProtocol(VhostUserProtocolFeatures.DeviceState);
                 return ReplyU64(handler.CheckDeviceState() ? 0UL : 1UL);
             case VhostUserRequest.GetInflightFd:
                 var made = handler.GetInflightFd(ReadInflight(payload, fds: 0), out _replyFile);
@@ -244,18 +244,18 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 return NoReply;
             case VhostUserRequest.ResetDevice:
                 Expect(payload, 0, 0);
-                RequireProtocol(VhostUserProtocolFeature.ResetDevice);
+                RequireProtocol(VhostUserProtocolFeatures.ResetDevice);
                 handler.ResetDevice();
                 return NoReply;
             case VhostUserRequest.SetStatus:
                 Expect(payload, 8, 0);
-                RequireProtocol(VhostUserProtocolFeature.Status);
+                RequireProtocol(VhostUserProtocolFeatures.Status);
                 var status = Read<ulong>(payload);
                 handler.SetStatus(status <= byte.MaxValue ? (byte)status : throw new VhostUserProtocolException($"status 0x{status:x}"));
                 return NoReply;
             case VhostUserRequest.GetStatus:
                 Expect(payload, 0, 0);
-                RequireProtocol(VhostUserProtocolFeature.Status);
+                RequireProtocol(VhostUserProtocolFeatures.Status);
                 return ReplyU64(handler.GetStatus());
             default:
                 // Everything else (IOTLB, RARP, MTU, endianness, crypto, postcopy,
@@ -342,7 +342,7 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
 
     private VhostUserConfigHeader ReadConfigHeader(ReadOnlySpan<byte> payload)
     {
-        RequireProtocol(VhostUserProtocolFeature.Config);
+        RequireProtocol(VhostUserProtocolFeatures.Config);
         if (payload.Length < VhostUserConfigHeader.Size || channel.FdCount != 0)
         {
             throw new VhostUserProtocolException($"config message of {payload.Length} bytes");
@@ -359,12 +359,12 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
 
     private VhostUserInflight ReadInflight(ReadOnlySpan<byte> payload, int fds)
     {
-        RequireProtocol(VhostUserProtocolFeature.InflightShmfd);
+        RequireProtocol(VhostUserProtocolFeatures.InflightShmfd);
         Expect(payload, VhostUserInflight.Size, fds);
         return Read<VhostUserInflight>(payload);
     }
 
-    private void RequireProtocol(int feature)
+    private void RequireProtocol(VhostUserProtocolFeatures feature)
     {
         if (!Negotiated(feature))
         {

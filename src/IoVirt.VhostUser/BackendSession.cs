@@ -19,15 +19,15 @@ namespace IoVirt.VhostUser;
 public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDisposable
 {
     /// <summary>Protocol features this back end implements for every device.</summary>
-    public const ulong BaseProtocolFeatures =
-        (1UL << VhostUserProtocolFeature.Mq)
-        | (1UL << VhostUserProtocolFeature.LogShmfd)
-        | (1UL << VhostUserProtocolFeature.ReplyAck)
-        | (1UL << VhostUserProtocolFeature.InflightShmfd)
-        | (1UL << VhostUserProtocolFeature.ResetDevice)
-        | (1UL << VhostUserProtocolFeature.ConfigureMemSlots)
-        | (1UL << VhostUserProtocolFeature.Status)
-        | (1UL << VhostUserProtocolFeature.DeviceState);
+    public const VhostUserProtocolFeatures BaseProtocolFeatures =
+        VhostUserProtocolFeatures.Mq
+        | VhostUserProtocolFeatures.LogShmfd
+        | VhostUserProtocolFeatures.ReplyAck
+        | VhostUserProtocolFeatures.InflightShmfd
+        | VhostUserProtocolFeatures.ResetDevice
+        | VhostUserProtocolFeatures.ConfigureMemSlots
+        | VhostUserProtocolFeatures.Status
+        | VhostUserProtocolFeatures.DeviceState;
 
     /// <summary>Memory slots offered with CONFIGURE_MEM_SLOTS.</summary>
     public const int MaxMemorySlots = MemoryTable.MaxSlots;
@@ -89,11 +89,9 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
     public ulong OfferedFeatures =>
         _device.Features | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures) | VirtioFeature.Bit(VhostUserLog.LogAllFeature);
 
-    /// <summary>Protocol features offered: the base set, CONFIG when the device has a config space, and what the device adds.</summary>
-    public ulong OfferedProtocolFeatures =>
-        BaseProtocolFeatures
-        | (_device.ConfigSpace.IsEmpty ? 0 : 1UL << VhostUserProtocolFeature.Config)
-        | _device.ProtocolFeatures;
+    /// <summary>Protocol features offered: the base set, and CONFIG when the device has a config space.</summary>
+    public VhostUserProtocolFeatures OfferedProtocolFeatures =>
+        BaseProtocolFeatures | (_device.ConfigSpace.IsEmpty ? VhostUserProtocolFeatures.None : VhostUserProtocolFeatures.Config);
 
     /// <summary>Serves messages until the front end disconnects or breaks the protocol (logged).</summary>
     public void Serve() => new BackendRequestDispatcher(_channel, this, _log).Serve();
@@ -120,9 +118,9 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
         }
     }
 
-    public ulong GetProtocolFeatures() => OfferedProtocolFeatures;
+    public VhostUserProtocolFeatures GetProtocolFeatures() => OfferedProtocolFeatures;
 
-    public void SetProtocolFeatures(ulong features)
+    public void SetProtocolFeatures(VhostUserProtocolFeatures features)
     {
         if ((features & ~OfferedProtocolFeatures) != 0)
         {

@@ -23,9 +23,9 @@ public interface IVhostUserBackendHandler
 
     void SetFeatures(ulong features);
 
-    ulong GetProtocolFeatures();
+    VhostUserProtocolFeatures GetProtocolFeatures();
 
-    void SetProtocolFeatures(ulong features);
+    void SetProtocolFeatures(VhostUserProtocolFeatures features);
 
     void SetOwner();
 

@@ -25,13 +25,13 @@ public sealed class VhostUserFrontend : IDisposable
 
     public void SetFeatures(ulong features) => Command(VhostUserRequest.SetFeatures, features);
 
-    public ulong GetProtocolFeatures() => RequestU64(VhostUserRequest.GetProtocolFeatures);
+    public VhostUserProtocolFeatures GetProtocolFeatures() => (VhostUserProtocolFeatures)RequestU64(VhostUserRequest.GetProtocolFeatures);
 
     /// <summary>Sets the protocol features; from here on, acknowledgements are requested when REPLY_ACK is among them.</summary>
-    public void SetProtocolFeatures(ulong features)
+    public void SetProtocolFeatures(VhostUserProtocolFeatures features)
     {
-        Command(VhostUserRequest.SetProtocolFeatures, features);
-        _replyAck = (features & (1UL << VhostUserProtocolFeature.ReplyAck)) != 0;
+        Command(VhostUserRequest.SetProtocolFeatures, (ulong)features);
+        _replyAck = (features & VhostUserProtocolFeatures.ReplyAck) != 0;
     }
 
     public void SetOwner() => Command(VhostUserRequest.SetOwner, []);

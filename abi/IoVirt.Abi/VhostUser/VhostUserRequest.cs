@@ -34,7 +34,7 @@ public enum VhostUserRequest : uint
     SetVringCall = 13,
     /// <summary>u64 ring index (<see cref="VhostUserVringIndex"/>) and the error eventfd.</summary>
     SetVringErr = 14,
-    /// <summary>Reply: u64 of <see cref="VhostUserProtocolFeature"/> bits.</summary>
+    /// <summary>Reply: u64 of <see cref="VhostUserProtocolFeatures"/>.</summary>
     GetProtocolFeatures = 15,
     /// <summary>u64 of the protocol features the front-end accepts.</summary>
     SetProtocolFeatures = 16,

@@ -45,9 +45,9 @@ public sealed class BlkClient : IDisposable
         {
             var offered = _frontend.GetFeatures();
             var protocol = _frontend.GetProtocolFeatures();
-            var wanted = Bit(VhostUserProtocolFeature.Config) | Bit(VhostUserProtocolFeature.ReplyAck)
-                | (options.TrackInflight ? Bit(VhostUserProtocolFeature.InflightShmfd) : 0);
-            if ((protocol & Bit(VhostUserProtocolFeature.Config)) == 0 || (options.TrackInflight && (protocol & Bit(VhostUserProtocolFeature.InflightShmfd)) == 0))
+            var wanted = VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.ReplyAck
+                | (options.TrackInflight ? VhostUserProtocolFeatures.InflightShmfd : VhostUserProtocolFeatures.None);
+            if ((protocol & VhostUserProtocolFeatures.Config) == 0 || (options.TrackInflight && (protocol & VhostUserProtocolFeatures.InflightShmfd) == 0))
             {
                 throw new InvalidOperationException("the back end offers no CONFIG (or no INFLIGHT_SHMFD); it is not a vhost-user-blk back end this client can drive");
             }

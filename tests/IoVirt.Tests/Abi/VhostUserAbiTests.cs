@@ -474,27 +474,27 @@ public sealed class VhostUserAbiTests(CHeaderProbe probe)
 
     public static TheoryData<string, ulong, ulong> ProtocolFeatures => new()
     {
-        { "VHOST_USER_PROTOCOL_F_MQ", VhostUserProtocolFeature.Mq, 0 },
-        { "VHOST_USER_PROTOCOL_F_LOG_SHMFD", VhostUserProtocolFeature.LogShmfd, 1 },
-        { "VHOST_USER_PROTOCOL_F_RARP", VhostUserProtocolFeature.Rarp, 2 },
-        { "VHOST_USER_PROTOCOL_F_REPLY_ACK", VhostUserProtocolFeature.ReplyAck, 3 },
-        { "VHOST_USER_PROTOCOL_F_MTU", VhostUserProtocolFeature.NetMtu, 4 },
-        { "VHOST_USER_PROTOCOL_F_BACKEND_REQ", VhostUserProtocolFeature.BackendReq, 5 },
-        { "VHOST_USER_PROTOCOL_F_CROSS_ENDIAN", VhostUserProtocolFeature.CrossEndian, 6 },
-        { "VHOST_USER_PROTOCOL_F_CRYPTO_SESSION", VhostUserProtocolFeature.CryptoSession, 7 },
-        { "VHOST_USER_PROTOCOL_F_PAGEFAULT", VhostUserProtocolFeature.Pagefault, 8 },
-        { "VHOST_USER_PROTOCOL_F_CONFIG", VhostUserProtocolFeature.Config, 9 },
-        { "VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD", VhostUserProtocolFeature.BackendSendFd, 10 },
-        { "VHOST_USER_PROTOCOL_F_HOST_NOTIFIER", VhostUserProtocolFeature.HostNotifier, 11 },
-        { "VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD", VhostUserProtocolFeature.InflightShmfd, 12 },
-        { "VHOST_USER_PROTOCOL_F_RESET_DEVICE", VhostUserProtocolFeature.ResetDevice, 13 },
-        { "VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS", VhostUserProtocolFeature.InbandNotifications, 14 },
-        { "VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS", VhostUserProtocolFeature.ConfigureMemSlots, 15 },
-        { "VHOST_USER_PROTOCOL_F_STATUS", VhostUserProtocolFeature.Status, 16 },
-        { "VHOST_USER_PROTOCOL_F_XEN_MMAP", VhostUserProtocolFeature.XenMmap, 17 },
-        { "VHOST_USER_PROTOCOL_F_SHARED_OBJECT", VhostUserProtocolFeature.SharedObject, 18 },
-        { "VHOST_USER_PROTOCOL_F_DEVICE_STATE", VhostUserProtocolFeature.DeviceState, 19 },
-        { "VHOST_USER_PROTOCOL_F_SHMEM", VhostUserProtocolFeature.Shmem, 20 },
+        { "VHOST_USER_PROTOCOL_F_MQ", (ulong)VhostUserProtocolFeatures.Mq, 1UL << 0 },
+        { "VHOST_USER_PROTOCOL_F_LOG_SHMFD", (ulong)VhostUserProtocolFeatures.LogShmfd, 1UL << 1 },
+        { "VHOST_USER_PROTOCOL_F_RARP", (ulong)VhostUserProtocolFeatures.Rarp, 1UL << 2 },
+        { "VHOST_USER_PROTOCOL_F_REPLY_ACK", (ulong)VhostUserProtocolFeatures.ReplyAck, 1UL << 3 },
+        { "VHOST_USER_PROTOCOL_F_MTU", (ulong)VhostUserProtocolFeatures.NetMtu, 1UL << 4 },
+        { "VHOST_USER_PROTOCOL_F_BACKEND_REQ", (ulong)VhostUserProtocolFeatures.BackendReq, 1UL << 5 },
+        { "VHOST_USER_PROTOCOL_F_CROSS_ENDIAN", (ulong)VhostUserProtocolFeatures.CrossEndian, 1UL << 6 },
+        { "VHOST_USER_PROTOCOL_F_CRYPTO_SESSION", (ulong)VhostUserProtocolFeatures.CryptoSession, 1UL << 7 },
+        { "VHOST_USER_PROTOCOL_F_PAGEFAULT", (ulong)VhostUserProtocolFeatures.Pagefault, 1UL << 8 },
+        { "VHOST_USER_PROTOCOL_F_CONFIG", (ulong)VhostUserProtocolFeatures.Config, 1UL << 9 },
+        { "VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD", (ulong)VhostUserProtocolFeatures.BackendSendFd, 1UL << 10 },
+        { "VHOST_USER_PROTOCOL_F_HOST_NOTIFIER", (ulong)VhostUserProtocolFeatures.HostNotifier, 1UL << 11 },
+        { "VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD", (ulong)VhostUserProtocolFeatures.InflightShmfd, 1UL << 12 },
+        { "VHOST_USER_PROTOCOL_F_RESET_DEVICE", (ulong)VhostUserProtocolFeatures.ResetDevice, 1UL << 13 },
+        { "VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS", (ulong)VhostUserProtocolFeatures.InbandNotifications, 1UL << 14 },
+        { "VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS", (ulong)VhostUserProtocolFeatures.ConfigureMemSlots, 1UL << 15 },
+        { "VHOST_USER_PROTOCOL_F_STATUS", (ulong)VhostUserProtocolFeatures.Status, 1UL << 16 },
+        { "VHOST_USER_PROTOCOL_F_XEN_MMAP", (ulong)VhostUserProtocolFeatures.XenMmap, 1UL << 17 },
+        { "VHOST_USER_PROTOCOL_F_SHARED_OBJECT", (ulong)VhostUserProtocolFeatures.SharedObject, 1UL << 18 },
+        { "VHOST_USER_PROTOCOL_F_DEVICE_STATE", (ulong)VhostUserProtocolFeatures.DeviceState, 1UL << 19 },
+        { "VHOST_USER_PROTOCOL_F_SHMEM", (ulong)VhostUserProtocolFeatures.Shmem, 1UL << 20 },
     };
 
     [Theory]
@@ -505,8 +505,8 @@ public sealed class VhostUserAbiTests(CHeaderProbe probe)
     [Fact]
     public void Every_protocol_feature_is_checked_and_the_bits_are_0_to_20()
     {
-        var declared = typeof(VhostUserProtocolFeature).GetFields().Select(f => (int)f.GetRawConstantValue()!).Order();
-        Assert.Equal(Enumerable.Range(0, 21), declared);
+        var declared = Enum.GetValues<VhostUserProtocolFeatures>().Where(f => f != VhostUserProtocolFeatures.None).Select(f => (ulong)f).Order();
+        Assert.Equal(Enumerable.Range(0, 21).Select(bit => 1UL << bit), declared);
         Assert.Equal(21, ProtocolFeatures.Count());
     }
 

@@ -12,7 +12,7 @@ internal static class Handshake
         var frontend = bed.Connect();
         var offered = frontend.GetFeatures();
         var protocol = frontend.GetProtocolFeatures();
-        frontend.SetProtocolFeatures(replyAck ? protocol : protocol & ~(1UL << IoVirt.Abi.VhostUser.VhostUserProtocolFeature.ReplyAck));
+        frontend.SetProtocolFeatures(replyAck ? protocol : protocol & ~IoVirt.Abi.VhostUser.VhostUserProtocolFeatures.ReplyAck);
         frontend.SetOwner();
         var wanted = VirtioFeature.Bit(VirtioFeature.Version1)
             | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures)

@@ -25,7 +25,7 @@ public class MalformedMessageTests
         using var bed = new VhostUserTestBed(new RngDevice());
         using var frontend = Handshake.Connect(bed);
         Assert.Throws<VhostUserProtocolException>(() => frontend.SetFeatures(1UL << 63));
-        Assert.Throws<VhostUserProtocolException>(() => frontend.SetProtocolFeatures(1UL << VhostUserProtocolFeature.Pagefault));
+        Assert.Throws<VhostUserProtocolException>(() => frontend.SetProtocolFeatures(VhostUserProtocolFeatures.Pagefault));
         StillServes(frontend);
     }
 
@@ -140,7 +140,7 @@ public class MalformedMessageTests
     {
         using var bed = new VhostUserTestBed(new RngDevice());
         using var frontend = Handshake.Connect(bed);
-        Assert.Equal(0UL, frontend.GetProtocolFeatures() & (1UL << VhostUserProtocolFeature.Config));
+        Assert.Equal(VhostUserProtocolFeatures.None, frontend.GetProtocolFeatures() & VhostUserProtocolFeatures.Config);
         var reply = frontend.SendRaw((uint)VhostUserRequest.GetConfig, NeedReply, new byte[VhostUserConfigHeader.Size + 4], [], expectReply: true);
         Assert.NotEqual(0UL, MemoryMarshal.Read<ulong>(reply));
         StillServes(frontend);

@@ -1,67 +1,73 @@
 namespace IoVirt.Abi.VhostUser;
 
 /// <summary>
-/// vhost-user protocol feature bit numbers (vhost-user.rst, "Protocol features"), negotiated with
-/// GET/SET_PROTOCOL_FEATURES once <see cref="Virtio.VirtioFeature.VhostUserProtocolFeatures"/> is offered.
+/// vhost-user protocol features (vhost-user.rst, "Protocol features"), negotiated with
+/// GET/SET_PROTOCOL_FEATURES once <see cref="Virtio.VirtioFeature.VhostUserProtocolFeatures"/> is
+/// offered. A flags type of its own, so a protocol bit cannot be tested against a virtio feature word.
 /// </summary>
-public static class VhostUserProtocolFeature
+[Flags]
+#pragma warning disable CA1711 // "Features" is the protocol's own word for this set
+public enum VhostUserProtocolFeatures : ulong
+#pragma warning restore CA1711
 {
+    None = 0,
+
     /// <summary>GET_QUEUE_NUM is available.</summary>
-    public const int Mq = 0;
+    Mq = 1UL << 0,
 
     /// <summary>SET_LOG_BASE carries a shared-memory fd.</summary>
-    public const int LogShmfd = 1;
+    LogShmfd = 1UL << 1,
 
     /// <summary>SEND_RARP is available.</summary>
-    public const int Rarp = 2;
+    Rarp = 1UL << 2,
 
     /// <summary>The NEED_REPLY flag is honoured on every request.</summary>
-    public const int ReplyAck = 3;
+    ReplyAck = 1UL << 3,
 
     /// <summary>NET_SET_MTU is available (VHOST_USER_PROTOCOL_F_MTU in the spec's table).</summary>
-    public const int NetMtu = 4;
+    NetMtu = 1UL << 4,
 
     /// <summary>The back-end channel (SET_BACKEND_REQ_FD) is available.</summary>
-    public const int BackendReq = 5;
+    BackendReq = 1UL << 5,
 
     /// <summary>SET_VRING_ENDIAN is available.</summary>
-    public const int CrossEndian = 6;
+    CrossEndian = 1UL << 6,
 
-    public const int CryptoSession = 7;
+    CryptoSession = 1UL << 7,
 
     /// <summary>Postcopy migration with userfaultfd.</summary>
-    public const int Pagefault = 8;
+    Pagefault = 1UL << 8,
 
     /// <summary>GET_CONFIG and SET_CONFIG are available.</summary>
-    public const int Config = 9;
+    Config = 1UL << 9,
 
     /// <summary>The back-end may pass fds on its channel.</summary>
-    public const int BackendSendFd = 10;
+    BackendSendFd = 1UL << 10,
 
-    public const int HostNotifier = 11;
+    HostNotifier = 1UL << 11,
 
     /// <summary>GET_INFLIGHT_FD and SET_INFLIGHT_FD are available.</summary>
-    public const int InflightShmfd = 12;
+    InflightShmfd = 1UL << 12,
 
-    public const int ResetDevice = 13;
+    ResetDevice = 1UL << 13,
 
     /// <summary>Kicks, calls and errors may travel as messages.</summary>
-    public const int InbandNotifications = 14;
+    InbandNotifications = 1UL << 14,
 
     /// <summary>GET_MAX_MEM_SLOTS, ADD_MEM_REG and REM_MEM_REG are available.</summary>
-    public const int ConfigureMemSlots = 15;
+    ConfigureMemSlots = 1UL << 15,
 
     /// <summary>SET_STATUS and GET_STATUS are available.</summary>
-    public const int Status = 16;
+    Status = 1UL << 16,
 
     /// <summary>Memory regions carry Xen mmap flags and a domain id.</summary>
-    public const int XenMmap = 17;
+    XenMmap = 1UL << 17,
 
-    public const int SharedObject = 18;
+    SharedObject = 1UL << 18,
 
     /// <summary>SET_DEVICE_STATE_FD and CHECK_DEVICE_STATE are available.</summary>
-    public const int DeviceState = 19;
+    DeviceState = 1UL << 19,
 
     /// <summary>VIRTIO shared memory regions (GET_SHMEM_CONFIG, SHMEM_MAP/UNMAP); SHMEM extension.</summary>
-    public const int Shmem = 20;
+    Shmem = 1UL << 20,
 }
