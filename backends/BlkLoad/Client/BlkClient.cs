@@ -177,24 +177,17 @@ public sealed class BlkClient : IDisposable
     public void Publish() => _queue.Submit();
 
     /// <summary>Takes one completed request without waiting.</summary>
-    public unsafe bool TryComplete(out int slot, out VirtioBlkStatus status)
-    {
-        if (!_queue.Driver.TryTakeUsed(out var id, out _))
-        {
-            slot = -1;
-            status = 0;
-            return false;
-        }
-
-        slot = _slotOfId[id];
-        status = (VirtioBlkStatus)_region.Host[_statusBase + (ulong)slot];
-        return true;
-    }
+    public bool TryComplete(out int slot, out VirtioBlkStatus status) =>
+        Completed(_queue.Driver.TryTakeUsed(out var id, out _), id, out slot, out status);
 
     /// <summary>Waits up to <paramref name="timeoutMs"/> for a completion, sleeping on the call eventfd.</summary>
-    public unsafe bool WaitComplete(out int slot, out VirtioBlkStatus status, int timeoutMs)
+    public bool WaitComplete(out int slot, out VirtioBlkStatus status, int timeoutMs) =>
+        Completed(_queue.TryWaitUsed(out var id, out _, timeoutMs), id, out slot, out status);
+
+    /// <summary>The slot and status of the request with chain <paramref name="id"/>, when one <paramref name="completed"/>.</summary>
+    private unsafe bool Completed(bool completed, ushort id, out int slot, out VirtioBlkStatus status)
     {
-        if (!_queue.TryWaitUsed(out var id, out _, timeoutMs))
+        if (!completed)
         {
             slot = -1;
             status = 0;
