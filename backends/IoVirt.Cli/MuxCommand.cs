@@ -1,11 +1,4 @@
-using System.Text.Json;
-using IoVirt.Arbitration;
-using IoVirt.Backends.Blk;
-using IoVirt.Backends.Blk.Volumes;
-using IoVirt.Backends.Net;
-using IoVirt.Backends.Net.Ports;
-using IoVirt.Backends.Net.Switching;
-using Microsoft.Extensions.DependencyInjection;
+using IoVirt.Backends.Mux;
 using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Cli;
@@ -156,99 +149,24 @@ internal static class MuxCommand
             return sandboxExit;
         }
 
-        // The disks' arbiter (with its timer thread and meter) only when there are disks; the config then has a capacity.
-        using var metrics = config.Disks.Count > 0 ? new TenantMetrics() : null;
         // Logs of the parts made before the host (the arbiter's timer, the switch's uplink).
         using var logging = LoggerFactory.Create(builder => BackendHost.ConfigureLogging(builder, level));
-        using var arbiter = metrics is null ? null : new DeviceArbiter(
-            MonotonicClock.Instance,
-            config.CapacityIops!.Value,
-            new InflightWindow(MuxConfig.WindowMinimum, MuxConfig.WindowMaximum, config.LatencyTolerance),
-            metrics,
-            logging.CreateLogger("arbiter"));
-        BlockStore? store = null;
-        IEnumerable<HostedDevice> disks = [];
-        if (arbiter is not null)
-        {
-            store = OpenVolumes(config, out var volumes);
-            if (store is null)
-            {
-                return 1;
-            }
-
-            disks = DiskDevices(config, store, volumes, arbiter);
-        }
-
-        NetSwitch netSwitch;
+        Multiplexer mux;
         try
         {
-            netSwitch = new NetSwitch(config.Mtu, config.Uplink is { } tap ? new TapPort(tap, pairs: 1) : null, log: logging.CreateLogger("switch"));
+            mux = Multiplexer.Open(config.ToSpec(), logging);
         }
-        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+        catch (MuxOpenException e)
         {
-            Console.Error.WriteLine($"iovirt mux: cannot open the uplink {config.Uplink}: {e.Message}");
-            store?.Dispose();
+            var hint = config.Image is { } image && e.VolumesConflict ? $" (iovirt mux volumes list --image {image} shows them all)" : string.Empty;
+            Console.Error.WriteLine($"iovirt mux: {e.Message}{hint}");
             return 1;
         }
 
-        using (store)
-        using (netSwitch)
+        using (mux)
         {
-            HostedDevice[] devices = [.. disks, .. NicDevices(config, netSwitch)];
-
-            // One busy-poll for all: a NIC's receive side wants the network default, disks alone the image's.
-            var busyPoll = config.Nics.Count > 0 || store is null ? NetCommand.DefaultBusyPollMicroseconds : BlkCommand.DefaultBusyPoll(BlockEngineKind.Auto, store);
-            return BackendHost.Run(devices, level, TimeSpan.FromMicroseconds(busyPoll), () => BackendHost.PrintReport(new MuxReport(arbiter, netSwitch)), sandbox);
+            HostedDevice[] devices = [.. mux.Devices.Select(device => new HostedDevice(device.Socket, device.Create))];
+            return BackendHost.Run(devices, level, mux.BusyPoll, () => BackendHost.PrintReport(mux.Report()), sandbox);
         }
     }
-
-    /// <summary>Opens the image (or RAM disk) and every disk's volume on it; null after saying why it could not.</summary>
-    private static BlockStore? OpenVolumes(MuxConfig config, out BlockVolume[] volumes)
-    {
-        volumes = [];
-        BlockStore? store = null;
-        try
-        {
-            store = config.Image is { } image ? BlockStore.Open(image, readOnly: false, direct: config.Direct) : BlockStore.CreateRam(config.RamBytes);
-            var table = config.Image is { } path ? VolumeTable.Open(store, VolumeTable.PathFor(path)) : VolumeTable.CreateInMemory(store);
-            volumes = [.. config.Disks.Select(disk => table.OpenOrCreate(disk.Name, disk.SizeBytes))];
-            return store;
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or JsonException or System.ComponentModel.Win32Exception)
-        {
-            var hint = config.Image is { } image && e is InvalidOperationException ? $" (iovirt mux volumes list --image {image} shows them all)" : string.Empty;
-            Console.Error.WriteLine($"iovirt mux: {e.Message}{hint}");
-            store?.Dispose();
-            return null;
-        }
-    }
-
-    private static IEnumerable<HostedDevice> DiskDevices(MuxConfig config, BlockStore store, BlockVolume[] volumes, DeviceArbiter arbiter) =>
-        config.Disks.Zip(volumes, (disk, volume) => new HostedDevice(disk.Socket, services =>
-        {
-            var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
-            var arbitration = new BlkArbitration(arbiter, arbiter.AddTenant(disk.Name, disk.Tenant), config.Costs?.Model ?? BlkArbitration.DefaultCosts);
-            var device = new BlkDevice(store, new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration }, log);
-            log.LogInformation(
-                "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",
-                disk.Name, disk.Socket, volume.Size, volume.Offset, store.Name, device.Engine, disk.ReservationIops, disk.Weight, disk.LimitIops);
-            return device;
-        }));
-
-    /// <summary>Adds every nic's port to the switch now (the config was checked, so none is refused); its device comes when its socket is served.</summary>
-    private static HostedDevice[] NicDevices(MuxConfig config, NetSwitch netSwitch) =>
-    [
-        .. config.Nics.Select(nic =>
-        {
-            var port = netSwitch.AddPort(nic.Name, nic.MacBytes, (ushort)nic.Vlan, nic.Weight);
-            return new HostedDevice(nic.Socket, services =>
-            {
-                var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
-                log.LogInformation(
-                    "nic {Name} on {Socket}: MAC {Mac}, VLAN {Vlan}, MTU {Mtu}; weight {Weight} at the uplink",
-                    nic.Name, nic.Socket, nic.Mac, nic.Vlan, config.Mtu, nic.Weight);
-                return new NetDevice(port, new NetDeviceOptions { Mac = nic.MacBytes, Mtu = config.Mtu }, log);
-            });
-        }),
-    ];
 }

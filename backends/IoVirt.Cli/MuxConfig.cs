@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IoVirt.Arbitration;
+using IoVirt.Backends.Blk;
+using IoVirt.Backends.Mux;
 
 namespace IoVirt.Cli;
 
@@ -43,12 +45,6 @@ internal sealed record MuxConfig
 
     /// <summary>What disk requests cost, in 4 KiB random reads (the unit of the IOPS figures); null: the default model.</summary>
     public MuxCosts? Costs { get; init; }
-
-    /// <summary>Fewest requests the shared image is given at once, however much its latency grows.</summary>
-    public const int WindowMinimum = 2;
-
-    /// <summary>Most requests the shared image is given at once, however well it keeps up.</summary>
-    public const int WindowMaximum = 256;
 
     /// <summary>Requests per second the image completes; the disks' reservations must fit in it.</summary>
     public double? CapacityIops { get; init; }
@@ -98,6 +94,21 @@ internal sealed record MuxConfig
         error = error.Length == 0 || config is null ? error : ConfigError.Printable($"{path}: {error}");
         return error.Length == 0 ? config : null;
     }
+
+    /// <summary>What the library serves for this config (checked by <see cref="Load"/>).</summary>
+    public MuxSpec ToSpec() => new()
+    {
+        Image = Image,
+        RamBytes = RamBytes,
+        Direct = Direct,
+        CapacityIops = CapacityIops ?? 0,
+        LatencyTolerance = LatencyTolerance,
+        Costs = Costs?.Model ?? BlkArbitration.DefaultCosts,
+        Disks = [.. Disks.Select(disk => new MuxDiskSpec(disk.Name, disk.Socket, disk.SizeBytes, disk.Tenant))],
+        Mtu = Mtu,
+        Uplink = Uplink,
+        Nics = [.. Nics.Select(nic => new MuxNicSpec(nic.Name, nic.Socket, nic.MacBytes, nic.Mac, (ushort)nic.Vlan, nic.Weight))],
+    };
 
     /// <summary>The RAM disk's size in bytes, when the disks are on one (checked by <see cref="Load"/>).</summary>
     public ulong RamBytes => ByteSize.TryParse(Ram, out var bytes) ? bytes : 0;
