@@ -139,7 +139,7 @@ internal static class BlkCommand
             return Program.UsageError($"bad --engine '{line.Value("--engine")}'", Usage);
         }
 
-        if (!BackendHost.TryParseLevel(line.Value("--log-level"), out var level))
+        if (!DaemonHost.TryParseLevel(line.Value("--log-level"), out var level))
         {
             return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
         }
@@ -185,7 +185,7 @@ internal static class BlkCommand
             var options = new BlkDeviceOptions { Queues = queues, ReadOnly = readOnly, Serial = serial, Engine = engine, MaxQueueSize = queueSize };
             // The service container owns the device and disposes it after the server.
             BlkDevice? device = null;
-            return BackendHost.Run(
+            return DaemonHost.Run(
                 socket,
                 services =>
                 {
@@ -198,7 +198,7 @@ internal static class BlkCommand
                 },
                 level,
                 TimeSpan.FromMicroseconds(busyPoll),
-                () => BackendHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())])),
+                () => DaemonHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())])),
                 sandbox);
         }
     }

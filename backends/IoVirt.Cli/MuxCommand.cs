@@ -133,7 +133,7 @@ internal static class MuxCommand
             return Program.UsageError("--config FILE is required", Usage);
         }
 
-        if (!BackendHost.TryParseLevel(line.Value("--log-level"), out var level))
+        if (!DaemonHost.TryParseLevel(line.Value("--log-level"), out var level))
         {
             return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
         }
@@ -150,7 +150,7 @@ internal static class MuxCommand
         }
 
         // Logs of the parts made before the host (the arbiter's timer, the switch's uplink).
-        using var logging = LoggerFactory.Create(builder => BackendHost.ConfigureLogging(builder, level));
+        using var logging = LoggerFactory.Create(builder => DaemonHost.ConfigureLogging(builder, level));
         Multiplexer mux;
         try
         {
@@ -166,7 +166,7 @@ internal static class MuxCommand
         using (mux)
         {
             HostedDevice[] devices = [.. mux.Devices.Select(device => new HostedDevice(device.Socket, device.Create))];
-            return BackendHost.Run(devices, level, mux.BusyPoll, () => BackendHost.PrintReport(mux.Report()), sandbox);
+            return DaemonHost.Run(devices, level, mux.BusyPoll, () => DaemonHost.PrintReport(mux.Report()), sandbox);
         }
     }
 }

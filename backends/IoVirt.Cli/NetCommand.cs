@@ -102,7 +102,7 @@ internal static class NetCommand
             return Program.UsageError($"bad --mac '{line.Value("--mac")}': six hex bytes, a unicast address", Usage);
         }
 
-        if (!BackendHost.TryParseLevel(line.Value("--log-level"), out var level))
+        if (!DaemonHost.TryParseLevel(line.Value("--log-level"), out var level))
         {
             return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
         }
@@ -134,7 +134,7 @@ internal static class NetCommand
         {
             var options = new NetDeviceOptions { Mac = mac, Mtu = mtu, QueuePairs = pairs, MaxQueueSize = queueSize };
             NetDevice? device = null;
-            return BackendHost.Run(
+            return DaemonHost.Run(
                 socket,
                 services =>
                 {
@@ -145,7 +145,7 @@ internal static class NetCommand
                 },
                 level,
                 TimeSpan.FromMicroseconds(busyPoll),
-                () => BackendHost.PrintReport(device?.Totals ?? default),
+                () => DaemonHost.PrintReport(device?.Totals ?? default),
                 sandbox);
         }
     }

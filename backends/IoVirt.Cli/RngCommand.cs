@@ -59,7 +59,7 @@ internal static class RngCommand
             return sandboxExit;
         }
 
-        if (!BackendHost.TryParseLevel(line.Value("--log-level"), out var level))
+        if (!DaemonHost.TryParseLevel(line.Value("--log-level"), out var level))
         {
             return Program.UsageError($"bad --log-level '{line.Value("--log-level")}'", Usage);
         }
@@ -71,12 +71,12 @@ internal static class RngCommand
         }
 
         RngDevice? device = null;
-        return BackendHost.Run(
+        return DaemonHost.Run(
             socket,
             _ => device = new RngDevice(),
             level,
             TimeSpan.FromMicroseconds(micros),
-            () => BackendHost.PrintReport(new RngReport(device?.Requests ?? 0, device?.BytesServed ?? 0)),
+            () => DaemonHost.PrintReport(new RngReport(device?.Requests ?? 0, device?.BytesServed ?? 0)),
             sandbox);
     }
 }
