@@ -122,7 +122,7 @@ internal static class MuxCommand
         var level = daemon.Level(result);
         if (MuxConfig.Load(path, out var error) is not { } config)
         {
-            return CommandLine.UsageError(result, error);
+            return CommandLine.UsageError(result, error!.Line);
         }
 
         // The namespaces before anything opens; an uplink TAP lives in the host's network namespace, so it is kept.
