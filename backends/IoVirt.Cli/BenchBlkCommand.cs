@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.CommandLine;
 using IoVirt.Backends.Blk.Load;
 
 namespace IoVirt.Cli;
@@ -6,95 +7,71 @@ namespace IoVirt.Cli;
 /// <summary><c>iovirt bench-blk</c>: the VM-free load generator for any vhost-user-blk back end.</summary>
 internal static class BenchBlkCommand
 {
-    public const string Usage = """
-        Usage: iovirt bench-blk --socket PATH [options]
-
-        Connects to a vhost-user-blk back end (iovirt blk, qemu-storage-daemon, SPDK...)
-        as a guest driver would, keeps --iodepth requests outstanding on one queue for
-        --runtime seconds after a --ramp, and reports IOPS, bandwidth and latency
-        percentiles (from adding a request to the ring to seeing it used).
-
-        Options:
-          --socket PATH          the back end's socket; required
-          --rw PATTERN           randread (default), randwrite, randrw (half each), read, write
-          --bs SIZE              bytes per request, a multiple of 512 (default 4k)
-          --iodepth N            requests outstanding, 1 to 1024 (default 1)
-          --runtime S            measured seconds (default 10)
-          --ramp S               seconds of load before measuring (default 1)
-          --size SIZE            only address the first SIZE bytes of the device (at
-                                 most its size)
-          --poll                 spin on the used ring instead of sleeping on the call eventfd
-          --packed               use the packed ring if the back end offers it
-          --verify               stamp every written sector with its number, a generation
-                                 and the device's serial, and check every read against
-                                 the last write that completed (no two requests address
-                                 one block at once); a wrong read is an error
-          --json                 print the result as JSON
-          -h, --help             show this text
-
-        On a terminal (and without --json) it prints each second's IOPS and mean
-        latency to stderr as it goes.
-
-        Exit codes: 0 done, 1 the back end failed or stalled, a request failed or a read
-        was wrong, or --size is more than the device, 2 usage error.
-        """;
-
-    private static readonly HashSet<string> ValueOptions = ["--socket", "--rw", "--bs", "--iodepth", "--runtime", "--ramp", "--size"];
-    private static readonly HashSet<string> Flags = ["--poll", "--packed", "--verify", "--json", "-h", "--help"];
-
-    public static int Run(ReadOnlySpan<string> args)
+    public static Command Create()
     {
-        if (CommandLine.Parse(args, ValueOptions, Flags, Usage, out var line) is { } exit)
+        var socket = CommandLine.Text("--socket", "PATH", "the back end's socket; required");
+        var rw = CommandLine.Parsed<BlkPattern>("--rw", "PATTERN", "randread (default), randwrite, randrw (half each), read, write", ParsePattern);
+        var bs = CommandLine.Parsed<ulong>("--bs", "SIZE", "bytes per request, a multiple of 512 (default 4k)", ParseBlockSize);
+        var iodepth = CommandLine.Int("--iodepth", "N", "requests outstanding, 1 to 1024 (default 1)", 1, 1024);
+        var runtime = CommandLine.Parsed<double>("--runtime", "S", "measured seconds (default 10)", (string text, out string why) => ParseSeconds(text, positive: true, out why));
+        var ramp = CommandLine.Parsed<double>("--ramp", "S", "seconds of load before measuring (default 1)", (string text, out string why) => ParseSeconds(text, positive: false, out why));
+        var size = CommandLine.Parsed<ulong>("--size", "SIZE", """
+            only address the first SIZE bytes of the device (at
+            most its size)
+            """, ParseSize);
+        var poll = CommandLine.Flag("--poll", "spin on the used ring instead of sleeping on the call eventfd");
+        var packed = CommandLine.Flag("--packed", "use the packed ring if the back end offers it");
+        var verify = CommandLine.Flag("--verify", """
+            stamp every written sector with its number, a generation
+            and the device's serial, and check every read against
+            the last write that completed (no two requests address
+            one block at once); a wrong read is an error
+            """);
+        var json = CommandLine.Flag("--json", "print the result as JSON");
+        var command = new DocumentedCommand("bench-blk", "Load generator for any vhost-user-blk back end.")
         {
-            return exit;
-        }
+            Details = """
+                Connects to a vhost-user-blk back end (iovirt blk, qemu-storage-daemon, SPDK...)
+                as a guest driver would, keeps --iodepth requests outstanding on one queue for
+                --runtime seconds after a --ramp, and reports IOPS, bandwidth and latency
+                percentiles (from adding a request to the ring to seeing it used).
 
-        var socket = line.Value("--socket");
-        if (socket is null)
-        {
-            return Program.UsageError("--socket PATH is required", Usage);
-        }
+                On a terminal (and without --json) it prints each second's IOPS and mean
+                latency to stderr as it goes.
 
-        if (!Enum.TryParse<BlkPattern>(line.Value("--rw") ?? "randread", ignoreCase: true, out var pattern) || !Enum.IsDefined(pattern))
-        {
-            return Program.UsageError($"bad --rw '{line.Value("--rw")}'", Usage);
-        }
+                Exit codes: 0 done, 1 the back end failed or stalled, a request failed or a read
+                was wrong, or --size is more than the device, 2 usage error.
 
-        if (!ByteSize.TryParse(line.Value("--bs") ?? "4k", out var blockSize) || blockSize == 0 || blockSize % 512 != 0 || blockSize > 16 << 20)
+                """,
+        };
+        Option[] options = [socket, rw, bs, iodepth, runtime, ramp, size, poll, packed, verify, json];
+        Array.ForEach(options, command.Add);
+        CommandLine.Require(command, socket);
+        command.SetAction(result => Run(new BlkLoadOptions
         {
-            return Program.UsageError($"bad --bs '{line.Value("--bs")}': a multiple of 512 bytes from 512 to 16M", Usage);
-        }
-
-        ulong size = 0;
-        if (line.Value("--size") is { } sizeText && !ByteSize.TryParse(sizeText, out size))
-        {
-            return Program.UsageError($"bad --size '{sizeText}': a size such as 256M or 1G", Usage);
-        }
-
-        if (!int.TryParse(line.Value("--iodepth") ?? "1", NumberStyles.None, CultureInfo.InvariantCulture, out var depth) || depth is < 1 or > 1024
-            || !double.TryParse(line.Value("--runtime") ?? "10", NumberStyles.Float, CultureInfo.InvariantCulture, out var runtime) || runtime <= 0
-            || !double.TryParse(line.Value("--ramp") ?? "1", NumberStyles.Float, CultureInfo.InvariantCulture, out var ramp) || ramp < 0)
-        {
-            return Program.UsageError("bad --iodepth, --runtime or --ramp value", Usage);
-        }
-
-        var options = new BlkLoadOptions
-        {
-            SocketPath = socket,
-            Pattern = pattern,
-            BlockSize = (int)blockSize,
-            IoDepth = depth,
-            Runtime = TimeSpan.FromSeconds(runtime),
-            RampTime = TimeSpan.FromSeconds(ramp),
-            Span = size,
-            Poll = line.Has("--poll"),
-            Packed = line.Has("--packed"),
-            Verify = line.Has("--verify"),
+            SocketPath = result.GetRequiredValue(socket),
+            Pattern = result.GetValue(rw) ?? BlkPattern.RandRead,
+            BlockSize = (int)(result.GetValue(bs) ?? 4096),
+            IoDepth = result.GetValue(iodepth) ?? 1,
+            Runtime = TimeSpan.FromSeconds(result.GetValue(runtime) ?? 10),
+            RampTime = TimeSpan.FromSeconds(result.GetValue(ramp) ?? 1),
+            Span = result.GetValue(size) ?? 0,
+            Poll = result.GetValue(poll),
+            Packed = result.GetValue(packed),
+            Verify = result.GetValue(verify),
 
             // A person watching a terminal sees each second go by; a script reading the result does not.
-            Progress = line.Has("--json") || Console.IsOutputRedirected ? null : second => Console.Error.WriteLine(string.Create(
+            Progress = result.GetValue(json) || Console.IsOutputRedirected ? null : second => Console.Error.WriteLine(string.Create(
                 CultureInfo.InvariantCulture, $"{second.Seconds,5:F0} s: {second.Iops,10:N0} IOPS, mean latency {second.MeanLatencyMicroseconds:F1} us")),
-        };
+        }, result.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(BlkLoadOptions options, bool json)
+    {
+        var pattern = options.Pattern;
+        var blockSize = options.BlockSize;
+        var depth = options.IoDepth;
         BlkLoadResult result;
         try
         {
@@ -106,7 +83,7 @@ internal static class BenchBlkCommand
             return 1;
         }
 
-        if (line.Has("--json"))
+        if (json)
         {
             Console.Out.WriteLine(result.ToJson());
         }
@@ -127,5 +104,29 @@ internal static class BenchBlkCommand
         }
 
         return result.Errors == 0 && result.Verifier is not { Mismatches: > 0 } ? 0 : 1;
+    }
+
+    private static BlkPattern? ParsePattern(string text, out string why)
+    {
+        why = "randread, randwrite, randrw, read or write";
+        return Enum.TryParse<BlkPattern>(text, ignoreCase: true, out var pattern) && Enum.IsDefined(pattern) ? pattern : null;
+    }
+
+    private static ulong? ParseBlockSize(string text, out string why)
+    {
+        why = "a multiple of 512 bytes from 512 to 16M";
+        return ByteSize.TryParse(text, out var bytes) && bytes != 0 && bytes % 512 == 0 && bytes <= 16 << 20 ? bytes : null;
+    }
+
+    private static ulong? ParseSize(string text, out string why)
+    {
+        why = "a size such as 256M or 1G";
+        return ByteSize.TryParse(text, out var bytes) ? bytes : null;
+    }
+
+    private static double? ParseSeconds(string text, bool positive, out string why)
+    {
+        why = positive ? "a number of seconds above 0" : "a number of seconds, 0 or more";
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && (positive ? seconds > 0 : seconds >= 0) ? seconds : null;
     }
 }

@@ -1,63 +1,69 @@
+using System.CommandLine;
 using System.Globalization;
 using IoVirt.Cli.Demo;
 
 namespace IoVirt.Cli;
 
-/// <summary><c>iovirt demo</c> (also <c>iovirt</c> alone): a driver and a device thread over one queue.</summary>
+/// <summary><c>iovirt demo</c>: a driver and a device thread over one queue.</summary>
 internal static class DemoCommand
 {
-    public const string Usage = """
-        Usage: iovirt [demo] [options]
-
-        With no arguments, runs the demo: a driver thread and a device thread push
-        1,000,000 requests through a split and then a packed virtqueue in shared memory,
-        checking every answer, and print the rate.
-
-        Options:
-          --requests N       requests per ring format (default 1000000)
-          --queue-size N     ring entries, 1..32768; power of two for split (default 256)
-          --format F         split, packed or both (default both)
-          -h, --help         show this text
-
-        Exit codes: 0 success, 1 a check failed, 2 usage error.
-        """;
-
-    private static readonly HashSet<string> ValueOptions = ["--requests", "--queue-size", "--format"];
-    private static readonly HashSet<string> Flags = ["-h", "--help"];
-
-    public static int Run(ReadOnlySpan<string> args)
+    public static Command Create()
     {
-        if (CommandLine.Parse(args, ValueOptions, Flags, Usage, out var line) is { } exit)
+        var requests = CommandLine.Parsed<long>("--requests", "N", "requests per ring format (default 1000000)", ParseRequests);
+        var queueSize = CommandLine.Int("--queue-size", "N", "ring entries, 1..32768; power of two for split (default 256)", 1, 32768);
+        var format = CommandLine.Text("--format", "F", "split, packed or both (default both)");
+        format.Validators.Add(result =>
         {
-            return exit;
-        }
-
-        var requests = 1_000_000L;
-        var queueSize = 256;
-        var format = line.Value("--format") ?? "both";
-        if ((line.Value("--requests") is { } r && (!long.TryParse(r, CultureInfo.InvariantCulture, out requests) || requests <= 0))
-            || (line.Value("--queue-size") is { } q && (!int.TryParse(q, CultureInfo.InvariantCulture, out queueSize) || queueSize is < 1 or > 32768))
-            || format is not ("split" or "packed" or "both"))
+            if (result.GetValueOrDefault<string>() is { } text and not ("split" or "packed" or "both"))
+            {
+                result.AddError($"bad --format '{text}': split, packed or both");
+            }
+        });
+        var command = new DocumentedCommand("demo", "Runs the demo: a driver and a device thread push requests through a virtqueue.")
         {
-            return Program.UsageError("bad option value", Usage);
-        }
+            Details = """
+                A driver thread and a device thread push 1,000,000 requests through a split and
+                then a packed virtqueue in shared memory, checking every answer, and print the rate.
 
-        if (format != "packed" && (queueSize & (queueSize - 1)) != 0)
+                Exit codes: 0 success, 1 a check failed, 2 usage error.
+
+                """,
+        };
+        command.Add(requests);
+        command.Add(queueSize);
+        command.Add(format);
+        command.Validators.Add(result =>
         {
-            return Program.UsageError("a split ring's size must be a power of two", Usage);
-        }
-
-        var status = 0;
-        if (format is "split" or "both")
+            var size = result.GetValue(queueSize) ?? 256;
+            if (result.GetValue(format) != "packed" && (size & (size - 1)) != 0)
+            {
+                result.AddError("a split ring's size must be a power of two");
+            }
+        });
+        command.SetAction(result =>
         {
-            status |= new QueueDemo(packed: false, queueSize, requests, Console.Out).Run();
-        }
+            var count = result.GetValue(requests) ?? 1_000_000;
+            var size = result.GetValue(queueSize) ?? 256;
+            var which = result.GetValue(format) ?? "both";
+            var status = 0;
+            if (which is "split" or "both")
+            {
+                status |= new QueueDemo(packed: false, size, count, Console.Out).Run();
+            }
 
-        if (format is "packed" or "both")
-        {
-            status |= new QueueDemo(packed: true, queueSize, requests, Console.Out).Run();
-        }
+            if (which is "packed" or "both")
+            {
+                status |= new QueueDemo(packed: true, size, count, Console.Out).Run();
+            }
 
-        return status;
+            return status;
+        });
+        return command;
+    }
+
+    private static long? ParseRequests(string text, out string why)
+    {
+        why = "a positive whole number";
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count > 0 ? count : null;
     }
 }

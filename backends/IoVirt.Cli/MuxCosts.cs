@@ -25,13 +25,14 @@ internal sealed record MuxCosts
 
     public BlockCostModel Model => new(ReadRandom, ReadSequential, ReadPerKiB / 1024, WriteRandom, WriteSequential, WritePerKiB / 1024);
 
-    /// <summary>Why the model cannot price requests (every request must cost something), or empty.</summary>
-    public string Check()
+    /// <summary>Every request costs something: the fixed parts are positive and the parts per KiB at least 0, all finite.</summary>
+    public bool PricesEveryRequest
     {
-        double[] bases = [ReadRandom, ReadSequential, WriteRandom, WriteSequential];
-        double[] slopes = [ReadPerKiB, WritePerKiB];
-        return bases.All(x => x is > 0 and < double.PositiveInfinity) && slopes.All(x => x is >= 0 and < double.PositiveInfinity)
-            ? string.Empty
-            : "the fixed parts must be positive and the parts per KiB at least 0, all finite";
+        get
+        {
+            double[] bases = [ReadRandom, ReadSequential, WriteRandom, WriteSequential];
+            double[] slopes = [ReadPerKiB, WritePerKiB];
+            return bases.All(x => x is > 0 and < double.PositiveInfinity) && slopes.All(x => x is >= 0 and < double.PositiveInfinity);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using IoVirt.Backends.Blk;
 using IoVirt.Backends.Blk.Volumes;
@@ -7,58 +8,46 @@ namespace IoVirt.Cli;
 /// <summary><c>iovirt mux volumes</c>: the volumes kept beside a mux image, listed or removed.</summary>
 internal static class MuxVolumesCommand
 {
-    public const string Usage = """
-        Usage: iovirt mux volumes list|remove --image FILE [--name NAME]
-
-        The volumes of the image FILE, as iovirt mux keeps them in FILE.volumes.json.
-          list      prints each volume: its name, its size and its offset in FILE, in bytes
-          remove    forgets the volume --name NAME, so a new volume may take its space
-                    (zeroed first); the image must not be in use by a running mux
-
-        Options:
-          --image FILE           the shared image; required
-          --name NAME            the volume to remove
-          -h, --help             show this text
-
-        Exit codes: 0 done, 1 the image or its table cannot be used, 2 usage error.
-        """;
-
-    private static readonly HashSet<string> ValueOptions = ["--image", "--name"];
-    private static readonly HashSet<string> Flags = ["-h", "--help"];
-
-    public static int Run(ReadOnlySpan<string> args)
+    public static Command Create()
     {
-        var action = args.IsEmpty ? null : args[0];
-        if (action is not ("list" or "remove"))
+        var list = new DocumentedCommand("list", "Prints each volume: its name, its size and its offset in FILE, in bytes.")
         {
-            if (action is "-h" or "--help")
-            {
-                Console.Out.Write(Usage);
-                return 0;
-            }
+            Details = ExitCodes,
+        };
+        var listImage = CommandLine.Text("--image", "FILE", "the shared image; required");
+        list.Add(listImage);
+        CommandLine.Require(list, listImage);
+        list.SetAction(result => Catch(() => List(result.GetRequiredValue(listImage))));
 
-            return Program.UsageError(action is null ? "list or remove is required" : $"unknown action '{action}' (list or remove)", Usage);
-        }
-
-        if (CommandLine.Parse(args[1..], ValueOptions, Flags, Usage, out var line) is { } exit)
+        var remove = new DocumentedCommand("remove", "Forgets a volume, so a new volume may take its space (zeroed first).")
         {
-            return exit;
-        }
+            Details = "The image must not be in use by a running mux.\n\n" + ExitCodes,
+        };
+        var removeImage = CommandLine.Text("--image", "FILE", "the shared image; required");
+        var name = CommandLine.Text("--name", "NAME", "the volume to remove; required");
+        remove.Add(removeImage);
+        remove.Add(name);
+        CommandLine.Require(remove, removeImage);
+        CommandLine.Require(remove, name);
+        remove.SetAction(result => Catch(() => Remove(result.GetRequiredValue(removeImage), result.GetRequiredValue(name))));
 
-        if (line.Value("--image") is not { } image)
+        var volumes = new DocumentedCommand("volumes", "Lists or removes the volumes of an image, as iovirt mux keeps them in FILE.volumes.json.")
         {
-            return Program.UsageError("--image FILE is required", Usage);
-        }
+            Details = ExitCodes,
+        };
+        volumes.Add(list);
+        volumes.Add(remove);
+        volumes.SetAction(result => CommandLine.UsageError(result, "list or remove is required"));
+        return volumes;
+    }
 
-        var name = line.Value("--name");
-        if ((action == "remove") != (name is not null))
-        {
-            return Program.UsageError(action == "remove" ? "remove needs --name NAME" : "--name is for remove", Usage);
-        }
+    private const string ExitCodes = "Exit codes: 0 done, 1 the image or its table cannot be used, 2 usage error.\n";
 
+    private static int Catch(Func<int> action)
+    {
         try
         {
-            return action == "list" ? List(image) : Remove(image, name!);
+            return action();
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or InvalidDataException or System.Text.Json.JsonException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
         {

@@ -23,7 +23,7 @@ public static partial class MuxConfigTarget
         var config = MuxConfig.Parse(text, "fuzz.json", out var error);
         if (config is null)
         {
-            if (error.Length == 0 || error.Contains('\n', StringComparison.Ordinal) || Internals().IsMatch(error))
+            if (error is null || error.Reason.Length == 0 || error.Line.Contains('\n', StringComparison.Ordinal) || Internals().IsMatch(error.Line))
             {
                 throw new FuzzInvariantException($"refused with an unreadable error: '{error}'");
             }
@@ -31,7 +31,7 @@ public static partial class MuxConfigTarget
             return false;
         }
 
-        if (error.Length != 0)
+        if (error is not null)
         {
             throw new FuzzInvariantException($"accepted with an error: '{error}'");
         }

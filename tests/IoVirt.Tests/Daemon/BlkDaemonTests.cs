@@ -34,7 +34,7 @@ public sealed class BlkDaemonTests : IDisposable
 
     [Theory]
     [InlineData("--socket PATH is required")]
-    [InlineData("unknown option '--bogus'", "--socket", "x", "--bogus")]
+    [InlineData("Unrecognized command or argument '--bogus'", "--socket", "x", "--bogus")]
     [InlineData("--image and --ram exclude each other", "--socket", "x", "--image", "a", "--ram", "1M")]
     [InlineData("bad --ram '1000': a RAM disk is a whole number of 512-byte sectors, at least 1M", "--socket", "x", "--ram", "1000")]
     [InlineData("bad --ram '1k': a RAM disk is a whole number of 512-byte sectors, at least 1M", "--socket", "x", "--ram", "1k")]

@@ -197,16 +197,16 @@ public sealed class MuxDaemonTests : IDisposable
     }
 
     [Theory]
-    [InlineData("list or remove is required")]
-    [InlineData("unknown action 'drop' (list or remove)", "drop")]
-    [InlineData("--image FILE is required", "list")]
-    [InlineData("remove needs --name NAME", "remove", "--image", "x")]
-    [InlineData("--name is for remove", "list", "--image", "x", "--name", "a")]
-    public void Volume_usage_errors_exit_with_2_and_point_to_the_help(string message, params string[] args)
+    [InlineData("iovirt mux volumes", "list or remove is required")]
+    [InlineData("iovirt mux volumes", "Unrecognized command or argument 'drop'.", "drop")]
+    [InlineData("iovirt mux volumes list", "--image FILE is required", "list")]
+    [InlineData("iovirt mux volumes remove", "--name NAME is required", "remove", "--image", "x")]
+    [InlineData("iovirt mux volumes list", "Unrecognized command or argument '--name'.", "list", "--image", "x", "--name", "a")]
+    public void Volume_usage_errors_exit_with_2_and_point_to_the_help(string command, string message, params string[] args)
     {
         using var daemon = DaemonProcess.Start(["mux", "volumes", .. args]);
         Assert.Equal(2, daemon.WaitForExit());
-        Assert.Equal($"iovirt mux volumes: {message}\nRun 'iovirt mux volumes --help' for the options.", daemon.Stderr.TrimEnd());
+        Assert.Equal($"{command}: {message}\nRun '{command} --help' for the options.", daemon.Stderr.TrimEnd());
     }
 
     [Fact]

@@ -52,8 +52,8 @@ public sealed class NetDaemonTests : IDisposable
     [InlineData("bad --mode 'mirror'", "--socket", "x", "--mode", "mirror")]
     [InlineData("bad --mac '01:00:00:00:00:01'", "--socket", "x", "--mac", "01:00:00:00:00:01")]
     [InlineData("bad --mac '52:54:00:12:34'", "--socket", "x", "--mac", "52:54:00:12:34")]
-    [InlineData("bad --mtu, --queues", "--socket", "x", "--mtu", "67")]
-    [InlineData("bad --mtu, --queues", "--socket", "x", "--queues", "65")]
+    [InlineData("bad --mtu '67': a whole number from 68 to 65535", "--socket", "x", "--mtu", "67")]
+    [InlineData("bad --queues '65': a whole number from 1 to 64", "--socket", "x", "--queues", "65")]
     public void Usage_errors_exit_with_2_and_say_what_is_wrong(string message, params string[] options)
     {
         using var daemon = DaemonProcess.Start(["net", .. options]);

@@ -3,7 +3,7 @@ using IoVirt.Testing;
 
 namespace IoVirt.Tests.Daemon;
 
-/// <summary>The README shows each back end's --help text as the program prints it.</summary>
+/// <summary>The README shows each back end's --help text as the program generates it, and the program alone prints its help.</summary>
 public class UsageInReadmeTests
 {
     [Theory]
@@ -21,8 +21,26 @@ public class UsageInReadmeTests
         var help = process.StandardOutput.ReadToEnd();
         Assert.True(process.WaitForExit(20_000));
         Assert.Equal(0, process.ExitCode);
-        Assert.StartsWith($"Usage: iovirt {command}", help, StringComparison.Ordinal);
-        Assert.Contains(help, File.ReadAllText(ReadmePath()), StringComparison.Ordinal);
+        Assert.StartsWith("Description:", help, StringComparison.Ordinal);
+        Assert.Contains($"Usage:\n  iovirt {command} [", help, StringComparison.Ordinal);
+        Assert.Contains("\nOptions:\n", help, StringComparison.Ordinal);
+        Assert.Contains(help.TrimEnd(), File.ReadAllText(ReadmePath()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_program_alone_prints_its_help_with_every_command()
+    {
+        using var process = DaemonProcess.Start();
+        Assert.Equal(0, process.WaitForExit());
+        Assert.Contains("Usage:\n  iovirt [command] [options]", process.Stdout, StringComparison.Ordinal);
+        Assert.All(["demo", "rng", "blk", "net", "mux", "bench-blk"], command => Assert.Matches($"\n  {command} +[A-Z]", process.Stdout));
+        Assert.Equal(string.Empty, process.Stderr);
+    }
+
+    [Fact]
+    public void The_readmes_first_set_up_command_runs_the_demo_explicitly()
+    {
+        Assert.Contains("dotnet run -c Release --project backends/IoVirt.Cli -- demo\n", File.ReadAllText(ReadmePath()), StringComparison.Ordinal);
     }
 
     [Fact]

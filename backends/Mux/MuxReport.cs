@@ -1,14 +1,14 @@
 using IoVirt.Arbitration;
 using IoVirt.Backends.Net.Switching;
 
-namespace IoVirt.Cli;
+namespace IoVirt.Backends.Mux;
 
 /// <summary>
-/// What <c>iovirt mux</c> reports: the disks' arbiter (each disk's totals by name, the window and
-/// the capacity estimate; null without disks), each nic's port counters by name, and the
-/// switch's uplink (null without one).
+/// What a <see cref="Multiplexer"/> reports: the disks' arbiter (each disk's totals by name, the
+/// window and the capacity estimate; null without disks), each nic's port counters by name, and
+/// the switch's uplink (null without one).
 /// </summary>
-internal sealed record MuxReport(ArbiterReport? Disks, IReadOnlyDictionary<string, SwitchCounters> Nics, UplinkCounters? Uplink, int? Learned)
+public sealed record MuxReport(ArbiterReport? Disks, IReadOnlyDictionary<string, SwitchCounters> Nics, UplinkCounters? Uplink, int? Learned)
 {
     public MuxReport(DeviceArbiter? arbiter, NetSwitch netSwitch)
         : this(

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using IoVirt.Devices;
+using IoVirt.Sandbox;
+using IoVirt.VhostUser;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IoVirt.Cli;
+
+/// <summary>A device to serve and the socket it is served on.</summary>
+internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device);
+
+/// <summary>How a daemon confines itself: the policy, and whether it opened a TAP (and so keeps the host's network).</summary>
+internal sealed record DaemonSandbox(SandboxPolicy Policy, bool NeedsHostNetwork);
+
+/// <summary>What <see cref="VhostUserDaemon"/> serves, how it confines itself, what it reports, and the exit code it leaves.</summary>
+internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSandbox sandbox, Action report)
+{
+    public IReadOnlyList<HostedDevice> Devices { get; } = devices;
+
+    public DaemonSandbox Sandbox { get; } = sandbox;
+
+    /// <summary>Prints the daemon's report (on exit, and on SIGUSR1).</summary>
+    public Action Report { get; } = report;
+
+    /// <summary>0 until the daemon could not serve: then 1, or 2 when a socket path holds something else.</summary>
+    public int ExitCode { get; set; }
+}
+
+/// <summary>
+/// Runs devices as a vhost-user back-end process on Microsoft.Extensions.Hosting: logs to stderr,
+/// serves each socket until SIGTERM or SIGINT (the host's console lifetime), then stops cleanly,
+/// removes the socket files and prints the report (SIGUSR1 prints it at any time too). The host
+/// is built bare: no configuration files (nothing to watch, which the sandbox would not allow), no
+/// environment-variable settings, only the console logger configured here.
+/// </summary>
+internal static class DaemonHost
+{
+    private static readonly JsonSerializerOptions ReportJson = new(JsonSerializerDefaults.Web);
+
+    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
+        Run([new HostedDevice(socketPath, device)], level, busyPoll, report, sandbox);
+
+    /// <summary>
+    /// Serves every device from this process; if any socket cannot be served, none is (exit 1, or 2
+    /// for a path that is not a socket). Once every server listens and every device is made (so
+    /// every file is open), the process confines itself as <paramref name="sandbox"/> says, and
+    /// only then serves (see <see cref="VhostUserDaemon"/>).
+    /// </summary>
+    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action report, DaemonSandbox sandbox)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            DisableDefaults = true,
+            ApplicationName = "iovirt",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        ConfigureLogging(builder.Logging, level);
+
+        // The lifetime's "Application started. Press Ctrl+C to shut down." is not a daemon's to say.
+        builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
+        foreach (var device in devices)
+        {
+            // Keyed by socket path: one container holds every device and its server.
+            builder.Services.AddKeyedVhostUserBackend(device.SocketPath, device.SocketPath, device.Device, busyPoll);
+        }
+
+        var plan = new DaemonPlan(devices, sandbox, report);
+        builder.Services.AddSingleton(plan);
+        builder.Services.AddHostedService<VhostUserDaemon>();
+
+        // Disposing the host disposes the servers made so far (removing their sockets) and then the devices.
+        using var host = builder.Build();
+        host.Run();
+        return plan.ExitCode;
+    }
+
+    /// <summary>Every daemon's logs: one line per event on stderr, from <paramref name="level"/> up; the host's own chatter only from warnings.</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, LogLevel level) => logging
+        .SetMinimumLevel(level)
+        .AddFilter("Microsoft.Extensions.Hosting", LogLevel.Warning)
+        .AddFilter("Microsoft.Hosting", LogLevel.Warning)
+        .AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+
+    /// <summary>Prints a final report as one JSON line on stdout (property names in camelCase), for <c>stopped</c>.</summary>
+    public static void PrintReport<T>(T report) => Console.Out.WriteLine(JsonSerializer.Serialize(report, ReportJson));
+
+    /// <summary>Parses --log-level.</summary>
+    public static bool TryParseLevel(string? text, out LogLevel level)
+    {
+        level = LogLevel.Information;
+        return text is null || Enum.TryParse(text, ignoreCase: true, out level);
+    }
+}

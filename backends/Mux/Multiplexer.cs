@@ -1,0 +1,162 @@
+using System.Text.Json;
+using IoVirt.Arbitration;
+using IoVirt.Backends.Blk;
+using IoVirt.Backends.Blk.Volumes;
+using IoVirt.Backends.Net;
+using IoVirt.Backends.Net.Ports;
+using IoVirt.Backends.Net.Switching;
+using IoVirt.Devices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace IoVirt.Backends.Mux;
+
+/// <summary>A device a <see cref="Multiplexer"/> serves: its socket, and how to make its model once a container's logging is there.</summary>
+public sealed record MuxDevice(string Socket, Func<IServiceProvider, VirtioDeviceModel> Create);
+
+/// <summary>
+/// The wiring of many guests' devices in one process: the disks' volumes on one image behind one
+/// <see cref="DeviceArbiter"/> (made only when there are disks), and the nics as ports of one
+/// <see cref="NetSwitch"/> (with its uplink TAP, if any). <see cref="Open"/> opens everything
+/// but serves nothing: a host serves <see cref="Devices"/> and reads <see cref="Report"/>.
+/// Disposing it closes the switch, the image and the arbiter, after the devices are gone.
+/// </summary>
+public sealed class Multiplexer : IDisposable
+{
+    /// <summary>Busy polling after work when nics are served (their receive side wants it) or the image is not on io_uring; as <c>iovirt net</c> and <c>iovirt blk</c> default to.</summary>
+    private const int BusyPollMicroseconds = 32;
+
+    private readonly TenantMetrics? _metrics;
+    private readonly DeviceArbiter? _arbiter;
+    private readonly BlockStore? _store;
+    private readonly NetSwitch _switch;
+
+    private Multiplexer(MuxSpec spec, TenantMetrics? metrics, DeviceArbiter? arbiter, BlockStore? store, BlockVolume[] volumes, NetSwitch netSwitch)
+    {
+        _metrics = metrics;
+        _arbiter = arbiter;
+        _store = store;
+        _switch = netSwitch;
+        Devices = [.. DiskDevices(spec, volumes), .. NicDevices(spec)];
+
+        // One busy-poll for all: a nic's receive side wants the network's, disks alone the image's.
+        var uring = store is not null && BlkDevice.ResolveEngine(BlockEngineKind.Auto, store) == BlockEngineKind.Uring;
+        BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || !uring ? BusyPollMicroseconds : 0);
+    }
+
+    /// <summary>Every disk's and then every nic's device, in the order of the spec.</summary>
+    public IReadOnlyList<MuxDevice> Devices { get; }
+
+    /// <summary>How long the devices' workers poll their rings after work before sleeping.</summary>
+    public TimeSpan BusyPoll { get; }
+
+    /// <summary>
+    /// Opens the image (or RAM disk) and each disk's volume, and the switch with its uplink.
+    /// Throws <see cref="MuxOpenException"/> when one of them cannot be had; nothing stays open then.
+    /// </summary>
+    public static Multiplexer Open(MuxSpec spec, ILoggerFactory logs)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(logs);
+        if (spec.Disks.Count > 0 && !(spec.CapacityIops > 0))
+        {
+            throw new ArgumentException("disks need a positive capacity", nameof(spec));
+        }
+
+        // The disks' arbiter (with its timer thread and meter) only when there are disks.
+        var metrics = spec.Disks.Count > 0 ? new TenantMetrics() : null;
+        var arbiter = metrics is null ? null : new DeviceArbiter(
+            MonotonicClock.Instance,
+            spec.CapacityIops,
+            new InflightWindow(MuxSpec.WindowMinimum, MuxSpec.WindowMaximum, spec.LatencyTolerance),
+            metrics,
+            logs.CreateLogger("arbiter"));
+        BlockStore? store = null;
+        try
+        {
+            BlockVolume[] volumes = [];
+            if (arbiter is not null)
+            {
+                store = OpenVolumes(spec, out volumes);
+            }
+
+            return new Multiplexer(spec, metrics, arbiter, store, volumes, OpenSwitch(spec, logs));
+        }
+        catch
+        {
+            store?.Dispose();
+            arbiter?.Dispose();
+            metrics?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The report of the disks' arbiter and of the switch, as it stands now.</summary>
+    public MuxReport Report() => new(_arbiter, _switch);
+
+    public void Dispose()
+    {
+        _switch.Dispose();
+        _store?.Dispose();
+        _arbiter?.Dispose();
+        _metrics?.Dispose();
+    }
+
+    private static BlockStore OpenVolumes(MuxSpec spec, out BlockVolume[] volumes)
+    {
+        BlockStore? store = null;
+        try
+        {
+            store = spec.Image is { } image ? BlockStore.Open(image, readOnly: false, direct: spec.Direct) : BlockStore.CreateRam(spec.RamBytes);
+            var table = spec.Image is { } path ? VolumeTable.Open(store, VolumeTable.PathFor(path)) : VolumeTable.CreateInMemory(store);
+            volumes = [.. spec.Disks.Select(disk => table.OpenOrCreate(disk.Name, disk.SizeBytes))];
+            return store;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or JsonException or System.ComponentModel.Win32Exception)
+        {
+            store?.Dispose();
+            throw new MuxOpenException(e.Message, e);
+        }
+    }
+
+    private static NetSwitch OpenSwitch(MuxSpec spec, ILoggerFactory logs)
+    {
+        try
+        {
+            return new NetSwitch(spec.Mtu, spec.Uplink is { } tap ? new TapPort(tap, pairs: 1) : null, log: logs.CreateLogger("switch"));
+        }
+        catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+        {
+            throw new MuxOpenException($"cannot open the uplink {spec.Uplink}: {e.Message}", e);
+        }
+    }
+
+    private IEnumerable<MuxDevice> DiskDevices(MuxSpec spec, BlockVolume[] volumes) =>
+        spec.Disks.Zip(volumes, (disk, volume) => new MuxDevice(disk.Socket, services =>
+        {
+            var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
+            var arbitration = new BlkArbitration(_arbiter!, _arbiter!.AddTenant(disk.Name, disk.Tenant), spec.Costs);
+            var device = new BlkDevice(_store!, new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration }, log);
+            log.LogInformation(
+                "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",
+                disk.Name, disk.Socket, volume.Size, volume.Offset, _store!.Name, device.Engine, disk.Tenant.Reservation, disk.Tenant.Weight, disk.Tenant.Limit);
+            return device;
+        }));
+
+    /// <summary>Adds every nic's port to the switch now (the spec was checked, so none is refused); its device comes when its socket is served.</summary>
+    private MuxDevice[] NicDevices(MuxSpec spec) =>
+    [
+        .. spec.Nics.Select(nic =>
+        {
+            var port = _switch.AddPort(nic.Name, [.. nic.Mac], nic.Vlan, nic.Weight);
+            return new MuxDevice(nic.Socket, services =>
+            {
+                var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
+                log.LogInformation(
+                    "nic {Name} on {Socket}: MAC {Mac}, VLAN {Vlan}, MTU {Mtu}; weight {Weight} at the uplink",
+                    nic.Name, nic.Socket, nic.MacText, nic.Vlan, spec.Mtu, nic.Weight);
+                return new NetDevice(port, new NetDeviceOptions { Mac = nic.Mac, Mtu = spec.Mtu }, log);
+            });
+        }),
+    ];
+}
