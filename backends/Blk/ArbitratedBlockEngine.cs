@@ -119,7 +119,7 @@ internal sealed unsafe class ArbitratedBlockEngine : IBlockEngine
 
         var sequential = offset == _lastEnd;
         _lastEnd = offset + bytes;
-        _client.Request(index, _costs.Cost(kind == OperationKind.Write, sequential, bytes), bytes);
+        _client.Request(index, _costs.CostUnits(kind == OperationKind.Write, sequential, bytes), bytes);
     }
 
     /// <summary>A FLUSH or a discard/write-zeroes range: no buffers, and the cost of one random write.</summary>
@@ -133,7 +133,7 @@ internal sealed unsafe class ArbitratedBlockEngine : IBlockEngine
         operation.Offset = offset;
         operation.Length = length;
         operation.VectorCount = 0;
-        _client.Request(index, _costs.Cost(write: true, sequential: false, 0), 0);
+        _client.Request(index, _costs.CostUnits(write: true, sequential: false, 0), 0);
     }
 
     /// <summary>Hands notes to the arbiter and sends every granted operation to the device; how many were sent.</summary>

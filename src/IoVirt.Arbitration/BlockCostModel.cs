@@ -1,9 +1,11 @@
 namespace IoVirt.Arbitration;
 
 /// <summary>
-/// What a disk request costs in device time (nanoseconds): a fixed part that depends on
-/// direction and on whether it continues where the tenant's last request ended, plus a part per
-/// byte for the direction. From configuration, or fitted to measurements with <see cref="Fit"/>.
+/// What a disk request costs, in cost units: one unit is what a 4 KiB random read costs the
+/// device, so tenants' reservations and limits on a disk are in IOPS of such reads. A fixed part
+/// depends on direction and on whether the request continues where the tenant's last one ended,
+/// plus a part per byte for the direction. From configuration, or fitted to measured device times
+/// with <see cref="Fit"/>.
 /// </summary>
 public sealed record BlockCostModel(
     double ReadRandomBase,
@@ -13,14 +15,19 @@ public sealed record BlockCostModel(
     double WriteSequentialBase,
     double WritePerByte)
 {
-    public double Cost(bool write, bool sequential, long bytes) => write
+    /// <summary>The bytes of the reference request, a random read, that costs one unit.</summary>
+    public const long UnitReadBytes = 4096;
+
+    /// <summary>What a request of <paramref name="bytes"/> costs, in cost units.</summary>
+    public double CostUnits(bool write, bool sequential, long bytes) => write
         ? (sequential ? WriteSequentialBase : WriteRandomBase) + (bytes * WritePerByte)
         : (sequential ? ReadSequentialBase : ReadRandomBase) + (bytes * ReadPerByte);
 
     /// <summary>
     /// Least-squares fit of the model to measured device times: per direction, one per-byte
-    /// slope shared by sequential and random requests, and one base for each. Each of the four
-    /// classes needs samples of at least two sizes.
+    /// slope shared by sequential and random requests, and one base for each; then scaled to cost
+    /// units by the fitted time of a 4 KiB random read. Each of the four classes needs samples of
+    /// at least two sizes.
     /// </summary>
     public static BlockCostModel Fit(IEnumerable<(bool Write, bool Sequential, long Bytes, double Nanoseconds)> samples)
     {
@@ -28,7 +35,15 @@ public sealed record BlockCostModel(
         var list = samples.ToList();
         var (readRandom, readSequential, readSlope) = FitDirection(list.Where(s => !s.Write).ToList(), "read");
         var (writeRandom, writeSequential, writeSlope) = FitDirection(list.Where(s => s.Write).ToList(), "write");
-        return new BlockCostModel(readRandom, readSequential, readSlope, writeRandom, writeSequential, writeSlope);
+        var nanosecondsPerUnit = readRandom + (readSlope * UnitReadBytes);
+        if (!(nanosecondsPerUnit > 0))
+        {
+            throw new ArgumentException("The fitted 4 KiB random read takes no time; the samples cannot set the unit.", nameof(samples));
+        }
+
+        return new BlockCostModel(
+            readRandom / nanosecondsPerUnit, readSequential / nanosecondsPerUnit, readSlope / nanosecondsPerUnit,
+            writeRandom / nanosecondsPerUnit, writeSequential / nanosecondsPerUnit, writeSlope / nanosecondsPerUnit);
     }
 
     /// <summary>y = a·[random] + b·[sequential] + c·bytes, solved through the normal equations.</summary>

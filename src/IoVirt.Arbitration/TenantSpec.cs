@@ -1,7 +1,8 @@
 namespace IoVirt.Arbitration;
 
 /// <summary>
-/// What one tenant is promised, in cost units (device nanoseconds) per second: at least
+/// What one tenant is promised, in cost units per second (for a disk, 4 KiB random reads a second,
+/// see <see cref="BlockCostModel"/>): at least
 /// <see cref="Reservation"/> when it has work, at most <see cref="Limit"/> (0: no limit), and
 /// a share of what is left over in proportion to <see cref="Weight"/>.
 /// </summary>

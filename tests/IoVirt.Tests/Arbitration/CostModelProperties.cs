@@ -4,7 +4,7 @@ using IoVirt.Arbitration;
 
 namespace IoVirt.Tests.Arbitration;
 
-/// <summary>Fitting the disk cost model to samples the model itself produced gives the model back.</summary>
+/// <summary>Fitting the disk cost model to device times a model produced gives that model back, in cost units.</summary>
 public class CostModelProperties
 {
     private static readonly Arbitrary<BlockCostModel> Models =
@@ -13,7 +13,7 @@ public class CostModelProperties
          select new BlockCostModel(bases[0], bases[1], slopes[0], bases[2], bases[3], slopes[1])).ToArbitrary();
 
     [Fact]
-    public void Fit_recovers_the_model_that_produced_the_samples()
+    public void Fit_recovers_the_model_that_produced_the_samples_scaled_to_a_4k_random_read()
     {
         var sizes = new long[] { 512, 4096, 65536, 1 << 20 };
         var property = Prop.ForAll(Models, model =>
@@ -23,18 +23,21 @@ public class CostModelProperties
             {
                 foreach (var sequential in new[] { false, true })
                 {
-                    samples.AddRange(sizes.Select(bytes => (write, sequential, bytes, model.Cost(write, sequential, bytes))));
+                    samples.AddRange(sizes.Select(bytes => (write, sequential, bytes, model.CostUnits(write, sequential, bytes))));
                 }
             }
 
+            // The generated model's costs read as nanoseconds; the fit says them in 4 KiB random reads.
             var fitted = BlockCostModel.Fit(samples);
-            foreach (var (write, sequential, bytes, cost) in samples)
+            var unit = model.CostUnits(write: false, sequential: false, BlockCostModel.UnitReadBytes);
+            Assert.Equal(1.0, fitted.CostUnits(write: false, sequential: false, BlockCostModel.UnitReadBytes), 1e-9);
+            foreach (var (write, sequential, bytes, nanoseconds) in samples)
             {
-                Assert.Equal(cost, fitted.Cost(write, sequential, bytes), cost * 1e-9);
+                Assert.Equal(nanoseconds / unit, fitted.CostUnits(write, sequential, bytes), nanoseconds / unit * 1e-9);
             }
 
-            Assert.Equal(model.ReadPerByte, fitted.ReadPerByte, 1e-9);
-            Assert.Equal(model.WriteRandomBase, fitted.WriteRandomBase, model.WriteRandomBase * 1e-9);
+            Assert.Equal(model.ReadPerByte / unit, fitted.ReadPerByte, 1e-12);
+            Assert.Equal(model.WriteRandomBase / unit, fitted.WriteRandomBase, model.WriteRandomBase / unit * 1e-9);
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(500).WithQuietOnSuccess(true), property);
     }
