@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using IoVirt.Arbitration;
 using IoVirt.Backends.Blk;
 using IoVirt.Backends.Mux;
+using IoVirt.Backends.Net;
 using Microsoft.Extensions.Options;
 
 namespace IoVirt.Cli;
@@ -116,7 +117,7 @@ internal sealed record MuxConfig
         Disks = [.. Disks.Select(disk => new MuxDiskSpec(disk.Name, disk.Socket, disk.SizeBytes, disk.Tenant))],
         Mtu = Mtu,
         Uplink = Uplink,
-        Nics = [.. Nics.Select(nic => new MuxNicSpec(nic.Name, nic.Socket, nic.MacBytes, nic.Mac, (ushort)nic.Vlan, nic.Weight))],
+        Nics = [.. Nics.Select(nic => new MuxNicSpec(nic.Name, nic.Socket, nic.Address, (ushort)nic.Vlan, nic.Weight))],
     };
 
     /// <summary>The RAM disk's size in bytes, when the disks are on one (checked by <see cref="MuxConfigValidator"/>).</summary>
@@ -168,6 +169,6 @@ internal sealed record MuxNicConfig : MuxDeviceConfig
     /// <summary>Its share of the uplink when ports contend for it (deficit round robin).</summary>
     public int Weight { get; init; } = 1;
 
-    /// <summary>The MAC's bytes (checked by <see cref="MuxConfigValidator"/>).</summary>
-    public byte[] MacBytes => MacAddress.TryParseUnicast(Mac, out var mac) ? mac : [];
+    /// <summary>The MAC as an address (checked by <see cref="MuxConfigValidator"/>).</summary>
+    public MacAddress Address => MacAddress.TryParseUnicast(Mac, out var address) ? address : default;
 }

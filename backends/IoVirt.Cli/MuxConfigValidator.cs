@@ -1,4 +1,5 @@
 using System.Globalization;
+using IoVirt.Backends.Net;
 using Microsoft.Extensions.Options;
 
 namespace IoVirt.Cli;
@@ -77,7 +78,7 @@ internal sealed class MuxConfigValidator : IValidateOptions<MuxConfig>
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         var sockets = new HashSet<string>(StringComparer.Ordinal);
-        var macs = new HashSet<string>(StringComparer.Ordinal);
+        var macs = new HashSet<MacAddress>();
         foreach (var device in config.Disks.Concat<MuxDeviceConfig>(config.Nics))
         {
             var own = device is MuxDiskConfig disk ? ValidateDisk(disk) : ValidateNic((MuxNicConfig)device);
@@ -96,7 +97,7 @@ internal sealed class MuxConfigValidator : IValidateOptions<MuxConfig>
                 return ValidateOptionsResult.Fail($"two devices use the socket {device.Socket}");
             }
 
-            if (device is MuxNicConfig nic && !macs.Add(Convert.ToHexString(nic.MacBytes)))
+            if (device is MuxNicConfig nic && !macs.Add(nic.Address))
             {
                 return ValidateOptionsResult.Fail($"two nics have the MAC {nic.Mac}");
             }

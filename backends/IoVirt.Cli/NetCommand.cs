@@ -103,10 +103,10 @@ internal static class NetCommand
             }
 
             var macText = result.GetValue(mac) ?? DefaultMac;
-            _ = MacAddress.TryParseUnicast(macText, out var macBytes);
+            _ = MacAddress.TryParseUnicast(macText, out var macAddress);
             var options = new NetDeviceOptions
             {
-                Mac = macBytes,
+                Mac = macAddress,
                 Mtu = result.GetValue(mtu) ?? 1500,
                 QueuePairs = result.GetValue(queues) ?? 1,
                 MaxQueueSize = result.GetValue(queueSize) ?? 1024,
@@ -126,7 +126,7 @@ internal static class NetCommand
             {
                 "tap" => new TapPort(tap!, options.QueuePairs),
                 "sink" => new SinkPort(),
-                "source" => new SourcePort(options.QueuePairs, frameSize, [.. options.Mac]),
+                "source" => new SourcePort(options.QueuePairs, frameSize, options.Mac),
                 _ => new EchoPort(options.QueuePairs, NetTransmitCheck.FrameFor(options.Mtu)),
             };
         }

@@ -148,13 +148,13 @@ public sealed class Multiplexer : IDisposable
     [
         .. spec.Nics.Select(nic =>
         {
-            var port = _switch.AddPort(nic.Name, [.. nic.Mac], nic.Vlan, nic.Weight);
+            var port = _switch.AddPort(nic.Name, nic.Mac, nic.Vlan, nic.Weight);
             return new MuxDevice(nic.Socket, services =>
             {
                 var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
                 log.LogInformation(
                     "nic {Name} on {Socket}: MAC {Mac}, VLAN {Vlan}, MTU {Mtu}; weight {Weight} at the uplink",
-                    nic.Name, nic.Socket, nic.MacText, nic.Vlan, spec.Mtu, nic.Weight);
+                    nic.Name, nic.Socket, nic.Mac, nic.Vlan, spec.Mtu, nic.Weight);
                 return new NetDevice(port, new NetDeviceOptions { Mac = nic.Mac, Mtu = spec.Mtu }, log);
             });
         }),

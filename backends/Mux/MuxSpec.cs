@@ -1,4 +1,5 @@
 using IoVirt.Arbitration;
+using IoVirt.Backends.Net;
 
 namespace IoVirt.Backends.Mux;
 
@@ -47,5 +48,5 @@ public sealed record MuxSpec
 /// <summary>One guest's disk: a volume of <paramref name="SizeBytes"/> named <paramref name="Name"/> (its GET_ID serial too), served on <paramref name="Socket"/>.</summary>
 public sealed record MuxDiskSpec(string Name, string Socket, long SizeBytes, TenantSpec Tenant);
 
-/// <summary>One guest's nic: a switch port with the fixed <paramref name="Mac"/> (written <paramref name="MacText"/> in logs) on <paramref name="Vlan"/>, and its <paramref name="Weight"/> at the uplink.</summary>
-public sealed record MuxNicSpec(string Name, string Socket, IReadOnlyList<byte> Mac, string MacText, ushort Vlan, int Weight);
+/// <summary>One guest's nic: a switch port with the fixed <paramref name="Mac"/> on <paramref name="Vlan"/>, and its <paramref name="Weight"/> at the uplink.</summary>
+public sealed record MuxNicSpec(string Name, string Socket, MacAddress Mac, ushort Vlan, int Weight);

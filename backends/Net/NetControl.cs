@@ -12,7 +12,6 @@ namespace IoVirt.Backends.Net;
 /// </summary>
 public sealed class NetControl(NetReceiveFilter filter, int maxPairs)
 {
-    private const int MacLength = 6;
 
     /// <summary>Feature bits negotiated with the driver.</summary>
     public ulong Negotiated { get; set; }
@@ -76,12 +75,12 @@ public sealed class NetControl(NetReceiveFilter filter, int maxPairs)
     {
         if (command == VirtioNetCtrlMac.AddrSet)
         {
-            if (!Has(VirtioNetFeature.CtrlMacAddr) || data.Length != MacLength)
+            if (!Has(VirtioNetFeature.CtrlMacAddr) || data.Length != MacAddress.Length)
             {
                 return false;
             }
 
-            filter.SetMac(data);
+            filter.Mac = MacAddress.Read(data);
             MacChanged?.Invoke();
             return true;
         }
@@ -109,14 +108,14 @@ public sealed class NetControl(NetReceiveFilter filter, int maxPairs)
         }
 
         var entries = BinaryPrimitives.ReadUInt32LittleEndian(data);
-        if (entries > (uint)(data.Length - 4) / MacLength)
+        if (entries > (uint)(data.Length - 4) / MacAddress.Length)
         {
             return false;
         }
 
         count = (int)entries;
-        addresses = data.Slice(4, count * MacLength);
-        rest = data[(4 + (count * MacLength))..];
+        addresses = data.Slice(4, count * MacAddress.Length);
+        rest = data[(4 + (count * MacAddress.Length))..];
         return true;
     }
 

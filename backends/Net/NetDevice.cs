@@ -29,7 +29,6 @@ public sealed class NetDevice : VirtioDeviceModel
     private readonly INetPort _port;
     private readonly NetDeviceOptions _options;
     private readonly ILogger _log;
-    private readonly byte[] _mac;
     private readonly byte[] _config = new byte[VirtioNetConfig.Size];
     private readonly NetTransmitter[] _transmitters;
     private readonly NetReceiver[] _receivers;
@@ -42,19 +41,18 @@ public sealed class NetDevice : VirtioDeviceModel
     {
         ArgumentNullException.ThrowIfNull(port);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.QueuePairs is < 1 or > 64 || options.Mtu is < 68 or > 65535 || options.Mac.Count != 6 || (options.Mac[0] & 1) != 0)
+        if (options.QueuePairs is < 1 or > 64 || options.Mtu is < 68 or > 65535 || options.Mac.IsMulticast)
         {
-            throw new ArgumentException("1 to 64 queue pairs, an MTU of 68 to 65535 and a 6-byte unicast MAC", nameof(options));
+            throw new ArgumentException("1 to 64 queue pairs, an MTU of 68 to 65535 and a unicast MAC", nameof(options));
         }
 
         _port = port;
         _options = options;
         _log = log ?? NullLogger.Instance;
-        _mac = [.. options.Mac];
-        _filter = new NetReceiveFilter(_mac);
+        _filter = new NetReceiveFilter(options.Mac);
         _control = new NetControl(_filter, options.QueuePairs)
         {
-            MacChanged = () => _filter.Mac.CopyTo(_config.AsSpan(VirtioNetConfig.MacOffset)),
+            MacChanged = () => _filter.Mac.WriteTo(_config.AsSpan(VirtioNetConfig.MacOffset)),
             GuestOffloadsChanged = port.AcceptOffloads,
         };
         _counters = new NetCounters[options.QueuePairs];
@@ -178,7 +176,7 @@ public sealed class NetDevice : VirtioDeviceModel
     public override void Reset()
     {
         _port.Reset();
-        _filter.Reset(_mac);
+        _filter.Reset(_options.Mac);
         _control.Reset();
         foreach (var receiver in _receivers)
         {
@@ -243,7 +241,7 @@ public sealed class NetDevice : VirtioDeviceModel
     {
         var config = default(VirtioNetConfig);
         var mac = default(VirtioNetMacAddress);
-        _mac.CopyTo(mac);
+        _options.Mac.WriteTo(mac);
         config.Mac = mac;
         config.Status = VirtioNetStatus.LinkUp;
         config.MaxVirtqueuePairs = (ushort)_options.QueuePairs;

@@ -4,7 +4,7 @@ namespace IoVirt.Backends.Net;
 public sealed record NetDeviceOptions
 {
     /// <summary>The first MAC the device reports (locally administered by default).</summary>
-    public IReadOnlyList<byte> Mac { get; init; } = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+    public MacAddress Mac { get; init; } = MacAddress.Read([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
 
     /// <summary>Largest IP packet without segmentation offload (VIRTIO_NET_F_MTU), 68 to 65535.</summary>
     public int Mtu { get; init; } = 1500;

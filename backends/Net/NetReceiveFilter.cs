@@ -13,17 +13,15 @@ public sealed class NetReceiveFilter
     /// <summary>Addresses per table; a longer table turns on the all-unicast or all-multicast mode, as QEMU does.</summary>
     public const int TableEntries = 64;
 
-    private const int MacLength = 6;
     private const ushort VlanType = 0x8100;
 
-    private readonly byte[] _mac = new byte[MacLength];
-    private readonly byte[] _unicast = new byte[TableEntries * MacLength];
-    private readonly byte[] _multicast = new byte[TableEntries * MacLength];
+    private readonly MacAddress[] _unicast = new MacAddress[TableEntries];
+    private readonly MacAddress[] _multicast = new MacAddress[TableEntries];
     private readonly ulong[] _vlans = new ulong[4096 / 64];
     private volatile int _unicastCount;
     private volatile int _multicastCount;
 
-    public NetReceiveFilter(ReadOnlySpan<byte> mac) => Reset(mac);
+    public NetReceiveFilter(MacAddress mac) => Reset(mac);
 
     /// <summary>Everything is received (the state after reset, as on QEMU, until the driver says otherwise).</summary>
     public bool Promiscuous { get; set; }
@@ -36,9 +34,8 @@ public sealed class NetReceiveFilter
     /// <summary>Tagged frames pass only for VLANs added through the control queue (VIRTIO_NET_F_CTRL_VLAN negotiated).</summary>
     public bool VlanFiltering { get; set; }
 
-    public ReadOnlySpan<byte> Mac => _mac;
-
-    public void SetMac(ReadOnlySpan<byte> mac) => mac[..MacLength].CopyTo(_mac);
+    /// <summary>The guest's own address; one machine word, so a receive path never sees half of a change.</summary>
+    public MacAddress Mac { get; set; }
 
     /// <summary>Replaces a table with <paramref name="count"/> addresses packed in <paramref name="addresses"/>.</summary>
     public void SetTable(bool multicast, int count, ReadOnlySpan<byte> addresses)
@@ -46,7 +43,11 @@ public sealed class NetReceiveFilter
         var table = multicast ? _multicast : _unicast;
         var overflow = count > TableEntries;
         var kept = overflow ? 0 : count;
-        addresses[..(kept * MacLength)].CopyTo(table);
+        for (var i = 0; i < kept; i++)
+        {
+            table[i] = MacAddress.Read(addresses[(i * MacAddress.Length)..]);
+        }
+
         if (multicast)
         {
             _multicastCount = kept;
@@ -69,9 +70,9 @@ public sealed class NetReceiveFilter
 
     private bool AllMulticastByTable { get; set; }
 
-    public void Reset(ReadOnlySpan<byte> mac)
+    public void Reset(MacAddress mac)
     {
-        SetMac(mac);
+        Mac = mac;
         Promiscuous = true;
         AllMulticast = false;
         AllUnicast = false;
@@ -96,22 +97,20 @@ public sealed class NetReceiveFilter
             return true;
         }
 
-        var destination = frame[..MacLength];
-        if ((destination[0] & 1) != 0)
+        var destination = MacAddress.Read(frame);
+        if (destination.IsMulticast)
         {
-            return IsBroadcast(destination) || AllMulticast || AllMulticastByTable || InTable(_multicast, _multicastCount, destination);
+            return destination.IsBroadcast || AllMulticast || AllMulticastByTable || InTable(_multicast, _multicastCount, destination);
         }
 
-        return AllUnicast || destination.SequenceEqual(_mac) || InTable(_unicast, _unicastCount, destination);
+        return AllUnicast || destination == Mac || InTable(_unicast, _unicastCount, destination);
     }
 
-    private static bool IsBroadcast(ReadOnlySpan<byte> mac) => mac.IndexOfAnyExcept((byte)0xff) < 0;
-
-    private static bool InTable(byte[] table, int count, ReadOnlySpan<byte> mac)
+    private static bool InTable(MacAddress[] table, int count, MacAddress mac)
     {
         for (var i = 0; i < count; i++)
         {
-            if (mac.SequenceEqual(table.AsSpan(i * MacLength, MacLength)))
+            if (table[i] == mac)
             {
                 return true;
             }

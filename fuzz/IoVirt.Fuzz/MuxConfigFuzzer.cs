@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using IoVirt.Backends.Net;
 using IoVirt.Cli;
 
 namespace IoVirt.Fuzz;
@@ -50,7 +51,7 @@ public static partial class MuxConfigTarget
 
         Unique(devices.Select(d => d.Name), "name");
         Unique(devices.Select(d => Path.GetFullPath(d.Socket)), "socket");
-        Unique(config.Nics.Select(n => Convert.ToHexString(n.MacBytes)), "MAC");
+        Unique(config.Nics.Select(n => n.Address.ToString()), "MAC");
         foreach (var device in devices)
         {
             if (device.Name.Length is 0 or > 20 || !device.Name.All(c => c is >= ' ' and <= '~'))
@@ -66,7 +67,7 @@ public static partial class MuxConfigTarget
 
         foreach (var nic in config.Nics)
         {
-            if (nic.Vlan is < 0 or > 4094 || nic.Weight is < 1 or > MuxNicConfig.MaxWeight || nic.MacBytes.Length != 6 || (nic.MacBytes[0] & 1) != 0)
+            if (nic.Vlan is < 0 or > 4094 || nic.Weight is < 1 or > MuxNicConfig.MaxWeight || !MacAddress.TryParseUnicast(nic.Mac, out _))
             {
                 throw new FuzzInvariantException($"accepted nic {nic}");
             }

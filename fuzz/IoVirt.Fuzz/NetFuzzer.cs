@@ -86,7 +86,7 @@ public static class NetControlTarget
             return 0;
         }
 
-        var filter = new NetReceiveFilter([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+        var filter = new NetReceiveFilter(MacAddress.Read([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
         var control = new NetControl(filter, MaxPairs) { Negotiated = BinaryPrimitives.ReadUInt64LittleEndian(input) };
         filter.VlanFiltering = (control.Negotiated & VirtioFeature.Bit(VirtioNetFeature.CtrlVlan)) != 0;
         var rest = input[8..];

@@ -49,7 +49,7 @@ public static class NetSwitchTarget
         var ports = new SwitchPort[Guests];
         for (var i = 0; i < Guests; i++)
         {
-            ports[i] = netSwitch.AddPort($"guest{i}", NetSwitchScript.Macs[NetSwitchScript.Guest(i) - 1], GuestVlans[i]);
+            ports[i] = netSwitch.AddPort($"guest{i}", MacAddress.Read(NetSwitchScript.Macs[NetSwitchScript.Guest(i) - 1]), GuestVlans[i]);
         }
 
         var check = new NetTransmitCheck(NetOffloads.None, NetTransmitCheck.FrameFor(Mtu));
@@ -69,7 +69,7 @@ public static class NetSwitchTarget
                     {
                         var frame = packet[VirtioNetHdr.Size..];
                         _ = ports[op].Transmit(0, packet);
-                        if (frame.AsSpan(6, 6).SequenceEqual(ports[op].Mac))
+                        if (MacAddress.Read(frame.AsSpan(6)) == ports[op].Mac)
                         {
                             sent.Add((op, GuestVlans[op], frame));
                         }

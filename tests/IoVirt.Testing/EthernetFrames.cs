@@ -26,6 +26,14 @@ public static class EthernetFrames
         return frame;
     }
 
+    /// <summary>The address's six bytes, as a frame carries them.</summary>
+    public static byte[] Bytes(MacAddress mac)
+    {
+        var bytes = new byte[MacAddress.Length];
+        mac.WriteTo(bytes);
+        return bytes;
+    }
+
     /// <summary>The same frame with an 802.1Q tag of <paramref name="vlan"/> after the MACs.</summary>
     public static byte[] Tagged(byte[] frame, ushort vlan)
     {

@@ -48,7 +48,7 @@ public sealed class NetPacketWorkload : IDisposable
         _port = path switch
         {
             NetPath.Transmit => new SinkPort(),
-            NetPath.Receive => new SourcePort(1, FrameBytes, EthernetFrames.DeviceMac),
+            NetPath.Receive => new SourcePort(1, FrameBytes, MacAddress.Read(EthernetFrames.DeviceMac)),
             _ => new EchoPort(1, NetTransmitCheck.FrameFor(1500)),
         };
         _device = new NetDevice(_port, new NetDeviceOptions());

@@ -1,4 +1,5 @@
 using IoVirt.Abi.Net;
+using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Switching;
 
 namespace IoVirt.Testing;
@@ -23,11 +24,11 @@ public sealed class SwitchInboundWorkload : IDisposable
 
     public SwitchInboundWorkload()
     {
-        _small = _switch.AddPort("small", [0x02, 0, 0, 0, 0, 0x0a], weight: 1);
-        _large = _switch.AddPort("large", [0x02, 0, 0, 0, 0, 0x0b], weight: 2);
-        _receiver = _switch.AddPort("receiver", ReceiverMac);
-        _smallPacket = [.. new byte[VirtioNetHdr.Size], .. EthernetFrames.Frame(ReceiverMac, _small.Mac, 64)];
-        _largePacket = [.. new byte[VirtioNetHdr.Size], .. EthernetFrames.Frame(ReceiverMac, _large.Mac, 1400)];
+        _small = _switch.AddPort("small", MacAddress.Read([0x02, 0, 0, 0, 0, 0x0a]), weight: 1);
+        _large = _switch.AddPort("large", MacAddress.Read([0x02, 0, 0, 0, 0, 0x0b]), weight: 2);
+        _receiver = _switch.AddPort("receiver", MacAddress.Read(ReceiverMac));
+        _smallPacket = [.. new byte[VirtioNetHdr.Size], .. EthernetFrames.Frame(ReceiverMac, EthernetFrames.Bytes(_small.Mac), 64)];
+        _largePacket = [.. new byte[VirtioNetHdr.Size], .. EthernetFrames.Frame(ReceiverMac, EthernetFrames.Bytes(_large.Mac), 1400)];
     }
 
     /// <summary>Runs <paramref name="rounds"/> send-send-take-take rounds; returns the bytes the receiver took.</summary>

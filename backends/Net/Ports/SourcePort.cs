@@ -18,7 +18,7 @@ public sealed class SourcePort : INetPort
     private readonly byte[][] _templates;
     private readonly uint[] _sequence;
 
-    public SourcePort(int pairs, int frameSize, ReadOnlySpan<byte> sourceMac)
+    public SourcePort(int pairs, int frameSize, MacAddress sourceMac)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pairs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(frameSize, MinFrame);
@@ -70,12 +70,12 @@ public sealed class SourcePort : INetPort
     {
     }
 
-    private static byte[] Template(int frameSize, ReadOnlySpan<byte> sourceMac, byte pair)
+    private static byte[] Template(int frameSize, MacAddress sourceMac, byte pair)
     {
         var packet = new byte[VirtioNetHdr.Size + frameSize];
         var frame = packet.AsSpan(VirtioNetHdr.Size);
         frame[..6].Fill(0xff);
-        sourceMac[..6].CopyTo(frame[6..]);
+        sourceMac.WriteTo(frame[6..]);
         frame[11] ^= pair; // one source per pair
         BinaryPrimitives.WriteUInt16BigEndian(frame[12..], 0x0800);
         var ip = frame.Slice(14, 20);

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using IoVirt.Abi.Net;
 using IoVirt.Arbitration;
 using Microsoft.Extensions.Logging;
@@ -23,7 +22,7 @@ public sealed class NetSwitch : IDisposable
 {
     private readonly ReaderWriterLockSlim _gate = new();
     private readonly List<SwitchPort> _ports = [];
-    private readonly Dictionary<ulong, SwitchPort> _byMac = [];
+    private readonly Dictionary<MacAddress, SwitchPort> _byMac = [];
     private readonly int _slotBytes;
     private readonly NetCostModel _cost;
     private readonly int _uplinkWeight;
@@ -87,11 +86,11 @@ public sealed class NetSwitch : IDisposable
     /// Adds a guest port with its own unicast MAC on <paramref name="vlan"/> (0: untagged, else
     /// 1-4094), with <paramref name="weight"/> shares of the uplink and of each port it sends to.
     /// </summary>
-    public SwitchPort AddPort(string name, ReadOnlySpan<byte> mac, ushort vlan = 0, int weight = 1)
+    public SwitchPort AddPort(string name, MacAddress mac, ushort vlan = 0, int weight = 1)
     {
-        if (mac.Length != 6 || (mac[0] & 1) != 0)
+        if (mac.IsMulticast)
         {
-            throw new ArgumentException("a port needs a 6-byte unicast MAC", nameof(mac));
+            throw new ArgumentException("a port needs a unicast MAC", nameof(mac));
         }
 
         if (vlan >= 4095)
@@ -103,9 +102,9 @@ public sealed class NetSwitch : IDisposable
         _gate.EnterWriteLock();
         try
         {
-            if (_byMac.ContainsKey(Key(mac)))
+            if (_byMac.ContainsKey(mac))
             {
-                throw new ArgumentException($"MAC {Convert.ToHexString(mac)} is already on the switch", nameof(mac));
+                throw new ArgumentException($"MAC {mac} is already on the switch", nameof(mac));
             }
 
             var counters = new SwitchCounters();
@@ -132,7 +131,7 @@ public sealed class NetSwitch : IDisposable
                 }
             }
 
-            _byMac.Add(Key(mac), port);
+            _byMac.Add(mac, port);
             _ports.Add(port);
             return port;
         }
@@ -249,10 +248,10 @@ public sealed class NetSwitch : IDisposable
     /// <summary>Counts a frame the uplink took from queue <paramref name="uplinkQueue"/> as its port's.</summary>
     internal void SentUp(int uplinkQueue) => _uplinkSenders[uplinkQueue].SendUp();
 
-    private static ulong Key(ReadOnlySpan<byte> mac) => BinaryPrimitives.ReadUInt32BigEndian(mac) | ((ulong)BinaryPrimitives.ReadUInt16BigEndian(mac[4..]) << 32);
+    private static MacAddress Key(ReadOnlySpan<byte> mac) => MacAddress.Read(mac);
 
     /// <summary>A learned station: its MAC on its VLAN.</summary>
-    private static ulong Key(ReadOnlySpan<byte> mac, ushort vlan) => Key(mac) | ((ulong)vlan << 48);
+    private static ulong Key(ReadOnlySpan<byte> mac, ushort vlan) => MacAddress.Read(mac).Bits | ((ulong)vlan << 48);
 
     public void Dispose()
     {

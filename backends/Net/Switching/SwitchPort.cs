@@ -23,18 +23,18 @@ public sealed class SwitchPort : INetPort
     private const int UplinkSource = 0;
 
     private readonly NetSwitch _switch;
-    private readonly byte[] _mac;
+    private readonly MacAddress _mac;
     private readonly FairFrameQueues _inbound;
 
     /// <summary>The inbound queue of each source, by source (-1: none); replaced whole under the switch's write lock.</summary>
     private int[] _inboundQueueOf = [];
 
-    internal SwitchPort(NetSwitch owner, string name, ReadOnlySpan<byte> mac, ushort vlan, int weight, SwitchCounters counters, int number, int uplinkQueue, NetCostModel cost, int slotBytes)
+    internal SwitchPort(NetSwitch owner, string name, MacAddress mac, ushort vlan, int weight, SwitchCounters counters, int number, int uplinkQueue, NetCostModel cost, int slotBytes)
     {
         Counters = counters;
         _switch = owner;
         Name = name;
-        _mac = mac[..6].ToArray();
+        _mac = mac;
         Vlan = vlan;
         Weight = weight;
         Number = number;
@@ -46,7 +46,7 @@ public sealed class SwitchPort : INetPort
     public string Name { get; }
 
     /// <summary>The only source MAC the guest may use.</summary>
-    public ReadOnlySpan<byte> Mac => _mac;
+    public MacAddress Mac => _mac;
 
     /// <summary>The VLAN the port is on (0: untagged); ports see only frames of their own VLAN.</summary>
     public ushort Vlan { get; }
@@ -82,7 +82,7 @@ public sealed class SwitchPort : INetPort
         }
 
         var frame = packet[VirtioNetHdr.Size..];
-        if (!frame.Slice(6, 6).SequenceEqual(_mac))
+        if (MacAddress.Read(frame[6..]) != _mac)
         {
             Counters.Spoof();
             return false;

@@ -229,7 +229,7 @@ public class NetDeviceTests
         byte[] mac = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
         Assert.Equal(ok, driver.Control(VirtioNetCtrlClass.Mac, VirtioNetCtrlMac.AddrSet, mac));
         Assert.Equal(mac, driver.Frontend.GetConfig(VirtioNetConfig.MacOffset, 6));
-        Assert.Equal(mac, bed.Device.Filter.Mac.ToArray());
+        Assert.Equal(MacAddress.Read(mac), bed.Device.Filter.Mac);
 
         // No room for the ack: returned unanswered, and the queue goes on.
         Assert.Equal(0xee, driver.Control(VirtioNetCtrlClass.Rx, VirtioNetCtrlRx.Promisc, [1], withAck: false));
@@ -271,7 +271,7 @@ public class NetDeviceTests
     [Fact]
     public void The_source_fills_every_buffer_the_guest_gives_with_numbered_valid_frames()
     {
-        using var bed = new NetBed(new SourcePort(1, 64, DeviceMac));
+        using var bed = new NetBed(new SourcePort(1, 64, MacAddress.Read(DeviceMac)));
         bed.Driver.PostReceiveBuffers(32);
         for (var i = 0u; i < 32; i++)
         {

@@ -1,4 +1,5 @@
 using IoVirt.Abi.Net;
+using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Switching;
 using IoVirt.Testing;
 using Xunit.Abstractions;
@@ -23,7 +24,7 @@ public sealed class NetSwitchInboundTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public void Backlogged_senders_share_a_receiver_by_weight()
     {
-        var receiver = _bed.Switch.AddPort("r", MacR);
+        var receiver = _bed.Switch.AddPort("r", MacAddress.Read(MacR));
         var (portA, a) = _bed.Guest("a", MacA, weight: 1);
         var (portB, b) = _bed.Guest("b", MacB, weight: 2);
         Flood((portA, a, 1000), (portB, b, 1000));
@@ -39,7 +40,7 @@ public sealed class NetSwitchInboundTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public void A_sender_of_small_frames_and_one_of_large_frames_get_equal_cost_of_a_receiver()
     {
-        var receiver = _bed.Switch.AddPort("r", MacR);
+        var receiver = _bed.Switch.AddPort("r", MacAddress.Read(MacR));
         var (portA, a) = _bed.Guest("a", MacA);
         var (portB, b) = _bed.Guest("b", MacB);
         Flood((portA, a, 64), (portB, b, 1400));
@@ -62,7 +63,7 @@ public sealed class NetSwitchInboundTests(ITestOutputHelper output) : IDisposabl
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < 32; i++)
         {
-            _ = netSwitch.AddPort($"p{i}", [0x02, 0, 0, 0, 1, (byte)i]);
+            _ = netSwitch.AddPort($"p{i}", MacAddress.Read([0x02, 0, 0, 0, 1, (byte)i]));
         }
 
         var perPort = (GC.GetAllocatedBytesForCurrentThread() - before) / 32;
@@ -73,7 +74,7 @@ public sealed class NetSwitchInboundTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public void A_quiet_senders_frames_all_reach_a_receiver_another_floods()
     {
-        var receiver = _bed.Switch.AddPort("r", MacR);
+        var receiver = _bed.Switch.AddPort("r", MacAddress.Read(MacR));
         var (portA, a) = _bed.Guest("a", MacA);
         var (portC, c) = _bed.Guest("c", MacC);
         Send(a, Frame(MacR, MacA, 200), SwitchPort.InboundFrames + 30);
@@ -100,7 +101,7 @@ public sealed class NetSwitchInboundTests(ITestOutputHelper output) : IDisposabl
     {
         var wire = new WirePort(); // the switch owns it
         using var bed = new SwitchBed(wire);
-        var receiver = bed.Switch.AddPort("r", MacR);
+        var receiver = bed.Switch.AddPort("r", MacAddress.Read(MacR));
         var (portA, a) = bed.Guest("a", MacA);
         const int Flood = SwitchPort.InboundFrames + 40;
         for (var i = 0; i < Flood; i++)
@@ -121,8 +122,8 @@ public sealed class NetSwitchInboundTests(ITestOutputHelper output) : IDisposabl
     {
         for (var burst = 0; burst < SwitchPort.InboundFrames + 60; burst += 30)
         {
-            Send(first.Driver, Frame(MacR, first.Port.Mac, first.Size), 30);
-            Send(second.Driver, Frame(MacR, second.Port.Mac, second.Size), 30);
+            Send(first.Driver, Frame(MacR, Bytes(first.Port.Mac), first.Size), 30);
+            Send(second.Driver, Frame(MacR, Bytes(second.Port.Mac), second.Size), 30);
         }
 
         Assert.True(

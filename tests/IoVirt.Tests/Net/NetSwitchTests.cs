@@ -1,4 +1,5 @@
 using IoVirt.Abi.Net;
+using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Switching;
 using static IoVirt.Testing.EthernetFrames;
 
@@ -96,9 +97,9 @@ public sealed class NetSwitchTests : IDisposable
     [Fact]
     public void Two_ports_cannot_share_a_MAC()
     {
-        _ = _bed.Switch.AddPort("a", MacA);
-        Assert.Throws<ArgumentException>(() => _bed.Switch.AddPort("a2", MacA));
-        Assert.Throws<ArgumentException>(() => _bed.Switch.AddPort("m", Broadcast));
+        _ = _bed.Switch.AddPort("a", MacAddress.Read(MacA));
+        Assert.Throws<ArgumentException>(() => _bed.Switch.AddPort("a2", MacAddress.Read(MacA)));
+        Assert.Throws<ArgumentException>(() => _bed.Switch.AddPort("m", MacAddress.Broadcast));
     }
 
     public void Dispose() => _bed.Dispose();

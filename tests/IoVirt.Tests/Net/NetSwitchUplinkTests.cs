@@ -190,7 +190,7 @@ public sealed class NetSwitchUplinkTests : IDisposable
             {
                 for (var i = 0; i < 30; i++)
                 {
-                    driver.Send(Header(), Frame(PeerMac, port.Mac, size));
+                    driver.Send(Header(), Frame(PeerMac, Bytes(port.Mac), size));
                 }
 
                 Assert.True(driver.WaitTransmitted());

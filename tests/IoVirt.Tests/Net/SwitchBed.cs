@@ -14,8 +14,9 @@ internal sealed class SwitchBed(INetPort? uplink = null, UplinkOptions? options 
 
     public (SwitchPort Port, NetDriver Driver) Guest(string name, byte[] mac, ushort vlan = 0, int receiveBuffers = 32, int weight = 1)
     {
-        var port = Switch.AddPort(name, mac, vlan, weight);
-        var device = new NetDevice(port, new NetDeviceOptions { Mac = mac });
+        var address = MacAddress.Read(mac);
+        var port = Switch.AddPort(name, address, vlan, weight);
+        var device = new NetDevice(port, new NetDeviceOptions { Mac = address });
         var bed = new VhostUserTestBed(device);
         var driver = new NetDriver(bed.SocketPath, bed.Memory, NetBed.DriverFeatures);
         driver.PostReceiveBuffers(receiveBuffers);
