@@ -66,7 +66,7 @@ public sealed class Multiplexer : IDisposable
         // The disks' arbiter (with its timer thread and meter) only when there are disks.
         var metrics = spec.Disks.Count > 0 ? new TenantMetrics() : null;
         var arbiter = metrics is null ? null : new DeviceArbiter(
-            MonotonicClock.Instance,
+            TimeProvider.System,
             spec.CapacityIops,
             new InflightWindow(MuxSpec.WindowMinimum, MuxSpec.WindowMaximum, spec.LatencyTolerance),
             metrics,

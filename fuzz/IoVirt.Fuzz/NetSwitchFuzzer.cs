@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using IoVirt.Abi.Net;
-using IoVirt.Arbitration;
 using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Switching;
 using IoVirt.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IoVirt.Fuzz;
 
@@ -43,9 +43,9 @@ public static class NetSwitchTarget
 
     public static NetSwitchOutcome Run(ReadOnlySpan<byte> input)
     {
-        var clock = new ManualClock();
+        var time = new FakeTimeProvider();
         var wire = new WirePort();
-        using var netSwitch = new NetSwitch(Mtu, wire, new UplinkOptions { MaxLearned = MaxLearned, Aging = Aging, QueueFrames = 8, Clock = clock });
+        using var netSwitch = new NetSwitch(Mtu, wire, new UplinkOptions { MaxLearned = MaxLearned, Aging = Aging, QueueFrames = 8, Time = time });
         var ports = new SwitchPort[Guests];
         for (var i = 0; i < Guests; i++)
         {
@@ -97,7 +97,7 @@ public static class NetSwitchTarget
                     if (!rest.IsEmpty)
                     {
                         // Up to about 32 aging times, so entries expire and the full table is swept.
-                        clock.AdvanceTo(clock.NowNanoseconds + (rest[0] * Aging.Ticks * 100 / 8));
+                        time.Advance(TimeSpan.FromTicks(rest[0] * Aging.Ticks / 8));
                         rest = rest[1..];
                     }
 

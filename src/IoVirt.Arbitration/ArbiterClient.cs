@@ -97,13 +97,13 @@ public sealed class ArbiterClient : IDisposable
         _completionCount = 0;
     }
 
-    internal void FlushRequests(MClockScheduler scheduler)
+    internal void FlushRequests(MClockScheduler scheduler, long now)
     {
         for (var i = 0; i < _requestCount; i++)
         {
             var slot = _requests[i];
             _arbiter.Arrived(Tenant);
-            scheduler.Enqueue(Tenant, _slots[slot].Cost, ((long)Id << 32) | (uint)slot);
+            scheduler.Enqueue(Tenant, _slots[slot].Cost, ((long)Id << 32) | (uint)slot, now);
         }
 
         _requestCount = 0;

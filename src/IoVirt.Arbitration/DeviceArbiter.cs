@@ -21,10 +21,7 @@ namespace IoVirt.Arbitration;
 public sealed class DeviceArbiter : IDisposable
 {
     private readonly object _gate = new();
-    private readonly IArbiterClock _clock;
-
-    // The scheduler reads the time of the round in progress: one clock read per exchange, not one per request.
-    private readonly RoundClock _roundClock = new();
+    private readonly NanosecondClock _clock;
     private readonly MClockScheduler _scheduler;
     private readonly InflightWindow _window;
     private readonly TenantMetrics? _metrics;
@@ -37,12 +34,12 @@ public sealed class DeviceArbiter : IDisposable
     private bool _contended;
     private bool _disposed;
 
-    public DeviceArbiter(IArbiterClock clock, double capacity, InflightWindow window, TenantMetrics? metrics = null, ILogger? logger = null)
+    public DeviceArbiter(TimeProvider time, double capacity, InflightWindow window, TenantMetrics? metrics = null, ILogger? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(window);
-        _clock = clock;
-        _scheduler = new MClockScheduler(_roundClock, capacity);
+        _clock = new NanosecondClock(time);
+        _scheduler = new MClockScheduler(capacity);
         _window = window;
         _metrics = metrics;
         _logger = logger ?? NullLogger.Instance;
@@ -132,7 +129,7 @@ public sealed class DeviceArbiter : IDisposable
                 return;
             }
 
-            var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
+            var now = _clock.Now;
             client.FlushCompletions(now);
             long id = client.Id;
             var waiting = _scheduler.Cancel(client.Tenant, token => token >> 32 == id);
@@ -166,9 +163,10 @@ public sealed class DeviceArbiter : IDisposable
     {
         lock (_gate)
         {
-            var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
+            // One clock read per exchange, not one per request.
+            var now = _clock.Now;
             caller.FlushCompletions(now);
-            caller.FlushRequests(_scheduler);
+            caller.FlushRequests(_scheduler, now);
             Dispatch(caller, now);
             return caller.TakeGrants(granted);
         }
@@ -224,7 +222,7 @@ public sealed class DeviceArbiter : IDisposable
         var retryAt = long.MaxValue;
         _dispatchRound++;
         _contended = CountActive(now) > 1;
-        while (InFlight < Limit && _scheduler.TryDequeue(out var dispatch, out retryAt))
+        while (InFlight < Limit && _scheduler.TryDequeue(now, out var dispatch, out retryAt))
         {
             Release(dispatch, caller, now);
         }
@@ -234,7 +232,7 @@ public sealed class DeviceArbiter : IDisposable
         // turn. Backlogged tenants wait for theirs, so the weights still decide among them.
         for (var tenant = 0; tenant < _tenants.Count; tenant++)
         {
-            if (_tenants[tenant] is { InFlight: 0, Outstanding: 1 } && _scheduler.TryDequeue(tenant, out var dispatch))
+            if (_tenants[tenant] is { InFlight: 0, Outstanding: 1 } && _scheduler.TryDequeue(tenant, now, out var dispatch))
             {
                 Release(dispatch, caller, now);
             }
@@ -298,13 +296,13 @@ public sealed class DeviceArbiter : IDisposable
 
     /// <summary>
     /// Releases the requests whose limits have let them go by now; the timer thread calls this
-    /// when the first is due, and a test on a <see cref="ManualClock"/> may call it after moving time.
+    /// when the first is due, and a test on a fake <see cref="TimeProvider"/> may call it after moving time.
     /// </summary>
     public void ReleaseDue()
     {
         lock (_gate)
         {
-            var now = _roundClock.NowNanoseconds = _clock.NowNanoseconds;
+            var now = _clock.Now;
             if (_wakeAt <= now)
             {
                 _wakeAt = long.MaxValue;
@@ -330,7 +328,7 @@ public sealed class DeviceArbiter : IDisposable
                     _logger.LogError(e, "arbiter: releasing requests held at their limits failed");
                 }
 
-                var wait = _wakeAt == long.MaxValue ? Timeout.Infinite : (int)Math.Clamp((_wakeAt - _clock.NowNanoseconds + 999_999) / 1_000_000, 1, int.MaxValue);
+                var wait = _wakeAt == long.MaxValue ? Timeout.Infinite : (int)Math.Clamp((_wakeAt - _clock.Now + 999_999) / 1_000_000, 1, int.MaxValue);
                 Monitor.Wait(_gate, wait);
             }
         }
@@ -363,11 +361,5 @@ public sealed class DeviceArbiter : IDisposable
         public long IdleSince { get; set; } = long.MinValue;
 
         public TenantTotals Totals { get; set; }
-    }
-
-    /// <summary>The time the arbiter's current round started, for the scheduler it owns.</summary>
-    private sealed class RoundClock : IArbiterClock
-    {
-        public long NowNanoseconds { get; set; }
     }
 }

@@ -7,9 +7,10 @@ namespace IoVirt.Arbitration;
 /// those under their limit (L ≤ now). A tenant therefore gets its reservation plus a weighted
 /// share of what the reservations leave, never more than its limit, and an idle tenant returns
 /// without banked or lost credit. One thread; allocation-free once queues have grown; O(tenants)
-/// per dispatch.
+/// per dispatch. Time is the caller's: each call says what time it is, in nanoseconds on one
+/// monotonic scale.
 /// </summary>
-public sealed class MClockScheduler(IArbiterClock clock, double capacity)
+public sealed class MClockScheduler(double capacity)
 {
     private readonly List<TenantQueue?> _tenants = [];
     private double _virtualTime;
@@ -64,7 +65,7 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
         Capacity = capacity;
     }
 
-    public void Enqueue(int tenant, double cost, long token)
+    public void Enqueue(int tenant, double cost, long token, long now)
     {
         if (!(cost > 0) || double.IsInfinity(cost))
         {
@@ -72,7 +73,6 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
         }
 
         var queue = Tenant(tenant);
-        var now = clock.NowNanoseconds;
         if (queue.Add(cost, token, now))
         {
             queue.TagHead(_virtualTime);
@@ -107,9 +107,8 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
     /// tenant is over its limit, returns false with the time the first becomes eligible in
     /// <paramref name="retryAt"/> (long.MaxValue when nothing waits).
     /// </summary>
-    public bool TryDequeue(out Dispatch dispatch, out long retryAt)
+    public bool TryDequeue(long now, out Dispatch dispatch, out long retryAt)
     {
-        var now = clock.NowNanoseconds;
         TenantQueue? reserved = null, weighted = null;
         int reservedIndex = -1, weightedIndex = -1;
         var earliestLimit = double.PositiveInfinity;
@@ -160,10 +159,9 @@ public sealed class MClockScheduler(IArbiterClock clock, double capacity)
     /// its limit: for a caller that lets a tenant with nothing at the device send one request
     /// past a full window. Its tags advance as for any dispatch, so it is charged for it.
     /// </summary>
-    public bool TryDequeue(int tenant, out Dispatch dispatch)
+    public bool TryDequeue(int tenant, long now, out Dispatch dispatch)
     {
         var queue = Tenant(tenant);
-        var now = clock.NowNanoseconds;
         if (queue.Count == 0 || queue.HeadLimit > now)
         {
             dispatch = default;

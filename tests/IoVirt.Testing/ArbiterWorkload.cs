@@ -1,4 +1,5 @@
 using IoVirt.Arbitration;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IoVirt.Testing;
 
@@ -13,14 +14,14 @@ public sealed class ArbiterWorkload : IDisposable
     public const int Tenants = 4;
     private const int Depth = 16;
 
-    private readonly ManualClock _clock = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly DeviceArbiter _arbiter;
     private readonly ArbiterClient[] _clients = new ArbiterClient[Tenants];
     private readonly int[] _granted = new int[Depth];
 
     public ArbiterWorkload()
     {
-        _arbiter = new DeviceArbiter(_clock, capacity: 1e6, new InflightWindow(minimum: 4, maximum: 32));
+        _arbiter = new DeviceArbiter(_time, capacity: 1e6, new InflightWindow(minimum: 4, maximum: 32));
         for (var i = 0; i < Tenants; i++)
         {
             var tenant = _arbiter.AddTenant($"t{i}", new TenantSpec(i == 0 ? 1e5 : 0, 1 + i, i == 1 ? 3e5 : 0));
@@ -38,7 +39,7 @@ public sealed class ArbiterWorkload : IDisposable
         long granted = 0;
         for (var i = 0; i < rounds; i++)
         {
-            _clock.AdvanceTo(_clock.NowNanoseconds + 1000);
+            _time.Advance(TimeSpan.FromMicroseconds(1));
             var client = _clients[i % Tenants];
             var n = client.Exchange(_granted);
             for (var g = 0; g < n; g++)

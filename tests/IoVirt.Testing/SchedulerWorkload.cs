@@ -12,19 +12,19 @@ public sealed class SchedulerWorkload
 {
     public const int Tenants = 8;
 
-    private readonly ManualClock _clock = new();
     private readonly MClockScheduler _scheduler;
     private readonly int[] _ids = new int[Tenants];
+    private long _now;
 
     public SchedulerWorkload()
     {
-        _scheduler = new MClockScheduler(_clock, capacity: 1e9);
+        _scheduler = new MClockScheduler(capacity: 1e9);
         for (var i = 0; i < Tenants; i++)
         {
             _ids[i] = _scheduler.AddTenant(new TenantSpec(i % 3 == 0 ? 5e7 : 0, 1 + i, i % 4 == 1 ? 3e8 : 0));
             for (var r = 0; r < 16; r++)
             {
-                _scheduler.Enqueue(_ids[i], 4096 + (i * 512), r);
+                _scheduler.Enqueue(_ids[i], 4096 + (i * 512), r, _now);
             }
         }
     }
@@ -35,10 +35,10 @@ public sealed class SchedulerWorkload
         long dispatched = 0;
         for (var i = 0; i < requests; i++)
         {
-            _clock.AdvanceTo(_clock.NowNanoseconds + 1000);
-            if (_scheduler.TryDequeue(out var dispatch, out _))
+            _now += 1000;
+            if (_scheduler.TryDequeue(_now, out var dispatch, out _))
             {
-                _scheduler.Enqueue(dispatch.Tenant, dispatch.Cost, i);
+                _scheduler.Enqueue(dispatch.Tenant, dispatch.Cost, i, _now);
                 dispatched++;
             }
         }

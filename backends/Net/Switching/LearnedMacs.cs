@@ -17,7 +17,7 @@ internal sealed class LearnedMacs
     private readonly Dictionary<ulong, long> _lastSeen;
     private readonly int _capacity;
     private readonly long _aging;
-    private readonly IArbiterClock _clock;
+    private readonly NanosecondClock _clock;
     private readonly UplinkCounters _counters;
     private long _sweptAt;
 
@@ -26,9 +26,9 @@ internal sealed class LearnedMacs
         _capacity = options.MaxLearned;
         _lastSeen = new Dictionary<ulong, long>(_capacity);
         _aging = options.Aging.Ticks * 100;
-        _clock = options.Clock;
+        _clock = new NanosecondClock(options.Time);
         _counters = counters;
-        _sweptAt = _clock.NowNanoseconds;
+        _sweptAt = _clock.Now;
     }
 
     public int Count
@@ -45,7 +45,7 @@ internal sealed class LearnedMacs
     /// <summary>Records that <paramref name="key"/> (MAC and VLAN) was just seen as a source.</summary>
     public void Learn(ulong key)
     {
-        var now = _clock.NowNanoseconds;
+        var now = _clock.Now;
         lock (_gate)
         {
             // One lookup for the common case, a station seen again.
@@ -76,7 +76,7 @@ internal sealed class LearnedMacs
     /// <summary>Whether <paramref name="key"/> was seen on the uplink within the aging time.</summary>
     public bool Contains(ulong key)
     {
-        var now = _clock.NowNanoseconds;
+        var now = _clock.Now;
         lock (_gate)
         {
             if (!_lastSeen.TryGetValue(key, out var seen))

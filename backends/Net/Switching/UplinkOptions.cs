@@ -23,7 +23,8 @@ public sealed class UplinkOptions
     /// </summary>
     public NetCostModel Cost { get; init; } = new(PerPacket: 250, PerByte: 0.25);
 
-    public IArbiterClock Clock { get; init; } = MonotonicClock.Instance;
+    /// <summary>The clock learned MACs age by (a fake one in tests).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 
     internal void Validate()
     {

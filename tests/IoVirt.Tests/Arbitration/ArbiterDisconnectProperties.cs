@@ -1,11 +1,12 @@
 using FsCheck;
 using FsCheck.Fluent;
 using IoVirt.Arbitration;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IoVirt.Tests.Arbitration;
 
 /// <summary>
-/// The device arbiter while clients come and go: on a manual clock, clients of three tenants
+/// The device arbiter while clients come and go: on a fake clock, clients of three tenants
 /// (two of them limited, so requests wait at their limits for the timer) connect, hand in
 /// requests, complete, exchange and disconnect at random, with ids reused. No grant reaches a
 /// client that disconnected or one that did not ask for it; the books balance (every request
@@ -42,8 +43,8 @@ public class ArbiterDisconnectProperties
     {
         var property = Prop.ForAll(Programs, program =>
         {
-            var clock = new ManualClock();
-            using var arbiter = new DeviceArbiter(clock, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 6));
+            var time = new FakeTimeProvider();
+            using var arbiter = new DeviceArbiter(time, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 6));
 
             // Limits of 1e5 and 2e5 cost units/s hold a request of cost c for 10 or 5 µs per unit: longer than a step.
             int[] tenants =
@@ -56,7 +57,7 @@ public class ArbiterDisconnectProperties
             var gone = new List<ArbiterClientModel>();
             foreach (var (index, action, count) in program)
             {
-                clock.AdvanceTo(clock.NowNanoseconds + 1000);
+                time.Advance(TimeSpan.FromMicroseconds(1));
                 var client = clients[index] ??= new ArbiterClientModel(arbiter, tenants[(index + count) % tenants.Length], Slots);
                 switch ((Step)action)
                 {
@@ -70,7 +71,7 @@ public class ArbiterDisconnectProperties
                         client.Exchange();
                         break;
                     case Step.Release:
-                        clock.AdvanceTo(clock.NowNanoseconds + (count * 20_000));
+                        time.Advance(TimeSpan.FromMicroseconds(count * 20));
                         arbiter.ReleaseDue();
                         break;
                     default:
@@ -88,7 +89,7 @@ public class ArbiterDisconnectProperties
             for (var round = 0; live.Any(c => c.Busy); round++)
             {
                 Assert.True(round < 10_000, "requests were never granted");
-                clock.AdvanceTo(clock.NowNanoseconds + 100_000);
+                time.Advance(TimeSpan.FromMicroseconds(100));
                 arbiter.ReleaseDue();
                 foreach (var client in live)
                 {

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using IoVirt.Arbitration;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IoVirt.Tests.Arbitration;
 
@@ -28,14 +29,14 @@ public class DeviceArbiterProperties
     {
         var property = Prop.ForAll(Programs, program =>
         {
-            var clock = new ManualClock();
-            using var arbiter = new DeviceArbiter(clock, capacity: 1e6, new InflightWindow(minimum: 2, maximum: Maximum));
+            var time = new FakeTimeProvider();
+            using var arbiter = new DeviceArbiter(time, capacity: 1e6, new InflightWindow(minimum: 2, maximum: Maximum));
             var a = arbiter.AddTenant("a", new TenantSpec(0, 1, 0));
             var b = arbiter.AddTenant("b", new TenantSpec(100, 3, 0));
             var models = new[] { new ArbiterClientModel(arbiter, a, Slots), new ArbiterClientModel(arbiter, a, Slots), new ArbiterClientModel(arbiter, b, Slots) };
             foreach (var (client, action, count) in program)
             {
-                clock.AdvanceTo(clock.NowNanoseconds + 1000);
+                time.Advance(TimeSpan.FromMicroseconds(1));
                 var model = models[client];
                 switch (action)
                 {
@@ -57,7 +58,7 @@ public class DeviceArbiterProperties
             for (var round = 0; models.Any(m => m.Busy); round++)
             {
                 Assert.True(round < 10_000, "requests were never granted");
-                clock.AdvanceTo(clock.NowNanoseconds + 1000);
+                time.Advance(TimeSpan.FromMicroseconds(1));
                 foreach (var model in models)
                 {
                     model.Complete(Slots);

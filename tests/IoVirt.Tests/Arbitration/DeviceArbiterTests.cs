@@ -1,15 +1,21 @@
 using IoVirt.Arbitration;
+using Microsoft.Extensions.Time.Testing;
 
 namespace IoVirt.Tests.Arbitration;
 
 /// <summary>The device arbiter's dispatch: who gets the device, how much of it at once, and who is woken.</summary>
 public sealed class DeviceArbiterTests : IDisposable
 {
-    private readonly ManualClock _clock = new();
+    private readonly FakeTimeProvider _time = new();
+    private readonly DateTimeOffset _start;
     private readonly DeviceArbiter _arbiter;
     private readonly int[] _granted = new int[64];
 
-    public DeviceArbiterTests() => _arbiter = new DeviceArbiter(_clock, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8));
+    public DeviceArbiterTests()
+    {
+        _start = _time.GetUtcNow();
+        _arbiter = new DeviceArbiter(_time, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8));
+    }
 
     [Fact]
     public void A_lone_tenant_gets_the_windows_maximum_and_with_a_second_busy_one_the_window_holds()
@@ -29,7 +35,7 @@ public sealed class DeviceArbiterTests : IDisposable
         // window of two, B's (B weighs twice A, and A has just had eight), and B is woken for it.
         RequestSlots(b, 1, 2);
         Assert.Equal(0, b.Exchange(_granted));
-        _clock.AdvanceTo(100_000);
+        AdvanceTo(100_000);
         for (var slot = 0; slot < 8; slot++)
         {
             a.Complete(slot);
@@ -56,7 +62,7 @@ public sealed class DeviceArbiterTests : IDisposable
         RequestSlots(a, 0, 20);
         Assert.Equal(2, a.Exchange(_granted));
 
-        _clock.AdvanceTo(_clock.NowNanoseconds + (long)(DeviceArbiter.IdleGrace.TotalMilliseconds * 1e6) + 1);
+        _time.Advance(DeviceArbiter.IdleGrace + TimeSpan.FromTicks(1));
         a.Complete(_granted[0]);
         a.Complete(_granted[1]);
         Assert.Equal(8, a.Exchange(_granted));
@@ -66,7 +72,7 @@ public sealed class DeviceArbiterTests : IDisposable
     public void A_tenant_over_its_limit_is_released_by_the_timer_at_its_rate()
     {
         const double Limit = 2000;
-        using var arbiter = new DeviceArbiter(MonotonicClock.Instance, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 64));
+        using var arbiter = new DeviceArbiter(TimeProvider.System, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 64));
         using var woken = new SemaphoreSlim(0);
         using var client = arbiter.Connect(arbiter.AddTenant("limited", new TenantSpec(0, 1, Limit)), 64, () => woken.Release());
         RequestSlots(client, 0, 64);
@@ -97,7 +103,7 @@ public sealed class DeviceArbiterTests : IDisposable
         var (free, _) = Client("free");
 
         // At 1 ms the limit allows one request.
-        _clock.AdvanceTo(1_000_000);
+        AdvanceTo(1_000_000);
         RequestSlots(limited, 0, 10);
         Assert.Equal(1, limited.Exchange(_granted));
         RequestSlots(free, 0, 2);
@@ -108,7 +114,7 @@ public sealed class DeviceArbiterTests : IDisposable
     public void Completions_and_time_held_at_a_limit_reach_the_tenants_metrics()
     {
         using var metrics = new TenantMetrics();
-        using var arbiter = new DeviceArbiter(_clock, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8), metrics);
+        using var arbiter = new DeviceArbiter(_time, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8), metrics);
         var totals = new System.Collections.Concurrent.ConcurrentDictionary<(string Instrument, string Tenant), double>();
         using var listener = new System.Diagnostics.Metrics.MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -126,9 +132,9 @@ public sealed class DeviceArbiterTests : IDisposable
         using var client = arbiter.Connect(arbiter.AddTenant("metered", new TenantSpec(0, 1, 1000)), 4, () => { });
         RequestSlots(client, 0, 2);
         Assert.Equal(0, client.Exchange(_granted));
-        _clock.AdvanceTo(2_000_000);
+        AdvanceTo(2_000_000);
         Assert.Equal(2, client.Exchange(_granted));
-        _clock.AdvanceTo(2_050_000);
+        AdvanceTo(2_050_000);
         client.Complete(0);
         client.Complete(1);
         Assert.Equal(0, client.Exchange(_granted));
@@ -144,7 +150,7 @@ public sealed class DeviceArbiterTests : IDisposable
     {
         var tenant = _arbiter.AddTenant("limited", new TenantSpec(0, 1, 1000));
         var leaving = _arbiter.Connect(tenant, 32, () => { });
-        _clock.AdvanceTo(1_000_000);
+        AdvanceTo(1_000_000);
         RequestSlots(leaving, 0, 4);
         Assert.Equal(1, leaving.Exchange(_granted));
         leaving.Dispose();
@@ -152,7 +158,7 @@ public sealed class DeviceArbiterTests : IDisposable
         // The next client takes the freed id; the timer's release at the old requests' due time grants it nothing it did not ask for.
         var wakes = 0;
         using var next = _arbiter.Connect(tenant, 32, () => wakes++);
-        _clock.AdvanceTo(10_000_000);
+        AdvanceTo(10_000_000);
         _arbiter.ReleaseDue();
         Assert.Equal(0, next.Exchange(_granted));
         Assert.Equal(0, wakes);
@@ -167,7 +173,7 @@ public sealed class DeviceArbiterTests : IDisposable
     public void A_client_whose_wake_up_throws_costs_only_itself_and_the_fault_is_logged()
     {
         var log = new IoVirt.Testing.RecordingLogger();
-        using var arbiter = new DeviceArbiter(MonotonicClock.Instance, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8), logger: log);
+        using var arbiter = new DeviceArbiter(TimeProvider.System, capacity: 1e6, new InflightWindow(minimum: 2, maximum: 8), logger: log);
         using var broken = arbiter.Connect(arbiter.AddTenant("broken", new TenantSpec(0, 1, 2000)), 8, () => throw new InvalidOperationException("injected wake-up fault"));
         using var woken = new SemaphoreSlim(0);
         using var healthy = arbiter.Connect(arbiter.AddTenant("healthy", new TenantSpec(0, 1, 2000)), 8, () => woken.Release());
@@ -220,4 +226,7 @@ public sealed class DeviceArbiterTests : IDisposable
     {
         public int Count { get; set; }
     }
+
+    /// <summary>Moves the fake clock to <paramref name="nanoseconds"/> after the test began (rounded up to its 100 ns ticks).</summary>
+    private void AdvanceTo(long nanoseconds) => _time.SetUtcNow(_start + TimeSpan.FromTicks((nanoseconds + 99) / 100));
 }

@@ -1,5 +1,5 @@
 using IoVirt.Arbitration;
-using IoVirt.Arbitration.Simulation;
+using IoVirt.Testing.Simulation;
 
 namespace IoVirt.Tests.Arbitration;
 
@@ -122,7 +122,7 @@ public class FairnessSimulationTests
     [Fact]
     public void Reservations_above_the_capacity_are_refused_with_a_clear_error()
     {
-        var scheduler = new MClockScheduler(new ManualClock(), capacity: 1000);
+        var scheduler = new MClockScheduler(capacity: 1000);
         _ = scheduler.AddTenant(new TenantSpec(600, 1, 0));
         var error = Assert.Throws<AdmissionRefusedException>(() => scheduler.AddTenant(new TenantSpec(500, 1, 0)));
         Assert.Contains("does not fit", error.Message, StringComparison.Ordinal);

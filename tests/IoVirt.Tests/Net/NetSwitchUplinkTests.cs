@@ -1,7 +1,7 @@
 using IoVirt.Abi.Net;
-using IoVirt.Arbitration;
 using IoVirt.Backends.Net.Switching;
 using IoVirt.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 using static IoVirt.Testing.EthernetFrames;
 
@@ -15,7 +15,7 @@ public sealed class NetSwitchUplinkTests : IDisposable
     private static readonly byte[] Broadcast = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
     private readonly WirePort _wire = new();
-    private readonly ManualClock _clock = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly SwitchBed _bed;
 
     private readonly ITestOutputHelper _output;
@@ -23,7 +23,7 @@ public sealed class NetSwitchUplinkTests : IDisposable
     public NetSwitchUplinkTests(ITestOutputHelper output)
     {
         _output = output;
-        _bed = new SwitchBed(_wire, new UplinkOptions { MaxLearned = 16, Aging = TimeSpan.FromSeconds(10), Clock = _clock });
+        _bed = new SwitchBed(_wire, new UplinkOptions { MaxLearned = 16, Aging = TimeSpan.FromSeconds(10), Time = _time });
     }
 
     private UplinkCounters Uplink => _bed.Switch.UplinkCounters;
@@ -68,7 +68,7 @@ public sealed class NetSwitchUplinkTests : IDisposable
         Assert.Equal(toPeer, _wire.Next());
         Assert.Null(b.Receive(out _, timeoutMs: 200));
 
-        _clock.AdvanceTo((long)TimeSpan.FromSeconds(11).TotalNanoseconds);
+        _time.Advance(TimeSpan.FromSeconds(11));
         a.Send(Header(), toPeer);
         Assert.Equal(toPeer, _wire.Next());
         Assert.Equal(toPeer, b.Receive(out _)![VirtioNetHdr.Size..]);

@@ -1,4 +1,6 @@
-namespace IoVirt.Arbitration.Simulation;
+using IoVirt.Arbitration;
+
+namespace IoVirt.Testing.Simulation;
 
 /// <summary>
 /// A tenant's load in a simulation: <see cref="Depth"/> requests of <see cref="Cost"/> kept

@@ -1,4 +1,4 @@
-namespace IoVirt.Arbitration.Simulation;
+namespace IoVirt.Testing.Simulation;
 
 /// <summary>Cost units each tenant completed in each one-second window, and the device's capacity in that window.</summary>
 public sealed record SimulationResult(IReadOnlyList<string> Tenants, double[][] ServedPerWindow, double[] CapacityPerWindow)

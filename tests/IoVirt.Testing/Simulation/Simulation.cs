@@ -1,8 +1,10 @@
-namespace IoVirt.Arbitration.Simulation;
+using IoVirt.Arbitration;
+
+namespace IoVirt.Testing.Simulation;
 
 /// <summary>
 /// A deterministic discrete-event run of an <see cref="MClockScheduler"/> in front of a
-/// <see cref="SyntheticDevice"/>, on a <see cref="ManualClock"/>: whenever a channel is free the
+/// <see cref="SyntheticDevice"/>, in simulated nanoseconds: whenever a channel is free the
 /// scheduler picks the next request; completions bring closed-loop tenants their next request.
 /// Seconds of simulated time take milliseconds, so fairness can be checked in tests.
 /// </summary>
@@ -12,8 +14,7 @@ public static class Simulation
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(tenants);
-        var clock = new ManualClock();
-        var scheduler = new MClockScheduler(clock, admittedCapacity > 0 ? admittedCapacity : device.NominalCapacity);
+        var scheduler = new MClockScheduler(admittedCapacity > 0 ? admittedCapacity : device.NominalCapacity);
         var ids = tenants.Select(t => scheduler.AddTenant(t.Spec)).ToArray();
         var outstanding = new int[tenants.Count];
         var served = Enumerable.Range(0, seconds).Select(_ => new double[tenants.Count]).ToArray();
@@ -36,13 +37,13 @@ public static class Simulation
                 var active = second >= tenants[i].ActiveFrom && second < tenants[i].ActiveUntil;
                 while (active && outstanding[i] < tenants[i].Depth)
                 {
-                    scheduler.Enqueue(ids[i], tenants[i].Cost, i);
+                    scheduler.Enqueue(ids[i], tenants[i].Cost, i, now);
                     outstanding[i]++;
                 }
             }
 
             var retryAt = long.MaxValue;
-            while (busy < channels.Length && scheduler.TryDequeue(out var dispatch, out retryAt))
+            while (busy < channels.Length && scheduler.TryDequeue(now, out var dispatch, out retryAt))
             {
                 var serviceTime = (long)Math.Ceiling(dispatch.Cost / device.SpeedAt(second));
                 channels[busy++] = (now + Math.Max(serviceTime, 1), (int)dispatch.Token, dispatch.Cost);
@@ -74,8 +75,6 @@ public static class Simulation
             {
                 now = next == long.MaxValue ? end : Math.Max(next, now + 1);
             }
-
-            clock.AdvanceTo(Math.Min(now, end));
         }
 
         return new SimulationResult(tenants.Select(t => t.Name).ToArray(), served, capacity);

@@ -1,4 +1,4 @@
-namespace IoVirt.Arbitration.Simulation;
+namespace IoVirt.Testing.Simulation;
 
 /// <summary>
 /// A device for simulations: <see cref="Channels"/> requests served at once, each taking its
