@@ -4,8 +4,8 @@ namespace IoVirt.Testing;
 
 /// <summary>
 /// Runs the Debian test guest (tests/guest/run.sh) with a script and extra QEMU arguments. The
-/// script builds the guest and installs QEMU when missing, so these tests run wherever the test
-/// command runs; they never skip.
+/// guest and QEMU come from tests/setup.sh, which the test command runs first; without them these
+/// tests fail saying so. They never skip.
 /// </summary>
 public static class QemuGuest
 {
@@ -33,9 +33,7 @@ public static class QemuGuest
     /// </summary>
     public static (int ExitCode, string Output) Run(string script, IEnumerable<string> qemuArgs, int timeoutSeconds = 120, NetNamespace? netNamespace = null)
     {
-        // run.sh builds the guest too, but two guests started at once would race on the cache, and
-        // a build may need apt-get, which a test namespace has no route out for.
-        BuildGuest();
+        RequireGuest();
 
         var scriptFile = Path.GetTempFileName();
         File.WriteAllText(scriptFile, script.ReplaceLineEndings("\n"));
@@ -91,23 +89,19 @@ public static class QemuGuest
         "-device", $"virtio-net-pci,netdev=n0,mac={mac},vectors=0,romfile=" + (queuePairs == 1 ? "" : ",mq=on"),
     ];
 
-    private static readonly Lock BuildLock = new();
-
-    /// <summary>Runs tests/guest/build.sh (instant when the guest is up to date); one build at a time, as concurrent guests would race on the cache.</summary>
-    private static void BuildGuest()
+    /// <summary>Checks that tests/setup.sh built the guest and it is current (tests/guest/build.sh --check); throws with its reason when not.</summary>
+    private static void RequireGuest()
     {
-        lock (BuildLock)
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(RepositoryRoot, "tests", "guest", "build.sh"));
+        info.ArgumentList.Add("--check");
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start build.sh");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
         {
-            var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add(Path.Combine(RepositoryRoot, "tests", "guest", "build.sh"));
-            using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start build.sh");
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"tests/guest/build.sh failed with status {process.ExitCode}: {stdout}{stderr.Result}");
-            }
+            throw new InvalidOperationException($"no test guest: {stdout}{stderr.Result}");
         }
     }
 }

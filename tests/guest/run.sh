@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boots the test guest (built by build.sh) in QEMU and runs a script inside it.
+# Boots the test guest (built by build.sh, which this only checks) in QEMU and runs a script inside it.
 #   run.sh [--accel auto|kvm|tcg] [--mem SIZE] [--timeout SECONDS] [--script FILE] [-- QEMU ARGS...]
 # Guest RAM is always a shared memfd (vhost-user back ends must map it). The serial console goes
 # to stdout. Exit status: the guest script's, read from its "IOVIRT-EXIT n" line; 124 when the
@@ -20,7 +20,7 @@ while (($#)); do
   esac
 done
 
-bash "$here/build.sh"
+bash "$here/build.sh" --check
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

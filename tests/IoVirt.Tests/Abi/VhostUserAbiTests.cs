@@ -11,6 +11,7 @@ namespace IoVirt.Tests.Abi;
 /// rest are compared with the spec's layouts as declared in abi_probe.c and with the spec's numbers.
 /// </summary>
 [Collection(CHeaderCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class VhostUserAbiTests(CHeaderProbe probe)
 {
     [Fact]

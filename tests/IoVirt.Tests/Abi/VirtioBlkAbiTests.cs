@@ -4,6 +4,7 @@ namespace IoVirt.Tests.Abi;
 
 /// <summary>Block device layouts and constants (IoVirt.Abi.Blk), virtio 1.2 §5.2.</summary>
 [Collection(CHeaderCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class VirtioBlkAbiTests(CHeaderProbe probe)
 {
     [Fact]

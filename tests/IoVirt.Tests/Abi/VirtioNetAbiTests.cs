@@ -4,6 +4,7 @@ namespace IoVirt.Tests.Abi;
 
 /// <summary>Network device layouts and constants (IoVirt.Abi.Net), virtio 1.2 §5.1.</summary>
 [Collection(CHeaderCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class VirtioNetAbiTests(CHeaderProbe probe)
 {
     [Fact]

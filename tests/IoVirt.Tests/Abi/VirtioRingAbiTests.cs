@@ -6,6 +6,7 @@ namespace IoVirt.Tests.Abi;
 
 /// <summary>Ring layouts, device status, transport feature bits and device IDs (IoVirt.Abi.Virtio).</summary>
 [Collection(CHeaderCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class VirtioRingAbiTests(CHeaderProbe probe)
 {
     [Fact]

@@ -70,6 +70,7 @@ public sealed class BlockVerifierTests : IDisposable
     }
 
     [Fact]
+    [Trait(Tier.Name, Tier.Integration)]
     public void Bench_blk_verify_passes_on_its_own_writes_and_fails_on_data_changed_behind_its_back()
     {
         var image = Path.Combine(_directory, "disk.img");

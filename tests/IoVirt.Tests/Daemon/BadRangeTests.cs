@@ -12,6 +12,7 @@ namespace IoVirt.Tests.Daemon;
 /// FLUSH after a failed write fails too; the rest of its disk, the other disk (verified reads
 /// and writes at the same time) and the daemon go on.
 /// </summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class BadRangeTests : IDisposable
 {
     private const int Mib = 1 << 20;

@@ -4,6 +4,7 @@ using IoVirt.Testing;
 namespace IoVirt.Tests.Daemon;
 
 /// <summary>`iovirt bench-blk` as a person runs it: progress on a terminal, quiet in scripts, and sizes it cannot honour refused.</summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class BenchBlkTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-bench-blk-").FullName;

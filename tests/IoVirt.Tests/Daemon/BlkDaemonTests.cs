@@ -5,6 +5,7 @@ using IoVirt.Testing;
 namespace IoVirt.Tests.Daemon;
 
 /// <summary>`iovirt blk` as a process: the default RAM disk, signals, and the errors it reports.</summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class BlkDaemonTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-blk-daemon-").FullName;

@@ -12,6 +12,7 @@ namespace IoVirt.Tests.Daemon;
 /// process dies without any chance to write more, so an acknowledgement the back end gave
 /// before the data reached the file shows up as a missing block.
 /// </summary>
+[Trait(Tier.Name, Tier.Integration)]
 public class BlkDurabilityTests
 {
     private const int BlockSize = 4096;

@@ -11,6 +11,7 @@ namespace IoVirt.Tests.Daemon;
 /// on a RAM image the CPU is what runs out, and the arbiter rightly lets every request through.
 /// </summary>
 [Collection(SharedDiskCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class MuxArbitrationTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-mux-arbitration-").FullName;

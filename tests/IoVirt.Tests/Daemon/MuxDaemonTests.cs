@@ -10,6 +10,7 @@ namespace IoVirt.Tests.Daemon;
 /// `iovirt mux` as a process: guests on volumes of one shared image each see only their own
 /// disk, a new volume reads zeros, volumes keep their data across restarts, and bad configs are refused.
 /// </summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class MuxDaemonTests : IDisposable
 {
     private const int Mib = 1 << 20;

@@ -12,6 +12,7 @@ namespace IoVirt.Tests.Daemon;
 /// through its switch, a spoofed source MAC reaches no one and shows in the counters printed on
 /// exit, and bad nic configs are refused.
 /// </summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class MuxNicDaemonTests : IDisposable
 {
     private static readonly byte[] Broadcast = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];

@@ -8,6 +8,7 @@ using static IoVirt.Testing.EthernetFrames;
 namespace IoVirt.Tests.Daemon;
 
 /// <summary>`iovirt net` as a process: the default echo, its counters on exit, and the errors it reports.</summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class NetDaemonTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-net-daemon-").FullName;

@@ -2,6 +2,7 @@ using IoVirt.Testing;
 
 namespace IoVirt.Tests.Daemon;
 
+[Trait(Tier.Name, Tier.Integration)]
 public class RngDaemonTests
 {
     [Theory]

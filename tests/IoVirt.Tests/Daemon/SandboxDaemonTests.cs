@@ -8,6 +8,7 @@ namespace IoVirt.Tests.Daemon;
 /// namespaces, the files in its view, a forbidden call, and that it still serves and cleans up.
 /// The suite runs as root, where the namespace sandbox is the default.
 /// </summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed unsafe class SandboxDaemonTests : IDisposable
 {
     private const int KilledBySigsys = 128 + 31;

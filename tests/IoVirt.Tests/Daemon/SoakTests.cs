@@ -11,6 +11,7 @@ namespace IoVirt.Tests.Daemon;
 /// right, nothing is left in flight or waiting, and descriptors and RSS are back within bounds.
 /// </summary>
 [Collection(SoakCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class SoakTests(ITestOutputHelper output)
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace IoVirt.Tests.Daemon;
 /// never takes a socket another daemon or program serves, replaces a stale socket, and on exit
 /// removes only the socket it made.
 /// </summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class SocketPathTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-socket-path-").FullName;

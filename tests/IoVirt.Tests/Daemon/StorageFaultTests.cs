@@ -11,6 +11,7 @@ namespace IoVirt.Tests.Daemon;
 /// default engine mapped such an image and the first write past the room killed the daemon
 /// (SIGBUS); an explicit --engine mapped is now refused.
 /// </summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class StorageFaultTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-enospc-").FullName;

@@ -4,6 +4,7 @@ using IoVirt.Testing;
 namespace IoVirt.Tests.Daemon;
 
 /// <summary>The README shows each back end's --help text as the program generates it, and the program alone prints its help.</summary>
+[Trait(Tier.Name, Tier.Integration)]
 public class UsageInReadmeTests
 {
     [Theory]

@@ -10,6 +10,7 @@ namespace IoVirt.Tests.Integration;
 /// it creates the TAP) pinging the bridge and each other.
 /// </summary>
 [Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class NetNamespaceTests(ITestOutputHelper output)
 {
     private const string BridgeAddress = "10.0.0.1";

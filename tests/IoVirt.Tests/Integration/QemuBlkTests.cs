@@ -9,6 +9,7 @@ namespace IoVirt.Tests.Integration;
 /// vhost-user-blk-pci, served by `iovirt blk` on an image file the test then reads itself.
 /// </summary>
 [Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed partial class QemuBlkTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-qemu-blk-").FullName;

@@ -11,6 +11,7 @@ namespace IoVirt.Tests.Integration;
 /// a guest reaches the host's side through it.
 /// </summary>
 [Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class QemuMuxNetTests(ITestOutputHelper output) : IDisposable
 {
     private const int PingCount = 3;

@@ -13,6 +13,7 @@ namespace IoVirt.Tests.Integration;
 /// write and verify their whole disks at the same time; the test then reads the image itself.
 /// </summary>
 [Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed partial class QemuMuxTests : IDisposable
 {
     private const int DiskBytes = 64 << 20;

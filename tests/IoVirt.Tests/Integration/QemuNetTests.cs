@@ -15,6 +15,7 @@ namespace IoVirt.Tests.Integration;
 /// through our back end. QEMU stays in the root namespace: its netdev is only a Unix socket.
 /// </summary>
 [Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class QemuNetTests : IDisposable
 {
     private const string BridgeAddress = "10.0.0.1";

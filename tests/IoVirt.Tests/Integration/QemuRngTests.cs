@@ -7,6 +7,7 @@ namespace IoVirt.Tests.Integration;
 /// vhost-user-rng-pci, served by the iovirt rng daemon.
 /// </summary>
 [Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public class QemuRngTests
 {
     private const string ReadHwrng = """

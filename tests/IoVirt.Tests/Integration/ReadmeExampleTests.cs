@@ -13,6 +13,7 @@ namespace IoVirt.Tests.Integration;
 /// of its own, so the TAP the net example makes is the test's.
 /// </summary>
 [Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed partial class ReadmeExampleTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Examples() => [.. ReadExamples().Keys.Where(name => name != "prepare")];

@@ -16,6 +16,7 @@ namespace IoVirt.Tests.Integration;
 /// test containers, has nothing to answer tagged frames.)
 /// </summary>
 [Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class SwitchTapTests : IDisposable
 {
     private static readonly byte[] MacA = [0x52, 0x54, 0x00, 0, 0, 0x0a];

@@ -22,6 +22,7 @@ namespace IoVirt.Tests.Integration;
 /// queue lasts a fifth of a second or more.
 /// </remarks>
 [Collection(TestpmdCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class TestpmdMuxTests(ITestOutputHelper output) : IDisposable
 {
     private const string Uplink = "up0";

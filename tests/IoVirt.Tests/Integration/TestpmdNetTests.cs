@@ -11,6 +11,7 @@ namespace IoVirt.Tests.Integration;
 /// behaves the same).
 /// </summary>
 [Collection(TestpmdCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class TestpmdNetTests : IDisposable
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);

@@ -9,6 +9,7 @@ namespace IoVirt.Tests.Integration;
 /// end is ours.
 /// </summary>
 [Collection(TestpmdCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class TestpmdTests : IDisposable
 {
     /// <summary>At most this many frames are in flight: one ring's worth, put there by the sender and not yet taken.</summary>

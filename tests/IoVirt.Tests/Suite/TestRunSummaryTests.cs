@@ -10,6 +10,7 @@ namespace IoVirt.Tests.Suite;
 /// an unhandled exception on a library thread would. The run must count as failed in the line
 /// and in the exit status.
 /// </summary>
+[Trait(Tier.Name, Tier.Integration)]
 public sealed class TestRunSummaryTests : IDisposable
 {
     private readonly string _project = Directory.CreateTempSubdirectory("iovirt-crash-").FullName;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Provisions what the integration tests run against, once, before any test: the system packages
+# (apt-get, as root) and the Debian test guest (tests/guest/build.sh, into ~/.cache/iovirt). Test
+# fixtures only check that these are there and fail with a pointer here when they are not.
+# Idempotent: with everything in place it takes about a second. tests/run.sh calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# gcc and the kernel's uapi headers: the ABI tests compile a C program against
+# <linux/virtio_*.h> to cross-check every layout and constant. dpdk-dev: dpdk-testpmd, the DPDK
+# virtio-net front end and back end the net tests run against (Debian's `dpdk` package lacks it).
+# python3: the soak's driver (bench/soak.py) and its misbehaving front ends. libfuse3-dev, fuse3
+# and pkg-config: tests/faults/badrange.c, the FUSE file system with bad sectors. iproute2: the
+# network namespaces and TAPs. QEMU and the guest's packages come with the guest build below.
+packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fuse3 pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "tests/setup.sh: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/setup.sh: need root to apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+bash tests/guest/build.sh
