@@ -102,27 +102,30 @@ public class BlkDurabilityTests
                 durable.AddRange(acknowledged.Take(coveredByFlush));
                 acknowledged.RemoveRange(0, coveredByFlush);
                 coveredByFlush = -1;
-                continue;
-            }
-
-            if (writeCache)
-            {
-                acknowledged.Add(slotBlock[done]);
             }
             else
             {
-                durable.Add(slotBlock[done]);
+                if (writeCache)
+                {
+                    acknowledged.Add(slotBlock[done]);
+                }
+                else
+                {
+                    durable.Add(slotBlock[done]);
+                }
+
+                // Halfway, new writes wait until over a hundred are durable: an fdatasync on a
+                // busy disk can take longer than thousands of writes to the page cache.
+                if (next < Writes / 2 || durable.Count > 100)
+                {
+                    Submit(done);
+                }
             }
 
-            // Halfway, new writes wait until over a hundred are durable: an fdatasync on a busy
-            // disk can take longer than thousands of writes to the page cache.
-            var more = next < Writes / 2 || durable.Count > 100;
-            if (more)
-            {
-                Submit(done);
-            }
-
-            if (writeCache && coveredByFlush < 0 && (acknowledged.Count >= 64 || (!more && acknowledged.Count > 0)))
+            // Decided after a flush completes too: when writes are paused and the last of them
+            // completed while a flush was out, only the next flush can make them durable.
+            var writesComing = next < Writes / 2 || durable.Count > 100;
+            if (writeCache && coveredByFlush < 0 && (acknowledged.Count >= 64 || (!writesComing && acknowledged.Count > 0)))
             {
                 coveredByFlush = acknowledged.Count;
                 client.Add(flushSlot, VirtioBlkRequestType.Flush, 0, 0);
