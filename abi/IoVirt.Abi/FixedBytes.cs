@@ -28,3 +28,21 @@ internal struct FixedBytes16
 {
     private byte _element0;
 }
+
+[InlineArray(12)]
+internal struct FixedBytes12
+{
+    private byte _element0;
+}
+
+[InlineArray(36)]
+internal struct FixedBytes36
+{
+    private byte _element0;
+}
+
+[InlineArray(60)]
+internal struct FixedBytes60
+{
+    private byte _element0;
+}

@@ -15,6 +15,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_net.h>
 #include <linux/vhost_types.h>
+#include <linux/kvm.h>
 
 #define SIZE(s) printf("sizeof:%s %zu\n", #s, sizeof(struct s))
 #define OFF(s, f) printf("offsetof:%s.%s %zu\n", #s, #f, offsetof(struct s, f))
@@ -257,6 +258,73 @@ static void vhost(void)
     OFF(vu_queue_region_packed, desc);
 }
 
+static void kvm(void)
+{
+    SIZE(kvm_userspace_memory_region); OFF(kvm_userspace_memory_region, slot); OFF(kvm_userspace_memory_region, flags);
+    OFF(kvm_userspace_memory_region, guest_phys_addr); OFF(kvm_userspace_memory_region, memory_size);
+    OFF(kvm_userspace_memory_region, userspace_addr);
+    SIZE(kvm_regs); OFF(kvm_regs, rax); OFF(kvm_regs, rbp); OFF(kvm_regs, r8); OFF(kvm_regs, r15);
+    OFF(kvm_regs, rip); OFF(kvm_regs, rflags);
+    SIZE(kvm_segment); OFF(kvm_segment, base); OFF(kvm_segment, limit); OFF(kvm_segment, selector);
+    OFF(kvm_segment, type); OFF(kvm_segment, present); OFF(kvm_segment, dpl); OFF(kvm_segment, db);
+    OFF(kvm_segment, s); OFF(kvm_segment, l); OFF(kvm_segment, g); OFF(kvm_segment, avl);
+    OFF(kvm_segment, unusable); OFF(kvm_segment, padding);
+    SIZE(kvm_dtable); OFF(kvm_dtable, base); OFF(kvm_dtable, limit);
+    SIZE(kvm_sregs); OFF(kvm_sregs, cs); OFF(kvm_sregs, ds); OFF(kvm_sregs, es); OFF(kvm_sregs, fs);
+    OFF(kvm_sregs, gs); OFF(kvm_sregs, ss); OFF(kvm_sregs, tr); OFF(kvm_sregs, ldt); OFF(kvm_sregs, gdt);
+    OFF(kvm_sregs, idt); OFF(kvm_sregs, cr0); OFF(kvm_sregs, cr2); OFF(kvm_sregs, cr3); OFF(kvm_sregs, cr4);
+    OFF(kvm_sregs, cr8); OFF(kvm_sregs, efer); OFF(kvm_sregs, apic_base); OFF(kvm_sregs, interrupt_bitmap);
+    SIZE(kvm_fpu); OFF(kvm_fpu, fpr); OFF(kvm_fpu, fcw); OFF(kvm_fpu, fsw); OFF(kvm_fpu, ftwx);
+    OFF(kvm_fpu, last_opcode); OFF(kvm_fpu, last_ip); OFF(kvm_fpu, last_dp); OFF(kvm_fpu, xmm); OFF(kvm_fpu, mxcsr);
+    SIZE(kvm_msr_entry); OFF(kvm_msr_entry, index); OFF(kvm_msr_entry, data);
+    SIZE(kvm_msrs); OFF(kvm_msrs, nmsrs); OFF(kvm_msrs, entries);
+    SIZE(kvm_cpuid_entry2); OFF(kvm_cpuid_entry2, function); OFF(kvm_cpuid_entry2, index);
+    OFF(kvm_cpuid_entry2, flags); OFF(kvm_cpuid_entry2, eax); OFF(kvm_cpuid_entry2, ebx);
+    OFF(kvm_cpuid_entry2, ecx); OFF(kvm_cpuid_entry2, edx);
+    SIZE(kvm_cpuid2); OFF(kvm_cpuid2, nent); OFF(kvm_cpuid2, entries);
+    SIZE(kvm_irq_level); OFF(kvm_irq_level, irq); OFF(kvm_irq_level, level);
+    SIZE(kvm_irqfd); OFF(kvm_irqfd, fd); OFF(kvm_irqfd, gsi); OFF(kvm_irqfd, flags); OFF(kvm_irqfd, resamplefd);
+    SIZE(kvm_msi); OFF(kvm_msi, address_lo); OFF(kvm_msi, address_hi); OFF(kvm_msi, data); OFF(kvm_msi, flags);
+    OFF(kvm_msi, devid);
+    SIZE(kvm_pit_config); OFF(kvm_pit_config, flags);
+    SIZE(kvm_lapic_state);
+    SIZE(kvm_irq_routing_entry); OFF(kvm_irq_routing_entry, gsi); OFF(kvm_irq_routing_entry, type);
+    OFF(kvm_irq_routing_entry, flags); OFF(kvm_irq_routing_entry, u.irqchip.irqchip);
+    OFF(kvm_irq_routing_entry, u.irqchip.pin); OFF(kvm_irq_routing_entry, u.msi.address_lo);
+    OFF(kvm_irq_routing_entry, u.msi.address_hi); OFF(kvm_irq_routing_entry, u.msi.data);
+    SIZE(kvm_irq_routing); OFF(kvm_irq_routing, nr); OFF(kvm_irq_routing, flags); OFF(kvm_irq_routing, entries);
+    SIZE(kvm_ioeventfd); OFF(kvm_ioeventfd, datamatch); OFF(kvm_ioeventfd, addr); OFF(kvm_ioeventfd, len);
+    OFF(kvm_ioeventfd, fd); OFF(kvm_ioeventfd, flags);
+    OFF(kvm_run, request_interrupt_window); OFF(kvm_run, immediate_exit); OFF(kvm_run, exit_reason);
+    OFF(kvm_run, ready_for_interrupt_injection); OFF(kvm_run, if_flag); OFF(kvm_run, flags); OFF(kvm_run, cr8);
+    OFF(kvm_run, apic_base); OFF(kvm_run, hw.hardware_exit_reason);
+    OFF(kvm_run, fail_entry.hardware_entry_failure_reason); OFF(kvm_run, fail_entry.cpu);
+    OFF(kvm_run, io.direction); OFF(kvm_run, io.size); OFF(kvm_run, io.port); OFF(kvm_run, io.count);
+    OFF(kvm_run, io.data_offset); OFF(kvm_run, mmio.phys_addr); OFF(kvm_run, mmio.data); OFF(kvm_run, mmio.len);
+    OFF(kvm_run, mmio.is_write); OFF(kvm_run, internal.suberror); OFF(kvm_run, internal.ndata);
+    OFF(kvm_run, internal.data); OFF(kvm_run, system_event.type); OFF(kvm_run, system_event.ndata);
+    OFF(kvm_run, system_event.data);
+
+    VAL(KVM_API_VERSION);
+    VAL(KVM_GET_API_VERSION); VAL(KVM_CREATE_VM); VAL(KVM_CHECK_EXTENSION); VAL(KVM_GET_VCPU_MMAP_SIZE);
+    VAL(KVM_GET_SUPPORTED_CPUID); VAL(KVM_CREATE_VCPU); VAL(KVM_SET_USER_MEMORY_REGION); VAL(KVM_SET_TSS_ADDR);
+    VAL(KVM_SET_IDENTITY_MAP_ADDR); VAL(KVM_CREATE_IRQCHIP); VAL(KVM_IRQ_LINE); VAL(KVM_SET_GSI_ROUTING);
+    VAL(KVM_IRQFD); VAL(KVM_CREATE_PIT2); VAL(KVM_IOEVENTFD); VAL(KVM_SIGNAL_MSI); VAL(KVM_RUN);
+    VAL(KVM_GET_REGS); VAL(KVM_SET_REGS); VAL(KVM_GET_SREGS); VAL(KVM_SET_SREGS); VAL(KVM_SET_MSRS);
+    VAL(KVM_GET_FPU); VAL(KVM_SET_FPU); VAL(KVM_GET_LAPIC); VAL(KVM_SET_LAPIC); VAL(KVM_SET_CPUID2);
+    VAL(KVM_CAP_IRQCHIP); VAL(KVM_CAP_HLT); VAL(KVM_CAP_USER_MEMORY); VAL(KVM_CAP_SET_TSS_ADDR);
+    VAL(KVM_CAP_EXT_CPUID); VAL(KVM_CAP_NR_VCPUS); VAL(KVM_CAP_IRQ_ROUTING); VAL(KVM_CAP_IRQFD); VAL(KVM_CAP_PIT2);
+    VAL(KVM_CAP_IOEVENTFD); VAL(KVM_CAP_MAX_VCPUS); VAL(KVM_CAP_SIGNAL_MSI); VAL(KVM_CAP_IMMEDIATE_EXIT);
+    VAL(KVM_EXIT_UNKNOWN); VAL(KVM_EXIT_EXCEPTION); VAL(KVM_EXIT_IO); VAL(KVM_EXIT_HYPERCALL); VAL(KVM_EXIT_DEBUG);
+    VAL(KVM_EXIT_HLT); VAL(KVM_EXIT_MMIO); VAL(KVM_EXIT_IRQ_WINDOW_OPEN); VAL(KVM_EXIT_SHUTDOWN);
+    VAL(KVM_EXIT_FAIL_ENTRY); VAL(KVM_EXIT_INTR); VAL(KVM_EXIT_NMI); VAL(KVM_EXIT_INTERNAL_ERROR);
+    VAL(KVM_EXIT_SYSTEM_EVENT); VAL(KVM_SYSTEM_EVENT_SHUTDOWN); VAL(KVM_SYSTEM_EVENT_RESET);
+    VAL(KVM_SYSTEM_EVENT_CRASH); VAL(KVM_EXIT_IO_IN); VAL(KVM_EXIT_IO_OUT);
+    VAL(KVM_IRQFD_FLAG_DEASSIGN); VAL(KVM_IOEVENTFD_FLAG_DATAMATCH); VAL(KVM_IOEVENTFD_FLAG_PIO);
+    VAL(KVM_IOEVENTFD_FLAG_DEASSIGN); VAL(KVM_PIT_SPEAKER_DUMMY); VAL(KVM_IRQ_ROUTING_IRQCHIP);
+    VAL(KVM_IRQ_ROUTING_MSI); VAL(KVM_IRQCHIP_PIC_MASTER); VAL(KVM_IRQCHIP_PIC_SLAVE); VAL(KVM_IRQCHIP_IOAPIC);
+}
+
 int main(void)
 {
     VAL(LINUX_VERSION_CODE);
@@ -266,5 +334,6 @@ int main(void)
     blk();
     net();
     vhost();
+    kvm();
     return 0;
 }
