@@ -83,7 +83,7 @@ internal sealed class DaemonOptions
         }
     }
 
-    private static LogLevel? ParseLevel(string text, out string why)
+    internal static LogLevel? ParseLevel(string text, out string why)
     {
         why = "trace, debug, information, warning, error, critical or none";
         return Enum.TryParse<LogLevel>(text, ignoreCase: true, out var level) && Enum.IsDefined(level) ? level : null;

@@ -16,6 +16,7 @@
 #include <linux/virtio_net.h>
 #include <linux/vhost_types.h>
 #include <linux/kvm.h>
+#include <asm/bootparam.h>
 
 #define SIZE(s) printf("sizeof:%s %zu\n", #s, sizeof(struct s))
 #define OFF(s, f) printf("offsetof:%s.%s %zu\n", #s, #f, offsetof(struct s, f))
@@ -325,6 +326,21 @@ static void kvm(void)
     VAL(KVM_IRQ_ROUTING_MSI); VAL(KVM_IRQCHIP_PIC_MASTER); VAL(KVM_IRQCHIP_PIC_SLAVE); VAL(KVM_IRQCHIP_IOAPIC);
 }
 
+static void x86_boot(void)
+{
+    SIZE(boot_params); OFF(boot_params, acpi_rsdp_addr); OFF(boot_params, ext_ramdisk_image);
+    OFF(boot_params, ext_ramdisk_size); OFF(boot_params, ext_cmd_line_ptr); OFF(boot_params, e820_entries);
+    OFF(boot_params, e820_table); OFF(boot_params, hdr); OFF(boot_params, hdr.setup_sects);
+    OFF(boot_params, hdr.boot_flag); OFF(boot_params, hdr.jump); OFF(boot_params, hdr.header);
+    OFF(boot_params, hdr.version); OFF(boot_params, hdr.type_of_loader); OFF(boot_params, hdr.loadflags);
+    OFF(boot_params, hdr.code32_start); OFF(boot_params, hdr.ramdisk_image); OFF(boot_params, hdr.ramdisk_size);
+    OFF(boot_params, hdr.heap_end_ptr); OFF(boot_params, hdr.cmd_line_ptr); OFF(boot_params, hdr.initrd_addr_max);
+    OFF(boot_params, hdr.kernel_alignment); OFF(boot_params, hdr.relocatable_kernel); OFF(boot_params, hdr.xloadflags);
+    OFF(boot_params, hdr.cmdline_size); OFF(boot_params, hdr.pref_address); OFF(boot_params, hdr.init_size);
+    SIZE(boot_e820_entry); OFF(boot_e820_entry, addr); OFF(boot_e820_entry, size); OFF(boot_e820_entry, type);
+    VAL(E820_MAX_ENTRIES_ZEROPAGE); VAL(LOADED_HIGH); VAL(CAN_USE_HEAP); VAL(XLF_KERNEL_64);
+}
+
 int main(void)
 {
     VAL(LINUX_VERSION_CODE);
@@ -335,5 +351,6 @@ int main(void)
     net();
     vhost();
     kvm();
+    x86_boot();
     return 0;
 }

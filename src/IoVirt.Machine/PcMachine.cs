@@ -1,0 +1,178 @@
+using IoVirt.Hypervisor;
+using IoVirt.Memory;
+using Microsoft.Extensions.Logging;
+
+namespace IoVirt.Machine;
+
+/// <summary>
+/// An x86 PC on a hypervisor: RAM on memfd (so vhost-user back ends can map it), the in-kernel
+/// irqchip and PIT, COM1, the CMOS clock, reset and poweroff ports, and ACPI tables for its
+/// vCPUs. Devices are added to <see cref="Ports"/> and <see cref="Mmio"/> before
+/// <see cref="Boot"/>; <see cref="Run"/> then runs every vCPU on its own thread until the guest
+/// resets, powers off or crashes.
+/// </summary>
+public sealed class PcMachine : IDisposable
+{
+    private readonly IVirtualMachine _vm;
+    private readonly List<IVcpu> _vcpus = [];
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource<MachineExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public PcMachine(IHypervisor hypervisor, MachineOptions options, ILogger logger)
+    {
+        if (options.VcpuCount < 1 || options.VcpuCount > Math.Min(hypervisor.MaxVcpus, 254))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"{options.VcpuCount} vCPUs: this host allows 1 to {Math.Min(hypervisor.MaxVcpus, 254)}");
+        }
+
+        _logger = logger;
+        Layout = new GuestLayout(options.MemorySize);
+        VcpuCount = options.VcpuCount;
+        _vm = hypervisor.CreateVm();
+        try
+        {
+            var regions = Layout.RamRegions.Select((ram, i) => GuestRegion.CreateMemfd(ram.Address, ram.Size, $"iovirt-ram{i}")).ToArray();
+            Memory = new GuestMemory(regions);
+            var slot = 0;
+            foreach (var region in Memory.Regions)
+            {
+                unsafe
+                {
+                    _vm.MapMemory(slot++, region.GuestAddress, (nint)region.Host, region.Size);
+                }
+            }
+
+            Console = new Serial8250(options.Console, high => _vm.SetIrqLine(Serial8250.Com1Irq, high));
+            Ports.Add(Serial8250.Com1Port, Serial8250.Length, Console);
+            Ports.Add(CmosClock.Port, CmosClock.Length, new CmosClock(options.Time));
+            PowerControl.Attach(Ports, Stop);
+
+            for (var id = 0; id < options.VcpuCount; id++)
+            {
+                var vcpu = _vm.CreateVcpu(id);
+                _vcpus.Add(vcpu);
+                vcpu.SetCpuid(CpuidTable.For(hypervisor.SupportedCpuid, id, options.VcpuCount));
+                LongModeBoot.SetCommonState(vcpu);
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public GuestLayout Layout { get; }
+
+    public int VcpuCount { get; }
+
+    /// <summary>All of guest RAM; its regions are memfds a back end can map.</summary>
+    public GuestMemory Memory { get; } = null!;
+
+    public IVirtualMachine Vm => _vm;
+
+    public IoBus Ports { get; } = new();
+
+    public IoBus Mmio { get; } = new();
+
+    public Serial8250 Console { get; } = null!;
+
+    /// <summary>
+    /// Loads a Linux kernel and points the bootstrap processor at it. <paramref name="dsdtBody"/>
+    /// is AML the devices contribute to the DSDT (a PCI host bridge, say).
+    /// </summary>
+    public void Boot(BzImage kernel, ReadOnlySpan<byte> initrd, string commandLine, ReadOnlySpan<byte> dsdtBody = default)
+    {
+        var acpi = AcpiTables.Build(GuestLayout.AcpiAddress, VcpuCount, dsdtBody);
+        if ((ulong)acpi.Length > GuestLayout.BiosEnd - GuestLayout.AcpiAddress)
+        {
+            throw new InvalidOperationException("the ACPI tables outgrow the BIOS area");
+        }
+
+        LinuxLoader.Write(Memory, GuestLayout.AcpiAddress, acpi);
+        LongModeBoot.WriteTables(Memory);
+        var entry = LinuxLoader.Load(Memory, Layout, kernel, initrd, commandLine, GuestLayout.AcpiAddress);
+        LongModeBoot.SetBootProcessor(_vcpus[0], entry);
+    }
+
+    /// <summary>Ends <see cref="Run"/> with <paramref name="exit"/>; the first call wins.</summary>
+    public void Stop(MachineExit exit) => _exit.TrySetResult(exit);
+
+    /// <summary>
+    /// Runs the vCPUs until the machine stops. The vCPU threads are background threads: a vCPU
+    /// halted in the kernel cannot be called back, so they end with the process.
+    /// </summary>
+    public MachineExit Run()
+    {
+        foreach (var vcpu in _vcpus)
+        {
+            var thread = new Thread(() => RunVcpu(vcpu)) { IsBackground = true, Name = $"vcpu{vcpu.Id}" };
+            thread.Start();
+        }
+
+        return _exit.Task.GetAwaiter().GetResult();
+    }
+
+    public void Dispose()
+    {
+        foreach (var vcpu in _vcpus)
+        {
+            vcpu.Dispose();
+        }
+
+        Memory?.Dispose();
+        _vm.Dispose();
+    }
+
+    private void RunVcpu(IVcpu vcpu)
+    {
+        try
+        {
+            while (!_exit.Task.IsCompleted)
+            {
+                var exit = vcpu.Run();
+                switch (exit.Kind)
+                {
+                    case VcpuExitKind.IoIn:
+                        for (var i = 0; i < exit.Count; i++)
+                        {
+                            Ports.Read(exit.Address, vcpu.ExitData.Slice(i * exit.Size, exit.Size));
+                        }
+
+                        break;
+                    case VcpuExitKind.IoOut:
+                        for (var i = 0; i < exit.Count; i++)
+                        {
+                            Ports.Write(exit.Address, vcpu.ExitData.Slice(i * exit.Size, exit.Size));
+                        }
+
+                        break;
+                    case VcpuExitKind.MmioRead:
+                        Mmio.Read(exit.Address, vcpu.ExitData);
+                        break;
+                    case VcpuExitKind.MmioWrite:
+                        Mmio.Write(exit.Address, vcpu.ExitData);
+                        break;
+                    case VcpuExitKind.Halt or VcpuExitKind.Interrupted:
+                        break;
+                    case VcpuExitKind.Reset:
+                        Stop(MachineExit.Reset);
+                        return;
+                    case VcpuExitKind.Shutdown or VcpuExitKind.Crash:
+                        _logger.LogError("vCPU {Vcpu} shut down (triple fault) at RIP 0x{Rip:x}", vcpu.Id, vcpu.GetRegisters().Rip);
+                        Stop(MachineExit.TripleFault);
+                        return;
+                    default:
+                        _logger.LogError("vCPU {Vcpu} failed: {Exit} at RIP 0x{Rip:x}", vcpu.Id, exit, vcpu.GetRegisters().Rip);
+                        Stop(MachineExit.Failed);
+                        return;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "vCPU {Vcpu} stopped", vcpu.Id);
+            Stop(MachineExit.Failed);
+        }
+    }
+}
