@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # virtio-net front end and back end the net tests run against (Debian's `dpdk` package lacks it).
 # python3: the soak's driver (bench/soak.py) and its misbehaving front ends. libfuse3-dev, fuse3
 # and pkg-config: tests/faults/badrange.c, the FUSE file system with bad sectors. iproute2: the
-# network namespaces and TAPs. QEMU and the guest's packages come with the guest build below.
-packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fuse3 pkg-config)
+# network namespaces and TAPs. acpica-tools: iasl, which disassembles the VMM's ACPI tables.
+# QEMU and the guest's packages come with the guest build below.
+packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fuse3 pkg-config acpica-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,9 +17,9 @@ public static class AcpiTables
 
     /// <summary>
     /// Builds the tables for guest address <paramref name="baseAddress"/> (16-byte aligned; the
-    /// RSDP comes first). <paramref name="dsdtBody"/> is AML for the DSDT after <c>\_S5</c>.
+    /// RSDP comes first). <paramref name="devices"/> are AML Device terms for the DSDT's \_SB.
     /// </summary>
-    public static byte[] Build(ulong baseAddress, int vcpuCount, ReadOnlySpan<byte> dsdtBody)
+    public static byte[] Build(ulong baseAddress, int vcpuCount, IReadOnlyList<byte[]> devices)
     {
         var image = new List<byte>();
         var rsdp = Reserve(image, Rsdp.Size);
@@ -32,7 +32,7 @@ public static class AcpiTables
         var madtBytes = MadtBody(vcpuCount);
         Reserve(image, madtBytes.Length);
         var dsdt = Align(image);
-        var dsdtAml = DsdtAml(dsdtBody);
+        var dsdtAml = DsdtAml(devices);
         Reserve(image, SdtHeader.Size + dsdtAml.Length);
         var bytes = image.ToArray();
 
@@ -115,11 +115,12 @@ public static class AcpiTables
         return madt;
     }
 
-    /// <summary>\_S5 (soft off: SLP_TYP 5, which <see cref="PowerControl"/> takes as power-off), then the caller's AML.</summary>
-    private static byte[] DsdtAml(ReadOnlySpan<byte> body)
+    /// <summary>\_S5 (soft off: SLP_TYP 5, which <see cref="PowerControl"/> takes as power-off) and the devices in \_SB.</summary>
+    private static byte[] DsdtAml(IReadOnlyList<byte[]> devices)
     {
-        ReadOnlySpan<byte> s5 = [0x08, (byte)'_', (byte)'S', (byte)'5', (byte)'_', 0x12, 0x08, 0x04, 0x0a, PowerControl.SoftOffType, 0x0a, PowerControl.SoftOffType, 0x00, 0x00];
-        return [.. s5, .. body];
+        var off = Aml.Integer(PowerControl.SoftOffType);
+        byte[] s5 = Aml.Name("_S5_", Aml.PackageOf(off, off, Aml.Integer(0), Aml.Integer(0)));
+        return devices.Count == 0 ? s5 : [.. s5, .. Aml.Scope("\\_SB_", [.. devices])];
     }
 
     private static void Header(Span<byte> table, ReadOnlySpan<byte> signature, byte revision)

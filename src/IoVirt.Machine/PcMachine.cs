@@ -44,6 +44,7 @@ public sealed class PcMachine : IDisposable
 
             Console = new Serial8250(options.Console, high => _vm.SetIrqLine(Serial8250.Com1Irq, high));
             Ports.Add(Serial8250.Com1Port, Serial8250.Length, Console);
+            AcpiDevices.Add(Serial8250.AcpiDevice("COM1", Serial8250.Com1Port, Serial8250.Com1Irq));
             Ports.Add(CmosClock.Port, CmosClock.Length, new CmosClock(options.Time));
             PowerControl.Attach(Ports, Stop);
 
@@ -78,12 +79,18 @@ public sealed class PcMachine : IDisposable
     public Serial8250 Console { get; } = null!;
 
     /// <summary>
-    /// Loads a Linux kernel and points the bootstrap processor at it. <paramref name="dsdtBody"/>
-    /// is AML the devices contribute to the DSDT (a PCI host bridge, say).
+    /// AML Device terms for the DSDT's \_SB. A hardware-reduced ACPI guest maps no ISA
+    /// interrupt it is not told of, so every device with an IRQ is described here.
     /// </summary>
-    public void Boot(BzImage kernel, ReadOnlySpan<byte> initrd, string commandLine, ReadOnlySpan<byte> dsdtBody = default)
+    public List<byte[]> AcpiDevices { get; } = [];
+
+    /// <summary>
+    /// Loads a Linux kernel and points the bootstrap processor at it, with ACPI tables that
+    /// describe <see cref="AcpiDevices"/> and a reset vector for the guest's reboot to reach.
+    /// </summary>
+    public void Boot(BzImage kernel, ReadOnlySpan<byte> initrd, string commandLine)
     {
-        var acpi = AcpiTables.Build(GuestLayout.AcpiAddress, VcpuCount, dsdtBody);
+        var acpi = AcpiTables.Build(GuestLayout.AcpiAddress, VcpuCount, AcpiDevices);
         if ((ulong)acpi.Length > GuestLayout.BiosEnd - GuestLayout.AcpiAddress)
         {
             throw new InvalidOperationException("the ACPI tables outgrow the BIOS area");
@@ -91,12 +98,17 @@ public sealed class PcMachine : IDisposable
 
         LinuxLoader.Write(Memory, GuestLayout.AcpiAddress, acpi);
         LongModeBoot.WriteTables(Memory);
+        LinuxLoader.Write(Memory, ResetVector.Address, ResetVector.Code);
         var entry = LinuxLoader.Load(Memory, Layout, kernel, initrd, commandLine, GuestLayout.AcpiAddress);
         LongModeBoot.SetBootProcessor(_vcpus[0], entry);
     }
 
     /// <summary>Ends <see cref="Run"/> with <paramref name="exit"/>; the first call wins.</summary>
-    public void Stop(MachineExit exit) => _exit.TrySetResult(exit);
+    public void Stop(MachineExit exit)
+    {
+        _logger.LogDebug("the machine stops: {Exit}", exit);
+        _exit.TrySetResult(exit);
+    }
 
     /// <summary>
     /// Runs the vCPUs until the machine stops. The vCPU threads are background threads: a vCPU

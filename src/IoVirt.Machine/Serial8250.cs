@@ -27,6 +27,13 @@ public sealed class Serial8250(Stream output, Action<bool> setIrqLine) : IBusDev
     private bool _transmitEmptyPending;
     private bool _line;
 
+    /// <summary>The DSDT's description of a UART at <paramref name="port"/> with ISA interrupt <paramref name="irq"/>.</summary>
+    public static byte[] AcpiDevice(string name, ushort port, uint irq) => Aml.Device(
+        name,
+        Aml.Name("_HID", Aml.EisaId("PNP0501")),
+        Aml.Name("_UID", Aml.Integer((ulong)(port == Com1Port ? 1 : 2))),
+        Aml.Name("_CRS", Aml.ResourceTemplate(Aml.IoPorts(port, Length), Aml.Irq((int)irq))));
+
     /// <summary>Bytes for the guest to read, as if typed.</summary>
     public void Receive(ReadOnlySpan<byte> bytes)
     {

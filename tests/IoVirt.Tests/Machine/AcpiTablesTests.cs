@@ -55,11 +55,13 @@ public sealed class AcpiTablesTests
     }
 
     [Fact]
-    public void Device_aml_lands_in_the_dsdt()
+    public void Devices_land_in_the_system_bus_scope_of_the_dsdt()
     {
-        byte[] aml = [0x10, 0x05, (byte)'\\', (byte)'_', (byte)'S', (byte)'B', (byte)'_'];
-        var image = AcpiTables.Build(Base, 1, aml);
-        Assert.True(image.AsSpan().IndexOf(aml) > 0);
+        var com1 = Serial8250.AcpiDevice("COM1", Serial8250.Com1Port, Serial8250.Com1Irq);
+        var image = AcpiTables.Build(Base, 1, [com1]);
+        var scope = image.AsSpan().IndexOf("\\_SB_"u8);
+        Assert.True(scope > 0, "no \\_SB scope in the DSDT");
+        Assert.True(image.AsSpan(scope).IndexOf(com1) > 0, "the device is not inside \\_SB");
     }
 
     [Fact]
