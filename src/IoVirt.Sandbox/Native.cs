@@ -108,6 +108,9 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "setresgid", SetLastError = true)]
     public static partial int SetGroupIds(uint real, uint effective, uint saved);
 
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    public static partial uint GetUserId();
+
     [LibraryImport("libc", EntryPoint = "setresuid", SetLastError = true)]
     public static partial int SetUserIds(uint real, uint effective, uint saved);
 

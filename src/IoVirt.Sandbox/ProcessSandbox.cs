@@ -52,7 +52,7 @@ public static class ProcessSandbox
 
         // Names are looked up while /etc is still in view.
         var user = policy.User is { } spec ? UserIdentity.Resolve(spec) : null;
-        var who = user is null ? $"{Environment.UserName} (unchanged)" : $"{user.Name} ({user.Uid}:{user.Gid})";
+        var who = user is null ? $"{CurrentUser()} (unchanged)" : $"{user.Name} ({user.Uid}:{user.Gid})";
         if (policy.Mode == SandboxMode.Namespace)
         {
             ConfinedRoot.Enter([AppContext.BaseDirectory, System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory()], socketDirectories);
@@ -98,5 +98,18 @@ public static class ProcessSandbox
         }
 
         log.LogWarning("the probe's execve returned ({Reason}); the filter only logs", Native.LastError("execve"));
+    }
+
+    /// <summary>The user's name, or uid where there is no passwd entry (a minimal initramfs has no /etc/passwd, and .NET throws then).</summary>
+    private static string CurrentUser()
+    {
+        try
+        {
+            return Environment.UserName;
+        }
+        catch (IOException)
+        {
+            return $"uid {Native.GetUserId()}";
+        }
     }
 }

@@ -119,7 +119,8 @@ public sealed class VhostUserServer : IDisposable
         }
 
         _listener.Shutdown();
-        if (_thread.ThreadState != ThreadState.Unstarted)
+        // ThreadState is a set of flags: a background thread never started is Unstarted | Background.
+        if ((_thread.ThreadState & ThreadState.Unstarted) == 0)
         {
             _thread.Join();
         }
