@@ -2,6 +2,7 @@ using System.CommandLine;
 using IoVirt.Hypervisor;
 using IoVirt.Hypervisor.Kvm;
 using IoVirt.Machine;
+using IoVirt.Machine.Pci;
 using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Cli;
@@ -18,16 +19,24 @@ internal static class VmmCommand
         var cmdline = CommandLine.Text("--cmdline", "TEXT", "the kernel command line (default \"console=ttyS0\")");
         var memory = CommandLine.Parsed<ulong>("--memory", "SIZE", "guest RAM, e.g. 512M or 2G (default 512M)", ParseMemory);
         var cpus = CommandLine.Int("--cpus", "N", "vCPUs (default 1)", 1, 254);
+        var vhostUser = new Option<string[]>("--vhost-user")
+        {
+            HelpName = VhostUserDeviceSpec.Syntax,
+            Description = "a virtio device served by the vhost-user back end listening on PATH (repeatable)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var logLevel = CommandLine.Parsed<LogLevel>("--log-level", "LEVEL", "trace, debug, information, warning (default), error", DaemonOptions.ParseLevel);
         var command = new DocumentedCommand("vmm", "Boots a Linux kernel in a KVM virtual machine: a PC with ACPI, an in-kernel irqchip and PIT, and COM1 on stdout.")
         {
             Details = """
                 The guest's serial console (COM1, ttyS0) is this process's stdout. Guest RAM is
-                a memfd, so vhost-user back ends can map it.
+                a memfd, so vhost-user back ends can map it. Each --vhost-user device is a
+                virtio-pci device with MSI-X; its back end gets the queues' ioeventfds as kicks
+                and irqfds as calls, so its I/O never passes through the VMM.
 
                 Exit codes: 0 the guest rebooted or powered off, 1 the VMM could not run (no
                 usable /dev/kvm, a hypervisor error), 2 bad input (a missing kernel, a file that
-                is not a bzImage, too little memory), 3 the guest crashed (a triple fault, or a
+                is not a bzImage, too little memory, a socket nobody answers on), 3 the guest crashed (a triple fault, or a
                 vCPU the hypervisor could not run).
 
                 """,
@@ -37,10 +46,22 @@ internal static class VmmCommand
         command.Add(cmdline);
         command.Add(memory);
         command.Add(cpus);
+        command.Add(vhostUser);
         command.Add(logLevel);
         CommandLine.Require(command, kernel);
         command.SetAction(result =>
         {
+            var devices = new List<VhostUserDeviceSpec>();
+            foreach (var text in result.GetValue(vhostUser) ?? [])
+            {
+                if (VhostUserDeviceSpec.Parse(text, out var why) is not { } spec)
+                {
+                    return CommandLine.UsageError(result, $"bad --vhost-user '{text}': {why}");
+                }
+
+                devices.Add(spec);
+            }
+
             BzImage image;
             byte[] initramfs;
             try
@@ -78,9 +99,14 @@ internal static class VmmCommand
                 using var machine = new PcMachine(hypervisor, options, logger);
                 try
                 {
+                    foreach (var device in devices)
+                    {
+                        machine.AddVirtio(VhostUserBackend.Connect(device.Socket, device.Type, machine.Memory));
+                    }
+
                     machine.Boot(image, initramfs, result.GetValue(cmdline) ?? "console=ttyS0");
                 }
-                catch (InvalidDataException ex)
+                catch (Exception ex) when (ex is InvalidDataException or VirtioBackendException)
                 {
                     return CommandLine.UsageError(result, ex.Message);
                 }

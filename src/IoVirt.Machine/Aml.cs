@@ -65,6 +65,20 @@ public static class Aml
     /// <summary>IRQNoFlags() { irq }: an edge-triggered, active-high ISA interrupt.</summary>
     public static byte[] Irq(int irq) => [0x22, .. Little(1UL << irq, 2)];
 
+    /// <summary>WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, ...): the buses a bridge decodes.</summary>
+    public static byte[] BusNumbers(ushort first, ushort last) => WordAddress(2, 0, first, last);
+
+    /// <summary>WordIO(ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, ...): ports a bridge forwards.</summary>
+    public static byte[] IoWindow(ushort first, ushort last) => WordAddress(1, 3, first, last);
+
+    /// <summary>DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, ...): addresses a bridge forwards.</summary>
+    public static byte[] MemoryWindow(ulong first, ulong last) =>
+        [0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, .. Little(0, 4), .. Little(first, 4), .. Little(last, 4), .. Little(0, 4), .. Little(last - first + 1, 4)];
+
+    /// <summary>A Word Address Space Descriptor (6.4.3.5.3) of <paramref name="type"/> 0 memory, 1 I/O, 2 bus.</summary>
+    private static byte[] WordAddress(byte type, byte typeFlags, ushort first, ushort last) =>
+        [0x88, 0x0d, 0x00, type, 0x0c, typeFlags, 0x00, 0x00, .. Little(first, 2), .. Little(last, 2), 0x00, 0x00, .. Little((ulong)(last - first + 1), 2)];
+
     /// <summary>
     /// PkgLength (20.2.4) followed by <paramref name="content"/>: the length counts its own
     /// bytes, one to four of them.

@@ -1,4 +1,5 @@
 using IoVirt.Hypervisor;
+using IoVirt.Machine.Pci;
 using IoVirt.Memory;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,8 @@ public sealed class PcMachine : IDisposable
     private readonly IVirtualMachine _vm;
     private readonly List<IVcpu> _vcpus = [];
     private readonly ILogger _logger;
+    private readonly List<VirtioPciDevice> _virtioDevices = [];
+    private readonly MsiRouter _msiRouter = null!;
     private readonly TaskCompletionSource<MachineExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PcMachine(IHypervisor hypervisor, MachineOptions options, ILogger logger)
@@ -47,6 +50,9 @@ public sealed class PcMachine : IDisposable
             AcpiDevices.Add(Serial8250.AcpiDevice("COM1", Serial8250.Com1Port, Serial8250.Com1Irq));
             Ports.Add(CmosClock.Port, CmosClock.Length, new CmosClock(options.Time));
             PowerControl.Attach(Ports, Stop);
+            Ports.Add(PciBus.Port, PciBus.Length, Pci);
+            AcpiDevices.Add(PciBus.AcpiDevice());
+            _msiRouter = new MsiRouter(_vm);
 
             for (var id = 0; id < options.VcpuCount; id++)
             {
@@ -76,6 +82,9 @@ public sealed class PcMachine : IDisposable
 
     public IoBus Mmio { get; } = new();
 
+    /// <summary>PCI bus 0, behind configuration mechanism #1.</summary>
+    public PciBus Pci { get; } = new();
+
     public Serial8250 Console { get; } = null!;
 
     /// <summary>
@@ -103,6 +112,14 @@ public sealed class PcMachine : IDisposable
         LongModeBoot.SetBootProcessor(_vcpus[0], entry);
     }
 
+    /// <summary>Puts a virtio device on the PCI bus, served by <paramref name="backend"/>, which the machine now owns.</summary>
+    public VirtioPciDevice AddVirtio(IVirtioBackend backend)
+    {
+        var device = new VirtioPciDevice(_vm, _msiRouter, Pci, Mmio, backend, _logger);
+        _virtioDevices.Add(device);
+        return device;
+    }
+
     /// <summary>Ends <see cref="Run"/> with <paramref name="exit"/>; the first call wins.</summary>
     public void Stop(MachineExit exit)
     {
@@ -127,6 +144,11 @@ public sealed class PcMachine : IDisposable
 
     public void Dispose()
     {
+        foreach (var device in _virtioDevices)
+        {
+            device.Dispose();
+        }
+
         foreach (var vcpu in _vcpus)
         {
             vcpu.Dispose();

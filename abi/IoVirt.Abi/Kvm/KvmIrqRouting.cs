@@ -27,7 +27,7 @@ public struct KvmIrqRoutingEntry
     public static KvmIrqRoutingEntry Irqchip(uint gsi, uint chip, uint pin) => new() { Gsi = gsi, Type = TypeIrqchip, U0 = chip, U1 = pin };
 
     public static KvmIrqRoutingEntry Msi(uint gsi, ulong address, uint data) =>
-        new() { Gsi = gsi, Type = TypeMsi, U0 = (uint)address, U1 = (uint)(address >> 32), U2 = data };
+        new() { Gsi = gsi, Type = TypeMsi, U0 = unchecked((uint)address), U1 = (uint)(address >> 32), U2 = data };
 }
 
 /// <summary>struct kvm_irq_routing: a count and flags, then that many <see cref="KvmIrqRoutingEntry"/>.</summary>

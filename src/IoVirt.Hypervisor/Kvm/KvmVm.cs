@@ -95,7 +95,7 @@ internal sealed unsafe class KvmVm : IVirtualMachine
 
     public void SignalMsi(ulong address, uint data)
     {
-        var msi = new KvmMsi { AddressLo = (uint)address, AddressHi = (uint)(address >> 32), Data = data };
+        var msi = new KvmMsi { AddressLo = unchecked((uint)address), AddressHi = (uint)(address >> 32), Data = data };
         _vm.Call(KvmIoctl.SignalMsi, &msi, "KVM_SIGNAL_MSI");
     }
 

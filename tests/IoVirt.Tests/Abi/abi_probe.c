@@ -16,6 +16,7 @@
 #include <linux/virtio_net.h>
 #include <linux/vhost_types.h>
 #include <linux/kvm.h>
+#include <linux/virtio_pci.h>
 #include <asm/bootparam.h>
 
 #define SIZE(s) printf("sizeof:%s %zu\n", #s, sizeof(struct s))
@@ -341,6 +342,23 @@ static void x86_boot(void)
     VAL(E820_MAX_ENTRIES_ZEROPAGE); VAL(LOADED_HIGH); VAL(CAN_USE_HEAP); VAL(XLF_KERNEL_64);
 }
 
+static void virtio_pci(void)
+{
+    SIZE(virtio_pci_cap); OFF(virtio_pci_cap, cap_len); OFF(virtio_pci_cap, cfg_type); OFF(virtio_pci_cap, bar);
+    OFF(virtio_pci_cap, id); OFF(virtio_pci_cap, offset); OFF(virtio_pci_cap, length);
+    SIZE(virtio_pci_notify_cap); OFF(virtio_pci_notify_cap, notify_off_multiplier);
+    SIZE(virtio_pci_common_cfg); OFF(virtio_pci_common_cfg, device_feature_select); OFF(virtio_pci_common_cfg, device_feature);
+    OFF(virtio_pci_common_cfg, guest_feature_select); OFF(virtio_pci_common_cfg, guest_feature);
+    OFF(virtio_pci_common_cfg, msix_config); OFF(virtio_pci_common_cfg, num_queues); OFF(virtio_pci_common_cfg, device_status);
+    OFF(virtio_pci_common_cfg, config_generation); OFF(virtio_pci_common_cfg, queue_select); OFF(virtio_pci_common_cfg, queue_size);
+    OFF(virtio_pci_common_cfg, queue_msix_vector); OFF(virtio_pci_common_cfg, queue_enable);
+    OFF(virtio_pci_common_cfg, queue_notify_off); OFF(virtio_pci_common_cfg, queue_desc_lo);
+    OFF(virtio_pci_common_cfg, queue_avail_lo); OFF(virtio_pci_common_cfg, queue_used_lo);
+    VAL(VIRTIO_PCI_CAP_COMMON_CFG); VAL(VIRTIO_PCI_CAP_NOTIFY_CFG); VAL(VIRTIO_PCI_CAP_ISR_CFG);
+    VAL(VIRTIO_PCI_CAP_DEVICE_CFG); VAL(VIRTIO_PCI_CAP_PCI_CFG); VAL(VIRTIO_MSI_NO_VECTOR);
+    VAL(VIRTIO_PCI_ISR_CONFIG);
+}
+
 int main(void)
 {
     VAL(LINUX_VERSION_CODE);
@@ -352,5 +370,6 @@ int main(void)
     vhost();
     kvm();
     x86_boot();
+    virtio_pci();
     return 0;
 }

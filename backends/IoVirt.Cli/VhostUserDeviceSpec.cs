@@ -1,0 +1,46 @@
+using IoVirt.Abi.Virtio;
+
+namespace IoVirt.Cli;
+
+/// <summary>One <c>--vhost-user type=TYPE,socket=PATH</c> of <c>iovirt vmm</c>.</summary>
+internal readonly record struct VhostUserDeviceSpec(VirtioDeviceId Type, string Socket)
+{
+    public const string Syntax = "type=blk|net|rng,socket=PATH";
+
+    public static VhostUserDeviceSpec? Parse(string text, out string why)
+    {
+        why = $"expected {Syntax}";
+        VirtioDeviceId? type = null;
+        string? socket = null;
+        foreach (var pair in text.Split(','))
+        {
+            var (key, value) = pair.IndexOf('=') is var eq and > 0 ? (pair[..eq], pair[(eq + 1)..]) : (pair, "");
+            switch (key)
+            {
+                case "type":
+                    type = value switch
+                    {
+                        "blk" => VirtioDeviceId.Block,
+                        "net" => VirtioDeviceId.Net,
+                        "rng" => VirtioDeviceId.Entropy,
+                        _ => null,
+                    };
+                    if (type is null)
+                    {
+                        why = $"unknown device type '{value}'; {Syntax}";
+                        return null;
+                    }
+
+                    break;
+                case "socket" when value.Length > 0:
+                    socket = value;
+                    break;
+                default:
+                    why = $"unknown or empty '{pair}'; {Syntax}";
+                    return null;
+            }
+        }
+
+        return type is { } t && socket is not null ? new VhostUserDeviceSpec(t, socket) : null;
+    }
+}
