@@ -30,3 +30,4 @@ if ((${#missing[@]})); then
 fi
 
 bash tests/guest/build.sh
+bash tests/guest/build-l1.sh

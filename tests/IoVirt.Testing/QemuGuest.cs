@@ -90,18 +90,21 @@ public static class QemuGuest
     ];
 
     /// <summary>Checks that tests/setup.sh built the guest and it is current (tests/guest/build.sh --check); throws with its reason when not.</summary>
-    private static void RequireGuest()
+    private static void RequireGuest() => RequireBuilt("build.sh", "test guest");
+
+    /// <summary>Fails, with the build script's own words, when tests/guest/<paramref name="script"/> --check says its image is missing or stale.</summary>
+    internal static void RequireBuilt(string script, string what)
     {
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(RepositoryRoot, "tests", "guest", "build.sh"));
+        info.ArgumentList.Add(Path.Combine(RepositoryRoot, "tests", "guest", script));
         info.ArgumentList.Add("--check");
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start build.sh");
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {script}");
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"no test guest: {stdout}{stderr.Result}");
+            throw new InvalidOperationException($"no {what}: {stdout}{stderr.Result}");
         }
     }
 }

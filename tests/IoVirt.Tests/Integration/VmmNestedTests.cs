@@ -1,0 +1,70 @@
+using IoVirt.Testing;
+
+namespace IoVirt.Tests.Integration;
+
+/// <summary>
+/// `iovirt vmm` on a real KVM: inside the nested-KVM host (tests/guest/run-l1.sh), it boots
+/// Debian's kernel and the test initramfs as the L2 guest, with our devices. Each test's L2
+/// script prints what the guest saw; the L1 script prints what the VMM and back ends said.
+/// </summary>
+[Trait(Tier.Name, Tier.Integration)]
+public sealed class VmmNestedTests
+{
+    /// <summary>
+    /// L1 shell: appends <paramref name="l2Script"/> to the L2 initramfs as /test.sh (the kernel
+    /// unpacks concatenated archives) and leaves the image in /tmp/l2.img.
+    /// </summary>
+    private static string L2Image(string l2Script) => $"""
+        mkdir -p /tmp/l2extra
+        cat > /tmp/l2extra/test.sh <<'L2'
+        #!/bin/sh
+        {l2Script}
+        L2
+        chmod +x /tmp/l2extra/test.sh
+        (cd /tmp/l2extra && echo test.sh | cpio -o -H newc 2>/dev/null | gzip) > /tmp/l2extra.cpio
+        cat /l2/initramfs.cpio.gz /tmp/l2extra.cpio > /tmp/l2.img
+        """;
+
+    private const string Vmm = "dotnet /payload/iovirt.dll vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus 2";
+
+    [Fact]
+    public void Boots_debian_to_init_with_two_vcpus_and_ends_when_the_guest_reboots()
+    {
+        var (exit, output) = NestedKvm.Run($"""
+            {L2Image("echo L2-CPUS $(grep -c ^processor /proc/cpuinfo)")}
+            {Vmm}
+            echo "VMM-EXIT $?"
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("IOVIRT-GUEST-READY", output);
+        Assert.Contains("L2-CPUS 2", output);
+        Assert.Contains("VMM-EXIT 0", output);
+    }
+
+    [Fact]
+    public void Guest_reads_hwrng_from_a_vhost_user_back_end_through_virtio_pci()
+    {
+        var (exit, output) = NestedKvm.Run($"""
+            {L2Image("""
+                echo "L2-RNG $(cat /sys/class/misc/hw_random/rng_current)"
+                echo "L2-BYTES $(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
+                grep virtio /proc/interrupts
+                """)}
+            dotnet /payload/iovirt.dll rng --socket /tmp/rng.sock --sandbox seccomp &
+            rng=$!
+            i=0; while [ ! -S /tmp/rng.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+            {Vmm} --vhost-user type=rng,socket=/tmp/rng.sock
+            echo "VMM-EXIT $?"
+            kill $rng; wait $rng
+            dotnet /payload/iovirt.dll vmm --kernel /l2/vmlinuz --vhost-user type=rng,socket=/tmp/nobody.sock
+            echo "UNANSWERED-EXIT $?"
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("L2-RNG virtio_rng.0", output);
+        Assert.Contains("L2-BYTES 64", output);
+        Assert.Contains("VMM-EXIT 0", output);
+        Assert.Matches("\"requests\":[1-9]", output);
+        Assert.Contains("no vhost-user back end answers on /tmp/nobody.sock", output);
+        Assert.Contains("UNANSWERED-EXIT 2", output);
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Boots the nested-KVM host (build-l1.sh, which this only checks) and runs a script in it.
+#   run-l1.sh [--timeout SECONDS] [--mem SIZE] [--script FILE] [--payload DIR]
+# L1 runs under TCG with an SVM-capable CPU (-cpu max,+svm), so its /dev/kvm is real; inside
+# it, our VMM (or QEMU) runs the L2 guest with KVM. DIR's files appear in L1 as /payload.
+# The serial console goes to stdout. Exit status: the script's, from its "IOVIRT-EXIT n" line;
+# 124 when L1 did not finish in time; 125 when it never reached its init.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+cache="${IOVIRT_CACHE:-$HOME/.cache/iovirt}"
+timeout=300 mem=3G script="" payload=""
+while (($#)); do
+  case "$1" in
+    --timeout) timeout=$2; shift 2 ;;
+    --mem) mem=$2; shift 2 ;;
+    --script) script=$2; shift 2 ;;
+    --payload) payload=$2; shift 2 ;;
+    *) echo "run-l1.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+bash "$here/build-l1.sh" --check
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The script and payload ride in a second cpio archive appended to the initramfs.
+mkdir -p "$work/extra/payload"
+[ -n "$script" ] && install -m 0755 "$script" "$work/extra/test.sh"
+[ -n "$payload" ] && cp -r "$payload"/. "$work/extra/payload/"
+(cd "$work/extra" && find . | cpio -o -H newc --quiet) > "$work/extra.cpio"
+cat "$cache/l1/initramfs.cpio" "$work/extra.cpio" > "$work/initrd"
+
+start=$(date +%s%N)
+timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max,+svm -smp 2 -m "$mem" \
+  -kernel "$cache/guest/vmlinuz" -initrd "$work/initrd" \
+  -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+  -nographic -no-reboot -nodefaults -serial stdio > "$work/console.log" 2>&1 || true
+cat "$work/console.log"
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+elapsed="$((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))"
+if ! grep -q IOVIRT-L1-READY "$work/console.log"; then
+  echo "run-l1.sh: L1 never reached its init (${elapsed}s)" >&2; exit 125
+fi
+status=$(sed -n 's/^IOVIRT-EXIT \([0-9]*\).*/\1/p' "$work/console.log" | tail -n 1)
+if [ -z "$status" ]; then
+  echo "run-l1.sh: the L1 script did not finish within ${timeout}s" >&2; exit 124
+fi
+echo "run-l1.sh: L1 finished with status $status (${elapsed}s)" >&2
+exit "$status"
