@@ -36,9 +36,34 @@ public sealed class VmmNestedTests
             echo "VMM-EXIT $?"
             """);
         Assert.True(exit == 0, output);
-        Assert.Contains("IOVIRT-GUEST-READY", output);
-        Assert.Contains("L2-CPUS 2", output);
-        Assert.Contains("VMM-EXIT 0", output);
+        Assert.True(output.Contains("IOVIRT-GUEST-READY", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("L2-CPUS 2", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
+    public void Fio_verifies_random_writes_on_a_two_queue_iovirt_blk_disk()
+    {
+        var (exit, output) = NestedKvm.Run($"""
+            {L2Image("""
+                echo "L2-QUEUES $(ls /sys/block/vda/mq | wc -l)"
+                fio --name=verify --filename=/dev/vda --rw=randwrite --bsrange=4k-1M --size=32M --direct=1 \
+                    --ioengine=libaio --iodepth=8 --numjobs=2 --offset_increment=32M \
+                    --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting 2>&1 | grep -E "err=|verify:"
+                """)}
+            truncate -s 256M /tmp/disk.img
+            dotnet /payload/iovirt.dll blk --socket /tmp/blk.sock --image /tmp/disk.img --queues 2 --sandbox seccomp &
+            blk=$!
+            i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+            {Vmm} --vhost-user type=blk,socket=/tmp/blk.sock
+            echo "VMM-EXIT $?"
+            kill $blk; wait $blk
+            """);
+        Assert.True(exit == 0, output);
+        Assert.True(output.Contains("L2-QUEUES 2", StringComparison.Ordinal), output);
+        Assert.Matches("err= 0", output);
+        Assert.DoesNotContain("err= 1", output);
+        Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
     }
 
     [Fact]
@@ -60,9 +85,9 @@ public sealed class VmmNestedTests
             echo "UNANSWERED-EXIT $?"
             """);
         Assert.True(exit == 0, output);
-        Assert.Contains("L2-RNG virtio_rng.0", output);
-        Assert.Contains("L2-BYTES 64", output);
-        Assert.Contains("VMM-EXIT 0", output);
+        Assert.True(output.Contains("L2-RNG virtio_rng.0", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("L2-BYTES 64", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
         Assert.Matches("\"requests\":[1-9]", output);
         Assert.Contains("no vhost-user back end answers on /tmp/nobody.sock", output);
         Assert.Contains("UNANSWERED-EXIT 2", output);
