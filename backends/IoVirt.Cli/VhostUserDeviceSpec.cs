@@ -3,15 +3,16 @@ using IoVirt.Abi.Virtio;
 namespace IoVirt.Cli;
 
 /// <summary>One <c>--vhost-user type=TYPE,socket=PATH</c> of <c>iovirt vmm</c>.</summary>
-internal readonly record struct VhostUserDeviceSpec(VirtioDeviceId Type, string Socket)
+internal readonly record struct VhostUserDeviceSpec(VirtioDeviceId Type, string Socket, bool Packed)
 {
-    public const string Syntax = "type=blk|net|rng,socket=PATH";
+    public const string Syntax = "type=blk|net|rng,socket=PATH[,packed=on]";
 
     public static VhostUserDeviceSpec? Parse(string text, out string why)
     {
         why = $"expected {Syntax}";
         VirtioDeviceId? type = null;
         string? socket = null;
+        var packed = false;
         foreach (var pair in text.Split(','))
         {
             var (key, value) = pair.IndexOf('=') is var eq and > 0 ? (pair[..eq], pair[(eq + 1)..]) : (pair, "");
@@ -32,6 +33,9 @@ internal readonly record struct VhostUserDeviceSpec(VirtioDeviceId Type, string 
                     }
 
                     break;
+                case "packed" when value is "on" or "off":
+                    packed = value == "on";
+                    break;
                 case "socket" when value.Length > 0:
                     socket = value;
                     break;
@@ -41,6 +45,6 @@ internal readonly record struct VhostUserDeviceSpec(VirtioDeviceId Type, string 
             }
         }
 
-        return type is { } t && socket is not null ? new VhostUserDeviceSpec(t, socket) : null;
+        return type is { } t && socket is not null ? new VhostUserDeviceSpec(t, socket, packed) : null;
     }
 }

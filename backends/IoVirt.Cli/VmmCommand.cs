@@ -101,7 +101,7 @@ internal static class VmmCommand
                 {
                     foreach (var device in devices)
                     {
-                        machine.AddVirtio(VhostUserBackend.Connect(device.Socket, device.Type, machine.Memory));
+                        machine.AddVirtio(VhostUserBackend.Connect(device.Socket, device.Type, machine.Memory, logger, device.Packed));
                     }
 
                     machine.Boot(image, initramfs, result.GetValue(cmdline) ?? "console=ttyS0");

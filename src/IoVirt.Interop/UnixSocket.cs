@@ -242,6 +242,34 @@ public sealed unsafe partial class UnixSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for the peer to close its end (or the socket to
+    /// fail), without reading anything; true when it has.
+    /// </summary>
+    public bool WaitForHangup(int timeoutMs)
+    {
+        var referenced = false;
+        try
+        {
+            _handle.DangerousAddRef(ref referenced);
+            var entry = new Tmds.Linux.pollfd { fd = Fd, events = POLLRDHUP };
+            var ready = poll(&entry, 1, timeoutMs);
+            var events = (ushort)entry.revents;
+            return ready > 0 && (events & ((ushort)POLLRDHUP | (ushort)POLLHUP | (ushort)POLLERR | (ushort)POLLNVAL)) != 0;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
+        finally
+        {
+            if (referenced)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
     public void Dispose() => _handle.Dispose();
 
     /// <summary>

@@ -111,6 +111,9 @@ public sealed class MessageChannel(UnixSocket socket) : IDisposable
     /// <summary>Ends the connection from another thread: the session's receive returns as if the front end had gone.</summary>
     public void Shutdown() => Socket.Shutdown();
 
+    /// <summary>True once the peer has closed the connection; waits up to <paramref name="timeoutMs"/> for it.</summary>
+    public bool WaitForHangup(int timeoutMs) => Socket.WaitForHangup(timeoutMs);
+
     public void Dispose()
     {
         CloseFds();

@@ -191,6 +191,13 @@ public sealed class VhostUserFrontend : IDisposable
         return expectReply ? ReceiveReply((VhostUserRequest)request, -1).ToArray() : null;
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for the back end to close the connection (it
+    /// exited or was killed), without sending anything; true when it has. Safe beside requests
+    /// made from another thread.
+    /// </summary>
+    public bool WaitForHangup(int timeoutMs) => _channel.WaitForHangup(timeoutMs);
+
     /// <summary>True when the back end closed the connection (probes with a request that needs a reply).</summary>
     public bool IsClosedByPeer()
     {

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using IoVirt.Abi.Blk;
 using IoVirt.Abi.Net;
 using IoVirt.Abi.VhostUser;
@@ -5,6 +6,8 @@ using IoVirt.Abi.Virtio;
 using IoVirt.Memory;
 using IoVirt.VhostUser;
 using IoVirt.Virtqueue;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.Machine.Pci;
 
@@ -12,40 +15,44 @@ namespace IoVirt.Machine.Pci;
 /// A virtio device served by a vhost-user back end on a Unix socket: the VMM is the front end.
 /// The back end maps guest RAM and gets each ring's ioeventfd as its kick and irqfd as its
 /// call, so the I/O never passes through the VMM; the VMM only relays negotiation and config.
+/// When the back end goes away (it crashed, or was killed and restarted), the VMM reconnects
+/// and starts its rings again where the guest's used rings stand, handing the new back end the
+/// inflight buffer the old one kept, so requests in flight are resubmitted, as QEMU does.
 /// </summary>
 public sealed class VhostUserBackend : IVirtioBackend
 {
-    /// <summary>Transport bits passed through: indirect descriptors, event index, VERSION_1, packed ring, in-order.</summary>
-    private const ulong TransportFeatures = (1UL << 28) | (1UL << 29) | (1UL << 32) | (1UL << 34) | (1UL << 35);
+    /// <summary>Transport bits passed through: indirect descriptors, event index, VERSION_1, in-order (and the packed ring where asked).</summary>
+    private const ulong TransportFeatures = (1UL << 28) | (1UL << 29) | (1UL << 32) | (1UL << 35);
     private const ulong DeviceFeatureMask = (1UL << 24) - 1;
     private const VhostUserProtocolFeatures Wanted =
-        VhostUserProtocolFeatures.Mq | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.ReplyAck;
+        VhostUserProtocolFeatures.Mq | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.InflightShmfd;
 
     private readonly Lock _lock = new();
-    private readonly VhostUserFrontend _frontend;
+    private readonly string _socket;
     private readonly GuestMemory _memory;
-    private readonly bool _protocolFeatures;
+    private readonly ILogger _logger;
+    private readonly Thread _watcher;
+    private VhostUserFrontend _frontend;
+    private VhostUserProtocolFeatures _protocol;
+    private bool _protocolFeatures;
     private readonly int _configSize;
-    private readonly List<int> _started = [];
+    private ulong _activeFeatures;
+    private IReadOnlyList<VirtioQueueSetup> _activeQueues = [];
+    private VhostUserInflight? _inflight;
+    private SafeFileHandle? _inflightFile;
+    private volatile bool _disposed;
 
-    private VhostUserBackend(VhostUserFrontend frontend, GuestMemory memory, VirtioDeviceId type, string socket)
+    private VhostUserBackend(string socket, VirtioDeviceId type, GuestMemory memory, bool offerPacked, ILogger logger)
     {
-        _frontend = frontend;
+        _socket = socket;
         _memory = memory;
+        _logger = logger;
         DeviceId = type;
-        var offered = frontend.GetFeatures();
-        _protocolFeatures = (offered & (1UL << VirtioFeature.VhostUserProtocolFeatures)) != 0;
-        var protocol = VhostUserProtocolFeatures.None;
-        if (_protocolFeatures)
-        {
-            protocol = frontend.GetProtocolFeatures() & Wanted;
-            frontend.SetProtocolFeatures(protocol);
-        }
-
-        frontend.SetOwner();
-        Features = offered & (TransportFeatures | DeviceFeatureMask);
+        _frontend = Handshake(Open(socket), out var offered);
+        Features = offered & (TransportFeatures | DeviceFeatureMask | (offerPacked ? 1UL << VirtioFeature.RingPacked : 0));
         if ((Features & (1UL << VirtioFeature.Version1)) == 0)
         {
+            _frontend.Dispose();
             throw new VirtioBackendException($"the back end on {socket} does not offer VERSION_1");
         }
 
@@ -58,10 +65,12 @@ public sealed class VhostUserBackend : IVirtioBackend
         }
         else
         {
-            QueueCount = protocol.HasFlag(VhostUserProtocolFeatures.Mq) ? (int)Math.Clamp(frontend.GetQueueNum(), 1, 64) : 1;
+            QueueCount = _protocol.HasFlag(VhostUserProtocolFeatures.Mq) ? (int)Math.Clamp(_frontend.GetQueueNum(), 1, 64) : 1;
         }
 
-        _configSize = protocol.HasFlag(VhostUserProtocolFeatures.Config) ? ConfigSize(type) : 0;
+        _configSize = _protocol.HasFlag(VhostUserProtocolFeatures.Config) ? ConfigSize(type) : 0;
+        _watcher = new Thread(Watch) { IsBackground = true, Name = $"vhost-user {type}" };
+        _watcher.Start();
     }
 
     public VirtioDeviceId DeviceId { get; }
@@ -79,32 +88,20 @@ public sealed class VhostUserBackend : IVirtioBackend
 
     public int MaxQueueSize => 256;
 
-    /// <summary>Connects to the back end on <paramref name="socket"/> and learns what it offers; <see cref="VirtioBackendException"/> when it does not answer as one.</summary>
-    public static VhostUserBackend Connect(string socket, VirtioDeviceId type, GuestMemory memory)
+    /// <summary>
+    /// Connects to the back end on <paramref name="socket"/> and learns what it offers;
+    /// <see cref="VirtioBackendException"/> when nobody answers there as a back end.
+    /// <paramref name="offerPacked"/> offers the guest packed rings (which survive no back-end restart yet).
+    /// </summary>
+    public static VhostUserBackend Connect(string socket, VirtioDeviceId type, GuestMemory memory, ILogger logger, bool offerPacked = false)
     {
-        VhostUserFrontend frontend;
         try
         {
-            frontend = VhostUserFrontend.Connect(socket);
+            return new VhostUserBackend(socket, type, memory, offerPacked, logger);
         }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (IsConnectionFault(ex))
         {
-            throw new VirtioBackendException($"no vhost-user back end answers on {socket}: {ex.Message}", ex);
-        }
-
-        try
-        {
-            return new VhostUserBackend(frontend, memory, type, socket);
-        }
-        catch (Exception ex) when (ex is VhostUserProtocolException or IOException or System.ComponentModel.Win32Exception)
-        {
-            frontend.Dispose();
             throw new VirtioBackendException($"the back end on {socket} failed the handshake: {ex.Message}", ex);
-        }
-        catch
-        {
-            frontend.Dispose();
-            throw;
         }
     }
 
@@ -118,8 +115,15 @@ public sealed class VhostUserBackend : IVirtioBackend
 
         lock (_lock)
         {
-            var bytes = _frontend.GetConfig(offset, (uint)data.Length);
-            bytes.AsSpan(0, Math.Min(bytes.Length, data.Length)).CopyTo(data);
+            try
+            {
+                var bytes = _frontend.GetConfig(offset, (uint)data.Length);
+                bytes.AsSpan(0, Math.Min(bytes.Length, data.Length)).CopyTo(data);
+            }
+            catch (Exception ex) when (IsConnectionFault(ex))
+            {
+                // The back end is going away; the watcher reconnects. The guest reads zeros meanwhile.
+            }
         }
     }
 
@@ -129,7 +133,14 @@ public sealed class VhostUserBackend : IVirtioBackend
         {
             lock (_lock)
             {
-                _frontend.SetConfig(offset, data);
+                try
+                {
+                    _frontend.SetConfig(offset, data);
+                }
+                catch (Exception ex) when (IsConnectionFault(ex))
+                {
+                    _logger.LogWarning("{Device}: a config write was lost with the back end: {Reason}", DeviceId, ex.Message);
+                }
             }
         }
     }
@@ -140,28 +151,17 @@ public sealed class VhostUserBackend : IVirtioBackend
         {
             try
             {
-                _frontend.SetFeatures(features | (_protocolFeatures ? 1UL << VirtioFeature.VhostUserProtocolFeatures : 0));
-                _frontend.SetMemTable(_memory);
-
-                // A packed ring starts with both wrap counters at 1, which the base carries in bits 15 and 31.
-                var start = (features & (1UL << VirtioFeature.RingPacked)) != 0 ? QueuePosition.Initial.ToPackedWord() : 0u;
-                foreach (var queue in queues)
+                if (_protocol.HasFlag(VhostUserProtocolFeatures.InflightShmfd) && _inflight is null && queues.Count > 0)
                 {
-                    var index = (uint)queue.Index;
-                    _frontend.SetVringNum(index, (uint)queue.Size);
-                    _frontend.SetVringAddr(index, HostAddress(queue.Descriptors), HostAddress(queue.Driver), HostAddress(queue.Device));
-                    _frontend.SetVringBase(index, start);
-                    _frontend.SetVringKick(index, queue.Kick);
-                    _frontend.SetVringCall(index, queue.Interrupt);
-                    if (_protocolFeatures)
-                    {
-                        _frontend.SetVringEnable(index, true);
-                    }
-
-                    _started.Add(queue.Index);
+                    _inflight = _frontend.GetInflightFd((ushort)QueueCount, (ushort)queues.Max(q => q.Size), out var file);
+                    _inflightFile = file;
                 }
+
+                Start(features, queues, fromGuestRings: false);
+                _activeFeatures = features;
+                _activeQueues = queues;
             }
-            catch (Exception ex) when (ex is VhostUserProtocolException or IOException or System.ComponentModel.Win32Exception or ArgumentException)
+            catch (Exception ex) when (IsConnectionFault(ex) || ex is ArgumentException)
             {
                 throw new VirtioBackendException($"the {DeviceId} back end refused the rings: {ex.Message}", ex);
             }
@@ -174,21 +174,157 @@ public sealed class VhostUserBackend : IVirtioBackend
         {
             try
             {
-                foreach (var index in _started)
+                foreach (var queue in _activeQueues)
                 {
-                    _frontend.GetVringBase((uint)index);
+                    _frontend.GetVringBase((uint)queue.Index);
                 }
             }
-            catch (Exception ex) when (ex is VhostUserProtocolException or IOException or System.ComponentModel.Win32Exception)
+            catch (Exception ex) when (IsConnectionFault(ex))
             {
-                // The back end is gone or broken; a later activation reports it.
+                // The back end is gone; the watcher reconnects, with no rings to start.
             }
 
-            _started.Clear();
+            _activeQueues = [];
+            _inflight = null;
+            _inflightFile?.Dispose();
+            _inflightFile = null;
         }
     }
 
-    public void Dispose() => _frontend.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        lock (_lock)
+        {
+            _frontend.Dispose();
+        }
+
+        _watcher.Join();
+        _inflightFile?.Dispose();
+    }
+
+    /// <summary>Sends everything a back end needs to run the rings: features, memory, inflight buffer, and each ring.</summary>
+    private void Start(ulong features, IReadOnlyList<VirtioQueueSetup> queues, bool fromGuestRings)
+    {
+        _frontend.SetFeatures(features | (_protocolFeatures ? 1UL << VirtioFeature.VhostUserProtocolFeatures : 0));
+        _frontend.SetMemTable(_memory);
+        if (_inflight is { } inflight && _inflightFile is { } file)
+        {
+            _frontend.SetInflightFd(inflight, file);
+        }
+
+        var packed = (features & (1UL << VirtioFeature.RingPacked)) != 0;
+        foreach (var queue in queues)
+        {
+            var index = (uint)queue.Index;
+            _frontend.SetVringNum(index, (uint)queue.Size);
+            _frontend.SetVringAddr(index, HostAddress(queue.Descriptors), HostAddress(queue.Driver), HostAddress(queue.Device));
+            // A new back end resumes where the guest's used ring stands; requests it took beyond
+            // that are in the inflight buffer, and it resubmits them.
+            var start = packed ? QueuePosition.Initial.ToPackedWord() : fromGuestRings ? UsedIndex(queue) : 0u;
+            _frontend.SetVringBase(index, start);
+            _frontend.SetVringKick(index, queue.Kick);
+            _frontend.SetVringCall(index, queue.Interrupt);
+            if (_protocolFeatures)
+            {
+                _frontend.SetVringEnable(index, true);
+            }
+        }
+    }
+
+    /// <summary>Waits for the back end to go away, then connects to its successor and restarts the rings.</summary>
+    private void Watch()
+    {
+        while (!_disposed)
+        {
+            if (!_frontend.WaitForHangup(500) || _disposed)
+            {
+                continue;
+            }
+
+            _logger.LogWarning("{Device}: the back end on {Socket} went away; waiting for it to return", DeviceId, _socket);
+            lock (_lock)
+            {
+                _frontend.Dispose();
+                var attempts = 0;
+                while (!_disposed)
+                {
+                    try
+                    {
+                        _frontend = Handshake(Open(_socket), out var offered);
+                        if ((offered & Features) != Features)
+                        {
+                            _logger.LogError("{Device}: the new back end on {Socket} offers less (0x{Offered:x}) than the guest may use (0x{Features:x})", DeviceId, _socket, offered, Features);
+                        }
+
+                        if (_activeQueues.Count > 0)
+                        {
+                            if ((_activeFeatures & (1UL << VirtioFeature.RingPacked)) != 0)
+                            {
+                                _logger.LogError("{Device}: packed rings cannot be resumed on a new back end; the device stays stopped", DeviceId);
+                                break;
+                            }
+
+                            Start(_activeFeatures, _activeQueues, fromGuestRings: true);
+                        }
+
+                        _logger.LogWarning("{Device}: reconnected to {Socket} after {Attempts} attempts; {Rings} rings resumed", DeviceId, _socket, attempts, _activeQueues.Count);
+                        break;
+                    }
+                    catch (Exception ex) when (IsConnectionFault(ex))
+                    {
+                        attempts++;
+                        Thread.Sleep(100);
+                    }
+                }
+            }
+        }
+    }
+
+    private VhostUserFrontend Handshake(VhostUserFrontend frontend, out ulong offered)
+    {
+        try
+        {
+            offered = frontend.GetFeatures();
+            _protocolFeatures = (offered & (1UL << VirtioFeature.VhostUserProtocolFeatures)) != 0;
+            _protocol = VhostUserProtocolFeatures.None;
+            if (_protocolFeatures)
+            {
+                _protocol = frontend.GetProtocolFeatures() & Wanted;
+                frontend.SetProtocolFeatures(_protocol);
+            }
+
+            frontend.SetOwner();
+            return frontend;
+        }
+        catch
+        {
+            frontend.Dispose();
+            throw;
+        }
+    }
+
+    private static VhostUserFrontend Open(string socket)
+    {
+        try
+        {
+            return VhostUserFrontend.Connect(socket);
+        }
+        catch (Exception ex) when (ex is Win32Exception or IOException)
+        {
+            throw new VirtioBackendException($"no vhost-user back end answers on {socket}: {ex.Message}", ex);
+        }
+    }
+
+    private static bool IsConnectionFault(Exception ex) =>
+        ex is VhostUserProtocolException or IOException or Win32Exception or VirtioBackendException;
+
+    /// <summary>The index the guest's used ring has reached (split ring: the u16 after its flags).</summary>
+    private uint UsedIndex(VirtioQueueSetup queue)
+    {
+        Span<byte> index = stackalloc byte[2];
+        return _memory.Read(queue.Device + 2, index) == MemoryFault.None ? System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(index) : 0u;
+    }
 
     /// <summary>The back end takes ring addresses in the front end's address space.</summary>
     private unsafe ulong HostAddress(ulong guestAddress)

@@ -67,6 +67,37 @@ public sealed class VmmNestedTests
     }
 
     [Fact]
+    public void Fio_rides_out_a_kill_9_and_restart_of_the_vhost_user_blk_back_end()
+    {
+        // L1 reads the VMM's console (the guest's) to kill the back end while fio's writes run.
+        var (exit, output) = NestedKvm.Run($"""
+            {L2Image("""
+                echo L2-FIO-START
+                fio --name=restart --filename=/dev/vda --rw=randwrite --bs=16k --size=32M --direct=1 \
+                    --ioengine=libaio --iodepth=16 --loops=8 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify:"
+                """)}
+            truncate -s 128M /tmp/disk.img
+            dotnet /payload/iovirt.dll blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
+            blk=$!
+            i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+            ({Vmm} --vhost-user type=blk,socket=/tmp/blk.sock; echo "VMM-EXIT $?") > /tmp/vmm.out 2>&1 &
+            i=0; while ! grep -q L2-FIO-START /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
+            sleep 3
+            kill -9 $blk; wait $blk; echo "L1: killed the back end during fio"
+            dotnet /payload/iovirt.dll blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
+            blk=$!
+            i=0; while ! grep -q VMM-EXIT /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
+            cat /tmp/vmm.out
+            kill $blk; wait $blk
+            """, timeoutSeconds: 400);
+        Assert.True(exit == 0, output);
+        Assert.True(output.Contains("L1: killed the back end during fio", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("reconnected to /tmp/blk.sock", StringComparison.Ordinal), output);
+        Assert.Matches("restart: .*err= 0", output);
+        Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
     public void Guest_reads_hwrng_from_a_vhost_user_back_end_through_virtio_pci()
     {
         var (exit, output) = NestedKvm.Run($"""
