@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace IoVirt.Testing;
@@ -26,25 +25,10 @@ public static class NestedKvm
     {
         QemuGuest.RequireBuilt("build-l1.sh", "nested-KVM host");
 
-        var scriptFile = Path.GetTempFileName();
-        File.WriteAllText(scriptFile, script.ReplaceLineEndings("\n"));
-        try
-        {
-            var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in (string[])[Path.Combine(QemuGuest.RepositoryRoot, "tests", "guest", "run-l1.sh"), "--timeout", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "--script", scriptFile, "--payload", ProgramDirectory])
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start run-l1.sh");
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, stdout + stderr.Result);
-        }
-        finally
-        {
-            File.Delete(scriptFile);
-        }
+        return QemuGuest.RunScript(script,
+        [
+            "bash", Path.Combine(QemuGuest.RepositoryRoot, "tests", "guest", "run-l1.sh"),
+            "--timeout", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "--script", "{script}", "--payload", ProgramDirectory,
+        ]);
     }
 }

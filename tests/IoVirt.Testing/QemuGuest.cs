@@ -35,28 +35,31 @@ public static class QemuGuest
     {
         RequireGuest();
 
+        string[] command =
+        [
+            .. netNamespace?.ExecPrefix ?? [], "bash", Path.Combine(RepositoryRoot, "tests", "guest", "run.sh"),
+            "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--script", "{script}", "--", .. qemuArgs,
+        ];
+        return RunScript(script, command);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="script"/> to a temporary file, runs <paramref name="command"/> (with
+    /// "{script}" standing for that file's path) to its end, and returns its exit code and output.
+    /// </summary>
+    internal static (int ExitCode, string Output) RunScript(string script, IReadOnlyList<string> command)
+    {
         var scriptFile = Path.GetTempFileName();
         File.WriteAllText(scriptFile, script.ReplaceLineEndings("\n"));
         try
         {
-            string[] command = [.. netNamespace?.ExecPrefix ?? [], "bash", Path.Combine(RepositoryRoot, "tests", "guest", "run.sh")];
             var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in command.AsSpan(1))
+            foreach (var arg in command.Skip(1))
             {
-                info.ArgumentList.Add(arg);
+                info.ArgumentList.Add(arg == "{script}" ? scriptFile : arg);
             }
 
-            info.ArgumentList.Add("--timeout");
-            info.ArgumentList.Add(timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            info.ArgumentList.Add("--script");
-            info.ArgumentList.Add(scriptFile);
-            info.ArgumentList.Add("--");
-            foreach (var arg in qemuArgs)
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start run.sh");
+            using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command[0]}");
             var stderr = process.StandardError.ReadToEndAsync();
             var stdout = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
