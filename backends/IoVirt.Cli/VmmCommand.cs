@@ -34,10 +34,14 @@ internal static class VmmCommand
                 virtio-pci device with MSI-X; its back end gets the queues' ioeventfds as kicks
                 and irqfds as calls, so its I/O never passes through the VMM.
 
+                Rings are split unless a device says packed=on; a back end that goes away
+                (killed, crashed) is waited for on its socket and its successor resumes the
+                rings where the guest's used rings stand (split rings only).
+
                 Exit codes: 0 the guest rebooted or powered off, 1 the VMM could not run (no
-                usable /dev/kvm, a hypervisor error), 2 bad input (a missing kernel, a file that
-                is not a bzImage, too little memory, a socket nobody answers on), 3 the guest crashed (a triple fault, or a
-                vCPU the hypervisor could not run).
+                usable /dev/kvm, a hypervisor error), 2 bad input (a missing kernel, a file
+                that is not a bzImage, too little memory, a socket nobody answers on), 3 the
+                guest crashed (a triple fault, or a vCPU the hypervisor could not run).
 
                 """,
         };
