@@ -3,7 +3,7 @@ using IoVirt.Abi.Virtio;
 namespace IoVirt.Cli;
 
 /// <summary>One <c>--vhost-user type=TYPE,socket=PATH</c> of <c>iovirt vmm</c>.</summary>
-internal readonly record struct VhostUserDeviceSpec(VirtioDeviceId Type, string Socket, bool Packed)
+internal sealed record VhostUserDeviceSpec(VirtioDeviceId Type, string Socket, bool Packed)
 {
     public const string Syntax = "type=blk|net|rng,socket=PATH[,packed=on]";
 
@@ -13,9 +13,8 @@ internal readonly record struct VhostUserDeviceSpec(VirtioDeviceId Type, string 
         VirtioDeviceId? type = null;
         string? socket = null;
         var packed = false;
-        foreach (var pair in text.Split(','))
+        foreach (var (key, value) in DeviceOptionText.Pairs(text))
         {
-            var (key, value) = pair.IndexOf('=') is var eq and > 0 ? (pair[..eq], pair[(eq + 1)..]) : (pair, "");
             switch (key)
             {
                 case "type":
@@ -33,14 +32,14 @@ internal readonly record struct VhostUserDeviceSpec(VirtioDeviceId Type, string 
                     }
 
                     break;
-                case "packed" when value is "on" or "off":
-                    packed = value == "on";
+                case "packed" when DeviceOptionText.Switch(value) is { } on:
+                    packed = on;
                     break;
                 case "socket" when value.Length > 0:
                     socket = value;
                     break;
                 default:
-                    why = $"unknown or empty '{pair}'; {Syntax}";
+                    why = $"unknown or empty '{key}'; {Syntax}";
                     return null;
             }
         }

@@ -19,29 +19,30 @@ internal static class VmmCommand
         var cmdline = CommandLine.Text("--cmdline", "TEXT", "the kernel command line (default \"console=ttyS0\")");
         var memory = CommandLine.Parsed<ulong>("--memory", "SIZE", "guest RAM, e.g. 512M or 2G (default 512M)", ParseMemory);
         var cpus = CommandLine.Int("--cpus", "N", "vCPUs (default 1)", 1, 254);
-        var vhostUser = new Option<string[]>("--vhost-user")
-        {
-            HelpName = VhostUserDeviceSpec.Syntax,
-            Description = "a virtio device served by the vhost-user back end listening on PATH (repeatable)",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
+        var disk = Repeatable("--disk", VmmDiskSpec.Syntax, "an in-process virtio-blk disk on an image file (opened buffered) or a zeroed RAM disk (repeatable)");
+        var net = Repeatable("--net", VmmNetSpec.Syntax, "an in-process virtio-net NIC on the host TAP NAME, attached to or, if absent, created for the VMM's life (repeatable)");
+        var rng = CommandLine.Flag("--rng", "an in-process virtio-rng device on the host's entropy");
+        var vhostUser = Repeatable("--vhost-user", VhostUserDeviceSpec.Syntax, "a virtio device served by the vhost-user back end listening on PATH (repeatable)");
         var logLevel = CommandLine.Parsed<LogLevel>("--log-level", "LEVEL", "trace, debug, information, warning (default), error", DaemonOptions.ParseLevel);
         var command = new DocumentedCommand("vmm", "Boots a Linux kernel in a KVM virtual machine: a PC with ACPI, an in-kernel irqchip and PIT, and COM1 on stdout.")
         {
             Details = """
                 The guest's serial console (COM1, ttyS0) is this process's stdout. Guest RAM is
-                a memfd, so vhost-user back ends can map it. Each --vhost-user device is a
-                virtio-pci device with MSI-X; its back end gets the queues' ioeventfds as kicks
-                and irqfds as calls, so its I/O never passes through the VMM.
+                a memfd, so vhost-user back ends can map it. Each device is a virtio-pci device
+                with MSI-X. A --vhost-user device's back end gets the queues' ioeventfds as
+                kicks and irqfds as calls, so its I/O never passes through the VMM. --disk,
+                --net and --rng run the same device models as `iovirt blk`, `iovirt net` and
+                `iovirt rng`, in this process, on their own threads fed the same way.
 
                 Rings are split unless a device says packed=on; a back end that goes away
                 (killed, crashed) is waited for on its socket and its successor resumes the
                 rings where the guest's used rings stand (split rings only).
 
                 Exit codes: 0 the guest rebooted or powered off, 1 the VMM could not run (no
-                usable /dev/kvm, a hypervisor error), 2 bad input (a missing kernel, a file
-                that is not a bzImage, too little memory, a socket nobody answers on), 3 the
-                guest crashed (a triple fault, or a vCPU the hypervisor could not run).
+                usable /dev/kvm, a hypervisor error), 2 bad input (a missing kernel or disk
+                image, a file that is not a bzImage, too little memory, a TAP that cannot be
+                opened, a socket nobody answers on), 3 the guest crashed (a triple fault, or a
+                vCPU the hypervisor could not run).
 
                 """,
         };
@@ -50,20 +51,19 @@ internal static class VmmCommand
         command.Add(cmdline);
         command.Add(memory);
         command.Add(cpus);
+        command.Add(disk);
+        command.Add(net);
+        command.Add(rng);
         command.Add(vhostUser);
         command.Add(logLevel);
         CommandLine.Require(command, kernel);
         command.SetAction(result =>
         {
-            var devices = new List<VhostUserDeviceSpec>();
-            foreach (var text in result.GetValue(vhostUser) ?? [])
+            if (ParseAll(result, disk, VmmDiskSpec.Parse) is not { } disks
+                || ParseAll(result, net, VmmNetSpec.Parse) is not { } nics
+                || ParseAll(result, vhostUser, VhostUserDeviceSpec.Parse) is not { } daemons)
             {
-                if (VhostUserDeviceSpec.Parse(text, out var why) is not { } spec)
-                {
-                    return CommandLine.UsageError(result, $"bad --vhost-user '{text}': {why}");
-                }
-
-                devices.Add(spec);
+                return 2;
             }
 
             BzImage image;
@@ -100,17 +100,21 @@ internal static class VmmCommand
                     VcpuCount = result.GetValue(cpus) ?? 1,
                     Console = stdout,
                 };
+                using var inProcess = new VmmInProcessDevices(logger);
                 using var machine = new PcMachine(hypervisor, options, logger);
                 try
                 {
-                    foreach (var device in devices)
+                    disks.ForEach(spec => inProcess.AddDisk(machine, spec));
+                    nics.ForEach(spec => inProcess.AddNic(machine, spec));
+                    if (result.GetValue(rng))
                     {
-                        machine.AddVirtio(VhostUserBackend.Connect(device.Socket, device.Type, machine.Memory, logger, device.Packed));
+                        inProcess.AddRng(machine);
                     }
 
+                    daemons.ForEach(spec => machine.AddVirtio(VhostUserBackend.Connect(spec.Socket, spec.Type, machine.Memory, logger, spec.Packed)));
                     machine.Boot(image, initramfs, result.GetValue(cmdline) ?? "console=ttyS0");
                 }
-                catch (Exception ex) when (ex is InvalidDataException or VirtioBackendException)
+                catch (Exception ex) when (ex is InvalidDataException or VirtioBackendException or DeviceOpenException)
                 {
                     return CommandLine.UsageError(result, ex.Message);
                 }
@@ -122,6 +126,33 @@ internal static class VmmCommand
             }
         });
         return command;
+    }
+
+    private static Option<string[]> Repeatable(string name, string syntax, string description) => new(name)
+    {
+        HelpName = syntax,
+        Description = description,
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    private delegate T? SpecParser<T>(string text, out string why);
+
+    /// <summary>Every value of a repeatable device option, parsed; null after reporting the first bad one.</summary>
+    private static List<T>? ParseAll<T>(ParseResult result, Option<string[]> option, SpecParser<T> parse)
+    {
+        var specs = new List<T>();
+        foreach (var text in result.GetValue(option) ?? [])
+        {
+            if (parse(text, out var why) is not { } spec)
+            {
+                CommandLine.UsageError(result, $"bad {option.Name} '{text}': {why}");
+                return null;
+            }
+
+            specs.Add(spec);
+        }
+
+        return specs;
     }
 
     private static ulong? ParseMemory(string text, out string why)

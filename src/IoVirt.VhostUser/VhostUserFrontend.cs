@@ -21,6 +21,13 @@ public sealed class VhostUserFrontend : IDisposable
 
     public static VhostUserFrontend Connect(string socketPath) => new(UnixSocket.Connect(socketPath));
 
+    /// <summary>A front end on a socket connected already (one end of <see cref="UnixSocket.Pair"/>); it takes the socket over.</summary>
+    public static VhostUserFrontend Over(UnixSocket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        return new VhostUserFrontend(socket);
+    }
+
     public ulong GetFeatures() => RequestU64(VhostUserRequest.GetFeatures);
 
     public void SetFeatures(ulong features) => Command(VhostUserRequest.SetFeatures, features);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the nested-KVM test host ("L1") from Debian packages only, on top of the test guest
-# (build.sh): busybox, the cloud kernel's kvm modules, the .NET runtime this machine has, and
+# (build.sh): busybox, the cloud kernel's kvm and tun modules, the .NET runtime this machine has, and
 # the test guest's kernel and initramfs as the L2 guest (/l2). run-l1.sh boots it in QEMU with
 # an SVM-capable virtual CPU, so /dev/kvm is real inside it even where the host's is not.
 # Idempotent like build.sh; with --check it only says whether the image is up to date.
@@ -34,7 +34,7 @@ for applet in $("$root/bin/busybox" --list); do
 done
 
 moddir=$(echo "$guest"/kernel/lib/modules/*)
-for m in irqbypass kvm kvm-amd kvm-intel; do
+for m in irqbypass kvm kvm-amd kvm-intel tun; do
   f=$(find "$moddir" -name "$m.ko*" | head -n 1)
   [ -n "$f" ] || { echo "guest/build-l1.sh: module $m missing from the guest's kernel" >&2; exit 1; }
   cp "$f" "$root/lib/modules/$m.ko"

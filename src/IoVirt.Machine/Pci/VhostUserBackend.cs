@@ -12,23 +12,30 @@ using Microsoft.Win32.SafeHandles;
 namespace IoVirt.Machine.Pci;
 
 /// <summary>
-/// A virtio device served by a vhost-user back end on a Unix socket: the VMM is the front end.
-/// The back end maps guest RAM and gets each ring's ioeventfd as its kick and irqfd as its
-/// call, so the I/O never passes through the VMM; the VMM only relays negotiation and config.
-/// When the back end goes away (it crashed, or was killed and restarted), the VMM reconnects
-/// and starts its rings again where the guest's used rings stand, handing the new back end the
-/// inflight buffer the old one kept, so requests in flight are resubmitted, as QEMU does.
+/// A virtio device served by a vhost-user back end: a daemon on a Unix socket, or a device model
+/// in this process (<see cref="InProcessBackend"/>). The VMM is the front end. The back end maps
+/// guest RAM and gets each ring's ioeventfd as its kick and irqfd as its call, so the I/O never
+/// passes through the VMM; the VMM only relays negotiation and config. When the back end goes
+/// away (it crashed, or was killed and restarted; an in-process session failed), the VMM
+/// reconnects and starts its rings again where the guest's used rings stand, handing the new
+/// back end the inflight buffer the old one kept, so requests in flight are resubmitted, as
+/// QEMU does.
 /// </summary>
 public sealed class VhostUserBackend : IVirtioBackend
 {
     /// <summary>Transport bits passed through: indirect descriptors, event index, VERSION_1, in-order (and the packed ring where asked).</summary>
     private const ulong TransportFeatures = (1UL << 28) | (1UL << 29) | (1UL << 32) | (1UL << 35);
     private const ulong DeviceFeatureMask = (1UL << 24) - 1;
+    private const ulong NeedsControlQueue =
+        (1UL << VirtioNetFeature.CtrlVq) | (1UL << VirtioNetFeature.CtrlGuestOffloads) | (1UL << VirtioNetFeature.CtrlRx) | (1UL << VirtioNetFeature.CtrlVlan)
+        | (1UL << VirtioNetFeature.CtrlRxExtra) | (1UL << VirtioNetFeature.GuestAnnounce) | (1UL << VirtioNetFeature.Mq) | (1UL << VirtioNetFeature.CtrlMacAddr);
     private const VhostUserProtocolFeatures Wanted =
         VhostUserProtocolFeatures.Mq | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.InflightShmfd;
 
     private readonly Lock _lock = new();
-    private readonly string _socket;
+    private readonly Func<VhostUserFrontend> _connect;
+    private readonly string _peer;
+    private readonly IDisposable? _link;
     private readonly GuestMemory _memory;
     private readonly ILogger _logger;
     private readonly Thread _watcher;
@@ -42,25 +49,28 @@ public sealed class VhostUserBackend : IVirtioBackend
     private SafeFileHandle? _inflightFile;
     private volatile bool _disposed;
 
-    private VhostUserBackend(string socket, VirtioDeviceId type, GuestMemory memory, bool offerPacked, ILogger logger)
+    private VhostUserBackend(Func<VhostUserFrontend> connect, string peer, IDisposable? link, VirtioDeviceId type, GuestMemory memory, bool offerPacked, ILogger logger)
     {
-        _socket = socket;
+        _connect = connect;
+        _peer = peer;
+        _link = link;
         _memory = memory;
         _logger = logger;
         DeviceId = type;
-        _frontend = Handshake(Open(socket), out var offered);
+        _frontend = Handshake(connect(), out var offered);
         Features = offered & (TransportFeatures | DeviceFeatureMask | (offerPacked ? 1UL << VirtioFeature.RingPacked : 0));
         if ((Features & (1UL << VirtioFeature.Version1)) == 0)
         {
             _frontend.Dispose();
-            throw new VirtioBackendException($"the back end on {socket} does not offer VERSION_1");
+            throw new VirtioBackendException($"{peer} does not offer VERSION_1");
         }
 
         if (type == VirtioDeviceId.Net)
         {
             // One queue pair; the control queue and multiqueue are the VMM's part of a
-            // vhost-user NIC, which this one does not take on yet.
-            Features &= ~((1UL << VirtioNetFeature.CtrlVq) | (1UL << VirtioNetFeature.Mq));
+            // vhost-user NIC, which this one does not take on yet. Every feature that needs the
+            // control queue goes with it: a driver refuses a device offering one without it.
+            Features &= ~NeedsControlQueue;
             QueueCount = 2;
         }
         else
@@ -93,15 +103,34 @@ public sealed class VhostUserBackend : IVirtioBackend
     /// <see cref="VirtioBackendException"/> when nobody answers there as a back end.
     /// <paramref name="offerPacked"/> offers the guest packed rings (which survive no back-end restart yet).
     /// </summary>
-    public static VhostUserBackend Connect(string socket, VirtioDeviceId type, GuestMemory memory, ILogger logger, bool offerPacked = false)
+    public static VhostUserBackend Connect(string socket, VirtioDeviceId type, GuestMemory memory, ILogger logger, bool offerPacked = false) =>
+        Create(() => Open(socket), $"the back end on {socket}", link: null, type, memory, offerPacked, logger);
+
+    /// <summary>
+    /// Serves <paramref name="backend"/>'s device model in this process, which this device then
+    /// owns (disposed with it). <paramref name="offerPacked"/> as for <see cref="Connect"/>.
+    /// </summary>
+    public static VhostUserBackend InProcess(InProcessBackend backend, VirtioDeviceId type, GuestMemory memory, ILogger logger, bool offerPacked = false)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return Create(backend.Connect, $"the in-process {backend.Device.Name} device", backend, type, memory, offerPacked, logger);
+    }
+
+    private static VhostUserBackend Create(Func<VhostUserFrontend> connect, string peer, IDisposable? link, VirtioDeviceId type, GuestMemory memory, bool offerPacked, ILogger logger)
     {
         try
         {
-            return new VhostUserBackend(socket, type, memory, offerPacked, logger);
+            return new VhostUserBackend(connect, peer, link, type, memory, offerPacked, logger);
         }
-        catch (Exception ex) when (IsConnectionFault(ex))
+        catch (Exception ex) when (IsConnectionFault(ex) && ex is not VirtioBackendException)
         {
-            throw new VirtioBackendException($"the back end on {socket} failed the handshake: {ex.Message}", ex);
+            link?.Dispose();
+            throw new VirtioBackendException($"{peer} failed the handshake: {ex.Message}", ex);
+        }
+        catch
+        {
+            link?.Dispose();
+            throw;
         }
     }
 
@@ -200,6 +229,7 @@ public sealed class VhostUserBackend : IVirtioBackend
         }
 
         _watcher.Join();
+        _link?.Dispose();
         _inflightFile?.Dispose();
     }
 
@@ -242,7 +272,7 @@ public sealed class VhostUserBackend : IVirtioBackend
                 continue;
             }
 
-            _logger.LogWarning("{Device}: the back end on {Socket} went away; waiting for it to return", DeviceId, _socket);
+            _logger.LogWarning("{Device}: {Peer} went away; waiting for it to return", DeviceId, _peer);
             lock (_lock)
             {
                 _frontend.Dispose();
@@ -251,10 +281,10 @@ public sealed class VhostUserBackend : IVirtioBackend
                 {
                     try
                     {
-                        _frontend = Handshake(Open(_socket), out var offered);
+                        _frontend = Handshake(_connect(), out var offered);
                         if ((offered & Features) != Features)
                         {
-                            _logger.LogError("{Device}: the new back end on {Socket} offers less (0x{Offered:x}) than the guest may use (0x{Features:x})", DeviceId, _socket, offered, Features);
+                            _logger.LogError("{Device}: after reconnecting, {Peer} offers less (0x{Offered:x}) than the guest may use (0x{Features:x})", DeviceId, _peer, offered, Features);
                         }
 
                         if (_activeQueues.Count > 0)
@@ -268,7 +298,7 @@ public sealed class VhostUserBackend : IVirtioBackend
                             Start(_activeFeatures, _activeQueues, fromGuestRings: true);
                         }
 
-                        _logger.LogWarning("{Device}: reconnected to {Socket} after {Attempts} attempts; {Rings} rings resumed", DeviceId, _socket, attempts, _activeQueues.Count);
+                        _logger.LogWarning("{Device}: reconnected to {Peer} after {Attempts} attempts; {Rings} rings resumed", DeviceId, _peer, attempts, _activeQueues.Count);
                         break;
                     }
                     catch (Exception ex) when (IsConnectionFault(ex))

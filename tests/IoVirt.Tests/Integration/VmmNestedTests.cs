@@ -67,6 +67,49 @@ public sealed class VmmNestedTests
     }
 
     [Fact]
+    public void In_process_disk_nic_and_rng_serve_fio_verify_pings_both_ways_and_hwrng()
+    {
+        // L2 waits on a TCP port until L1 has pinged it and connects, so both directions are
+        // proven before fio starts; L1 tries again until L2's listener is up.
+        var (exit, output) = NestedKvm.Run($"""
+            {L2Image("""
+                echo "L2-RNG $(cat /sys/class/misc/hw_random/rng_current)"
+                echo "L2-BYTES $(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
+                ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
+                ping -c 3 -W 5 10.0.2.1 > /dev/null && echo L2-PING-OK
+                echo L2-NET-UP
+                echo "L2-GOT $(timeout 60 nc -l -p 5000)"
+                echo "L2-QUEUES $(ls /sys/block/vda/mq | wc -l)"
+                fio --name=verify --filename=/dev/vda --rw=randwrite --bsrange=4k-1M --size=32M --direct=1 \
+                    --ioengine=libaio --iodepth=8 --numjobs=2 --offset_increment=32M \
+                    --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting 2>&1 | grep -E "err=|verify:"
+                """)}
+            tunctl -t tap0 > /dev/null
+            ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up
+            truncate -s 256M /tmp/disk.img
+            ({Vmm} --disk path=/tmp/disk.img,queues=2 --net tap=tap0 --rng; echo "VMM-EXIT $?") > /tmp/vmm.out 2>&1 &
+            i=0; while ! grep -q L2-NET-UP /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
+            ping -c 3 -W 5 10.0.2.15 > /dev/null && echo L1-PING-OK
+            i=0; until echo hello-from-l1 | nc 10.0.2.15 5000 2>/dev/null || [ $i -ge 50 ]; do sleep 0.2; i=$((i+1)); done
+            i=0; while ! grep -q VMM-EXIT /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
+            cat /tmp/vmm.out
+            dotnet /payload/iovirt.dll vmm --kernel /l2/vmlinuz --disk path=/nonexistent.img
+            echo "MISSING-IMAGE-EXIT $?"
+            """, timeoutSeconds: 400);
+        Assert.True(exit == 0, output);
+        Assert.Contains("MISSING-IMAGE-EXIT 2", output);
+        Assert.Contains("/nonexistent.img", output);
+        Assert.True(output.Contains("L2-RNG virtio_rng.0", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("L2-BYTES 64", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("L2-PING-OK", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("L1-PING-OK", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("L2-GOT hello-from-l1", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("L2-QUEUES 2", StringComparison.Ordinal), output);
+        Assert.Matches("verify: .*err= 0", output);
+        Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
     public void Fio_rides_out_a_kill_9_and_restart_of_the_vhost_user_blk_back_end()
     {
         // L1 reads the VMM's console (the guest's) to kill the back end while fio's writes run.
@@ -92,7 +135,7 @@ public sealed class VmmNestedTests
             """, timeoutSeconds: 400);
         Assert.True(exit == 0, output);
         Assert.True(output.Contains("L1: killed the back end during fio", StringComparison.Ordinal), output);
-        Assert.True(output.Contains("reconnected to /tmp/blk.sock", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("reconnected to the back end on /tmp/blk.sock", StringComparison.Ordinal), output);
         Assert.Matches("restart: .*err= 0", output);
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
     }
