@@ -30,6 +30,9 @@ public interface IVcpu : IDisposable
 
     void SetCpuid(IReadOnlyList<CpuidEntry> entries);
 
+    /// <summary>Sets XCR0, the state components XSAVE manages (after <see cref="SetCpuid"/>, which bounds them).</summary>
+    void SetXcr0(ulong value);
+
     void SetMsrs(ReadOnlySpan<(uint Index, ulong Value)> msrs);
 
     /// <summary>

@@ -31,4 +31,21 @@ public static class CpuidTable
 
         return entries;
     }
+
+    /// <summary>
+    /// The XCR0 a vCPU starts with: every state component the table offers (leaf 0xD, subleaf
+    /// 0: EDX:EAX), which is what Linux enables; 1 (x87 only, the reset value) without XSAVE.
+    /// </summary>
+    public static ulong InitialXcr0(IReadOnlyList<CpuidEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (entry.Function == 0xd && entry.Index == 0)
+            {
+                return ((ulong)entry.Edx << 32) | entry.Eax | 1;
+            }
+        }
+
+        return 1;
+    }
 }

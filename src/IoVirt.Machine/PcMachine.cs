@@ -58,7 +58,14 @@ public sealed class PcMachine : IDisposable
             {
                 var vcpu = _vm.CreateVcpu(id);
                 _vcpus.Add(vcpu);
-                vcpu.SetCpuid(CpuidTable.For(hypervisor.SupportedCpuid, id, options.VcpuCount));
+                var cpuid = CpuidTable.For(hypervisor.SupportedCpuid, id, options.VcpuCount);
+                vcpu.SetCpuid(cpuid);
+
+                // Not the reset value 1: a hypervisor that never sees the guest's XSETBV (QEMU's
+                // TCG emulating SVM for a nested KVM does not intercept it) goes on believing the
+                // value set here and loads it at every entry. Set to what Linux enables, the guest
+                // keeps its SSE and AVX state under XSAVE and sizes its buffers consistently.
+                vcpu.SetXcr0(CpuidTable.InitialXcr0(cpuid));
                 LongModeBoot.SetCommonState(vcpu);
             }
         }

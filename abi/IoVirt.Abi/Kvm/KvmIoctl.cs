@@ -38,6 +38,7 @@ public static class KvmIoctl
     public static readonly uint SetFpu = Ioctl.In(Kvm, 0x8d, Unsafe.SizeOf<KvmFpu>());
     public static readonly uint GetLapic = Ioctl.Out(Kvm, 0x8e, Unsafe.SizeOf<KvmLapicState>());
     public static readonly uint SetLapic = Ioctl.In(Kvm, 0x8f, Unsafe.SizeOf<KvmLapicState>());
+    public static readonly uint SetXcrs = Ioctl.In(Kvm, 0xa7, Unsafe.SizeOf<KvmXcrs>());
     public static readonly uint SetCpuid2 = Ioctl.In(Kvm, 0x90, KvmCpuid2.HeaderSize);
 
     /// <summary>The API version every KVM since Linux 2.6.22 reports.</summary>

@@ -7,7 +7,7 @@ namespace IoVirt.Hypervisor.Kvm;
 public sealed unsafe class KvmHypervisor : IHypervisor
 {
     private static readonly KvmCap[] Required =
-        [KvmCap.Irqchip, KvmCap.UserMemory, KvmCap.SetTssAddr, KvmCap.ExtCpuid, KvmCap.IrqRouting, KvmCap.Irqfd, KvmCap.Pit2, KvmCap.Ioeventfd, KvmCap.SignalMsi];
+        [KvmCap.Irqchip, KvmCap.UserMemory, KvmCap.SetTssAddr, KvmCap.ExtCpuid, KvmCap.IrqRouting, KvmCap.Irqfd, KvmCap.Pit2, KvmCap.Ioeventfd, KvmCap.SignalMsi, KvmCap.Xcrs];
 
     private readonly KvmFd _system;
 

@@ -142,6 +142,13 @@ internal sealed unsafe class KvmVcpu : IVcpu
         }
     }
 
+    public void SetXcr0(ulong value)
+    {
+        var xcrs = new KvmXcrs { Count = 1 };
+        xcrs.Xcrs[0] = new KvmXcr { Xcr = 0, Value = value };
+        _fd.Call(KvmIoctl.SetXcrs, &xcrs, "KVM_SET_XCRS");
+    }
+
     public void SetMsrs(ReadOnlySpan<(uint Index, ulong Value)> msrs)
     {
         var buffer = new byte[KvmMsrs.HeaderSize + (msrs.Length * Unsafe.SizeOf<KvmMsrEntry>())];

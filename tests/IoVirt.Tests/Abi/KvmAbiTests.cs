@@ -32,6 +32,8 @@ public sealed class KvmAbiTests(CHeaderProbe probe)
         Same<KvmFpu>("kvm_fpu", ("Fpr", "fpr"), ("Fcw", "fcw"), ("Fsw", "fsw"), ("Ftwx", "ftwx"), ("LastOpcode", "last_opcode"),
             ("LastIp", "last_ip"), ("LastDp", "last_dp"), ("Xmm", "xmm"), ("Mxcsr", "mxcsr"));
         Same<KvmLapicState>("kvm_lapic_state");
+        Same<KvmXcr>("kvm_xcr", ("Xcr", "xcr"), ("Value", "value"));
+        Same<KvmXcrs>("kvm_xcrs", ("Count", "nr_xcrs"), ("Flags", "flags"), ("Xcrs", "xcrs"));
     }
 
     [Fact]
@@ -111,7 +113,7 @@ public sealed class KvmAbiTests(CHeaderProbe probe)
             (KvmIoctl.CreatePit2, "KVM_CREATE_PIT2"), (KvmIoctl.Ioeventfd, "KVM_IOEVENTFD"), (KvmIoctl.SignalMsi, "KVM_SIGNAL_MSI"),
             (KvmIoctl.Run, "KVM_RUN"), (KvmIoctl.GetRegs, "KVM_GET_REGS"), (KvmIoctl.SetRegs, "KVM_SET_REGS"),
             (KvmIoctl.GetSregs, "KVM_GET_SREGS"), (KvmIoctl.SetSregs, "KVM_SET_SREGS"), (KvmIoctl.SetMsrs, "KVM_SET_MSRS"),
-            (KvmIoctl.GetFpu, "KVM_GET_FPU"), (KvmIoctl.SetFpu, "KVM_SET_FPU"), (KvmIoctl.GetLapic, "KVM_GET_LAPIC"),
+            (KvmIoctl.GetFpu, "KVM_GET_FPU"), (KvmIoctl.SetFpu, "KVM_SET_FPU"), (KvmIoctl.GetLapic, "KVM_GET_LAPIC"), (KvmIoctl.SetXcrs, "KVM_SET_XCRS"),
             (KvmIoctl.SetLapic, "KVM_SET_LAPIC"), (KvmIoctl.SetCpuid2, "KVM_SET_CPUID2"),
         };
         var wrong = requests.Where(r => probe.Value(r.C) != r.Ours).Select(r => $"{r.C}: 0x{r.Ours:x} here, 0x{probe.Value(r.C):x} in C");
@@ -128,7 +130,7 @@ public sealed class KvmAbiTests(CHeaderProbe probe)
             ((ulong)KvmCap.NrVcpus, "KVM_CAP_NR_VCPUS"), ((ulong)KvmCap.IrqRouting, "KVM_CAP_IRQ_ROUTING"),
             ((ulong)KvmCap.Irqfd, "KVM_CAP_IRQFD"), ((ulong)KvmCap.Pit2, "KVM_CAP_PIT2"), ((ulong)KvmCap.Ioeventfd, "KVM_CAP_IOEVENTFD"),
             ((ulong)KvmCap.MaxVcpus, "KVM_CAP_MAX_VCPUS"), ((ulong)KvmCap.SignalMsi, "KVM_CAP_SIGNAL_MSI"),
-            ((ulong)KvmCap.ImmediateExit, "KVM_CAP_IMMEDIATE_EXIT"),
+            ((ulong)KvmCap.ImmediateExit, "KVM_CAP_IMMEDIATE_EXIT"), ((ulong)KvmCap.Xcrs, "KVM_CAP_XCRS"),
             ((ulong)KvmExitReason.Unknown, "KVM_EXIT_UNKNOWN"), ((ulong)KvmExitReason.Exception, "KVM_EXIT_EXCEPTION"),
             ((ulong)KvmExitReason.Io, "KVM_EXIT_IO"), ((ulong)KvmExitReason.Hypercall, "KVM_EXIT_HYPERCALL"),
             ((ulong)KvmExitReason.Debug, "KVM_EXIT_DEBUG"), ((ulong)KvmExitReason.Hlt, "KVM_EXIT_HLT"),

@@ -278,6 +278,8 @@ static void kvm(void)
     OFF(kvm_sregs, cr8); OFF(kvm_sregs, efer); OFF(kvm_sregs, apic_base); OFF(kvm_sregs, interrupt_bitmap);
     SIZE(kvm_fpu); OFF(kvm_fpu, fpr); OFF(kvm_fpu, fcw); OFF(kvm_fpu, fsw); OFF(kvm_fpu, ftwx);
     OFF(kvm_fpu, last_opcode); OFF(kvm_fpu, last_ip); OFF(kvm_fpu, last_dp); OFF(kvm_fpu, xmm); OFF(kvm_fpu, mxcsr);
+    SIZE(kvm_xcr); OFF(kvm_xcr, xcr); OFF(kvm_xcr, value);
+    SIZE(kvm_xcrs); OFF(kvm_xcrs, nr_xcrs); OFF(kvm_xcrs, flags); OFF(kvm_xcrs, xcrs); OFF(kvm_xcrs, padding);
     SIZE(kvm_msr_entry); OFF(kvm_msr_entry, index); OFF(kvm_msr_entry, data);
     SIZE(kvm_msrs); OFF(kvm_msrs, nmsrs); OFF(kvm_msrs, entries);
     SIZE(kvm_cpuid_entry2); OFF(kvm_cpuid_entry2, function); OFF(kvm_cpuid_entry2, index);
@@ -313,10 +315,10 @@ static void kvm(void)
     VAL(KVM_SET_IDENTITY_MAP_ADDR); VAL(KVM_CREATE_IRQCHIP); VAL(KVM_IRQ_LINE); VAL(KVM_SET_GSI_ROUTING);
     VAL(KVM_IRQFD); VAL(KVM_CREATE_PIT2); VAL(KVM_IOEVENTFD); VAL(KVM_SIGNAL_MSI); VAL(KVM_RUN);
     VAL(KVM_GET_REGS); VAL(KVM_SET_REGS); VAL(KVM_GET_SREGS); VAL(KVM_SET_SREGS); VAL(KVM_SET_MSRS);
-    VAL(KVM_GET_FPU); VAL(KVM_SET_FPU); VAL(KVM_GET_LAPIC); VAL(KVM_SET_LAPIC); VAL(KVM_SET_CPUID2);
+    VAL(KVM_GET_FPU); VAL(KVM_SET_FPU); VAL(KVM_GET_LAPIC); VAL(KVM_SET_LAPIC); VAL(KVM_SET_CPUID2); VAL(KVM_SET_XCRS);
     VAL(KVM_CAP_IRQCHIP); VAL(KVM_CAP_HLT); VAL(KVM_CAP_USER_MEMORY); VAL(KVM_CAP_SET_TSS_ADDR);
     VAL(KVM_CAP_EXT_CPUID); VAL(KVM_CAP_NR_VCPUS); VAL(KVM_CAP_IRQ_ROUTING); VAL(KVM_CAP_IRQFD); VAL(KVM_CAP_PIT2);
-    VAL(KVM_CAP_IOEVENTFD); VAL(KVM_CAP_MAX_VCPUS); VAL(KVM_CAP_SIGNAL_MSI); VAL(KVM_CAP_IMMEDIATE_EXIT);
+    VAL(KVM_CAP_IOEVENTFD); VAL(KVM_CAP_MAX_VCPUS); VAL(KVM_CAP_SIGNAL_MSI); VAL(KVM_CAP_IMMEDIATE_EXIT); VAL(KVM_CAP_XCRS);
     VAL(KVM_EXIT_UNKNOWN); VAL(KVM_EXIT_EXCEPTION); VAL(KVM_EXIT_IO); VAL(KVM_EXIT_HYPERCALL); VAL(KVM_EXIT_DEBUG);
     VAL(KVM_EXIT_HLT); VAL(KVM_EXIT_MMIO); VAL(KVM_EXIT_IRQ_WINDOW_OPEN); VAL(KVM_EXIT_SHUTDOWN);
     VAL(KVM_EXIT_FAIL_ENTRY); VAL(KVM_EXIT_INTR); VAL(KVM_EXIT_NMI); VAL(KVM_EXIT_INTERNAL_ERROR);

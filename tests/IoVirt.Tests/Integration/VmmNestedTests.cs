@@ -31,13 +31,19 @@ public sealed class VmmNestedTests
     public void Boots_debian_to_init_with_two_vcpus_and_ends_when_the_guest_reboots()
     {
         var (exit, output) = NestedKvm.Run($"""
-            {L2Image("echo L2-CPUS $(grep -c ^processor /proc/cpuinfo)")}
+            {L2Image("""
+                echo "L2-CPUS $(grep -c ^processor /proc/cpuinfo)"
+                echo "L2-XSAVE-WARNINGS $(dmesg | grep -c 'XSAVE consistency problem')"
+                """)}
             {Vmm}
             echo "VMM-EXIT $?"
             """);
         Assert.True(exit == 0, output);
         Assert.True(output.Contains("IOVIRT-GUEST-READY", StringComparison.Ordinal), output);
         Assert.True(output.Contains("L2-CPUS 2", StringComparison.Ordinal), output);
+
+        // The guest's XCR0 as KVM sees it matches what the guest set (see PcMachine).
+        Assert.True(output.Contains("L2-XSAVE-WARNINGS 0", StringComparison.Ordinal), output);
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
     }
 
