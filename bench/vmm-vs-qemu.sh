@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# `iovirt vmm` against QEMU 7.2 as the L2 VMM, in one nested-KVM host (tests/guest/run-l1.sh):
+# the same kernel, initramfs, vCPUs, memory and disk image, interleaved round by round.
+#   bench/vmm-vs-qemu.sh            ROUNDS=3 RUNTIME=8 by default (about 10 minutes)
+# Per VMM and disk (in-process: ours `--disk`, QEMU's virtio-blk-pci on a buffered raw image;
+# vhost-user: `iovirt blk`, fresh for every run, for both) it prints the time from the VMM's
+# exec to the guest's init, fio 4k randread IOPS at QD1 and QD32 in the guest, and the VMM's
+# resident memory outside guest RAM (RssAnon + RssFile; guest RAM is a shared memfd for both).
+# Medians over the rounds, their range, and ours/QEMU (for time and memory, QEMU/ours: above 1
+# means ours is better everywhere).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+rounds="${ROUNDS:-3}" runtime="${RUNTIME:-8}"
+
+dotnet build -c Release -v q -nologo "$repo/backends/IoVirt.Cli" >&2
+bash "$repo/tests/guest/build-l1.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The payload: our program, and QEMU with the libraries it links and the firmware it loads.
+mkdir -p "$work/payload/iovirt" "$work/payload/qemu/lib"
+cp -r "$repo/backends/IoVirt.Cli/bin/Release/net10.0/." "$work/payload/iovirt/"
+cp /usr/bin/qemu-system-x86_64 "$work/payload/qemu/"
+for lib in $(ldd /usr/bin/qemu-system-x86_64 | grep -o '/[^ ]*' | sort -u); do cp -L "$lib" "$work/payload/qemu/lib/"; done
+cp /usr/share/qemu/qboot.rom /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin "$work/payload/qemu/"
+
+cat > "$work/l1.sh" <<L1
+#!/bin/sh
+rounds=$rounds runtime=$runtime
+L1
+cat >> "$work/l1.sh" <<'L1'
+mkdir -p /tmp/l2extra
+cat > /tmp/l2extra/test.sh <<L2
+#!/bin/sh
+for qd in 1 32; do
+  echo "FIO-QD\$qd \$(fio --name=r --filename=/dev/vda --rw=randread --bs=4k --direct=1 --ioengine=libaio \
+    --iodepth=\$qd --runtime=$runtime --ramp_time=1 --time_based --minimal | cut -d';' -f8)"
+done
+echo L2-FIO-DONE
+sleep 3
+L2
+chmod +x /tmp/l2extra/test.sh
+(cd /tmp/l2extra && echo test.sh | cpio -o -H newc 2>/dev/null | gzip) > /tmp/l2extra.cpio
+cat /l2/initramfs.cpio.gz /tmp/l2extra.cpio > /tmp/l2.img
+dd if=/dev/urandom of=/tmp/disk.img bs=1M count=256 2>/dev/null
+cmdline='console=ttyS0 quiet panic=-1 rdinit=/init'
+iovirt=/payload/iovirt/iovirt
+# Each VMM replaces the shell measure() starts in the background, so \$! is the VMM itself.
+qemu() {
+  LD_LIBRARY_PATH=/payload/qemu/lib exec /payload/qemu/qemu-system-x86_64 -L /payload/qemu -accel kvm -cpu host \
+    -bios qboot.rom -M pc -m 512M -smp 2 -object memory-backend-memfd,id=mem,size=512M,share=on \
+    -machine memory-backend=mem -nodefaults -display none -no-reboot -serial stdio \
+    -kernel /l2/vmlinuz -initrd /tmp/l2.img -append "$cmdline" "$@"
+}
+ours() {
+  exec $iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline "$cmdline" --memory 512M --cpus 2 "$@"
+}
+
+# One run: boot time (exec to the guest's init), the guest's fio figures, the VMM's memory.
+measure() {
+  label=$1; shift
+  : > /tmp/out
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  "$@" > /tmp/out 2>&1 &
+  pid=$!
+  while ! grep -q IOVIRT-GUEST-READY /tmp/out && kill -0 $pid 2>/dev/null; do sleep 0.05; done
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  while ! grep -q L2-FIO-DONE /tmp/out && kill -0 $pid 2>/dev/null; do sleep 0.2; done
+  rss=$(awk '/^RssAnon:|^RssFile:/ {kb += $2} END {print kb}' /proc/$pid/status 2>/dev/null)
+  wait $pid
+  echo "BENCH $label boot=$(awk "BEGIN {print $t1 - $t0}") qd1=$(sed -n 's/^FIO-QD1 //p' /tmp/out) qd32=$(sed -n 's/^FIO-QD32 //p' /tmp/out) rss_kb=$rss"
+  grep -q L2-FIO-DONE /tmp/out || { echo "BENCH-FAILED $label"; cat /tmp/out; }
+}
+
+with_daemon() {
+  rm -f /tmp/blk.sock
+  $iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp --log-level warning &
+  daemon=$!
+  while [ ! -S /tmp/blk.sock ]; do sleep 0.1; done
+  "$@"
+  kill $daemon; wait $daemon 2>/dev/null
+}
+
+for round in $(seq 1 $rounds); do
+  measure "qemu in-process" qemu -drive file=/tmp/disk.img,if=none,id=d0,format=raw,cache=writeback,aio=threads -device virtio-blk-pci,drive=d0
+  measure "ours in-process" ours --disk path=/tmp/disk.img
+  with_daemon measure "qemu vhost-user" qemu -chardev socket,id=c0,path=/tmp/blk.sock -device vhost-user-blk-pci,chardev=c0,num-queues=1
+  with_daemon measure "ours vhost-user" ours --vhost-user type=blk,socket=/tmp/blk.sock
+done
+L1
+
+bash "$repo/tests/guest/run-l1.sh" --timeout 3000 --mem 3G --script "$work/l1.sh" --payload "$work/payload" > "$work/console.log" 2>&1 || true
+if grep -q BENCH-FAILED "$work/console.log" || ! grep -q '^BENCH ' "$work/console.log"; then
+  cat "$work/console.log"; echo "vmm-vs-qemu.sh: a run failed (its console is above)" >&2; exit 1
+fi
+grep '^BENCH ' "$work/console.log"
+
+# The table: medians and ranges per VMM, device and figure; ratios with ours on top for rates.
+grep '^BENCH ' "$work/console.log" | awk -v rounds="$rounds" '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    lo = a[1]; hi = a[n]
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  {
+    vmm = $2; dev = $3
+    for (f = 4; f <= NF; f++) { split($f, kv, "="); values[vmm, dev, kv[1]] = values[vmm, dev, kv[1]] " " kv[2] }
+  }
+  END {
+    printf "\n%-11s %-7s %22s %22s %8s\n", "device", "figure", "QEMU 7.2 (median, range)", "iovirt vmm", "ratio"
+    split("in-process vhost-user", devs, " "); split("boot qd1 qd32 rss_kb", figs, " ")
+    for (d = 1; d <= 2; d++) for (g = 1; g <= 4; g++) {
+      dev = devs[d]; fig = figs[g]
+      q = median(values["qemu", dev, fig]); qlo = lo; qhi = hi
+      o = median(values["ours", dev, fig]); olo = lo; ohi = hi
+      better_low = (fig == "boot" || fig == "rss_kb")
+      ratio = better_low ? (o > 0 ? q / o : 0) : (q > 0 ? o / q : 0)
+      printf "%-11s %-7s %8.6g (%g-%g) %8.6g (%g-%g) %7.2fx\n", dev, fig, q, qlo, qhi, o, olo, ohi, ratio
+    }
+    printf "(%d rounds; boot in seconds, qd1/qd32 in IOPS, rss_kb = RssAnon + RssFile; ratio > 1: ours is better)\n", rounds
+  }'
