@@ -31,7 +31,7 @@ internal sealed class VmmInProcessDevices(ILogger logger) : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Win32Exception)
         {
-            throw new DeviceOpenException($"--disk {disk.Path}: {e.Message}", e);
+            throw new DeviceOpenException($"--disk {disk.Path ?? $"ram={disk.RamBytes}"}: {e.Message}", e);
         }
 
         _owned.Add(store);

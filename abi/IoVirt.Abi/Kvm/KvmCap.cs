@@ -14,9 +14,9 @@ public enum KvmCap : uint
     Irqfd = 32,
     Pit2 = 33,
     Ioeventfd = 36,
-    /// <summary>The most vCPUs a VM can have.</summary>
     /// <summary>KVM_GET_XCRS and KVM_SET_XCRS.</summary>
     Xcrs = 56,
+    /// <summary>The most vCPUs a VM can have.</summary>
     MaxVcpus = 66,
     SignalMsi = 77,
     ImmediateExit = 136,
