@@ -182,7 +182,7 @@ internal static class BlkCommand
                 },
                 level,
                 TimeSpan.FromMicroseconds(busyPoll ?? DefaultBusyPoll(settings.Engine, store)),
-                () => DaemonHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())])),
+                () => DaemonHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())]), ReportJson.Default.BlkReport),
                 sandbox);
         }
     }

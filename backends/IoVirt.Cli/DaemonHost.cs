@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using IoVirt.Devices;
 using IoVirt.Sandbox;
 using IoVirt.VhostUser;
@@ -37,8 +38,6 @@ internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSand
 /// </summary>
 internal static class DaemonHost
 {
-    private static readonly JsonSerializerOptions ReportJson = new(JsonSerializerDefaults.Web);
-
     public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
         Run([new HostedDevice(socketPath, device)], level, busyPoll, report, sandbox);
 
@@ -89,7 +88,7 @@ internal static class DaemonHost
         .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
 
     /// <summary>Prints a final report as one JSON line on stdout (property names in camelCase), for <c>stopped</c>.</summary>
-    public static void PrintReport<T>(T report) => Console.Out.WriteLine(JsonSerializer.Serialize(report, ReportJson));
+    public static void PrintReport<T>(T report, JsonTypeInfo<T> type) => Console.Out.WriteLine(JsonSerializer.Serialize(report, type));
 
     /// <summary>Parses --log-level.</summary>
     public static bool TryParseLevel(string? text, out LogLevel level)

@@ -148,7 +148,7 @@ internal static class MuxCommand
         using (mux)
         {
             HostedDevice[] devices = [.. mux.Devices.Select(device => new HostedDevice(device.Socket, device.Create))];
-            return DaemonHost.Run(devices, level, mux.BusyPoll, () => DaemonHost.PrintReport(mux.Report()), sandbox);
+            return DaemonHost.Run(devices, level, mux.BusyPoll, () => DaemonHost.PrintReport(mux.Report(), ReportJson.Default.MuxReport), sandbox);
         }
     }
 }

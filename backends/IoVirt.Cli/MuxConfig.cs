@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using IoVirt.Arbitration;
 using IoVirt.Backends.Blk;
 using IoVirt.Backends.Mux;
@@ -14,51 +14,44 @@ namespace IoVirt.Cli;
 /// </summary>
 internal sealed record MuxConfig
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-    };
-
     /// <summary>The fields of each object in the file, for pointing at a misspelled one.</summary>
     private static readonly Dictionary<string, string[]> Fields = new(StringComparer.Ordinal)
     {
-        [nameof(MuxConfig)] = Names<MuxConfig>(),
-        [nameof(MuxDiskConfig)] = Names<MuxDiskConfig>(),
-        [nameof(MuxNicConfig)] = Names<MuxNicConfig>(),
-        [nameof(MuxCosts)] = Names<MuxCosts>(),
+        [nameof(MuxConfig)] = Names(MuxConfigJson.Default.MuxConfig),
+        [nameof(MuxDiskConfig)] = Names(MuxConfigJson.Default.MuxDiskConfig),
+        [nameof(MuxNicConfig)] = Names(MuxConfigJson.Default.MuxNicConfig),
+        [nameof(MuxCosts)] = Names(MuxConfigJson.Default.MuxCosts),
     };
 
-    public string? Image { get; init; }
+    public string? Image { get; set; }
 
-    public string? Ram { get; init; }
+    public string? Ram { get; set; }
 
     /// <summary>Reads and writes bypass the page cache (O_DIRECT) where aligned, so the arbiter meets the device itself.</summary>
-    public bool Direct { get; init; }
+    public bool Direct { get; set; }
 
     /// <summary>
     /// How far the image's latency per cost unit may rise above its unloaded level, while two or
     /// more disks are busy, before it is given fewer requests at once: small protects latency and
     /// the shares, large gives throughput (0.25: a quarter).
     /// </summary>
-    public double LatencyTolerance { get; init; } = 0.25;
+    public double LatencyTolerance { get; set; } = 0.25;
 
     /// <summary>What disk requests cost, in 4 KiB random reads (the unit of the IOPS figures); null: the default model.</summary>
-    public MuxCosts? Costs { get; init; }
+    public MuxCosts? Costs { get; set; }
 
     /// <summary>Requests per second the image completes; the disks' reservations must fit in it.</summary>
-    public double? CapacityIops { get; init; }
+    public double? CapacityIops { get; set; }
 
-    public IReadOnlyList<MuxDiskConfig> Disks { get; init; } = [];
+    public IReadOnlyList<MuxDiskConfig> Disks { get; set; } = [];
 
     /// <summary>The MTU every network device reports; the switch carries frames up to it.</summary>
-    public int Mtu { get; init; } = 1500;
+    public int Mtu { get; set; } = 1500;
 
-    public IReadOnlyList<MuxNicConfig> Nics { get; init; } = [];
+    public IReadOnlyList<MuxNicConfig> Nics { get; set; } = [];
 
     /// <summary>The TAP interface the switch's uplink is (created if missing); null: no uplink.</summary>
-    public string? Uplink { get; init; }
+    public string? Uplink { get; set; }
 
     /// <summary>Reads and checks <paramref name="path"/>; null and why when it is not a config to serve.</summary>
     public static MuxConfig? Load(string path, out ConfigError? error)
@@ -86,7 +79,7 @@ internal sealed record MuxConfig
         MuxConfig? config;
         try
         {
-            config = JsonSerializer.Deserialize<MuxConfig>(text, Json);
+            config = JsonSerializer.Deserialize(text, MuxConfigJson.Default.MuxConfig);
         }
         catch (JsonException e)
         {
@@ -123,30 +116,29 @@ internal sealed record MuxConfig
     /// <summary>The RAM disk's size in bytes, when the disks are on one (checked by <see cref="MuxConfigValidator"/>).</summary>
     public ulong RamBytes => ByteSize.TryParse(Ram, out var bytes) ? bytes : 0;
 
-    private static string[] Names<T>() =>
-        [.. typeof(T).GetProperties().Where(p => p.CanWrite).Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name))];
+    private static string[] Names(JsonTypeInfo type) => [.. type.Properties.Where(p => p.Set is not null).Select(p => p.Name)];
 }
 
 /// <summary>What disks and network devices have in common: a name and a socket of their own.</summary>
 internal abstract record MuxDeviceConfig
 {
     /// <summary>Unique among disks and nics; a disk's GET_ID serial, a nic's name in the switch's counters.</summary>
-    public required string Name { get; init; }
+    public required string Name { get; set; }
 
-    public required string Socket { get; init; }
+    public required string Socket { get; set; }
 }
 
 /// <summary>One guest's disk: a volume of the shared image served on its own socket.</summary>
 internal sealed record MuxDiskConfig : MuxDeviceConfig
 {
-    public required string Size { get; init; }
+    public required string Size { get; set; }
 
-    public double ReservationIops { get; init; }
+    public double ReservationIops { get; set; }
 
-    public double Weight { get; init; } = 1;
+    public double Weight { get; set; } = 1;
 
     /// <summary>0: no limit.</summary>
-    public double LimitIops { get; init; }
+    public double LimitIops { get; set; }
 
     /// <summary>The size in bytes (checked by <see cref="MuxConfigValidator"/>).</summary>
     public long SizeBytes => ByteSize.TryParse(Size, out var bytes) && bytes <= long.MaxValue ? (long)bytes : 0;
@@ -161,13 +153,13 @@ internal sealed record MuxNicConfig : MuxDeviceConfig
     public const int MaxWeight = 1000;
 
     /// <summary>The guest's MAC, the only source address the switch takes from it.</summary>
-    public required string Mac { get; init; }
+    public required string Mac { get; set; }
 
     /// <summary>0: untagged; guests see only their own VLAN.</summary>
-    public int Vlan { get; init; }
+    public int Vlan { get; set; }
 
     /// <summary>Its share of the uplink when ports contend for it (deficit round robin).</summary>
-    public int Weight { get; init; } = 1;
+    public int Weight { get; set; } = 1;
 
     /// <summary>The MAC as an address (checked by <see cref="MuxConfigValidator"/>).</summary>
     public MacAddress Address => MacAddress.TryParseUnicast(Mac, out var address) ? address : default;

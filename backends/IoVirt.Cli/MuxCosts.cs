@@ -11,17 +11,17 @@ internal sealed record MuxCosts
 {
     private static readonly BlockCostModel Default = BlkArbitration.DefaultCosts;
 
-    public double ReadRandom { get; init; } = Default.ReadRandomBase;
+    public double ReadRandom { get; set; } = Default.ReadRandomBase;
 
-    public double ReadSequential { get; init; } = Default.ReadSequentialBase;
+    public double ReadSequential { get; set; } = Default.ReadSequentialBase;
 
-    public double ReadPerKiB { get; init; } = Default.ReadPerByte * 1024;
+    public double ReadPerKiB { get; set; } = Default.ReadPerByte * 1024;
 
-    public double WriteRandom { get; init; } = Default.WriteRandomBase;
+    public double WriteRandom { get; set; } = Default.WriteRandomBase;
 
-    public double WriteSequential { get; init; } = Default.WriteSequentialBase;
+    public double WriteSequential { get; set; } = Default.WriteSequentialBase;
 
-    public double WritePerKiB { get; init; } = Default.WritePerByte * 1024;
+    public double WritePerKiB { get; set; } = Default.WritePerByte * 1024;
 
     public BlockCostModel Model => new(ReadRandom, ReadSequential, ReadPerKiB / 1024, WriteRandom, WriteSequential, WritePerKiB / 1024);
 

@@ -150,7 +150,7 @@ internal static class NetCommand
                 },
                 level,
                 busyPoll,
-                () => DaemonHost.PrintReport(device?.Totals ?? default),
+                () => DaemonHost.PrintReport(device?.Totals ?? default, ReportJson.Default.NetTotals),
                 sandbox);
         }
     }

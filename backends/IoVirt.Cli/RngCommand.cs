@@ -55,7 +55,7 @@ internal static class RngCommand
                 _ => device = new RngDevice(),
                 daemon.Level(result),
                 TimeSpan.FromMicroseconds(result.GetValue(busyPoll) ?? 0),
-                () => DaemonHost.PrintReport(new RngReport(device?.Requests ?? 0, device?.BytesServed ?? 0)),
+                () => DaemonHost.PrintReport(new RngReport(device?.Requests ?? 0, device?.BytesServed ?? 0), ReportJson.Default.RngReport),
                 sandbox);
         });
         return command;

@@ -14,8 +14,6 @@ public sealed class VolumeTable
 {
     public const long Alignment = 1 << 20;
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
     private readonly BlockStore _store;
     private readonly string? _path;
     private readonly List<BlockVolume> _volumes;
@@ -49,7 +47,7 @@ public sealed class VolumeTable
 
     /// <summary>The volumes listed in the table at <paramref name="path"/>, by offset, unchecked (none if there is no table).</summary>
     public static IReadOnlyList<BlockVolume> Read(string path) =>
-        File.Exists(path) ? [.. (JsonSerializer.Deserialize<List<BlockVolume>>(File.ReadAllText(path), Json) ?? []).OrderBy(v => v.Offset)] : [];
+        File.Exists(path) ? [.. (JsonSerializer.Deserialize(File.ReadAllText(path), VolumeTableJson.Default.ListBlockVolume) ?? []).OrderBy(v => v.Offset)] : [];
 
     /// <summary>An empty table kept only in memory (for a RAM disk, whose volumes cannot outlive the process).</summary>
     public static VolumeTable CreateInMemory(BlockStore store)
@@ -160,7 +158,7 @@ public sealed class VolumeTable
         var temporary = _path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
         {
-            JsonSerializer.Serialize(file, _volumes, Json);
+            JsonSerializer.Serialize(file, _volumes, VolumeTableJson.Default.ListBlockVolume);
             file.Flush(flushToDisk: true);
         }
 
