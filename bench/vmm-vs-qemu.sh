@@ -13,14 +13,14 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 rounds="${ROUNDS:-3}" runtime="${RUNTIME:-8}"
 
-dotnet build -c Release -v q -nologo "$repo/backends/IoVirt.Cli" >&2
+aot="$(bash "$repo/backends/IoVirt.Cli/publish-aot.sh")"
 bash "$repo/tests/guest/build-l1.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The payload: our program, and QEMU with the libraries it links and the firmware it loads.
-mkdir -p "$work/payload/iovirt" "$work/payload/qemu/lib"
-cp -r "$repo/backends/IoVirt.Cli/bin/Release/net10.0/." "$work/payload/iovirt/"
+# The payload: our native program, and QEMU with the libraries it links and the firmware it loads.
+mkdir -p "$work/payload/qemu/lib"
+cp "$aot" "$work/payload/iovirt"
 cp /usr/bin/qemu-system-x86_64 "$work/payload/qemu/"
 for lib in $(ldd /usr/bin/qemu-system-x86_64 | grep -o '/[^ ]*' | sort -u); do cp -L "$lib" "$work/payload/qemu/lib/"; done
 cp /usr/share/qemu/qboot.rom /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin "$work/payload/qemu/"
@@ -45,7 +45,7 @@ chmod +x /tmp/l2extra/test.sh
 cat /l2/initramfs.cpio.gz /tmp/l2extra.cpio > /tmp/l2.img
 dd if=/dev/urandom of=/tmp/disk.img bs=1M count=256 2>/dev/null
 cmdline='console=ttyS0 quiet panic=-1 rdinit=/init'
-iovirt=/payload/iovirt/iovirt
+iovirt=/payload/iovirt
 # Each VMM replaces the shell measure() starts in the background, so \$! is the VMM itself.
 qemu() {
   LD_LIBRARY_PATH=/payload/qemu/lib exec /payload/qemu/qemu-system-x86_64 -L /payload/qemu -accel kvm -cpu host \

@@ -4,31 +4,44 @@ namespace IoVirt.Testing;
 
 /// <summary>
 /// Runs a script in the nested-KVM host (tests/guest/run-l1.sh): an L1 guest under TCG whose
-/// /dev/kvm is real, with the .NET runtime, our `iovirt` program in /payload and Debian's
+/// /dev/kvm is real, with our native `iovirt` (no .NET runtime) in /payload and Debian's
 /// kernel and the test initramfs as an L2 guest in /l2. tests/setup.sh builds it; without it
 /// these tests fail saying so. They never skip.
 /// </summary>
 public static class NestedKvm
 {
-    /// <summary>Where `iovirt` was built beside the tests, in the same configuration.</summary>
-    public static string ProgramDirectory
-    {
-        get
-        {
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
-            return Path.Combine(QemuGuest.RepositoryRoot, "backends", "IoVirt.Cli", "bin", configuration, "net10.0");
-        }
-    }
+    /// <summary>Where backends/IoVirt.Cli/publish-aot.sh leaves the native `iovirt`, alone (tests/run.sh runs it after the build).</summary>
+    public static string ProgramDirectory => Path.Combine(QemuGuest.RepositoryRoot, "backends", "IoVirt.Cli", "bin", "aot");
 
     /// <summary>Boots L1 with `iovirt` as its payload, runs <paramref name="script"/> there, and returns the exit code and the console.</summary>
     public static (int ExitCode, string Output) Run(string script, int timeoutSeconds = 300)
     {
         QemuGuest.RequireBuilt("build-l1.sh", "nested-KVM host");
+        RequireCurrentProgram();
 
         return QemuGuest.RunScript(script,
         [
             "bash", Path.Combine(QemuGuest.RepositoryRoot, "tests", "guest", "run-l1.sh"),
             "--timeout", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "--script", "{script}", "--payload", ProgramDirectory,
         ]);
+    }
+
+    /// <summary>
+    /// Fails unless the native `iovirt` is there and at least as new as every IoVirt assembly built
+    /// beside the tests, so a nested test never runs yesterday's program.
+    /// </summary>
+    private static void RequireCurrentProgram()
+    {
+        var program = new FileInfo(Path.Combine(ProgramDirectory, "iovirt"));
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
+        var built = new DirectoryInfo(Path.Combine(QemuGuest.RepositoryRoot, "backends", "IoVirt.Cli", "bin", configuration, "net10.0"));
+        var newest = built.Exists
+            ? built.EnumerateFiles("*.dll").Where(f => f.Name.StartsWith("IoVirt.", StringComparison.Ordinal) || f.Name == "iovirt.dll").Max(f => (DateTime?)f.LastWriteTimeUtc)
+            : null;
+        if (!program.Exists || program.LastWriteTimeUtc < newest)
+        {
+            var state = program.Exists ? "older than the build" : "missing";
+            throw new InvalidOperationException($"the native iovirt in {ProgramDirectory} is {state}: run backends/IoVirt.Cli/publish-aot.sh (tests/run.sh does)");
+        }
     }
 }

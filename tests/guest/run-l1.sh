@@ -2,7 +2,8 @@
 # Boots the nested-KVM host (build-l1.sh, which this only checks) and runs a script in it.
 #   run-l1.sh [--timeout SECONDS] [--mem SIZE] [--script FILE] [--payload DIR]
 # L1 runs under TCG with an SVM-capable CPU (-cpu max,+svm), so its /dev/kvm is real; inside
-# it, our VMM (or QEMU) runs the L2 guest with KVM. DIR's files appear in L1 as /payload.
+# it, our VMM (or QEMU) runs the L2 guest with KVM. DIR's files appear in L1 as /payload, with
+# the shared libraries its top-level executables link in their own paths.
 # The serial console goes to stdout. Exit status: the script's, from its "IOVIRT-EXIT n" line;
 # 124 when L1 did not finish in time; 125 when it never reached its init.
 set -euo pipefail
@@ -28,6 +29,14 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/extra/payload"
 [ -n "$script" ] && install -m 0755 "$script" "$work/extra/test.sh"
 [ -n "$payload" ] && cp -r "$payload"/. "$work/extra/payload/"
+# L1 has only static busybox: each program at the payload's top level brings the libraries it links.
+for program in "$work"/extra/payload/*; do
+  [ -f "$program" ] && [ -x "$program" ] || continue
+  for lib in $(ldd "$program" 2>/dev/null | grep -o '/[^ ]*' | sort -u); do
+    mkdir -p "$work/extra$(dirname "$lib")"
+    cp -L "$lib" "$work/extra$lib"
+  done
+done
 (cd "$work/extra" && find . | cpio -o -H newc --quiet) > "$work/extra.cpio"
 cat "$cache/l1/initramfs.cpio" "$work/extra.cpio" > "$work/initrd"
 

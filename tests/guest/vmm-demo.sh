@@ -4,14 +4,13 @@
 # by `iovirt rng`, both over vhost-user, and an in-process NIC on a TAP in L1; the L2 guest
 # (Debian's kernel and the test initramfs) says what it saw: its CPUs, its disk (fio
 # write-then-verify), random bytes and pings to L1.
-#   vmm-demo.sh [IOVIRT_DIR]   (default: backends/IoVirt.Cli/bin/Release/net10.0, built first)
+#   vmm-demo.sh [IOVIRT_DIR]   (default: backends/IoVirt.Cli/bin/aot, the native iovirt, published first)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 program="${1:-}"
 if [ -z "$program" ]; then
-  dotnet build -c Release -v q "$repo/backends/IoVirt.Cli" >&2
-  program="$repo/backends/IoVirt.Cli/bin/Release/net10.0"
+  program="$(dirname "$(bash "$repo/backends/IoVirt.Cli/publish-aot.sh")")"
 fi
 bash "$here/build-l1.sh"
 

@@ -25,7 +25,7 @@ public sealed class VmmNestedTests
         cat /l2/initramfs.cpio.gz /tmp/l2extra.cpio > /tmp/l2.img
         """;
 
-    private const string Vmm = "dotnet /payload/iovirt.dll vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus 2";
+    private const string Vmm = "/payload/iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus 2";
 
     [Fact]
     public void Boots_debian_to_init_with_two_vcpus_and_ends_when_the_guest_reboots()
@@ -58,7 +58,7 @@ public sealed class VmmNestedTests
                     --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting 2>&1 | grep -E "err=|verify:"
                 """)}
             truncate -s 256M /tmp/disk.img
-            dotnet /payload/iovirt.dll blk --socket /tmp/blk.sock --image /tmp/disk.img --queues 2 --sandbox seccomp &
+            /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --queues 2 --sandbox seccomp &
             blk=$!
             i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
             {Vmm} --vhost-user type=blk,socket=/tmp/blk.sock
@@ -99,7 +99,7 @@ public sealed class VmmNestedTests
             i=0; until echo hello-from-l1 | nc 10.0.2.15 5000 2>/dev/null || [ $i -ge 50 ]; do sleep 0.2; i=$((i+1)); done
             i=0; while ! grep -q VMM-EXIT /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
             cat /tmp/vmm.out
-            dotnet /payload/iovirt.dll vmm --kernel /l2/vmlinuz --disk path=/nonexistent.img
+            /payload/iovirt vmm --kernel /l2/vmlinuz --disk path=/nonexistent.img
             echo "MISSING-IMAGE-EXIT $?"
             """, timeoutSeconds: 400);
         Assert.True(exit == 0, output);
@@ -126,14 +126,14 @@ public sealed class VmmNestedTests
                     --ioengine=libaio --iodepth=16 --loops=8 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify:"
                 """)}
             truncate -s 128M /tmp/disk.img
-            dotnet /payload/iovirt.dll blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
+            /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
             blk=$!
             i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
             ({Vmm} --vhost-user type=blk,socket=/tmp/blk.sock; echo "VMM-EXIT $?") > /tmp/vmm.out 2>&1 &
             i=0; while ! grep -q L2-FIO-START /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
             sleep 3
             kill -9 $blk; wait $blk; echo "L1: killed the back end during fio"
-            dotnet /payload/iovirt.dll blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
+            /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
             blk=$!
             i=0; while ! grep -q VMM-EXIT /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
             cat /tmp/vmm.out
@@ -155,13 +155,13 @@ public sealed class VmmNestedTests
                 echo "L2-BYTES $(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
                 grep virtio /proc/interrupts
                 """)}
-            dotnet /payload/iovirt.dll rng --socket /tmp/rng.sock --sandbox seccomp &
+            /payload/iovirt rng --socket /tmp/rng.sock --sandbox seccomp &
             rng=$!
             i=0; while [ ! -S /tmp/rng.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
             {Vmm} --vhost-user type=rng,socket=/tmp/rng.sock
             echo "VMM-EXIT $?"
             kill $rng; wait $rng
-            dotnet /payload/iovirt.dll vmm --kernel /l2/vmlinuz --vhost-user type=rng,socket=/tmp/nobody.sock
+            /payload/iovirt vmm --kernel /l2/vmlinuz --vhost-user type=rng,socket=/tmp/nobody.sock
             echo "UNANSWERED-EXIT $?"
             """);
         Assert.True(exit == 0, output);
