@@ -1,8 +1,8 @@
 namespace IoVirt.Hypervisor;
 
 /// <summary>
-/// One virtual CPU. Not thread-safe: one thread creates it, sets it up and runs it, handling each
-/// exit before running again.
+/// One virtual CPU. Not thread-safe but for <see cref="Kick"/>: one thread creates it, sets it up
+/// and runs it, handling each exit before running again.
 /// </summary>
 public interface IVcpu : IDisposable
 {
@@ -13,6 +13,14 @@ public interface IVcpu : IDisposable
     /// fills <see cref="ExitData"/> before the next call; for writes it holds what was written.
     /// </summary>
     VcpuExit Run();
+
+    /// <summary>
+    /// From any thread: makes the <see cref="Run"/> under way, or else the next one, return
+    /// <see cref="VcpuExitKind.Interrupted"/> soon, even when the guest is halted in the
+    /// hypervisor. The caller sets whatever the running thread should see first. Only while the
+    /// thread that runs this vCPU is alive. (WHP: WHvCancelRunVirtualProcessor.)
+    /// </summary>
+    void Kick();
 
     /// <summary>The bytes of the current port or MMIO exit (<see cref="VcpuExit.Size"/> times <see cref="VcpuExit.Count"/>).</summary>
     Span<byte> ExitData { get; }

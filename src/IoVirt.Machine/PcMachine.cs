@@ -21,6 +21,10 @@ public sealed class PcMachine : IDisposable
     private readonly MsiRouter _msiRouter = null!;
     private readonly TaskCompletionSource<MachineExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Which vCPUs have a live thread in <see cref="RunVcpu"/>: only those may be kicked.</summary>
+    private readonly Lock _threadsGate = new();
+    private readonly HashSet<IVcpu> _running = [];
+
     public PcMachine(IHypervisor hypervisor, MachineOptions options, ILogger logger)
     {
         if (options.VcpuCount < 1 || options.VcpuCount > Math.Min(hypervisor.MaxVcpus, 254))
@@ -127,30 +131,74 @@ public sealed class PcMachine : IDisposable
         return device;
     }
 
-    /// <summary>Ends <see cref="Run"/> with <paramref name="exit"/>; the first call wins.</summary>
+    /// <summary>How long <see cref="Run"/> waits for a kicked vCPU thread that is busy in a device.</summary>
+    private static readonly TimeSpan VcpuStopTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Ends <see cref="Run"/> with <paramref name="exit"/>, kicking every vCPU out of the guest; the first call wins.</summary>
     public void Stop(MachineExit exit)
     {
+        if (!_exit.TrySetResult(exit))
+        {
+            return;
+        }
+
         _logger.LogDebug("the machine stops: {Exit}", exit);
-        _exit.TrySetResult(exit);
+        lock (_threadsGate)
+        {
+            foreach (var vcpu in _running)
+            {
+                vcpu.Kick();
+            }
+        }
     }
 
     /// <summary>
-    /// Runs the vCPUs until the machine stops. The vCPU threads are background threads: a vCPU
-    /// halted in the kernel cannot be called back, so they end with the process.
+    /// Runs the vCPUs, each on its own thread, until the machine stops, and returns once every
+    /// vCPU thread has ended (a halted vCPU is kicked out of the hypervisor), so the machine can
+    /// be disposed. A thread still busy in a device after <see cref="VcpuStopTimeout"/> is logged
+    /// and left, and <see cref="Dispose"/> then frees nothing.
     /// </summary>
     public MachineExit Run()
     {
-        foreach (var vcpu in _vcpus)
+        var threads = new List<Thread>();
+        lock (_threadsGate)
         {
-            var thread = new Thread(() => RunVcpu(vcpu)) { IsBackground = true, Name = $"vcpu{vcpu.Id}" };
-            thread.Start();
+            foreach (var vcpu in _vcpus)
+            {
+                _running.Add(vcpu);
+                var thread = new Thread(() => RunVcpu(vcpu)) { IsBackground = true, Name = $"vcpu{vcpu.Id}" };
+                threads.Add(thread);
+                thread.Start();
+            }
         }
 
-        return _exit.Task.GetAwaiter().GetResult();
+        var exit = _exit.Task.GetAwaiter().GetResult();
+        var deadline = Environment.TickCount64 + (long)VcpuStopTimeout.TotalMilliseconds;
+        foreach (var thread in threads)
+        {
+            if (!thread.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64))))
+            {
+                _logger.LogError("{Thread} did not stop within {Timeout}s of the machine's end", thread.Name, VcpuStopTimeout.TotalSeconds);
+            }
+        }
+
+        return exit;
     }
 
+    /// <summary>
+    /// Frees the devices, vCPUs, memory and VM, unless a vCPU thread outlived <see cref="Run"/>:
+    /// then everything it may still touch is left to the process's end.
+    /// </summary>
     public void Dispose()
     {
+        lock (_threadsGate)
+        {
+            if (_running.Count > 0)
+            {
+                return;
+            }
+        }
+
         foreach (var device in _virtioDevices)
         {
             device.Dispose();
@@ -166,6 +214,21 @@ public sealed class PcMachine : IDisposable
     }
 
     private void RunVcpu(IVcpu vcpu)
+    {
+        try
+        {
+            RunUntilStopped(vcpu);
+        }
+        finally
+        {
+            lock (_threadsGate)
+            {
+                _running.Remove(vcpu);
+            }
+        }
+    }
+
+    private void RunUntilStopped(IVcpu vcpu)
     {
         try
         {

@@ -34,6 +34,7 @@ public static class KvmIoctl
     public static readonly uint GetSregs = Ioctl.Out(Kvm, 0x83, Unsafe.SizeOf<KvmSregs>());
     public static readonly uint SetSregs = Ioctl.In(Kvm, 0x84, Unsafe.SizeOf<KvmSregs>());
     public static readonly uint SetMsrs = Ioctl.In(Kvm, 0x89, KvmMsrs.HeaderSize);
+    public static readonly uint SetSignalMask = Ioctl.In(Kvm, 0x8b, KvmSignalMask.HeaderSize);
     public static readonly uint GetFpu = Ioctl.Out(Kvm, 0x8c, Unsafe.SizeOf<KvmFpu>());
     public static readonly uint SetFpu = Ioctl.In(Kvm, 0x8d, Unsafe.SizeOf<KvmFpu>());
     public static readonly uint GetLapic = Ioctl.Out(Kvm, 0x8e, Unsafe.SizeOf<KvmLapicState>());

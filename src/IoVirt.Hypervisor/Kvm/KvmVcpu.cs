@@ -15,11 +15,20 @@ internal sealed unsafe class KvmVcpu : IVcpu
     private const uint DeliveryExtInt = 0x700;
     private const uint DeliveryNmi = 0x400;
 
+    /// <summary>
+    /// What <see cref="Kick"/> sends the running thread. That thread blocks it everywhere but inside
+    /// KVM_RUN (KVM_SET_SIGNAL_MASK), so it only ends a KVM_RUN: no handler ever runs, and a
+    /// pending one is taken back with sigtimedwait before the next.
+    /// </summary>
+    private static readonly int KickSignal = SIGUSR2;
+
     private readonly KvmFd _fd;
     private readonly KvmRun* _run;
     private readonly int _runSize;
     private int _exitDataLength;
     private byte* _exitData;
+    private nuint _thread;
+    private volatile bool _kickable;
 
     public KvmVcpu(int id, KvmFd fd, int runSize)
     {
@@ -43,10 +52,20 @@ internal sealed unsafe class KvmVcpu : IVcpu
 
     public VcpuExit Run()
     {
+        if (!_kickable)
+        {
+            AcceptKicks();
+        }
+
         _exitDataLength = 0;
         var result = _fd.TryCall(KvmIoctl.Run, null);
         if (result < 0)
         {
+            if (-result == EINTR)
+            {
+                TakeBackKick();
+            }
+
             return -result == EINTR || -result == EAGAIN
                 ? new VcpuExit(VcpuExitKind.Interrupted)
                 : throw Errno.Exception("KVM_RUN", -result);
@@ -90,6 +109,50 @@ internal sealed unsafe class KvmVcpu : IVcpu
             default:
                 return new VcpuExit(VcpuExitKind.Failed, Detail: (ulong)_run->ExitReason);
         }
+    }
+
+    public void Kick()
+    {
+        _ = _fd.Fd; // throws once disposed, before the unmapped page is touched
+        Volatile.Write(ref _run->ImmediateExit, 1);
+        if (_kickable)
+        {
+            _ = PosixThread.Kill(_thread, KickSignal);
+        }
+    }
+
+    /// <summary>
+    /// On the running thread, once: blocks <see cref="KickSignal"/> in it and has KVM unblock it
+    /// only while the guest runs, so a kick that arrives then ends KVM_RUN with EINTR.
+    /// </summary>
+    private void AcceptKicks()
+    {
+        sigset_t kick, previous;
+        _ = sigemptyset(&kick);
+        _ = sigaddset(&kick, KickSignal);
+        if (PosixThread.SignalMask(SIG_BLOCK, &kick, &previous) is var error and not 0)
+        {
+            throw Errno.Exception("pthread_sigmask", error);
+        }
+
+        // The mask KVM applies during KVM_RUN: the thread's own, which never blocked the kick.
+        var mask = stackalloc byte[KvmSignalMask.HeaderSize + KvmSignalMask.KernelSigsetSize];
+        ((KvmSignalMask*)mask)->Length = KvmSignalMask.KernelSigsetSize;
+        new ReadOnlySpan<byte>(&previous, KvmSignalMask.KernelSigsetSize).CopyTo(new Span<byte>(mask + KvmSignalMask.HeaderSize, KvmSignalMask.KernelSigsetSize));
+        _fd.Call(KvmIoctl.SetSignalMask, mask, "KVM_SET_SIGNAL_MASK");
+        _thread = PosixThread.Self();
+        _kickable = true;
+    }
+
+    /// <summary>After KVM_RUN returned EINTR: clears immediate_exit and takes the kick's signal if it is pending, so the next KVM_RUN runs.</summary>
+    private void TakeBackKick()
+    {
+        Volatile.Write(ref _run->ImmediateExit, 0);
+        sigset_t kick;
+        _ = sigemptyset(&kick);
+        _ = sigaddset(&kick, KickSignal);
+        var now = default(timespec);
+        _ = sigtimedwait(&kick, null, &now);
     }
 
     public X86Registers GetRegisters()

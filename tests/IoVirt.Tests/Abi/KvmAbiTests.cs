@@ -51,6 +51,8 @@ public sealed class KvmAbiTests(CHeaderProbe probe)
             ("U2", "u.msi.data"));
         Same<KvmIrqRouting>("kvm_irq_routing", ("Count", "nr"), ("Flags", "flags"));
         Assert.Equal((ulong)KvmIrqRouting.HeaderSize, probe.Value("offsetof:kvm_irq_routing.entries"));
+        Same<KvmSignalMask>("kvm_signal_mask", ("Length", "len"));
+        Assert.Equal((ulong)KvmSignalMask.HeaderSize, probe.Value("offsetof:kvm_signal_mask.sigset"));
     }
 
     [Fact]
@@ -112,7 +114,7 @@ public sealed class KvmAbiTests(CHeaderProbe probe)
             (KvmIoctl.IrqLine, "KVM_IRQ_LINE"), (KvmIoctl.SetGsiRouting, "KVM_SET_GSI_ROUTING"), (KvmIoctl.Irqfd, "KVM_IRQFD"),
             (KvmIoctl.CreatePit2, "KVM_CREATE_PIT2"), (KvmIoctl.Ioeventfd, "KVM_IOEVENTFD"), (KvmIoctl.SignalMsi, "KVM_SIGNAL_MSI"),
             (KvmIoctl.Run, "KVM_RUN"), (KvmIoctl.GetRegs, "KVM_GET_REGS"), (KvmIoctl.SetRegs, "KVM_SET_REGS"),
-            (KvmIoctl.GetSregs, "KVM_GET_SREGS"), (KvmIoctl.SetSregs, "KVM_SET_SREGS"), (KvmIoctl.SetMsrs, "KVM_SET_MSRS"),
+            (KvmIoctl.GetSregs, "KVM_GET_SREGS"), (KvmIoctl.SetSregs, "KVM_SET_SREGS"), (KvmIoctl.SetMsrs, "KVM_SET_MSRS"), (KvmIoctl.SetSignalMask, "KVM_SET_SIGNAL_MASK"),
             (KvmIoctl.GetFpu, "KVM_GET_FPU"), (KvmIoctl.SetFpu, "KVM_SET_FPU"), (KvmIoctl.GetLapic, "KVM_GET_LAPIC"), (KvmIoctl.SetXcrs, "KVM_SET_XCRS"),
             (KvmIoctl.SetLapic, "KVM_SET_LAPIC"), (KvmIoctl.SetCpuid2, "KVM_SET_CPUID2"),
         };

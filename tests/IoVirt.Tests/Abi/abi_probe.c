@@ -286,6 +286,7 @@ static void kvm(void)
     OFF(kvm_cpuid_entry2, flags); OFF(kvm_cpuid_entry2, eax); OFF(kvm_cpuid_entry2, ebx);
     OFF(kvm_cpuid_entry2, ecx); OFF(kvm_cpuid_entry2, edx);
     SIZE(kvm_cpuid2); OFF(kvm_cpuid2, nent); OFF(kvm_cpuid2, entries);
+    SIZE(kvm_signal_mask); OFF(kvm_signal_mask, len); OFF(kvm_signal_mask, sigset);
     SIZE(kvm_irq_level); OFF(kvm_irq_level, irq); OFF(kvm_irq_level, level);
     SIZE(kvm_irqfd); OFF(kvm_irqfd, fd); OFF(kvm_irqfd, gsi); OFF(kvm_irqfd, flags); OFF(kvm_irqfd, resamplefd);
     SIZE(kvm_msi); OFF(kvm_msi, address_lo); OFF(kvm_msi, address_hi); OFF(kvm_msi, data); OFF(kvm_msi, flags);
@@ -314,7 +315,7 @@ static void kvm(void)
     VAL(KVM_GET_SUPPORTED_CPUID); VAL(KVM_CREATE_VCPU); VAL(KVM_SET_USER_MEMORY_REGION); VAL(KVM_SET_TSS_ADDR);
     VAL(KVM_SET_IDENTITY_MAP_ADDR); VAL(KVM_CREATE_IRQCHIP); VAL(KVM_IRQ_LINE); VAL(KVM_SET_GSI_ROUTING);
     VAL(KVM_IRQFD); VAL(KVM_CREATE_PIT2); VAL(KVM_IOEVENTFD); VAL(KVM_SIGNAL_MSI); VAL(KVM_RUN);
-    VAL(KVM_GET_REGS); VAL(KVM_SET_REGS); VAL(KVM_GET_SREGS); VAL(KVM_SET_SREGS); VAL(KVM_SET_MSRS);
+    VAL(KVM_GET_REGS); VAL(KVM_SET_REGS); VAL(KVM_GET_SREGS); VAL(KVM_SET_SREGS); VAL(KVM_SET_MSRS); VAL(KVM_SET_SIGNAL_MASK);
     VAL(KVM_GET_FPU); VAL(KVM_SET_FPU); VAL(KVM_GET_LAPIC); VAL(KVM_SET_LAPIC); VAL(KVM_SET_CPUID2); VAL(KVM_SET_XCRS);
     VAL(KVM_CAP_IRQCHIP); VAL(KVM_CAP_HLT); VAL(KVM_CAP_USER_MEMORY); VAL(KVM_CAP_SET_TSS_ADDR);
     VAL(KVM_CAP_EXT_CPUID); VAL(KVM_CAP_NR_VCPUS); VAL(KVM_CAP_IRQ_ROUTING); VAL(KVM_CAP_IRQFD); VAL(KVM_CAP_PIT2);
