@@ -67,11 +67,11 @@ internal static class VmmCommand
             }
 
             BzImage image;
-            byte[] initramfs;
+            BootPayload initramfs;
             try
             {
                 image = BzImage.Load(result.GetRequiredValue(kernel));
-                initramfs = result.GetValue(initrd) is { } path ? File.ReadAllBytes(path) : [];
+                initramfs = result.GetValue(initrd) is { } path ? BootPayload.FromFile(path) : BootPayload.Empty;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
             {
@@ -114,7 +114,7 @@ internal static class VmmCommand
                     daemons.ForEach(spec => machine.AddVirtio(VhostUserBackend.Connect(spec.Socket, spec.Type, machine.Memory, logger, spec.Packed)));
                     machine.Boot(image, initramfs, result.GetValue(cmdline) ?? "console=ttyS0");
                 }
-                catch (Exception ex) when (ex is InvalidDataException or VirtioBackendException or DeviceOpenException)
+                catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or VirtioBackendException or DeviceOpenException)
                 {
                     return CommandLine.UsageError(result, ex.Message);
                 }

@@ -12,10 +12,15 @@ public sealed class BzImage
     /// <summary>2.12: xloadflags, and with them the 64-bit entry point.</summary>
     private const ushort MinimumProtocol = 0x020c;
 
-    private BzImage(byte[] file, int setupSize, ushort protocol, ulong preferredAddress, uint initSize, uint initrdMax, uint commandLineMax)
+    /// <summary>The most setup code a header can announce: 255 sectors after the boot sector.</summary>
+    private const int MaxSetupSize = 256 * 512;
+
+    private readonly byte[] _setup;
+
+    private BzImage(byte[] setup, BootPayload kernel, ushort protocol, ulong preferredAddress, uint initSize, uint initrdMax, uint commandLineMax)
     {
-        File = file;
-        SetupSize = setupSize;
+        _setup = setup;
+        ProtectedModeKernel = kernel;
         Protocol = protocol;
         PreferredAddress = preferredAddress;
         InitSize = initSize;
@@ -23,11 +28,8 @@ public sealed class BzImage
         CommandLineMax = commandLineMax;
     }
 
-    /// <summary>The whole file: the setup header is copied from it into the zero page.</summary>
-    public byte[] File { get; }
-
     /// <summary>Bytes of real-mode setup code before the protected-mode kernel.</summary>
-    public int SetupSize { get; }
+    public int SetupSize => _setup.Length;
 
     public ushort Protocol { get; }
 
@@ -42,47 +44,81 @@ public sealed class BzImage
     /// <summary>The longest command line, without its terminating zero.</summary>
     public uint CommandLineMax { get; }
 
-    public ReadOnlySpan<byte> ProtectedModeKernel => File.AsSpan(SetupSize);
+    /// <summary>The file after the setup code: what is loaded at the load address.</summary>
+    public BootPayload ProtectedModeKernel { get; }
 
     /// <summary>The setup header as it is in the file, to be copied to the same offset of the zero page.</summary>
-    public ReadOnlySpan<byte> SetupHeader => File.AsSpan(BootParams.SetupHeader, BootParams.Header + File[BootParams.JumpLength] - BootParams.SetupHeader);
+    public ReadOnlySpan<byte> SetupHeader => _setup.AsSpan(BootParams.SetupHeader, BootParams.Header + _setup[BootParams.JumpLength] - BootParams.SetupHeader);
 
-    /// <summary>Reads and checks <paramref name="path"/>; <see cref="InvalidDataException"/> says what is wrong.</summary>
-    public static BzImage Load(string path) => Parse(System.IO.File.ReadAllBytes(path), path);
+    /// <summary>
+    /// Reads and checks the setup code of <paramref name="path"/>; the kernel itself stays in the
+    /// file until it is loaded. <see cref="InvalidDataException"/> says what is wrong.
+    /// </summary>
+    public static BzImage Load(string path)
+    {
+        byte[] head;
+        long length;
+        using (var file = File.OpenHandle(path))
+        {
+            length = RandomAccess.GetLength(file);
+            head = new byte[(int)Math.Min(length, MaxSetupSize)];
+            var done = 0;
+            while (done < head.Length && RandomAccess.Read(file, head.AsSpan(done), done) is var read and > 0)
+            {
+                done += read;
+            }
 
+            head = head[..done];
+        }
+
+        var setupSize = CheckHeader(head, length, path);
+        return Create(head[..setupSize], BootPayload.FromFile(path, setupSize));
+    }
+
+    /// <summary>Checks a whole bzImage held in memory, as <see cref="Load"/> does a file.</summary>
     public static BzImage Parse(byte[] file, string name)
     {
-        if (file.Length < 1024 || BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(BootParams.Header)) != BootParams.HeaderMagic
-            || BinaryPrimitives.ReadUInt16LittleEndian(file.AsSpan(BootParams.BootFlag)) != BootParams.BootFlagMagic)
+        ArgumentNullException.ThrowIfNull(file);
+        var setupSize = CheckHeader(file, file.Length, name);
+        return Create(file[..setupSize], BootPayload.FromBytes(file.AsMemory(setupSize)));
+    }
+
+    /// <summary>The setup code's size, once <paramref name="head"/> (the file's start) is a 64-bit bzImage's.</summary>
+    private static int CheckHeader(ReadOnlySpan<byte> head, long fileLength, string name)
+    {
+        if (head.Length < 1024 || BinaryPrimitives.ReadUInt32LittleEndian(head[BootParams.Header..]) != BootParams.HeaderMagic
+            || BinaryPrimitives.ReadUInt16LittleEndian(head[BootParams.BootFlag..]) != BootParams.BootFlagMagic)
         {
             throw new InvalidDataException($"{name} is not a Linux bzImage (no boot sector flag and \"HdrS\" setup header)");
         }
 
-        var protocol = BinaryPrimitives.ReadUInt16LittleEndian(file.AsSpan(BootParams.Version));
+        var protocol = BinaryPrimitives.ReadUInt16LittleEndian(head[BootParams.Version..]);
         if (protocol < MinimumProtocol)
         {
             throw new InvalidDataException($"{name} speaks boot protocol {protocol >> 8}.{protocol & 0xff}; 64-bit boot needs 2.12 or later");
         }
 
-        if ((BinaryPrimitives.ReadUInt16LittleEndian(file.AsSpan(BootParams.XLoadFlags)) & BootParams.XlfKernel64) == 0)
+        if ((BinaryPrimitives.ReadUInt16LittleEndian(head[BootParams.XLoadFlags..]) & BootParams.XlfKernel64) == 0)
         {
             throw new InvalidDataException($"{name} has no 64-bit entry point (it is not an x86-64 kernel)");
         }
 
-        var sectors = file[BootParams.SetupSects] == 0 ? 4 : file[BootParams.SetupSects];
+        var sectors = head[BootParams.SetupSects] == 0 ? 4 : head[BootParams.SetupSects];
         var setupSize = (sectors + 1) * 512;
-        if (BootParams.Header + file[BootParams.JumpLength] > setupSize || setupSize >= file.Length)
+        if (BootParams.Header + head[BootParams.JumpLength] > setupSize || setupSize >= fileLength || setupSize > head.Length)
         {
             throw new InvalidDataException($"{name}: its setup header claims more than the file holds");
         }
 
-        return new BzImage(
-            file,
-            setupSize,
-            protocol,
-            BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(BootParams.PrefAddress)),
-            BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(BootParams.InitSize)),
-            BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(BootParams.InitrdAddrMax)),
-            BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(BootParams.CmdlineSize)));
+        return setupSize;
     }
+
+    private static BzImage Create(byte[] setup, BootPayload kernel) => new(
+        setup,
+        kernel,
+        BinaryPrimitives.ReadUInt16LittleEndian(setup.AsSpan(BootParams.Version)),
+        BinaryPrimitives.ReadUInt64LittleEndian(setup.AsSpan(BootParams.PrefAddress)),
+        BinaryPrimitives.ReadUInt32LittleEndian(setup.AsSpan(BootParams.InitSize)),
+        BinaryPrimitives.ReadUInt32LittleEndian(setup.AsSpan(BootParams.InitrdAddrMax)),
+        BinaryPrimitives.ReadUInt32LittleEndian(setup.AsSpan(BootParams.CmdlineSize)));
 }

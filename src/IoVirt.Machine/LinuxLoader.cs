@@ -18,16 +18,18 @@ public static class LinuxLoader
     /// Writes everything and returns the 64-bit entry point. Throws <see cref="InvalidDataException"/>
     /// when the kernel, initramfs or command line do not fit the memory given.
     /// </summary>
-    public static ulong Load(GuestMemory memory, GuestLayout layout, BzImage kernel, ReadOnlySpan<byte> initrd, string commandLine, ulong rsdpAddress)
+    public static ulong Load(GuestMemory memory, GuestLayout layout, BzImage kernel, BootPayload initrd, string commandLine, ulong rsdpAddress)
     {
         var loadAddress = kernel.PreferredAddress >= GuestLayout.BiosEnd ? kernel.PreferredAddress : DefaultLoadAddress;
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(initrd);
         var kernelEnd = loadAddress + Math.Max((ulong)kernel.ProtectedModeKernel.Length, kernel.InitSize);
         if (kernelEnd > layout.LowMemoryEnd)
         {
             throw new InvalidDataException($"the kernel needs memory up to 0x{kernelEnd:x}; give the guest more than {layout.MemorySize >> 20} MiB");
         }
 
-        Write(memory, loadAddress, kernel.ProtectedModeKernel);
+        kernel.ProtectedModeKernel.CopyTo(memory, loadAddress);
 
         var cmdline = Encoding.ASCII.GetBytes(commandLine + "\0");
         if ((ulong)cmdline.Length - 1 > Math.Min(kernel.CommandLineMax, GuestLayout.CommandLineMax - 1))
@@ -47,10 +49,10 @@ public static class LinuxLoader
         BinaryPrimitives.WriteUInt32LittleEndian(zeroPage.AsSpan(BootParams.CmdLinePtr), (uint)GuestLayout.CommandLineAddress);
         BinaryPrimitives.WriteUInt64LittleEndian(zeroPage.AsSpan(BootParams.AcpiRsdpAddr), rsdpAddress);
 
-        if (!initrd.IsEmpty)
+        if (initrd.Length > 0)
         {
             var address = PlaceInitrd(layout, kernel, kernelEnd, (ulong)initrd.Length);
-            Write(memory, address, initrd);
+            initrd.CopyTo(memory, address);
             BinaryPrimitives.WriteUInt32LittleEndian(zeroPage.AsSpan(BootParams.RamdiskImage), (uint)address);
             BinaryPrimitives.WriteUInt32LittleEndian(zeroPage.AsSpan(BootParams.RamdiskSize), (uint)initrd.Length);
         }

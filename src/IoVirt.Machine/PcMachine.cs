@@ -108,7 +108,7 @@ public sealed class PcMachine : IDisposable
     /// Loads a Linux kernel and points the bootstrap processor at it, with ACPI tables that
     /// describe <see cref="AcpiDevices"/> and a reset vector for the guest's reboot to reach.
     /// </summary>
-    public void Boot(BzImage kernel, ReadOnlySpan<byte> initrd, string commandLine)
+    public void Boot(BzImage kernel, BootPayload initrd, string commandLine)
     {
         var acpi = AcpiTables.Build(GuestLayout.AcpiAddress, VcpuCount, AcpiDevices);
         if ((ulong)acpi.Length > GuestLayout.BiosEnd - GuestLayout.AcpiAddress)

@@ -20,7 +20,7 @@ public sealed class LinuxLoaderTests : IDisposable
         var file = SyntheticKernel.Build();
         var kernel = BzImage.Parse(file, "test");
         var initrd = Enumerable.Range(0, 10_000).Select(i => unchecked((byte)i)).ToArray();
-        var entry = LinuxLoader.Load(_memory, _layout, kernel, initrd, "console=ttyS0 quiet", GuestLayout.AcpiAddress);
+        var entry = LinuxLoader.Load(_memory, _layout, kernel, BootPayload.FromBytes(initrd), "console=ttyS0 quiet", GuestLayout.AcpiAddress);
 
         Assert.Equal(SyntheticKernel.PreferredAddress + 0x200, entry);
         Assert.Equal(file[((SyntheticKernel.SetupSectors + 1) * 512)..], Bytes(SyntheticKernel.PreferredAddress, file.Length - ((SyntheticKernel.SetupSectors + 1) * 512)));
@@ -51,6 +51,42 @@ public sealed class LinuxLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Kernel_and_initrd_read_from_files_land_as_the_same_bytes_do()
+    {
+        var file = SyntheticKernel.Build();
+        var initrd = Enumerable.Range(0, 300_000).Select(i => unchecked((byte)(i * 7))).ToArray();
+        var kernelPath = Path.GetTempFileName();
+        var initrdPath = Path.GetTempFileName();
+        using var fromBytes = new GuestMemory(GuestRegion.Allocate(0, Size));
+        try
+        {
+            File.WriteAllBytes(kernelPath, file);
+            File.WriteAllBytes(initrdPath, initrd);
+            var entry = LinuxLoader.Load(_memory, _layout, BzImage.Load(kernelPath), BootPayload.FromFile(initrdPath), "x", 0);
+            Assert.Equal(entry, LinuxLoader.Load(fromBytes, _layout, BzImage.Parse(file, "test"), BootPayload.FromBytes(initrd), "x", 0));
+
+            var page = Bytes(GuestLayout.ZeroPageAddress, BootParams.Size);
+            var initrdAt = U32(page, BootParams.RamdiskImage);
+            Assert.Equal(initrd, Bytes(initrdAt, initrd.Length));
+            var setup = (SyntheticKernel.SetupSectors + 1) * 512;
+            Assert.Equal(file[setup..], Bytes(SyntheticKernel.PreferredAddress, file.Length - setup));
+            var other = new byte[BootParams.Size];
+            Assert.Equal(MemoryFault.None, fromBytes.Read(GuestLayout.ZeroPageAddress, other));
+            Assert.Equal(other, page);
+
+            File.WriteAllBytes(kernelPath, file[..2560]);
+            Assert.Contains("claims more", Assert.Throws<InvalidDataException>(() => BzImage.Load(kernelPath)).Message);
+            File.WriteAllBytes(kernelPath, new byte[100]);
+            Assert.Contains("not a Linux bzImage", Assert.Throws<InvalidDataException>(() => BzImage.Load(kernelPath)).Message);
+        }
+        finally
+        {
+            File.Delete(kernelPath);
+            File.Delete(initrdPath);
+        }
+    }
+
+    [Fact]
     public void Files_that_are_not_64_bit_bzimages_are_refused_with_the_reason()
     {
         Assert.Contains("not a Linux bzImage", Assert.Throws<InvalidDataException>(() => BzImage.Parse(new byte[4096], "zeros")).Message);
@@ -63,9 +99,9 @@ public sealed class LinuxLoaderTests : IDisposable
     public void What_does_not_fit_is_refused_before_anything_runs()
     {
         var kernel = BzImage.Parse(SyntheticKernel.Build(), "test");
-        Assert.Contains("command line", Assert.Throws<InvalidDataException>(() => LinuxLoader.Load(_memory, _layout, kernel, [], new string('x', 2048), 0)).Message);
+        Assert.Contains("command line", Assert.Throws<InvalidDataException>(() => LinuxLoader.Load(_memory, _layout, kernel, BootPayload.Empty, new string('x', 2048), 0)).Message);
         var huge = new byte[Size - (SyntheticKernel.PreferredAddress + SyntheticKernel.InitSize) + 4096];
-        Assert.Contains("initramfs", Assert.Throws<InvalidDataException>(() => LinuxLoader.Load(_memory, _layout, kernel, huge, "x", 0)).Message);
+        Assert.Contains("initramfs", Assert.Throws<InvalidDataException>(() => LinuxLoader.Load(_memory, _layout, kernel, BootPayload.FromBytes(huge), "x", 0)).Message);
     }
 
     private byte[] Bytes(ulong address, int length)
