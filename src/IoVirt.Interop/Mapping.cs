@@ -17,6 +17,13 @@ public static unsafe class Mapping
         return p == MAP_FAILED ? throw Errno.Exception("mmap") : (byte*)p;
     }
 
+    /// <summary>
+    /// Asks for transparent huge pages under [<paramref name="address"/>, +<paramref name="length"/>),
+    /// best effort: the host's policy decides (for memfd, /sys/kernel/mm/transparent_hugepage/shmem_enabled
+    /// must say advise, within_size or always), and a refusal changes nothing but speed.
+    /// </summary>
+    public static void AdviseHugePages(byte* address, ulong length) => _ = madvise(address, (size_t)length, MADV_HUGEPAGE);
+
     public static void Unmap(byte* address, ulong length)
     {
         // munmap only fails for arguments we produced ourselves; nothing useful can be done then.

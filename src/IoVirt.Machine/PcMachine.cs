@@ -1,4 +1,5 @@
 using IoVirt.Hypervisor;
+using IoVirt.Interop;
 using IoVirt.Machine.Pci;
 using IoVirt.Memory;
 using Microsoft.Extensions.Logging;
@@ -45,6 +46,9 @@ public sealed class PcMachine : IDisposable
             {
                 unsafe
                 {
+                    // As QEMU does: with huge pages, a guest's first touch of 2 MiB is one nested-paging
+                    // fault instead of 512, which is most of an initramfs unpack under nested KVM.
+                    Mapping.AdviseHugePages(region.Host, region.Size);
                     _vm.MapMemory(slot++, region.GuestAddress, (nint)region.Host, region.Size);
                 }
             }

@@ -18,6 +18,8 @@ public enum KvmCap : uint
     Xcrs = 56,
     /// <summary>The most vCPUs a VM can have.</summary>
     MaxVcpus = 66,
+    /// <summary>The in-kernel LAPIC emulates the TSC-deadline timer; its CPUID bit is the VMM's to set.</summary>
+    TscDeadlineTimer = 72,
     SignalMsi = 77,
     ImmediateExit = 136,
 }

@@ -51,7 +51,13 @@ public sealed unsafe class KvmHypervisor : IHypervisor
             }
 
             var runSize = system.Call(KvmIoctl.GetVcpuMmapSize, 0, "KVM_GET_VCPU_MMAP_SIZE");
-            return new KvmHypervisor(system, runSize, Math.Max(1, maxVcpus), ReadSupportedCpuid(system));
+            var cpuid = ReadSupportedCpuid(system);
+            if (system.Call(KvmIoctl.CheckExtension, (ulong)KvmCap.TscDeadlineTimer, "KVM_CHECK_EXTENSION") > 0)
+            {
+                OfferTscDeadlineTimer(cpuid);
+            }
+
+            return new KvmHypervisor(system, runSize, Math.Max(1, maxVcpus), cpuid);
         }
         catch
         {
@@ -67,6 +73,22 @@ public sealed unsafe class KvmHypervisor : IHypervisor
     }
 
     public void Dispose() => _system.Dispose();
+
+    /// <summary>
+    /// CPUID.1:ECX bit 24, as QEMU sets it: KVM_GET_SUPPORTED_CPUID leaves it out although the
+    /// in-kernel LAPIC emulates the timer, and without it Linux falls back to the LAPIC's
+    /// one-shot count-down timer.
+    /// </summary>
+    private static void OfferTscDeadlineTimer(CpuidEntry[] cpuid)
+    {
+        for (var i = 0; i < cpuid.Length; i++)
+        {
+            if (cpuid[i].Function == 1)
+            {
+                cpuid[i].Ecx |= 1u << 24;
+            }
+        }
+    }
 
     /// <summary>KVM_GET_SUPPORTED_CPUID fails with E2BIG until the buffer is big enough.</summary>
     private static CpuidEntry[] ReadSupportedCpuid(KvmFd system)

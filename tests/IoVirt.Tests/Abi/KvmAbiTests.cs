@@ -133,6 +133,7 @@ public sealed class KvmAbiTests(CHeaderProbe probe)
             ((ulong)KvmCap.Irqfd, "KVM_CAP_IRQFD"), ((ulong)KvmCap.Pit2, "KVM_CAP_PIT2"), ((ulong)KvmCap.Ioeventfd, "KVM_CAP_IOEVENTFD"),
             ((ulong)KvmCap.MaxVcpus, "KVM_CAP_MAX_VCPUS"), ((ulong)KvmCap.SignalMsi, "KVM_CAP_SIGNAL_MSI"),
             ((ulong)KvmCap.ImmediateExit, "KVM_CAP_IMMEDIATE_EXIT"), ((ulong)KvmCap.Xcrs, "KVM_CAP_XCRS"),
+            ((ulong)KvmCap.TscDeadlineTimer, "KVM_CAP_TSC_DEADLINE_TIMER"),
             ((ulong)KvmExitReason.Unknown, "KVM_EXIT_UNKNOWN"), ((ulong)KvmExitReason.Exception, "KVM_EXIT_EXCEPTION"),
             ((ulong)KvmExitReason.Io, "KVM_EXIT_IO"), ((ulong)KvmExitReason.Hypercall, "KVM_EXIT_HYPERCALL"),
             ((ulong)KvmExitReason.Debug, "KVM_EXIT_DEBUG"), ((ulong)KvmExitReason.Hlt, "KVM_EXIT_HLT"),
