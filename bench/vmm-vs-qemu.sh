@@ -64,10 +64,13 @@ measure() {
   t0=$(cut -d' ' -f1 /proc/uptime)
   "$@" > /tmp/out 2>&1 &
   pid=$!
-  while ! grep -q IOVIRT-GUEST-READY /tmp/out && kill -0 $pid 2>/dev/null; do sleep 0.05; done
+  # A run that hangs is killed after 300 s and reported with its output, not waited out.
+  deadline=$(( ${t0%.*} + 300 ))
+  while ! grep -q IOVIRT-GUEST-READY /tmp/out && kill -0 $pid 2>/dev/null && [ "$(cut -d. -f1 /proc/uptime)" -lt $deadline ]; do sleep 0.05; done
   t1=$(cut -d' ' -f1 /proc/uptime)
-  while ! grep -q L2-FIO-DONE /tmp/out && kill -0 $pid 2>/dev/null; do sleep 0.2; done
+  while ! grep -q L2-FIO-DONE /tmp/out && kill -0 $pid 2>/dev/null && [ "$(cut -d. -f1 /proc/uptime)" -lt $deadline ]; do sleep 0.2; done
   rss=$(awk '/^RssAnon:|^RssFile:/ {kb += $2} END {print kb}' /proc/$pid/status 2>/dev/null)
+  grep -q L2-FIO-DONE /tmp/out || kill -9 $pid 2>/dev/null
   wait $pid
   echo "BENCH $label boot=$(awk "BEGIN {print $t1 - $t0}") qd1=$(sed -n 's/^FIO-QD1 //p' /tmp/out) qd32=$(sed -n 's/^FIO-QD32 //p' /tmp/out) rss_kb=$rss"
   grep -q L2-FIO-DONE /tmp/out || { echo "BENCH-FAILED $label"; cat /tmp/out; }
@@ -77,7 +80,7 @@ with_daemon() {
   rm -f /tmp/blk.sock
   $iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp --log-level warning &
   daemon=$!
-  while [ ! -S /tmp/blk.sock ]; do sleep 0.1; done
+  i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
   "$@"
   kill $daemon; wait $daemon 2>/dev/null
 }
@@ -91,7 +94,7 @@ done
 L1
 
 bash "$repo/tests/guest/run-l1.sh" --timeout 3000 --mem 3G --script "$work/l1.sh" --payload "$work/payload" > "$work/console.log" 2>&1 || true
-if grep -q BENCH-FAILED "$work/console.log" || ! grep -q '^BENCH ' "$work/console.log"; then
+if grep -q BENCH-FAILED "$work/console.log" || [ "$(grep -c '^BENCH ' "$work/console.log")" -ne $((4 * rounds)) ]; then
   cat "$work/console.log"; echo "vmm-vs-qemu.sh: a run failed (its console is above)" >&2; exit 1
 fi
 grep '^BENCH ' "$work/console.log"
