@@ -49,6 +49,16 @@ public sealed unsafe class EventFd : IDisposable
         return read(Fd, &value, 8) == 8;
     }
 
+    /// <summary>Whether the counter is non-zero now, leaving it as it is.</summary>
+    public bool IsSignalled
+    {
+        get
+        {
+            var entry = new Tmds.Linux.pollfd { fd = Fd, events = POLLIN };
+            return poll(&entry, 1, 0) > 0;
+        }
+    }
+
     /// <summary>Waits until the counter is non-zero, then clears it; false after <paramref name="timeoutMs"/> without a signal.</summary>
     public bool Wait(int timeoutMs)
     {

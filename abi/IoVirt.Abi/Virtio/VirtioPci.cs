@@ -21,6 +21,9 @@ public static class VirtioPci
     /// <summary>struct virtio_pci_notify_cap: the cap, then notify_off_multiplier.</summary>
     public const int NotifyCapLength = 20, NotifyOffMultiplier = 16;
 
+    /// <summary>struct virtio_pci_cfg_cap: the cap, then pci_cfg_data, a window into the BAR the cap names.</summary>
+    public const int PciCfgCapLength = 20, PciCfgData = 16;
+
     // struct virtio_pci_common_cfg.
     public const int CommonCfgLength = 56;
     public const int DeviceFeatureSelect = 0, DeviceFeature = 4, DriverFeatureSelect = 8, DriverFeature = 12;

@@ -135,7 +135,9 @@ internal sealed unsafe class KvmVcpu : IVcpu
             throw Errno.Exception("pthread_sigmask", error);
         }
 
-        // The mask KVM applies during KVM_RUN: the thread's own, which never blocked the kick.
+        // The mask KVM applies during KVM_RUN: the thread's own, with the kick let through even if
+        // the thread was born with it blocked.
+        _ = sigdelset(&previous, KickSignal);
         var mask = stackalloc byte[KvmSignalMask.HeaderSize + KvmSignalMask.KernelSigsetSize];
         ((KvmSignalMask*)mask)->Length = KvmSignalMask.KernelSigsetSize;
         new ReadOnlySpan<byte>(&previous, KvmSignalMask.KernelSigsetSize).CopyTo(new Span<byte>(mask + KvmSignalMask.HeaderSize, KvmSignalMask.KernelSigsetSize));

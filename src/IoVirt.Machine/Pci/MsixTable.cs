@@ -8,8 +8,8 @@ namespace IoVirt.Machine.Pci;
 /// A function's MSI-X table and pending bits, with each vector delivered by the hypervisor: an
 /// eventfd (irqfd) injects the vector's GSI, routed to the message the driver wrote. A vector
 /// is connected only while MSI-X is on, the function unmasked and the vector unmasked; a signal
-/// while disconnected stays in the eventfd and is delivered when it connects again, which is
-/// what the pending bit promises.
+/// while disconnected stays in the eventfd, shows as the vector's pending bit, and is delivered
+/// when it connects again (KVM injects an irqfd that is already signalled when it is assigned).
 /// </summary>
 public sealed class MsixTable : IDisposable
 {
@@ -71,8 +71,8 @@ public sealed class MsixTable : IDisposable
     /// <summary>An access to the table (offset within it).</summary>
     public IBusDevice Table => new TableAccess(this);
 
-    /// <summary>The pending bit array: bits of vectors signalled while disconnected.</summary>
-    public static IBusDevice PendingBits { get; } = new PendingAccess();
+    /// <summary>The pending bit array: a vector's bit is set while it is disconnected and its eventfd holds a signal.</summary>
+    public IBusDevice PendingBits => new PendingAccess(this);
 
     public void Dispose()
     {
@@ -100,6 +100,25 @@ public sealed class MsixTable : IDisposable
             BinaryPrimitives.WriteUInt32LittleEndian(entry[12..], vector.Control);
             var at = (int)(offset % EntrySize);
             entry.Slice(at, Math.Min(data.Length, EntrySize - at)).CopyTo(data);
+        }
+    }
+
+    private void ReadPending(ulong offset, Span<byte> data)
+    {
+        data.Clear();
+        lock (_lock)
+        {
+            for (var i = 0; i < data.Length; i++)
+            {
+                for (var bit = 0; bit < 8; bit++)
+                {
+                    var index = ((offset + (ulong)i) * 8) + (ulong)bit;
+                    if (index < (ulong)_vectors.Length && _vectors[index] is { Connected: false } vector && vector.Irq.IsSignalled)
+                    {
+                        data[i] |= (byte)(1 << bit);
+                    }
+                }
+            }
         }
     }
 
@@ -177,13 +196,10 @@ public sealed class MsixTable : IDisposable
         public void Write(ulong offset, ReadOnlySpan<byte> data) => table.WriteTable(offset, data);
     }
 
-    /// <summary>
-    /// Pending bits read as zero: a signal on a disconnected vector waits in its eventfd, not
-    /// here, and Linux never polls this array.
-    /// </summary>
-    private sealed class PendingAccess : IBusDevice
+    /// <summary>Pending bits: read-only, computed from the vectors on each read (Linux never polls them; firmware and other drivers may).</summary>
+    private sealed class PendingAccess(MsixTable table) : IBusDevice
     {
-        public void Read(ulong offset, Span<byte> data) => data.Clear();
+        public void Read(ulong offset, Span<byte> data) => table.ReadPending(offset, data);
 
         public void Write(ulong offset, ReadOnlySpan<byte> data)
         {

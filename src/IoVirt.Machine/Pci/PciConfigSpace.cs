@@ -22,6 +22,7 @@ public sealed class PciConfigSpace
     private readonly byte[] _bytes = new byte[Size];
     private readonly byte[] _writable = new byte[Size];
     private readonly ulong[] _barSizes = new ulong[6];
+    private readonly List<(int Offset, int Length, IBusDevice Device)> _windows = [];
     private int _nextCapability = FirstCapability;
     private int _lastCapabilityNext = CapabilitiesOffset;
 
@@ -82,6 +83,13 @@ public sealed class PciConfigSpace
         return at;
     }
 
+    /// <summary>
+    /// Hands reads and writes that fall wholly inside [<paramref name="offset"/>, +<paramref name="length"/>)
+    /// to <paramref name="device"/> (offsets relative to the window), outside this space's lock:
+    /// registers whose value is computed on access, such as virtio's PCI configuration access window.
+    /// </summary>
+    public void AddWindow(int offset, int length, IBusDevice device) => _windows.Add((offset, length, device));
+
     /// <summary>The current address of BAR <paramref name="index"/>, or 0 while memory decoding is off.</summary>
     public ulong BarAddress(int index)
     {
@@ -116,6 +124,12 @@ public sealed class PciConfigSpace
             return;
         }
 
+        if (WindowAt(offset, data.Length) is { } window)
+        {
+            window.Device.Read((ulong)(offset - window.Offset), data);
+            return;
+        }
+
         ReadRaw(offset, data);
     }
 
@@ -123,6 +137,12 @@ public sealed class PciConfigSpace
     {
         if (offset < 0 || offset + data.Length > Size)
         {
+            return;
+        }
+
+        if (WindowAt(offset, data.Length) is { } window)
+        {
+            window.Device.Write((ulong)(offset - window.Offset), data);
             return;
         }
 
@@ -154,6 +174,19 @@ public sealed class PciConfigSpace
         {
             CapabilityWritten?.Invoke(offset, data.Length);
         }
+    }
+
+    private (int Offset, int Length, IBusDevice Device)? WindowAt(int offset, int length)
+    {
+        foreach (var window in _windows)
+        {
+            if (offset >= window.Offset && offset + length <= window.Offset + window.Length)
+            {
+                return window;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ public sealed class VirtioPciDevice : IBusDevice, IDisposable
     private readonly PciConfigSpace _config;
     private readonly MsixTable _msix;
     private readonly int _msixCapability;
+    private readonly int _pciCfgCapability;
     private readonly Queue[] _queues;
     private ulong _barAddress;
     private uint _deviceFeatureSelect, _driverFeatureSelect;
@@ -59,7 +60,11 @@ public sealed class VirtioPciDevice : IBusDevice, IDisposable
         AddVirtioCapability(VirtioPci.CapCommonCfg, CommonOffset, VirtioPci.CommonCfgLength);
         AddVirtioCapability(VirtioPci.CapIsrCfg, IsrOffset, 1);
         AddVirtioCapability(VirtioPci.CapDeviceCfg, DeviceOffset, RegionSize);
-        AddVirtioCapability(VirtioPci.CapNotifyCfg, NotifyOffset, (uint)backend.QueueCount * NotifyMultiplier, NotifyMultiplier);
+        var multiplier = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(multiplier, NotifyMultiplier);
+        AddVirtioCapability(VirtioPci.CapNotifyCfg, NotifyOffset, (uint)backend.QueueCount * NotifyMultiplier, multiplier);
+        _pciCfgCapability = AddVirtioCapability(VirtioPci.CapPciCfg, 0, 0, new byte[4], PciCfgWritable);
+        _config.AddWindow(_pciCfgCapability + VirtioPci.PciCfgData, 4, new PciCfgWindow(this));
         _queues = [.. Enumerable.Range(0, backend.QueueCount).Select(i => new Queue(backend.MaxQueueSize, EventFd.Create()))];
 
         _config.BarChanged += (_, address) => MoveBar(address);
@@ -90,7 +95,7 @@ public sealed class VirtioPciDevice : IBusDevice, IDisposable
                 _msix.Table.Read(at, data);
                 break;
             case MsixPbaOffset:
-                MsixTable.PendingBits.Read(at, data);
+                _msix.PendingBits.Read(at, data);
                 break;
             default:
                 data.Clear();
@@ -135,20 +140,40 @@ public sealed class VirtioPciDevice : IBusDevice, IDisposable
         }
     }
 
-    private void AddVirtioCapability(byte type, uint offset, uint length, uint? multiplier = null)
+    /// <summary>
+    /// Which bytes of the PCI configuration access capability (after ID and next) the driver
+    /// writes: bar, offset and length, which say where pci_cfg_data reaches; the data window
+    /// itself is served by <see cref="PciCfgWindow"/>.
+    /// </summary>
+    private static ReadOnlySpan<byte> PciCfgWritable => [0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+
+    /// <summary>Adds a vendor capability for a virtio structure in BAR 0; <paramref name="extra"/> follows struct virtio_pci_cap.</summary>
+    private int AddVirtioCapability(byte type, uint offset, uint length, ReadOnlySpan<byte> extra = default, ReadOnlySpan<byte> writable = default)
     {
-        var body = new byte[(multiplier is null ? VirtioPci.CapLength : VirtioPci.NotifyCapLength) - 2];
+        var body = new byte[VirtioPci.CapLength - 2 + extra.Length];
         body[VirtioPci.CapLen - 2] = (byte)(body.Length + 2);
         body[VirtioPci.CapCfgType - 2] = type;
         body[VirtioPci.CapBar - 2] = 0;
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(VirtioPci.CapOffset - 2), offset);
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(VirtioPci.CapLengthField - 2), length);
-        if (multiplier is { } m)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(VirtioPci.NotifyOffMultiplier - 2), m);
-        }
+        extra.CopyTo(body.AsSpan(VirtioPci.CapLength - 2));
+        return _config.AddCapability(VendorCapability, body, writable);
+    }
 
-        _config.AddCapability(VendorCapability, body);
+    /// <summary>
+    /// An access to pci_cfg_data: a read or write of cap.length (1, 2 or 4) bytes at cap.offset
+    /// of BAR cap.bar, through the same registers as the BAR itself (virtio 1.2, 4.1.4.9). A
+    /// window that names another BAR, another width or an unaligned or outside offset reads
+    /// zeros and ignores writes.
+    /// </summary>
+    private bool PciCfgTarget(out uint offset, out int length)
+    {
+        Span<byte> cap = stackalloc byte[VirtioPci.PciCfgCapLength];
+        _config.ReadRaw(_pciCfgCapability, cap);
+        offset = BinaryPrimitives.ReadUInt32LittleEndian(cap[VirtioPci.CapOffset..]);
+        var requested = BinaryPrimitives.ReadUInt32LittleEndian(cap[VirtioPci.CapLengthField..]);
+        length = requested is 1 or 2 or 4 ? (int)requested : 0;
+        return cap[VirtioPci.CapBar] == 0 && length != 0 && offset % (uint)length == 0 && offset + (ulong)length <= BarSize;
     }
 
     private void CapabilityWritten(int offset, int length)
@@ -435,6 +460,32 @@ public sealed class VirtioPciDevice : IBusDevice, IDisposable
             Vector = VirtioPci.NoVector;
             Enabled = false;
             Descriptors = Driver = Device = 0;
+        }
+    }
+
+    private sealed class PciCfgWindow(VirtioPciDevice device) : IBusDevice
+    {
+        public void Read(ulong offset, Span<byte> data)
+        {
+            Span<byte> window = stackalloc byte[4];
+            if (device.PciCfgTarget(out var target, out var length))
+            {
+                device.Read(target, window[..length]);
+            }
+
+            window.Slice((int)offset, data.Length).CopyTo(data);
+        }
+
+        public void Write(ulong offset, ReadOnlySpan<byte> data)
+        {
+            var at = device._pciCfgCapability + VirtioPci.PciCfgData;
+            device._config.WriteRaw(at + (int)offset, data);
+            if (device.PciCfgTarget(out var target, out var length))
+            {
+                Span<byte> window = stackalloc byte[4];
+                device._config.ReadRaw(at, window);
+                device.Write(target, window[..length]);
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ public sealed class VirtioPciAbiTests(CHeaderProbe probe)
         CHeaderAssert.Struct(probe, "virtio_pci_cap", VirtioPci.CapLength, ("cap_len", VirtioPci.CapLen), ("cfg_type", VirtioPci.CapCfgType),
             ("bar", VirtioPci.CapBar), ("id", VirtioPci.CapId), ("offset", VirtioPci.CapOffset), ("length", VirtioPci.CapLengthField));
         CHeaderAssert.Struct(probe, "virtio_pci_notify_cap", VirtioPci.NotifyCapLength, ("notify_off_multiplier", VirtioPci.NotifyOffMultiplier));
+        CHeaderAssert.Struct(probe, "virtio_pci_cfg_cap", VirtioPci.PciCfgCapLength, ("pci_cfg_data", VirtioPci.PciCfgData));
     }
 
     [Fact]

@@ -351,6 +351,7 @@ static void virtio_pci(void)
     SIZE(virtio_pci_cap); OFF(virtio_pci_cap, cap_len); OFF(virtio_pci_cap, cfg_type); OFF(virtio_pci_cap, bar);
     OFF(virtio_pci_cap, id); OFF(virtio_pci_cap, offset); OFF(virtio_pci_cap, length);
     SIZE(virtio_pci_notify_cap); OFF(virtio_pci_notify_cap, notify_off_multiplier);
+    SIZE(virtio_pci_cfg_cap); OFF(virtio_pci_cfg_cap, pci_cfg_data);
     SIZE(virtio_pci_common_cfg); OFF(virtio_pci_common_cfg, device_feature_select); OFF(virtio_pci_common_cfg, device_feature);
     OFF(virtio_pci_common_cfg, guest_feature_select); OFF(virtio_pci_common_cfg, guest_feature);
     OFF(virtio_pci_common_cfg, msix_config); OFF(virtio_pci_common_cfg, num_queues); OFF(virtio_pci_common_cfg, device_status);

@@ -25,7 +25,7 @@ public sealed class VirtioPciDeviceTests : IDisposable
     public void Dispose() => _device.Dispose();
 
     [Fact]
-    public void Config_space_shows_a_modern_virtio_device_with_msix_and_the_four_virtio_capabilities()
+    public void Config_space_shows_a_modern_virtio_device_with_msix_and_the_five_virtio_capabilities()
     {
         Assert.Equal(0x1af4u, Config(0x00, 2));
         Assert.Equal(0x1044u, Config(0x02, 2));
@@ -44,7 +44,7 @@ public sealed class VirtioPciDeviceTests : IDisposable
         }
 
         Assert.True(msix, "no MSI-X capability");
-        Assert.Equal([VirtioPci.CapCommonCfg, VirtioPci.CapIsrCfg, VirtioPci.CapDeviceCfg, VirtioPci.CapNotifyCfg], types.Select(t => (byte)t));
+        Assert.Equal([VirtioPci.CapCommonCfg, VirtioPci.CapIsrCfg, VirtioPci.CapDeviceCfg, VirtioPci.CapNotifyCfg, VirtioPci.CapPciCfg], types.Select(t => (byte)t));
     }
 
     [Fact]
@@ -138,6 +138,60 @@ public sealed class VirtioPciDeviceTests : IDisposable
     }
 
     [Fact]
+    public void The_pci_configuration_access_window_reads_and_writes_the_bar_registers()
+    {
+        var cap = VirtioCapability(VirtioPci.CapPciCfg);
+        var data = cap + VirtioPci.PciCfgData;
+        WriteConfig(cap + VirtioPci.CapBar, 1, 0);
+        WriteConfig(cap + VirtioPci.CapOffset, 4, VirtioPci.NumQueues);
+        WriteConfig(cap + VirtioPci.CapLengthField, 4, 2);
+        Assert.Equal(1u, Config(data, 2));
+
+        // A write through the window lands in the register: the driver's status, read over MMIO.
+        WriteConfig(cap + VirtioPci.CapOffset, 4, VirtioPci.DeviceStatus);
+        WriteConfig(cap + VirtioPci.CapLengthField, 4, 1);
+        WriteConfig(data, 4, (uint)DeviceStatus.Acknowledge);
+        Assert.Equal((uint)DeviceStatus.Acknowledge, Common(VirtioPci.DeviceStatus, 1));
+        Assert.Equal((uint)DeviceStatus.Acknowledge, Config(data, 1));
+
+        // A notify through the window kicks the queue, as a BAR write does.
+        WriteConfig(cap + VirtioPci.CapOffset, 4, 0x3000);
+        WriteConfig(cap + VirtioPci.CapLengthField, 4, 2);
+        WriteConfig(data, 2, 0);
+        Assert.True(_vm.IoEvents[0].Fd.TryConsume());
+
+        // Another BAR, a width of 3, an unaligned or outside offset: zeros, and writes go nowhere.
+        foreach (var (bar, offset, length) in new (uint, uint, uint)[] { (1, VirtioPci.DeviceStatus, 1), (0, VirtioPci.DeviceStatus, 3), (0, VirtioPci.NumQueues + 1, 2), (0, (uint)VirtioPciDevice.BarSize, 4) })
+        {
+            WriteConfig(cap + VirtioPci.CapBar, 1, bar);
+            WriteConfig(cap + VirtioPci.CapOffset, 4, offset);
+            WriteConfig(cap + VirtioPci.CapLengthField, 4, length);
+            WriteConfig(data, 4, 0);
+            Assert.Equal(0u, Config(data, 4));
+        }
+
+        Assert.Equal((uint)DeviceStatus.Acknowledge, Common(VirtioPci.DeviceStatus, 1));
+    }
+
+    [Fact]
+    public void A_vector_signalled_while_masked_shows_its_pending_bit_until_it_is_unmasked()
+    {
+        var msix = Capability(0x11);
+        WriteConfig(msix + 2, 2, 0x8000);
+        WriteBar(0x4000 + 12, 4, 0);
+        var irq = Assert.Single(_vm.IrqEvents).Fd;
+        WriteBar(0x4000 + 12, 4, 1);
+        Assert.Equal(0u, PendingBits());
+        irq.Signal();
+        Assert.Equal(1u, PendingBits());
+
+        // Unmasked, the vector is connected again and the hypervisor delivers what waited.
+        WriteBar(0x4000 + 12, 4, 0);
+        Assert.Equal(0u, PendingBits());
+        Assert.Same(irq, Assert.Single(_vm.IrqEvents).Fd);
+    }
+
+    [Fact]
     public void A_notify_write_that_exits_to_the_vmm_still_kicks_the_queue()
     {
         WriteBar(0x3000, 2, 0);
@@ -170,6 +224,26 @@ public sealed class VirtioPciDeviceTests : IDisposable
         }
 
         throw new InvalidOperationException($"no capability {id:x}");
+    }
+
+    private int VirtioCapability(byte type)
+    {
+        for (var at = Config(0x34, 1); at != 0; at = Config((int)at + 1, 1))
+        {
+            if (Config((int)at, 1) == 0x09 && Config((int)at + VirtioPci.CapCfgType, 1) == type)
+            {
+                return (int)at;
+            }
+        }
+
+        throw new InvalidOperationException($"no virtio capability {type}");
+    }
+
+    private uint PendingBits()
+    {
+        var data = new byte[8];
+        _mmio.Read(0xc000_0000 + 0x6000, data);
+        return (uint)BinaryPrimitives.ReadUInt64LittleEndian(data);
     }
 
     private void WriteBar(ulong offset, int width, uint value) => _mmio.Write(0xc000_0000 + offset, BitConverter.GetBytes(value)[..width]);
