@@ -36,7 +36,8 @@ internal static class VmmCommand
 
                 Rings are split unless a device says packed=on; a back end that goes away
                 (killed, crashed) is waited for on its socket and its successor resumes the
-                rings where the guest's used rings stand (split rings only).
+                rings, resubmitting what was in flight (packed rings need a back end that
+                keeps an inflight buffer, as iovirt's do).
 
                 Exit codes: 0 the guest rebooted or powered off, 1 the VMM could not run (no
                 usable /dev/kvm, a hypervisor error), 2 bad input (a missing kernel or disk

@@ -17,9 +17,9 @@ namespace IoVirt.Machine.Pci;
 /// guest RAM and gets each ring's ioeventfd as its kick and irqfd as its call, so the I/O never
 /// passes through the VMM; the VMM only relays negotiation and config. When the back end goes
 /// away (it crashed, or was killed and restarted; an in-process session failed), the VMM
-/// reconnects and starts its rings again where the guest's used rings stand, handing the new
-/// back end the inflight buffer the old one kept, so requests in flight are resubmitted, as
-/// QEMU does.
+/// reconnects and starts its rings again, handing the new back end the inflight buffer the old
+/// one kept, so requests in flight are resubmitted, as QEMU does: a split ring from where the
+/// guest's used ring stands, a packed ring from the positions in the inflight buffer.
 /// </summary>
 public sealed class VhostUserBackend : IVirtioBackend
 {
@@ -101,7 +101,7 @@ public sealed class VhostUserBackend : IVirtioBackend
     /// <summary>
     /// Connects to the back end on <paramref name="socket"/> and learns what it offers;
     /// <see cref="VirtioBackendException"/> when nobody answers there as a back end.
-    /// <paramref name="offerPacked"/> offers the guest packed rings (which survive no back-end restart yet).
+    /// <paramref name="offerPacked"/> offers the guest packed rings (which survive a back-end restart only where the back end keeps an inflight buffer).
     /// </summary>
     public static VhostUserBackend Connect(string socket, VirtioDeviceId type, GuestMemory memory, ILogger logger, bool offerPacked = false) =>
         Create(() => Open(socket), $"the back end on {socket}", link: null, type, memory, offerPacked, logger);
@@ -180,12 +180,6 @@ public sealed class VhostUserBackend : IVirtioBackend
         {
             try
             {
-                if (_protocol.HasFlag(VhostUserProtocolFeatures.InflightShmfd) && _inflight is null && queues.Count > 0)
-                {
-                    _inflight = _frontend.GetInflightFd((ushort)QueueCount, (ushort)queues.Max(q => q.Size), out var file);
-                    _inflightFile = file;
-                }
-
                 Start(features, queues, fromGuestRings: false);
                 _activeFeatures = features;
                 _activeQueues = queues;
@@ -238,6 +232,13 @@ public sealed class VhostUserBackend : IVirtioBackend
     {
         _frontend.SetFeatures(features | (_protocolFeatures ? 1UL << VirtioFeature.VhostUserProtocolFeatures : 0));
         _frontend.SetMemTable(_memory);
+        // The buffer is asked for after SET_FEATURES: its layout depends on the ring format.
+        if (_protocol.HasFlag(VhostUserProtocolFeatures.InflightShmfd) && _inflight is null && queues.Count > 0)
+        {
+            _inflight = _frontend.GetInflightFd((ushort)QueueCount, (ushort)queues.Max(q => q.Size), out var created);
+            _inflightFile = created;
+        }
+
         if (_inflight is { } inflight && _inflightFile is { } file)
         {
             _frontend.SetInflightFd(inflight, file);
@@ -250,7 +251,8 @@ public sealed class VhostUserBackend : IVirtioBackend
             _frontend.SetVringNum(index, (uint)queue.Size);
             _frontend.SetVringAddr(index, HostAddress(queue.Descriptors), HostAddress(queue.Driver), HostAddress(queue.Device));
             // A new back end resumes where the guest's used ring stands; requests it took beyond
-            // that are in the inflight buffer, and it resubmits them.
+            // that are in the inflight buffer, and it resubmits them. A packed ring's positions
+            // are not in guest memory: the back end takes them from the inflight buffer.
             var start = packed ? QueuePosition.Initial.ToPackedWord() : fromGuestRings ? UsedIndex(queue) : 0u;
             _frontend.SetVringBase(index, start);
             _frontend.SetVringKick(index, queue.Kick);
@@ -289,9 +291,9 @@ public sealed class VhostUserBackend : IVirtioBackend
 
                         if (_activeQueues.Count > 0)
                         {
-                            if ((_activeFeatures & (1UL << VirtioFeature.RingPacked)) != 0)
+                            if ((_activeFeatures & (1UL << VirtioFeature.RingPacked)) != 0 && _inflight is null)
                             {
-                                _logger.LogError("{Device}: packed rings cannot be resumed on a new back end; the device stays stopped", DeviceId);
+                                _logger.LogError("{Device}: {Peer} keeps no inflight buffer, so its packed rings cannot be resumed; the device stays stopped", DeviceId, _peer);
                                 break;
                             }
 

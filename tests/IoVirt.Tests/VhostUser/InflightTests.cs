@@ -1,11 +1,8 @@
-using System.Buffers.Binary;
 using IoVirt.Abi.Virtio;
-using IoVirt.Devices;
 using IoVirt.Memory;
 using IoVirt.Testing;
 using IoVirt.VhostUser;
 using IoVirt.Virtqueue;
-using IoVirt.Virtqueue.Driver;
 
 namespace IoVirt.Tests.VhostUser;
 
@@ -20,7 +17,7 @@ public class InflightTests
     [InlineData(true)]
     public void Requests_in_flight_when_the_back_end_dies_are_resubmitted_once_after_reconnect(bool packed)
     {
-        var holding = new RecordingDevice(hold: true);
+        var holding = new NumberedRequestDevice(holdEven: true);
         using var bed = new VhostUserTestBed(holding);
         var frontend = Handshake.Connect(bed, packed);
         var inflight = frontend.GetInflightFd(1, 16, out var inflightFile);
@@ -33,16 +30,16 @@ public class InflightTests
         var ids = new Dictionary<ushort, int>();
         for (var request = 1; request <= 6; request++)
         {
-            ids[Add(bed.Memory, queue, request)] = request;
+            ids[NumberedRequestDevice.Add(queue.Driver, request)] = request;
         }
 
         queue.Submit();
         var completedFirst = Collect(queue, ids, 3);
         Assert.Equal([1, 3, 5], completedFirst.Order());
-        Assert.True(SpinUntil(() => holding.Seen.Count == 6));
+        Assert.True(SpinUntil(() => holding.Seen.Length == 6));
 
         // The back end dies: its session ends without completing anything more.
-        bed.RestartServer(new RecordingDevice(hold: false));
+        bed.RestartServer(new NumberedRequestDevice(holdEven: false));
         frontend.Dispose();
 
         using var again = Handshake.Connect(bed, packed);
@@ -57,11 +54,11 @@ public class InflightTests
         // Nothing new was submitted: the held requests come back by themselves, in pop order.
         var completedAfter = Collect(queue, ids, 3);
         Assert.Equal([2, 4, 6], completedAfter);
-        var resubmitted = ((RecordingDevice)bed.Device).Seen;
+        var resubmitted = ((NumberedRequestDevice)bed.Device).Seen;
         Assert.Equal([2, 4, 6], resubmitted);
 
         // And the ring goes on normally afterwards, with nothing completed twice.
-        ids[Add(bed.Memory, queue, 7)] = 7;
+        ids[NumberedRequestDevice.Add(queue.Driver, 7)] = 7;
         queue.Submit();
         Assert.Equal([7], Collect(queue, ids, 1));
         Assert.False(queue.Driver.TryTakeUsed(out _, out _));
@@ -72,7 +69,7 @@ public class InflightTests
     [Fact]
     public void Requests_in_flight_before_a_device_reset_are_not_resubmitted_after_it()
     {
-        var holding = new RecordingDevice(hold: true);
+        var holding = new NumberedRequestDevice(holdEven: true);
         using var bed = new VhostUserTestBed(holding);
         using var frontend = Handshake.Connect(bed);
         _ = frontend.GetInflightFd(1, 16, out var inflightFile);
@@ -80,9 +77,9 @@ public class InflightTests
         using (var queue = FrontendQueue.Start(frontend, bed.Memory, 0, 16, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0)))
         {
             frontend.SetVringEnable(0, true);
-            _ = Add(bed.Memory, queue, 2);
+            _ = NumberedRequestDevice.Add(queue.Driver, 2);
             queue.Submit();
-            Assert.True(SpinUntil(() => holding.Seen.Count == 1));
+            Assert.True(SpinUntil(() => holding.Seen.Length == 1));
         }
 
         // The driver resets the device and starts over on a fresh ring: request 2 is abandoned.
@@ -94,22 +91,19 @@ public class InflightTests
         Assert.Equal(MemoryFault.None, bed.Memory.Write(VhostUserTestBed.RingBase(0), new byte[0x2000]));
         using var again = FrontendQueue.Start(frontend, bed.Memory, 0, 16, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0));
         frontend.SetVringEnable(0, true);
-        var id = Add(bed.Memory, again, 3);
+        var id = NumberedRequestDevice.Add(again.Driver, 3);
         again.Submit();
 
         Assert.True(again.TryWaitUsed(out var used, out _, 5000));
         Assert.Equal(id, used);
         Assert.False(again.TryWaitUsed(out _, out _, 200), "a request completed that the driver did not hand out after the reset");
-        lock (holding.Seen)
-        {
-            Assert.Equal([2, 3], holding.Seen);
-        }
+        Assert.Equal([2, 3], holding.Seen);
     }
 
     [Fact]
     public void A_mismatched_inflight_buffer_is_refused()
     {
-        using var bed = new VhostUserTestBed(new RecordingDevice(hold: false));
+        using var bed = new VhostUserTestBed(new NumberedRequestDevice(holdEven: false));
         using (var refused = Handshake.Connect(bed))
         {
             // GET_INFLIGHT_FD has a reply of its own and no error form: a bad request closes the connection.
@@ -126,16 +120,6 @@ public class InflightTests
         // A ring whose size differs from the buffer's cannot start on it.
         frontend.SetInflightFd(inflight, file);
         Assert.Throws<VhostUserProtocolException>(() => FrontendQueue.Start(frontend, bed.Memory, 0, 8, packed: false, eventIdx: true, VhostUserTestBed.RingBase(0)));
-    }
-
-    private static ushort Add(GuestMemory memory, FrontendQueue queue, int request)
-    {
-        var address = VhostUserTestBed.DataBase + ((ulong)request * 64);
-        Span<byte> word = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(word, request);
-        Assert.Equal(MemoryFault.None, memory.Write(address, word));
-        Assert.True(queue.Driver.TryAdd([new DriverBuffer(address, 4, false), new DriverBuffer(address + 32, 4, true)], false, out var id));
-        return id;
     }
 
     private static List<int> Collect(FrontendQueue queue, Dictionary<ushort, int> ids, int count)
@@ -157,37 +141,4 @@ public class InflightTests
     }
 
     private static bool SpinUntil(Func<bool> condition) => SpinWait.SpinUntil(condition, 5000);
-
-    /// <summary>Records each request number it sees; when holding, leaves even requests in flight.</summary>
-    private sealed class RecordingDevice(bool hold) : VirtioDeviceModel
-    {
-        public List<int> Seen { get; } = [];
-
-        public override string Name => "recording";
-
-        public override ulong Features =>
-            VirtioFeature.Bit(VirtioFeature.Version1) | VirtioFeature.Bit(VirtioFeature.RingEventIdx) | VirtioFeature.Bit(VirtioFeature.RingPacked);
-
-        public override int MaxQueueSize => 16;
-
-        public override void ProcessQueue(int queueIndex, DeviceQueue queue)
-        {
-            Span<byte> word = stackalloc byte[4];
-            while (queue.TryPop(out var chain))
-            {
-                Assert.True(chain.TryGetNext(out var request));
-                _ = queue.Memory.Read(request.GuestAddress, word);
-                var number = BinaryPrimitives.ReadInt32LittleEndian(word);
-                lock (Seen)
-                {
-                    Seen.Add(number);
-                }
-
-                if (!(hold && number % 2 == 0))
-                {
-                    queue.AddUsed(chain.Head, 0);
-                }
-            }
-        }
-    }
 }
