@@ -1,4 +1,5 @@
 using IoVirt.Memory;
+using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.Machine;
 
@@ -55,16 +56,21 @@ public sealed class BootPayload
         }
 
         using var file = File.OpenHandle(_path);
-        var done = 0;
-        while (done < target.Length)
+        if (ReadFully(file, target, _offset) < target.Length)
         {
-            var read = RandomAccess.Read(file, target[done..], _offset + done);
-            if (read == 0)
-            {
-                throw new InvalidDataException($"{_path} shrank while it was being loaded");
-            }
+            throw new InvalidDataException($"{_path} shrank while it was being loaded");
+        }
+    }
 
+    /// <summary>Reads <paramref name="file"/> from <paramref name="offset"/> until <paramref name="target"/> is full or the file ends; the bytes read.</summary>
+    internal static int ReadFully(SafeFileHandle file, Span<byte> target, long offset)
+    {
+        var done = 0;
+        while (done < target.Length && RandomAccess.Read(file, target[done..], offset + done) is var read and > 0)
+        {
             done += read;
         }
+
+        return done;
     }
 }

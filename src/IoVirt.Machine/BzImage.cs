@@ -62,13 +62,7 @@ public sealed class BzImage
         {
             length = RandomAccess.GetLength(file);
             head = new byte[(int)Math.Min(length, MaxSetupSize)];
-            var done = 0;
-            while (done < head.Length && RandomAccess.Read(file, head.AsSpan(done), done) is var read and > 0)
-            {
-                done += read;
-            }
-
-            head = head[..done];
+            head = head[..BootPayload.ReadFully(file, head, 0)];
         }
 
         var setupSize = CheckHeader(head, length, path);

@@ -127,9 +127,8 @@ internal sealed unsafe class KvmVcpu : IVcpu
     /// </summary>
     private void AcceptKicks()
     {
-        sigset_t kick, previous;
-        _ = sigemptyset(&kick);
-        _ = sigaddset(&kick, KickSignal);
+        var kick = KickSet();
+        sigset_t previous;
         if (PosixThread.SignalMask(SIG_BLOCK, &kick, &previous) is var error and not 0)
         {
             throw Errno.Exception("pthread_sigmask", error);
@@ -150,11 +149,18 @@ internal sealed unsafe class KvmVcpu : IVcpu
     private void TakeBackKick()
     {
         Volatile.Write(ref _run->ImmediateExit, 0);
-        sigset_t kick;
-        _ = sigemptyset(&kick);
-        _ = sigaddset(&kick, KickSignal);
+        var kick = KickSet();
         var now = default(timespec);
         _ = sigtimedwait(&kick, null, &now);
+    }
+
+    /// <summary>The set holding only <see cref="KickSignal"/>.</summary>
+    private static sigset_t KickSet()
+    {
+        sigset_t set;
+        _ = sigemptyset(&set);
+        _ = sigaddset(&set, KickSignal);
+        return set;
     }
 
     public X86Registers GetRegisters()
