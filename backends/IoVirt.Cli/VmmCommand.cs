@@ -19,7 +19,7 @@ internal static class VmmCommand
         var cmdline = CommandLine.Text("--cmdline", "TEXT", "the kernel command line (default \"console=ttyS0\")");
         var memory = CommandLine.Parsed<ulong>("--memory", "SIZE", "guest RAM, e.g. 512M or 2G (default 512M)", ParseMemory);
         var cpus = CommandLine.Int("--cpus", "N", "vCPUs (default 1)", 1, 254);
-        var disk = Repeatable("--disk", VmmDiskSpec.Syntax, "an in-process virtio-blk disk on an image file (opened buffered) or a zeroed RAM disk (repeatable)");
+        var disk = Repeatable("--disk", VmmDiskSpec.Syntax, "an in-process virtio-blk disk on an image file (opened buffered) or a zeroed RAM disk, with one queue per vCPU unless queues= says otherwise (repeatable)");
         var net = Repeatable("--net", VmmNetSpec.Syntax, "an in-process virtio-net NIC on the host TAP NAME, attached to or, if absent, created for the VMM's life (repeatable)");
         var rng = CommandLine.Flag("--rng", "an in-process virtio-rng device on the host's entropy");
         var vhostUser = Repeatable("--vhost-user", VhostUserDeviceSpec.Syntax, "a virtio device served by the vhost-user back end listening on PATH (repeatable)");

@@ -1,8 +1,14 @@
 namespace IoVirt.Cli;
 
-/// <summary>One <c>--disk</c> of <c>iovirt vmm</c>: an in-process virtio-blk disk on an image file or in RAM.</summary>
-internal sealed record VmmDiskSpec(string? Path, ulong RamBytes, bool ReadOnly, int Queues, bool Packed)
+/// <summary>
+/// One <c>--disk</c> of <c>iovirt vmm</c>: an in-process virtio-blk disk on an image file or in
+/// RAM. <see cref="Queues"/> is null when not given: one queue per vCPU, as QEMU does.
+/// </summary>
+internal sealed record VmmDiskSpec(string? Path, ulong RamBytes, bool ReadOnly, int? Queues, bool Packed)
 {
+    /// <summary>The most queues a disk takes, given or by default.</summary>
+    public const int MaxQueues = 16;
+
     public const string Syntax = "path=PATH|ram=SIZE[,readonly=on][,queues=N][,packed=on]";
 
     public static VmmDiskSpec? Parse(string text, out string why)
@@ -11,7 +17,7 @@ internal sealed record VmmDiskSpec(string? Path, ulong RamBytes, bool ReadOnly, 
         string? path = null;
         ulong ram = 0;
         var readOnly = false;
-        var queues = 1;
+        int? queues = null;
         var packed = false;
         foreach (var (key, value) in DeviceOptionText.Pairs(text))
         {
@@ -29,11 +35,11 @@ internal sealed record VmmDiskSpec(string? Path, ulong RamBytes, bool ReadOnly, 
                 case "packed" when DeviceOptionText.Switch(value) is { } on:
                     packed = on;
                     break;
-                case "queues" when int.TryParse(value, out var n) && n is >= 1 and <= 16:
+                case "queues" when int.TryParse(value, out var n) && n is >= 1 and <= MaxQueues:
                     queues = n;
                     break;
                 default:
-                    why = $"unknown or bad '{key}' (queues: 1-16; ram: a size in whole sectors, such as 256M); {Syntax}";
+                    why = $"unknown or bad '{key}' (queues: 1-{MaxQueues}; ram: a size in whole sectors, such as 256M); {Syntax}";
                     return null;
             }
         }

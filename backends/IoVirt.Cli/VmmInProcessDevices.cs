@@ -35,7 +35,7 @@ internal sealed class VmmInProcessDevices(ILogger logger) : IDisposable
         }
 
         _owned.Add(store);
-        var device = new BlkDevice(store, new BlkDeviceOptions { Queues = disk.Queues, ReadOnly = disk.ReadOnly }, logger);
+        var device = new BlkDevice(store, new BlkDeviceOptions { Queues = disk.Queues ?? Math.Min(machine.VcpuCount, VmmDiskSpec.MaxQueues), ReadOnly = disk.ReadOnly }, logger);
         _owned.Add(device);
         Add(machine, device, VirtioDeviceId.Block, disk.Packed);
     }

@@ -96,7 +96,7 @@ public sealed class VmmNestedTests
             tunctl -t tap0 > /dev/null
             ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up
             truncate -s 256M /tmp/disk.img
-            ({Vmm} --disk path=/tmp/disk.img,queues=2 --net tap=tap0 --rng; echo "VMM-EXIT $?") > /tmp/vmm.out 2>&1 &
+            ({Vmm} --disk path=/tmp/disk.img --net tap=tap0 --rng; echo "VMM-EXIT $?") > /tmp/vmm.out 2>&1 &
             i=0; while ! grep -q L2-NET-UP /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
             ping -c 3 -W 5 10.0.2.15 > /dev/null && echo L1-PING-OK
             i=0; until echo hello-from-l1 | nc 10.0.2.15 5000 2>/dev/null || [ $i -ge 50 ]; do sleep 0.2; i=$((i+1)); done
@@ -113,6 +113,7 @@ public sealed class VmmNestedTests
         Assert.True(output.Contains("L2-PING-OK", StringComparison.Ordinal), output);
         Assert.True(output.Contains("L1-PING-OK", StringComparison.Ordinal), output);
         Assert.True(output.Contains("L2-GOT hello-from-l1", StringComparison.Ordinal), output);
+        // --disk without queues= has one per vCPU (--cpus 2).
         Assert.True(output.Contains("L2-QUEUES 2", StringComparison.Ordinal), output);
         Assert.Matches("verify: .*err= 0", output);
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
