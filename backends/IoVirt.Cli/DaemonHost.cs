@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using IoVirt.Devices;
+using IoVirt.Interop;
 using IoVirt.Sandbox;
 using IoVirt.VhostUser;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,9 @@ internal sealed record DaemonSandbox(SandboxPolicy Policy, bool NeedsHostNetwork
 internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSandbox sandbox, Action report)
 {
     public IReadOnlyList<HostedDevice> Devices { get; } = devices;
+
+    /// <summary>Socket paths served on sockets a service manager passed (it owns those files).</summary>
+    public HashSet<string> InheritedPaths { get; } = new(StringComparer.Ordinal);
 
     public DaemonSandbox Sandbox { get; } = sandbox;
 
@@ -59,13 +63,19 @@ internal static class DaemonHost
 
         // The lifetime's "Application started. Press Ctrl+C to shut down." is not a daemon's to say.
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
+        var plan = new DaemonPlan(devices, sandbox, report);
+        if (!TakeInheritedSockets(devices, plan.InheritedPaths, out var inherited))
+        {
+            return 2;
+        }
+
         foreach (var device in devices)
         {
             // Keyed by socket path: one container holds every device and its server.
-            builder.Services.AddKeyedVhostUserBackend(device.SocketPath, device.SocketPath, device.Device, busyPoll);
+            inherited.Remove(Path.GetFullPath(device.SocketPath), out var listener);
+            builder.Services.AddKeyedVhostUserBackend(device.SocketPath, device.SocketPath, device.Device, busyPoll, listener);
         }
 
-        var plan = new DaemonPlan(devices, sandbox, report);
         builder.Services.AddSingleton(plan);
         builder.Services.AddHostedService<VhostUserDaemon>();
 
@@ -73,6 +83,46 @@ internal static class DaemonHost
         using var host = builder.Build();
         host.Run();
         return plan.ExitCode;
+    }
+
+    /// <summary>
+    /// The listening sockets a service manager passed (systemd socket activation), by full path;
+    /// each must be one a device is served on (recorded in <paramref name="paths"/>). False, with
+    /// one line on stderr, when they are not usable.
+    /// </summary>
+    private static bool TakeInheritedSockets(IReadOnlyList<HostedDevice> devices, HashSet<string> paths, out Dictionary<string, UnixSocket> inherited)
+    {
+        try
+        {
+            inherited = InheritedSockets.Take();
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"iovirt: {e.Message}");
+            inherited = [];
+            return false;
+        }
+
+        foreach (var device in devices)
+        {
+            if (inherited.ContainsKey(Path.GetFullPath(device.SocketPath)))
+            {
+                paths.Add(device.SocketPath);
+            }
+        }
+
+        if (inherited.Keys.FirstOrDefault(path => !devices.Any(device => Path.GetFullPath(device.SocketPath) == path)) is { } stray)
+        {
+            Console.Error.WriteLine($"iovirt: socket activation passed a socket on {stray}, which no --socket names");
+            foreach (var socket in inherited.Values)
+            {
+                socket.Dispose();
+            }
+
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Every daemon's logs: one line per event on stderr, from <paramref name="level"/> up; the host's own chatter only from warnings.</summary>

@@ -87,18 +87,70 @@ public sealed unsafe partial class UnixSocket : IDisposable
             : (new UnixSocket(fds[0]), new UnixSocket(fds[1]));
     }
 
-    /// <summary>Waits for a connection; null when the listening socket was shut down.</summary>
-    public UnixSocket? Accept()
+    /// <summary>
+    /// Takes over descriptor <paramref name="fd"/>, a listening stream socket bound to a path (as a
+    /// service manager passes one), and returns that path; <see cref="ArgumentException"/> when
+    /// the descriptor is anything else. The descriptor is closed on exec from now on.
+    /// </summary>
+    public static UnixSocket AdoptListening(int fd, out string path)
     {
+        int type = 0, listening = 0;
+        socklen_t size = sizeof(int);
+        var address = default(sockaddr_un);
+        socklen_t addressSize = (uint)sizeof(sockaddr_un);
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_STREAM
+            || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0
+            || getsockname(fd, (sockaddr*)&address, &addressSize) != 0 || address.sun_family != AF_UNIX
+            || address.sun_path[0] == 0)
+        {
+            throw new ArgumentException($"descriptor {fd} is not a listening Unix stream socket bound to a path", nameof(fd));
+        }
+
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+        {
+            throw Errno.Exception($"fcntl(FD_CLOEXEC) on descriptor {fd}");
+        }
+
+        var length = new ReadOnlySpan<byte>(address.sun_path, MaxPathBytes).IndexOf((byte)0);
+        path = Encoding.UTF8.GetString(address.sun_path, length < 0 ? MaxPathBytes : length);
+        return new UnixSocket(fd);
+    }
+
+    /// <summary>
+    /// Waits for a connection; null once <paramref name="stop"/> is signalled. (Not shutdown() on
+    /// the listener: a service manager may share it, and must keep it listening.)
+    /// </summary>
+    public UnixSocket? Accept(EventFd stop)
+    {
+        ArgumentNullException.ThrowIfNull(stop);
+        var entries = stackalloc Tmds.Linux.pollfd[2];
         while (true)
         {
+            entries[0] = new Tmds.Linux.pollfd { fd = Fd, events = POLLIN };
+            entries[1] = new Tmds.Linux.pollfd { fd = stop.Fd, events = POLLIN };
+            if (poll(entries, 2, -1) < 0)
+            {
+                if (errno == EINTR)
+                {
+                    continue;
+                }
+
+                return null;
+            }
+
+            if (entries[1].revents != 0)
+            {
+                return null;
+            }
+
             var fd = accept4(Fd, null, null, SOCK_CLOEXEC);
             if (fd >= 0)
             {
                 return new UnixSocket(fd);
             }
 
-            if (errno != EINTR)
+            // A connection reset before it was taken is the next one's business.
+            if (errno != EINTR && errno != ECONNABORTED)
             {
                 return null;
             }
@@ -218,7 +270,7 @@ public sealed unsafe partial class UnixSocket : IDisposable
     }
 
     /// <summary>
-    /// Wakes a thread blocked in <see cref="Accept"/> or <see cref="Receive"/> on this socket. A
+    /// Wakes a thread blocked in <see cref="Receive"/> on this socket. A
     /// socket already closed is left alone: its descriptor number may belong to another socket by now.
     /// </summary>
     public void Shutdown()

@@ -15,32 +15,43 @@ public sealed class VhostUserServer : IDisposable
     private readonly VirtioDeviceModel _device;
     private readonly ILogger _log;
     private readonly TimeSpan _busyPoll;
-    private readonly SocketPathClaim _claim;
+    private readonly SocketPathClaim? _claim;
     private readonly UnixSocket _listener;
+    private readonly EventFd _stop = EventFd.Create();
     private readonly Thread _thread;
     private readonly object _gate = new();
     private UnixSocket? _connection;
     private volatile bool _stopping;
     private bool _disposed;
 
+    /// <summary>Claims <paramref name="socketPath"/> and listens there; the socket file is removed on dispose.</summary>
     public VhostUserServer(string socketPath, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll = default)
+        : this(ListenOn(socketPath), socketPath, device, log, busyPoll)
     {
-        ArgumentNullException.ThrowIfNull(device);
+    }
+
+    /// <summary>
+    /// Serves on <paramref name="listener"/>, a socket already listening on <paramref name="socketPath"/>
+    /// (passed by a service manager, which owns the socket file: it is left in place).
+    /// </summary>
+    public VhostUserServer(UnixSocket listener, string socketPath, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll = default)
+        : this((listener ?? throw new ArgumentNullException(nameof(listener)), null), socketPath, device, log, busyPoll)
+    {
+    }
+
+    private VhostUserServer((UnixSocket Listener, SocketPathClaim? Claim) endpoint, string socketPath, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll)
+    {
+        (_listener, _claim) = endpoint;
+        if (device is null)
+        {
+            Release();
+            throw new ArgumentNullException(nameof(device));
+        }
+
         SocketPath = socketPath;
         _device = device;
         _log = log;
         _busyPoll = busyPoll;
-        _claim = SocketPathClaim.Acquire(socketPath);
-        try
-        {
-            _listener = UnixSocket.Listen(_claim);
-        }
-        catch
-        {
-            _claim.Dispose();
-            throw;
-        }
-
         _thread = new Thread(Run) { Name = $"vhost-user {device.Name}", IsBackground = true };
     }
 
@@ -53,10 +64,10 @@ public sealed class VhostUserServer : IDisposable
 
     private void Run()
     {
-        _log.LogInformation("{Device} listening on {Path}", _device.Name, SocketPath);
+        _log.LogInformation(_claim is null ? "{Device} listening on {Path} (a socket passed by the service manager)" : "{Device} listening on {Path}", _device.Name, SocketPath);
         while (!_stopping)
         {
-            var connection = _listener.Accept();
+            var connection = _listener.Accept(_stop);
             if (connection is null)
             {
                 break;
@@ -102,7 +113,7 @@ public sealed class VhostUserServer : IDisposable
         }
     }
 
-    /// <summary>Stops accepting, ends the current connection, waits for the thread and removes the socket file (if it is still this server's).</summary>
+    /// <summary>Stops accepting, ends the current connection, waits for the thread and removes the socket file (if it is this server's, and still there).</summary>
     public void Dispose()
     {
         // The host stops its servers itself, then its service container disposes them again.
@@ -118,17 +129,38 @@ public sealed class VhostUserServer : IDisposable
             _connection?.Shutdown();
         }
 
-        _listener.Shutdown();
+        _stop.Signal();
         // ThreadState is a set of flags: a background thread never started is Unstarted | Background.
         if ((_thread.ThreadState & ThreadState.Unstarted) == 0)
         {
             _thread.Join();
         }
 
-        _listener.Dispose();
-        if (_claim.Release() is { } why)
+        if (Release() is { } why)
         {
             _log.LogWarning("left {Path}: {Reason}", SocketPath, why);
         }
+    }
+
+    private static (UnixSocket, SocketPathClaim?) ListenOn(string socketPath)
+    {
+        var claim = SocketPathClaim.Acquire(socketPath);
+        try
+        {
+            return (UnixSocket.Listen(claim), claim);
+        }
+        catch
+        {
+            claim.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Closes the listener and the stop signal, and gives up a claimed path: null, or why the socket file was left.</summary>
+    private string? Release()
+    {
+        _listener.Dispose();
+        _stop.Dispose();
+        return _claim?.Release();
     }
 }

@@ -1,4 +1,5 @@
 using IoVirt.Devices;
+using IoVirt.Interop;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -19,9 +20,11 @@ public static class VhostUserServiceCollectionExtensions
     /// <summary>
     /// As <see cref="AddVhostUserBackend"/>, with the device and the server registered under
     /// <paramref name="key"/> (null: unkeyed), so that one container can hold several back ends.
+    /// With <paramref name="inherited"/>, a socket already listening on <paramref name="socketPath"/>
+    /// (socket activation), the server serves on it instead of binding the path.
     /// </summary>
     public static IServiceCollection AddKeyedVhostUserBackend(
-        this IServiceCollection services, object? key, string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default)
+        this IServiceCollection services, object? key, string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default, UnixSocket? inherited = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(device);
@@ -30,7 +33,8 @@ public static class VhostUserServiceCollectionExtensions
         {
             var model = provider.GetRequiredKeyedService<VirtioDeviceModel>(key);
             var logs = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-            return new VhostUserServer(socketPath, model, logs.CreateLogger($"iovirt.{model.Name}"), busyPoll);
+            var log = logs.CreateLogger($"iovirt.{model.Name}");
+            return inherited is null ? new VhostUserServer(socketPath, model, log, busyPoll) : new VhostUserServer(inherited, socketPath, model, log, busyPoll);
         });
         return services;
     }

@@ -74,6 +74,19 @@ public sealed class DaemonProcess : IDisposable
     public static DaemonProcess StartIn(NetNamespace netNamespace, params string[] args) =>
         Launch([.. netNamespace.ExecPrefix, "dotnet", ProgramPath, .. args]);
 
+    /// <summary>
+    /// Starts the program as a service manager would on socket activation: systemd-socket-activate
+    /// listens on <paramref name="listen"/> (Unix socket paths), and on the first connection execs
+    /// the program in its place with the sockets as LISTEN_FDS, and <paramref name="environment"/>
+    /// set (through -E: it drops some variables of its own, NOTIFY_SOCKET among them).
+    /// </summary>
+    public static DaemonProcess StartActivated(IReadOnlyList<string> listen, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Launch([
+            "systemd-socket-activate",
+            .. listen.SelectMany(path => new[] { "-l", path }),
+            .. (environment ?? new Dictionary<string, string>()).SelectMany(pair => new[] { "-E", $"{pair.Key}={pair.Value}" }),
+            "dotnet", ProgramPath, .. args]);
+
     private static DaemonProcess Launch(string[] command, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };

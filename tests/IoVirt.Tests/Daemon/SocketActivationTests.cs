@@ -1,0 +1,104 @@
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using IoVirt.Abi.Blk;
+using IoVirt.Backends.Blk.Client;
+using IoVirt.Interop;
+using IoVirt.Testing;
+
+namespace IoVirt.Tests.Daemon;
+
+/// <summary>
+/// Socket activation as systemd does it, through systemd-socket-activate (Debian's systemd): the
+/// daemon serves on the socket it is passed (LISTEN_FDS), tells NOTIFY_SOCKET it is ready, and
+/// leaves the socket file to the manager. The unit templates in backends/systemd are what runs.
+/// </summary>
+[Trait(Tier.Name, Tier.Integration)]
+public sealed partial class SocketActivationTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-activation-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void The_blk_unit_templates_serve_io_on_the_passed_socket_and_leave_it_to_the_manager()
+    {
+        // The templates for instance "vm1", with their directories moved under this test's.
+        var units = Path.Combine(QemuGuest.RepositoryRoot, "backends", "systemd");
+        var listen = Instantiate(Setting(Path.Combine(units, "iovirt-blk@.socket"), "ListenStream"));
+        var command = Instantiate(Setting(Path.Combine(units, "iovirt-blk@.service"), "ExecStart")).Split(' ');
+        Assert.Equal("/usr/local/bin/iovirt", command[0].Replace(_directory, string.Empty, StringComparison.Ordinal));
+        Assert.Equal("notify", Setting(Path.Combine(units, "iovirt-blk@.service"), "Type"));
+        Directory.CreateDirectory(Path.GetDirectoryName(listen)!);
+        var image = command[Array.IndexOf(command, "--image") + 1];
+        Directory.CreateDirectory(Path.GetDirectoryName(image)!);
+        using (var file = File.Create(image))
+        {
+            file.SetLength(64 << 20);
+        }
+
+        var notifyPath = Path.Combine(_directory, "notify");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+        notify.ReceiveTimeout = 20_000;
+        using var daemon = DaemonProcess.StartActivated([listen], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath }, command[1..]);
+        WaitFor(() => File.Exists(listen), daemon);
+
+        // The first connection starts the daemon; it is served once the daemon runs.
+        using (var client = BlkClient.Connect(listen))
+        {
+            var ready = new byte[64];
+            var n = notify.Receive(ready);
+            Assert.Equal("READY=1", System.Text.Encoding.ASCII.GetString(ready, 0, n));
+            Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Out, 8, 4096));
+            Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Flush, 0, 0));
+        }
+
+        Assert.Contains($"listening on {listen} (a socket passed by the service manager)", daemon.Stderr, StringComparison.Ordinal);
+
+        // A second front end after the first went away: the passed socket still listens.
+        using (var again = BlkClient.Connect(listen))
+        {
+            Assert.Equal(VirtioBlkStatus.Ok, again.Execute(VirtioBlkRequestType.In, 8, 4096));
+        }
+
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+        Assert.True(File.Exists(listen), "the daemon removed the socket file the manager owns");
+        Assert.False(File.Exists(listen + ".lock"), "a passed socket needs no lock file");
+    }
+
+    [Fact]
+    public void A_passed_socket_that_no_device_is_served_on_is_refused_with_exit_2()
+    {
+        var passed = Path.Combine(_directory, "other.sock");
+        using var daemon = DaemonProcess.StartActivated([passed], null, "rng", "--socket", Path.Combine(_directory, "rng.sock"));
+        WaitFor(() => File.Exists(passed), daemon);
+        try
+        {
+            UnixSocket.Connect(passed).Dispose();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // The daemon may already have refused the socket and exited.
+        }
+
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains($"socket activation passed a socket on {passed}, which no --socket names", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>The value of <paramref name="key"/>= in a unit file.</summary>
+    private static string Setting(string unit, string key) =>
+        File.ReadLines(unit).Select(line => line.Trim()).Single(line => line.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..];
+
+    /// <summary>A template's setting for instance vm1, its /run, /var/lib and /usr/local paths under this test's directory.</summary>
+    private string Instantiate(string setting) =>
+        AbsolutePath().Replace(setting.Replace("%i", "vm1", StringComparison.Ordinal), match => _directory + match.Value);
+
+    private static void WaitFor(Func<bool> condition, DaemonProcess daemon)
+    {
+        Assert.True(SpinWait.SpinUntil(() => condition() || daemon.HasExited, 20_000) && condition(), daemon.Stderr);
+    }
+
+    [GeneratedRegex("(?<=^| )/(run|var|usr)/[^ ]*")]
+    private static partial Regex AbsolutePath();
+}
