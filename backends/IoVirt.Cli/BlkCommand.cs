@@ -136,12 +136,12 @@ internal static class BlkCommand
                     Engine = result.GetValue(engine) ?? BlockEngineKind.Auto,
                     MaxQueueSize = result.GetValue(queueSize) ?? 1024,
                 });
-            return Serve(result, result.GetRequiredValue(socket), settings, result.GetValue(busyPoll), daemon.Level(result), sandbox);
+            return Serve(result, result.GetRequiredValue(socket), settings, result.GetValue(busyPoll), daemon.Logging(result), sandbox);
         });
         return command;
     }
 
-    private static int Serve(ParseResult result, string socket, BlkSettings settings, int? busyPoll, LogLevel level, DaemonSandbox sandbox)
+    private static int Serve(ParseResult result, string socket, BlkSettings settings, int? busyPoll, LogSettings logging, DaemonSandbox sandbox)
     {
         BlockStore store;
         try
@@ -180,7 +180,7 @@ internal static class BlkCommand
                         store.Name, store.Size, settings.Device.Queues, device.Engine, settings.ReadOnly ? ", read-only" : string.Empty);
                     return device;
                 },
-                level,
+                logging,
                 TimeSpan.FromMicroseconds(busyPoll ?? DefaultBusyPoll(settings.Engine, store)),
                 () => DaemonHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())]), ReportJson.Default.BlkReport),
                 sandbox);

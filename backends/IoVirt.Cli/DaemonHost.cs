@@ -42,8 +42,8 @@ internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSand
 /// </summary>
 internal static class DaemonHost
 {
-    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogLevel level, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
-        Run([new HostedDevice(socketPath, device)], level, busyPoll, report, sandbox);
+    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogSettings logging, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
+        Run([new HostedDevice(socketPath, device)], logging, busyPoll, report, sandbox);
 
     /// <summary>
     /// Serves every device from this process; if any socket cannot be served, none is (exit 1, or 2
@@ -51,7 +51,7 @@ internal static class DaemonHost
     /// every file is open), the process confines itself as <paramref name="sandbox"/> says, and
     /// only then serves (see <see cref="VhostUserDaemon"/>).
     /// </summary>
-    public static int Run(IReadOnlyList<HostedDevice> devices, LogLevel level, TimeSpan busyPoll, Action report, DaemonSandbox sandbox)
+    public static int Run(IReadOnlyList<HostedDevice> devices, LogSettings logging, TimeSpan busyPoll, Action report, DaemonSandbox sandbox)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -59,7 +59,7 @@ internal static class DaemonHost
             ApplicationName = "iovirt",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        ConfigureLogging(builder.Logging, level);
+        ConfigureLogging(builder.Logging, logging);
 
         // The lifetime's "Application started. Press Ctrl+C to shut down." is not a daemon's to say.
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
@@ -125,25 +125,38 @@ internal static class DaemonHost
         return true;
     }
 
-    /// <summary>Every daemon's logs: one line per event on stderr, from <paramref name="level"/> up; the host's own chatter only from warnings.</summary>
-    public static void ConfigureLogging(ILoggingBuilder logging, LogLevel level) => logging
-        .SetMinimumLevel(level)
-        .AddFilter("Microsoft.Extensions.Hosting", LogLevel.Warning)
-        .AddFilter("Microsoft.Hosting", LogLevel.Warning)
-        .AddSimpleConsole(console =>
+    /// <summary>
+    /// Every daemon's logs: one line per event on stderr (stdout is the reports'), from the
+    /// settings' level up, as text or JSON; the host's own chatter only from warnings.
+    /// </summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, LogSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        logging
+            .SetMinimumLevel(settings.Level)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.Warning)
+            .AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        if (settings.Format == LogFormat.Json)
         {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss.fff ";
-        })
-        .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+            logging.AddJsonConsole(console =>
+            {
+                console.UseUtcTimestamp = true;
+                console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                console.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+            });
+        }
+        else
+        {
+            logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
+        logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+    }
 
     /// <summary>Prints a final report as one JSON line on stdout (property names in camelCase), for <c>stopped</c>.</summary>
     public static void PrintReport<T>(T report, JsonTypeInfo<T> type) => Console.Out.WriteLine(JsonSerializer.Serialize(report, type));
-
-    /// <summary>Parses --log-level.</summary>
-    public static bool TryParseLevel(string? text, out LogLevel level)
-    {
-        level = LogLevel.Information;
-        return text is null || Enum.TryParse(text, ignoreCase: true, out level);
-    }
 }

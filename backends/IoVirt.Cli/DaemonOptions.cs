@@ -10,6 +10,9 @@ internal sealed class DaemonOptions
     private readonly Option<LogLevel?> _level = CommandLine.Parsed<LogLevel>(
         "--log-level", "LEVEL", "trace, debug, information, warning, error (default information)", ParseLevel);
 
+    private readonly Option<LogFormat?> _format = CommandLine.Parsed<LogFormat>(
+        "--log-format", "FORMAT", "text (default: one line per event) or json (one object per line)", ParseFormat);
+
     private readonly Option<SandboxMode?> _sandbox = CommandLine.Parsed<SandboxMode>(
         "--sandbox",
         "MODE",
@@ -46,6 +49,7 @@ internal sealed class DaemonOptions
     {
         ArgumentNullException.ThrowIfNull(command);
         command.Add(_level);
+        command.Add(_format);
         command.Add(_sandbox);
         command.Add(_user);
         command.Add(_seccomp);
@@ -58,7 +62,11 @@ internal sealed class DaemonOptions
         });
     }
 
-    public LogLevel Level(ParseResult result) => result?.GetValue(_level) ?? LogLevel.Information;
+    public LogSettings Logging(ParseResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new LogSettings(result.GetValue(_level) ?? LogLevel.Information, result.GetValue(_format) ?? LogFormat.Text);
+    }
 
     /// <summary>
     /// Enters the sandbox's namespaces (re-executing the program, so call it before anything is
@@ -87,6 +95,17 @@ internal sealed class DaemonOptions
     {
         why = "trace, debug, information, warning, error, critical or none";
         return Enum.TryParse<LogLevel>(text, ignoreCase: true, out var level) && Enum.IsDefined(level) ? level : null;
+    }
+
+    private static LogFormat? ParseFormat(string text, out string why)
+    {
+        why = "text or json";
+        return text switch
+        {
+            "text" => LogFormat.Text,
+            "json" => LogFormat.Json,
+            _ => null,
+        };
     }
 
     private static SandboxMode? ParseMode(string text, out string why)

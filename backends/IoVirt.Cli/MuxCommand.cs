@@ -119,7 +119,7 @@ internal static class MuxCommand
 
     private static int Run(ParseResult result, string path, DaemonOptions daemon)
     {
-        var level = daemon.Level(result);
+        var logSettings = daemon.Logging(result);
         if (MuxConfig.Load(path, out var error) is not { } config)
         {
             return CommandLine.UsageError(result, error!.Line);
@@ -132,7 +132,7 @@ internal static class MuxCommand
         }
 
         // Logs of the parts made before the host (the arbiter's timer, the switch's uplink).
-        using var logging = LoggerFactory.Create(builder => DaemonHost.ConfigureLogging(builder, level));
+        using var logging = LoggerFactory.Create(builder => DaemonHost.ConfigureLogging(builder, logSettings));
         Multiplexer mux;
         try
         {
@@ -148,7 +148,7 @@ internal static class MuxCommand
         using (mux)
         {
             HostedDevice[] devices = [.. mux.Devices.Select(device => new HostedDevice(device.Socket, device.Create))];
-            return DaemonHost.Run(devices, level, mux.BusyPoll, () => DaemonHost.PrintReport(mux.Report(), ReportJson.Default.MuxReport), sandbox);
+            return DaemonHost.Run(devices, logSettings, mux.BusyPoll, () => DaemonHost.PrintReport(mux.Report(), ReportJson.Default.MuxReport), sandbox);
         }
     }
 }

@@ -112,12 +112,12 @@ internal static class NetCommand
                 MaxQueueSize = result.GetValue(queueSize) ?? 1024,
             };
             var busy = TimeSpan.FromMicroseconds(result.GetValue(busyPoll) ?? DefaultBusyPollMicroseconds);
-            return Serve(result.GetRequiredValue(socket), chosen, name, result.GetValue(frameSize) ?? SourcePort.MinFrame, macText, options, busy, daemon.Level(result), sandbox);
+            return Serve(result.GetRequiredValue(socket), chosen, name, result.GetValue(frameSize) ?? SourcePort.MinFrame, macText, options, busy, daemon.Logging(result), sandbox);
         });
         return command;
     }
 
-    private static int Serve(string socket, string mode, string? tap, int frameSize, string macText, NetDeviceOptions options, TimeSpan busyPoll, LogLevel level, DaemonSandbox sandbox)
+    private static int Serve(string socket, string mode, string? tap, int frameSize, string macText, NetDeviceOptions options, TimeSpan busyPoll, LogSettings logging, DaemonSandbox sandbox)
     {
         INetPort port;
         try
@@ -148,7 +148,7 @@ internal static class NetCommand
                     log.LogInformation("serving {Port}, MAC {Mac}, MTU {Mtu}", port.Description, macText, options.Mtu);
                     return device;
                 },
-                level,
+                logging,
                 busyPoll,
                 () => DaemonHost.PrintReport(device?.Totals ?? default, ReportJson.Default.NetTotals),
                 sandbox);

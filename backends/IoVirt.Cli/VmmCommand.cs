@@ -79,7 +79,7 @@ internal static class VmmCommand
                 return CommandLine.UsageError(result, ex.Message);
             }
 
-            using var logging = LoggerFactory.Create(builder => DaemonHost.ConfigureLogging(builder, result.GetValue(logLevel) ?? LogLevel.Warning));
+            using var logging = LoggerFactory.Create(builder => DaemonHost.ConfigureLogging(builder, new LogSettings(result.GetValue(logLevel) ?? LogLevel.Warning, LogFormat.Text)));
             var logger = logging.CreateLogger("iovirt.vmm");
             IHypervisor hypervisor;
             try
