@@ -5,7 +5,8 @@
 # it, our VMM (or QEMU) runs the L2 guest with KVM. DIR's files appear in L1 as /payload, with
 # the shared libraries its top-level executables link in their own paths.
 # The serial console goes to stdout. Exit status: the script's, from its "IOVIRT-EXIT n" line;
-# 124 when L1 did not finish in time; 125 when it never reached its init.
+# 124 when L1 did not finish in time or ended without the status (reset, crashed); 125 when it
+# never reached its init.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -53,6 +54,10 @@ if ! grep -q IOVIRT-L1-READY "$work/console.log"; then
 fi
 status=$(sed -n 's/^IOVIRT-EXIT \([0-9]*\).*/\1/p' "$work/console.log" | tail -n 1)
 if [ -z "$status" ]; then
+  if [ "$elapsed_ms" -lt $((timeout * 1000)) ]; then
+    # With -no-reboot, a reset of L1 (a triple fault, a reboot) ends QEMU without a word.
+    echo "run-l1.sh: L1 ended after ${elapsed}s without the script's exit status (L1 reset or crashed)" >&2; exit 124
+  fi
   echo "run-l1.sh: the L1 script did not finish within ${timeout}s" >&2; exit 124
 fi
 echo "run-l1.sh: L1 finished with status $status (${elapsed}s)" >&2
