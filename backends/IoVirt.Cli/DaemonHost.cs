@@ -21,9 +21,6 @@ internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSand
 {
     public IReadOnlyList<HostedDevice> Devices { get; } = devices;
 
-    /// <summary>Socket paths served on sockets a service manager passed (it owns those files).</summary>
-    public HashSet<string> InheritedPaths { get; } = new(StringComparer.Ordinal);
-
     public DaemonSandbox Sandbox { get; } = sandbox;
 
     /// <summary>Prints the daemon's report (on exit, and on SIGUSR1).</summary>
@@ -63,18 +60,18 @@ internal static class DaemonHost
 
         // The lifetime's "Application started. Press Ctrl+C to shut down." is not a daemon's to say.
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
-        var plan = new DaemonPlan(devices, sandbox, report);
-        if (!TakeInheritedSockets(devices, plan.InheritedPaths, out var inherited))
+        if (InheritedListeners(devices) is not { } listeners)
         {
             return 2;
         }
 
-        foreach (var device in devices)
+        for (var i = 0; i < devices.Count; i++)
         {
             // Keyed by socket path: one container holds every device and its server.
-            inherited.Remove(Path.GetFullPath(device.SocketPath), out var listener);
-            builder.Services.AddKeyedVhostUserBackend(device.SocketPath, device.SocketPath, device.Device, busyPoll, listener);
+            builder.Services.AddKeyedVhostUserBackend(devices[i].SocketPath, devices[i].SocketPath, devices[i].Device, busyPoll, listeners[i]);
         }
+
+        var plan = new DaemonPlan(devices, sandbox, report);
 
         builder.Services.AddSingleton(plan);
         builder.Services.AddHostedService<VhostUserDaemon>();
@@ -86,12 +83,13 @@ internal static class DaemonHost
     }
 
     /// <summary>
-    /// The listening sockets a service manager passed (systemd socket activation), by full path;
-    /// each must be one a device is served on (recorded in <paramref name="paths"/>). False, with
-    /// one line on stderr, when they are not usable.
+    /// For each device, the listening socket a service manager passed for its path (systemd socket
+    /// activation), or null where none was. Null, with one line on stderr, when the passed sockets
+    /// are not usable or one is on a path no device is served on.
     /// </summary>
-    private static bool TakeInheritedSockets(IReadOnlyList<HostedDevice> devices, HashSet<string> paths, out Dictionary<string, UnixSocket> inherited)
+    private static UnixSocket?[]? InheritedListeners(IReadOnlyList<HostedDevice> devices)
     {
+        Dictionary<string, UnixSocket> inherited;
         try
         {
             inherited = InheritedSockets.Take();
@@ -99,30 +97,22 @@ internal static class DaemonHost
         catch (InvalidOperationException e)
         {
             Console.Error.WriteLine($"iovirt: {e.Message}");
-            inherited = [];
-            return false;
+            return null;
         }
 
-        foreach (var device in devices)
+        var listeners = devices.Select(device => inherited.Remove(Path.GetFullPath(device.SocketPath), out var listener) ? listener : null).ToArray();
+        if (inherited.Count == 0)
         {
-            if (inherited.ContainsKey(Path.GetFullPath(device.SocketPath)))
-            {
-                paths.Add(device.SocketPath);
-            }
+            return listeners;
         }
 
-        if (inherited.Keys.FirstOrDefault(path => !devices.Any(device => Path.GetFullPath(device.SocketPath) == path)) is { } stray)
+        Console.Error.WriteLine($"iovirt: socket activation passed a socket on {inherited.Keys.First()}, which no --socket names");
+        foreach (var socket in inherited.Values.Concat(listeners.OfType<UnixSocket>()))
         {
-            Console.Error.WriteLine($"iovirt: socket activation passed a socket on {stray}, which no --socket names");
-            foreach (var socket in inherited.Values)
-            {
-                socket.Dispose();
-            }
-
-            return false;
+            socket.Dispose();
         }
 
-        return true;
+        return null;
     }
 
     /// <summary>

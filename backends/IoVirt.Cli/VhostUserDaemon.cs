@@ -105,7 +105,7 @@ internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services
                 plan.Sandbox.Policy,
                 plan.Sandbox.NeedsHostNetwork,
                 [.. plan.Devices.Select(device => Path.GetDirectoryName(Path.GetFullPath(device.SocketPath))!)],
-                [.. plan.Devices.Where(device => !plan.InheritedPaths.Contains(device.SocketPath)).SelectMany(device => new[] { device.SocketPath, SocketPathClaim.LockPathFor(device.SocketPath) })],
+                [.. _servers.Where(server => server.OwnsSocketFile).SelectMany(server => new[] { server.SocketPath, SocketPathClaim.LockPathFor(server.SocketPath) })],
                 _log);
             return true;
         }

@@ -57,6 +57,9 @@ public sealed class VhostUserServer : IDisposable
 
     public string SocketPath { get; }
 
+    /// <summary>False when the socket was passed by a service manager, which owns its file (and there is no lock file).</summary>
+    public bool OwnsSocketFile => _claim is not null;
+
     /// <summary>Front ends served so far (counting the current one).</summary>
     public int Connections { get; private set; }
 
@@ -64,7 +67,7 @@ public sealed class VhostUserServer : IDisposable
 
     private void Run()
     {
-        _log.LogInformation(_claim is null ? "{Device} listening on {Path} (a socket passed by the service manager)" : "{Device} listening on {Path}", _device.Name, SocketPath);
+        _log.LogInformation(OwnsSocketFile ? "{Device} listening on {Path}" : "{Device} listening on {Path} (a socket passed by the service manager)", _device.Name, SocketPath);
         while (!_stopping)
         {
             var connection = _listener.Accept(_stop);
