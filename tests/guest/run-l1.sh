@@ -41,10 +41,15 @@ done
 (cd "$work/extra" && find . | cpio -o -H newc --quiet) > "$work/extra.cpio"
 cat "$cache/l1/initramfs.cpio" "$work/extra.cpio" > "$work/initrd"
 
+# tsc=reliable: under TCG every L1 vCPU reads the host's invariant TSC, but the emulated CPU lacks
+# constant_tsc, so L1 would call its TSC unstable. L1's KVM then gives L2 an unstable kvm-clock
+# and, each time a vCPU thread is scheduled back in, restarts that L2 vCPU's TSC from where it
+# stopped: L2's vCPUs disagree on time while L1 is busy (the likely cause of L2's RCU stalls
+# with "timer wakeup didn't happen" under a loaded host).
 start=$(date +%s%N)
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max,+svm -smp 2 -m "$mem" \
   -kernel "$cache/guest/vmlinuz" -initrd "$work/initrd" \
-  -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+  -append "console=ttyS0 quiet panic=-1 tsc=reliable rdinit=/init" \
   -nographic -no-reboot -nodefaults -serial stdio > "$work/console.log" 2>&1 || true
 cat "$work/console.log"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))

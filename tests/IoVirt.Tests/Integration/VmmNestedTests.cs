@@ -6,8 +6,11 @@ namespace IoVirt.Tests.Integration;
 /// `iovirt vmm` on a real KVM: inside the nested-KVM host (tests/guest/run-l1.sh), it boots
 /// Debian's kernel and the test initramfs as the L2 guest, with our devices. Each test's L2
 /// script prints what the guest saw; the L1 script prints what the VMM and back ends said.
+/// L1 takes both cores under TCG, so these run with the other QEMU guests, one at a time, and L2's
+/// vCPUs do not compete with the parallel tests for the host.
 /// </summary>
 [Trait(Tier.Name, Tier.Integration)]
+[Collection(QemuCollection.Name)]
 public sealed class VmmNestedTests
 {
     /// <summary>
@@ -23,6 +26,18 @@ public sealed class VmmNestedTests
         chmod +x /tmp/l2extra/test.sh
         (cd /tmp/l2extra && echo test.sh | cpio -o -H newc 2>/dev/null | gzip) > /tmp/l2extra.cpio
         cat /l2/initramfs.cpio.gz /tmp/l2extra.cpio > /tmp/l2.img
+        """;
+
+    /// <summary>
+    /// L1 shell: waits up to 180 s for the VMM started in the background to end (its "VMM-EXIT"
+    /// line in /tmp/vmm.out). If it has not, prints each iovirt thread's state and kernel stack,
+    /// which tells a vCPU stuck in our code from one inside KVM_RUN.
+    /// </summary>
+    private const string WaitForVmmExit = """
+        i=0; while ! grep -q VMM-EXIT /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
+        grep -q VMM-EXIT /tmp/vmm.out || for p in $(pidof iovirt); do for t in /proc/$p/task/*; do
+            echo "L1-THREAD $p ${t##*/} $(cat $t/comm) state=$(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan)"; sed 's/^/L1-STACK /' $t/stack
+        done; done
         """;
 
     private const string Vmm = "/payload/iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus 2";
@@ -100,7 +115,7 @@ public sealed class VmmNestedTests
             i=0; while ! grep -q L2-NET-UP /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
             ping -c 3 -W 5 10.0.2.15 > /dev/null && echo L1-PING-OK
             i=0; until echo hello-from-l1 | nc 10.0.2.15 5000 2>/dev/null || [ $i -ge 50 ]; do sleep 0.2; i=$((i+1)); done
-            i=0; while ! grep -q VMM-EXIT /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
+            {WaitForVmmExit}
             cat /tmp/vmm.out
             /payload/iovirt vmm --kernel /l2/vmlinuz --disk path=/nonexistent.img
             echo "MISSING-IMAGE-EXIT $?"
@@ -143,7 +158,7 @@ public sealed class VmmNestedTests
             kill -9 $blk; wait $blk; echo "L1: killed the back end during fio"
             /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
             blk=$!
-            i=0; while ! grep -q VMM-EXIT /tmp/vmm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
+            {WaitForVmmExit}
             cat /tmp/vmm.out
             kill $blk; wait $blk
             """, timeoutSeconds: 400);
