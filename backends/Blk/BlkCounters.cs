@@ -11,6 +11,8 @@ public sealed class BlkCounters
 {
     private long _reads;
     private long _writes;
+    private long _readBytes;
+    private long _writtenBytes;
     private long _flushes;
     private long _discards;
     private long _errorsReported;
@@ -19,6 +21,12 @@ public sealed class BlkCounters
     public long Reads => Volatile.Read(ref _reads);
 
     public long Writes => Volatile.Read(ref _writes);
+
+    /// <summary>Bytes the guest's reads asked for.</summary>
+    public long ReadBytes => Volatile.Read(ref _readBytes);
+
+    /// <summary>Bytes the guest's writes carried.</summary>
+    public long WrittenBytes => Volatile.Read(ref _writtenBytes);
 
     public long Flushes => Volatile.Read(ref _flushes);
 
@@ -31,9 +39,17 @@ public sealed class BlkCounters
     /// <summary>Requests without a usable status byte, completed with nothing written.</summary>
     public long BadRequests => Volatile.Read(ref _badRequests);
 
-    internal void Read() => Volatile.Write(ref _reads, _reads + 1);
+    internal void Read(long bytes)
+    {
+        Volatile.Write(ref _reads, _reads + 1);
+        Volatile.Write(ref _readBytes, _readBytes + bytes);
+    }
 
-    internal void Written() => Volatile.Write(ref _writes, _writes + 1);
+    internal void Written(long bytes)
+    {
+        Volatile.Write(ref _writes, _writes + 1);
+        Volatile.Write(ref _writtenBytes, _writtenBytes + bytes);
+    }
 
     internal void Flushed() => Volatile.Write(ref _flushes, _flushes + 1);
 
@@ -44,7 +60,7 @@ public sealed class BlkCounters
     internal void BadRequest() => Volatile.Write(ref _badRequests, _badRequests + 1);
 
     /// <summary>This queue's counters as one snapshot.</summary>
-    public BlkTotals Snapshot() => new(Reads, Writes, Flushes, Discards, ErrorsReported, BadRequests);
+    public BlkTotals Snapshot() => new(Reads, Writes, Flushes, Discards, ErrorsReported, BadRequests, ReadBytes, WrittenBytes);
 
     /// <summary>The sum over <paramref name="queues"/>, as one snapshot for reports.</summary>
     public static BlkTotals Sum(IEnumerable<BlkCounters> queues)
@@ -61,6 +77,8 @@ public sealed class BlkCounters
                 Discards = t.Discards + q.Discards,
                 ErrorsReported = t.ErrorsReported + q.ErrorsReported,
                 BadRequests = t.BadRequests + q.BadRequests,
+                ReadBytes = t.ReadBytes + q.ReadBytes,
+                WrittenBytes = t.WrittenBytes + q.WrittenBytes,
             };
         }
 
@@ -75,4 +93,6 @@ public readonly record struct BlkTotals(
     [property: JsonPropertyName("flushes")] long Flushes,
     [property: JsonPropertyName("discards")] long Discards,
     [property: JsonPropertyName("errorsReported")] long ErrorsReported,
-    [property: JsonPropertyName("badRequests")] long BadRequests);
+    [property: JsonPropertyName("badRequests")] long BadRequests,
+    [property: JsonPropertyName("readBytes")] long ReadBytes,
+    [property: JsonPropertyName("writtenBytes")] long WrittenBytes);

@@ -83,6 +83,9 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
         WriteConfigSpace(writeback: true);
         Limits = LimitsFor(0);
+        Metrics = options.Metrics;
+        MetricsName = options.MetricsName ?? options.Serial;
+        Metrics?.Add(this, MetricsName);
     }
 
     public override string Name => "blk";
@@ -109,6 +112,13 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     /// <summary>Each queue's counters.</summary>
     public IReadOnlyList<BlkCounters> Counters => [.. _queues.Select(q => q.Counters)];
+
+    /// <summary>Requests in flight on each queue (a moment's view, read from any thread).</summary>
+    public IReadOnlyList<int> InFlight => [.. _queues.Select(q => q.InFlight)];
+
+    internal BlkMetrics? Metrics { get; }
+
+    internal string MetricsName { get; }
 
     /// <summary>The device's counters: every queue's, summed.</summary>
     public BlkTotals Totals => BlkCounters.Sum(_queues.Select(q => q.Counters));
@@ -310,6 +320,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         }
 
         _disposed = true;
+        Metrics?.Remove(this);
         foreach (var queue in _queues)
         {
             queue.Dispose();

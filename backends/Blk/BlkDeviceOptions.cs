@@ -20,6 +20,12 @@ public sealed record BlkDeviceOptions
     /// <summary>The arbiter the device's requests wait for, when the image is shared with other tenants; null: none.</summary>
     public BlkArbitration? Arbitration { get; init; }
 
+    /// <summary>Where the device's figures go (see <see cref="BlkMetrics"/>); null: nowhere.</summary>
+    public BlkMetrics? Metrics { get; init; }
+
+    /// <summary>The device's name in its figures (the tag "device"); null: the serial.</summary>
+    public string? MetricsName { get; init; }
+
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
     public int MaxQueueSize { get; init; } = 1024;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Blk;
 using IoVirt.Memory;
@@ -185,6 +186,7 @@ internal sealed unsafe class BlkQueue : IDisposable
             Type = request.Type,
             ExpectedBytes = (int)request.DataLength,
             Memory = memory.Retain(),
+            Started = _device.Metrics is { TimesRequests: true } ? Stopwatch.GetTimestamp() : 0,
         };
         if (request.Type == VirtioBlkRequestType.In && memory.IsDirtyLogging)
         {
@@ -197,12 +199,12 @@ internal sealed unsafe class BlkQueue : IDisposable
             case VirtioBlkRequestType.In:
                 slot.PendingOperations = 1;
                 _engine.Read((ulong)tag, _device.VolumeOffset + request.Offset, buffers);
-                Counters.Read();
+                Counters.Read(request.DataLength);
                 break;
             case VirtioBlkRequestType.Out:
                 slot.PendingOperations = 1;
                 _engine.Write((ulong)tag, _device.VolumeOffset + request.Offset, buffers, durable: !_device.WriteCacheEnabled);
-                Counters.Written();
+                Counters.Written(request.DataLength);
                 break;
             case VirtioBlkRequestType.Flush:
                 slot.PendingOperations = 1;
@@ -250,6 +252,11 @@ internal sealed unsafe class BlkQueue : IDisposable
             }
 
             Finish(queue, slot.Head, slot.StatusAddress, slot.WritableBytes, Outcome(ref slot));
+            if (slot.Started != 0)
+            {
+                _device.Metrics?.Completed(_device.MetricsName, slot.Type, slot.Started);
+            }
+
             Release(ref slot, tag);
         }
     }
@@ -370,5 +377,8 @@ internal sealed unsafe class BlkQueue : IDisposable
         public GuestMemory? Memory;
         public VirtqBuffer[]? DirtySegments;
         public int DirtySegmentCount;
+
+        /// <summary>When the request was taken (a <see cref="Stopwatch"/> timestamp), while its latency is measured; else 0.</summary>
+        public long Started;
     }
 }

@@ -18,7 +18,9 @@ public sealed record MuxDevice(string Socket, Func<IServiceProvider, VirtioDevic
 /// The wiring of many guests' devices in one process: the disks' volumes on one image behind one
 /// <see cref="DeviceArbiter"/> (made only when there are disks), and the nics as ports of one
 /// <see cref="NetSwitch"/> (with its uplink TAP, if any). <see cref="Open"/> opens everything
-/// but serves nothing: a host serves <see cref="Devices"/> and reads <see cref="Report"/>.
+/// but serves nothing: a host serves <see cref="Devices"/> and reads <see cref="Report"/>. The
+/// devices report to the <see cref="BlkMetrics"/> and <see cref="NetMetrics"/> of the container
+/// that makes them, if it has them, by disk and nic name (the switch's ports too).
 /// Disposing it closes the switch, the image and the arbiter, after the devices are gone.
 /// </summary>
 public sealed class Multiplexer : IDisposable
@@ -136,7 +138,10 @@ public sealed class Multiplexer : IDisposable
         {
             var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
             var arbitration = new BlkArbitration(_arbiter!, _arbiter!.AddTenant(disk.Name, disk.Tenant), spec.Costs);
-            var device = new BlkDevice(_store!, new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration }, log);
+            var device = new BlkDevice(
+                _store!,
+                new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration, Metrics = services.GetService<BlkMetrics>(), MetricsName = disk.Name },
+                log);
             log.LogInformation(
                 "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",
                 disk.Name, disk.Socket, volume.Size, volume.Offset, _store!.Name, device.Engine, disk.Tenant.Reservation, disk.Tenant.Weight, disk.Tenant.Limit);
@@ -155,7 +160,14 @@ public sealed class Multiplexer : IDisposable
                 log.LogInformation(
                     "nic {Name} on {Socket}: MAC {Mac}, VLAN {Vlan}, MTU {Mtu}; weight {Weight} at the uplink",
                     nic.Name, nic.Socket, nic.Mac, nic.Vlan, spec.Mtu, nic.Weight);
-                return new NetDevice(port, new NetDeviceOptions { Mac = nic.Mac, Mtu = spec.Mtu }, log);
+                var device = new NetDevice(port, new NetDeviceOptions { Mac = nic.Mac, Mtu = spec.Mtu }, log);
+                if (services.GetService<NetMetrics>() is { } metrics)
+                {
+                    metrics.Add(device, nic.Name);
+                    metrics.Add(_switch);
+                }
+
+                return device;
             });
         }),
     ];

@@ -21,8 +21,8 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
     private SafeFileHandle? _replyFile;
     private VhostUserProtocolFeatures _protocolFeatures;
 
-    /// <summary>Serves messages until the front end disconnects or breaks the protocol (logged).</summary>
-    public void Serve()
+    /// <summary>Serves messages until the front end disconnects (true) or breaks the protocol (false; logged).</summary>
+    public bool Serve()
     {
         try
         {
@@ -32,14 +32,17 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
             }
 
             log.LogInformation("front end disconnected");
+            return true;
         }
         catch (VhostUserProtocolException e)
         {
             log.LogError("closing the connection: {Reason}", e.Message);
+            return false;
         }
         catch (IOException e)
         {
             log.LogError("closing the connection: {Reason}", e.Message);
+            return false;
         }
         finally
         {

@@ -93,8 +93,8 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
     public VhostUserProtocolFeatures OfferedProtocolFeatures =>
         BaseProtocolFeatures | (_device.ConfigSpace.IsEmpty ? VhostUserProtocolFeatures.None : VhostUserProtocolFeatures.Config);
 
-    /// <summary>Serves messages until the front end disconnects or breaks the protocol (logged).</summary>
-    public void Serve() => new BackendRequestDispatcher(_channel, this, _log).Serve();
+    /// <summary>Serves messages until the front end disconnects (true) or breaks the protocol (false; logged).</summary>
+    public bool Serve() => new BackendRequestDispatcher(_channel, this, _log).Serve();
 
     public ulong GetFeatures() => OfferedFeatures;
 

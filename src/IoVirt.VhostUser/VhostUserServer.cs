@@ -22,6 +22,7 @@ public sealed class VhostUserServer : IDisposable
     private readonly object _gate = new();
     private UnixSocket? _connection;
     private volatile bool _stopping;
+    private int _connectionsClosedForErrors;
     private bool _disposed;
 
     /// <summary>Claims <paramref name="socketPath"/> and listens there; the socket file is removed on dispose.</summary>
@@ -63,6 +64,21 @@ public sealed class VhostUserServer : IDisposable
     /// <summary>Front ends served so far (counting the current one).</summary>
     public int Connections { get; private set; }
 
+    /// <summary>Connections closed because the front end broke the protocol or the session failed.</summary>
+    public int ConnectionsClosedForErrors => Volatile.Read(ref _connectionsClosedForErrors);
+
+    /// <summary>True while a front end is connected.</summary>
+    public bool IsConnected
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connection is not null;
+            }
+        }
+    }
+
     public void Start() => _thread.Start();
 
     private void Run()
@@ -94,7 +110,10 @@ public sealed class VhostUserServer : IDisposable
                 using var session = new BackendSession(connection, _device, _log, _busyPoll);
                 try
                 {
-                    session.Serve();
+                    if (!session.Serve())
+                    {
+                        Interlocked.Increment(ref _connectionsClosedForErrors);
+                    }
                 }
                 finally
                 {
@@ -111,6 +130,7 @@ public sealed class VhostUserServer : IDisposable
                 // A defect of ours must not take the other devices of the daemon down with this
                 // connection: log it loudly and serve the next front end (the fuzz targets call
                 // Serve directly, so there such an exception still surfaces).
+                Interlocked.Increment(ref _connectionsClosedForErrors);
                 _log.LogCritical(e, "the session failed; dropping the connection");
             }
         }

@@ -21,7 +21,8 @@ public static class VhostUserServiceCollectionExtensions
     /// As <see cref="AddVhostUserBackend"/>, with the device and the server registered under
     /// <paramref name="key"/> (null: unkeyed), so that one container can hold several back ends.
     /// With <paramref name="inherited"/>, a socket already listening on <paramref name="socketPath"/>
-    /// (socket activation), the server serves on it instead of binding the path.
+    /// (socket activation), the server serves on it instead of binding the path. A
+    /// <see cref="VhostUserMetrics"/> in the container gets the server's figures.
     /// </summary>
     public static IServiceCollection AddKeyedVhostUserBackend(
         this IServiceCollection services, object? key, string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default, UnixSocket? inherited = null)
@@ -34,7 +35,9 @@ public static class VhostUserServiceCollectionExtensions
             var model = provider.GetRequiredKeyedService<VirtioDeviceModel>(key);
             var logs = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
             var log = logs.CreateLogger($"iovirt.{model.Name}");
-            return inherited is null ? new VhostUserServer(socketPath, model, log, busyPoll) : new VhostUserServer(inherited, socketPath, model, log, busyPoll);
+            var server = inherited is null ? new VhostUserServer(socketPath, model, log, busyPoll) : new VhostUserServer(inherited, socketPath, model, log, busyPoll);
+            provider.GetService<VhostUserMetrics>()?.Add(server);
+            return server;
         });
         return services;
     }

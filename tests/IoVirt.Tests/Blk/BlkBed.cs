@@ -9,10 +9,10 @@ internal sealed class BlkBed : IDisposable
 {
     public const ulong DiskBytes = 16 << 20;
 
-    public BlkBed(BlockEngineKind engine = BlockEngineKind.Uring, bool packed = false, bool readOnly = false, int slots = 8, BlockStore? store = null)
+    public BlkBed(BlockEngineKind engine = BlockEngineKind.Uring, bool packed = false, bool readOnly = false, int slots = 8, BlockStore? store = null, BlkMetrics? metrics = null)
     {
         Store = store ?? BlockStore.CreateRam(DiskBytes, readOnly);
-        Device = new BlkDevice(Store, new BlkDeviceOptions { Engine = engine, ReadOnly = readOnly, Serial = "bed-serial" });
+        Device = new BlkDevice(Store, new BlkDeviceOptions { Engine = engine, ReadOnly = readOnly, Serial = "bed-serial", Metrics = metrics });
         TestBed = new VhostUserTestBed(Device);
         Client = BlkClient.Connect(TestBed.SocketPath, new BlkClientOptions { Packed = packed, Slots = slots, MaxBlockSize = 1 << 20 });
     }
