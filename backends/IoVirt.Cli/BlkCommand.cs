@@ -75,11 +75,12 @@ internal static class BlkCommand
 
                 On exit it prints one JSON line of counters on stdout: "totals" and, for each
                 queue, "queues": reads, writes, flushes, discards (discard and write-zeroes
-                requests), errorsReported (completed with IOERR or UNSUPP) and badRequests
-                (chains without a usable status byte); SIGUSR1 prints the same line at any
-                time. Logs go to stderr. SIGTERM or SIGINT stop the back end and remove the
-                socket file. Exit codes: 0 stopped by a signal, 1 could not serve, 2 usage
-                error.
+                requests), errorsReported (completed with IOERR or UNSUPP), badRequests
+                (chains without a usable status byte), readBytes and writtenBytes; SIGUSR1
+                prints the same line at any time. With --metrics-listen the same figures, with
+                latency histograms and queue depths, are served for Prometheus. Logs go to
+                stderr. SIGTERM or SIGINT stop the back end and remove the socket file. Exit
+                codes: 0 stopped by a signal, 1 could not serve, 2 usage error.
 
                 """,
         };
@@ -136,12 +137,12 @@ internal static class BlkCommand
                     Engine = result.GetValue(engine) ?? BlockEngineKind.Auto,
                     MaxQueueSize = result.GetValue(queueSize) ?? 1024,
                 });
-            return Serve(result, result.GetRequiredValue(socket), settings, result.GetValue(busyPoll), daemon.Logging(result), sandbox);
+            return Serve(result, result.GetRequiredValue(socket), settings, result.GetValue(busyPoll), daemon.Telemetry(result), sandbox);
         });
         return command;
     }
 
-    private static int Serve(ParseResult result, string socket, BlkSettings settings, int? busyPoll, LogSettings logging, DaemonSandbox sandbox)
+    private static int Serve(ParseResult result, string socket, BlkSettings settings, int? busyPoll, DaemonTelemetry telemetry, DaemonSandbox sandbox)
     {
         BlockStore store;
         try
@@ -174,13 +175,13 @@ internal static class BlkCommand
                 services =>
                 {
                     var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("blk");
-                    device = new BlkDevice(store, settings.Device, log);
+                    device = new BlkDevice(store, settings.Device with { Metrics = services.GetRequiredService<BlkMetrics>(), MetricsName = socket }, log);
                     log.LogInformation(
                         "serving {Image}: {Bytes} bytes, {Queues} queue(s), {Engine} engine{ReadOnly}",
                         store.Name, store.Size, settings.Device.Queues, device.Engine, settings.ReadOnly ? ", read-only" : string.Empty);
                     return device;
                 },
-                logging,
+                telemetry,
                 TimeSpan.FromMicroseconds(busyPoll ?? DefaultBusyPoll(settings.Engine, store)),
                 () => DaemonHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())]), ReportJson.Default.BlkReport),
                 sandbox);

@@ -1,5 +1,8 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using IoVirt.Backends.Blk;
+using IoVirt.Backends.Net;
 using IoVirt.Devices;
 using IoVirt.Interop;
 using IoVirt.Sandbox;
@@ -17,11 +20,14 @@ internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, Vi
 internal sealed record DaemonSandbox(SandboxPolicy Policy, bool NeedsHostNetwork);
 
 /// <summary>What <see cref="VhostUserDaemon"/> serves, how it confines itself, what it reports, and the exit code it leaves.</summary>
-internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSandbox sandbox, Action report)
+internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSandbox sandbox, Action report, MetricsEndpoint? metrics)
 {
     public IReadOnlyList<HostedDevice> Devices { get; } = devices;
 
     public DaemonSandbox Sandbox { get; } = sandbox;
+
+    /// <summary>Where the metrics are served in Prometheus text format; null: not served.</summary>
+    public MetricsEndpoint? Metrics { get; } = metrics;
 
     /// <summary>Prints the daemon's report (on exit, and on SIGUSR1).</summary>
     public Action Report { get; } = report;
@@ -39,24 +45,31 @@ internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSand
 /// </summary>
 internal static class DaemonHost
 {
-    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, LogSettings logging, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
-        Run([new HostedDevice(socketPath, device)], logging, busyPoll, report, sandbox);
+    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, DaemonTelemetry telemetry, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
+        Run([new HostedDevice(socketPath, device)], telemetry, busyPoll, report, sandbox);
 
     /// <summary>
     /// Serves every device from this process; if any socket cannot be served, none is (exit 1, or 2
     /// for a path that is not a socket). Once every server listens and every device is made (so
     /// every file is open), the process confines itself as <paramref name="sandbox"/> says, and
-    /// only then serves (see <see cref="VhostUserDaemon"/>).
+    /// only then serves (see <see cref="VhostUserDaemon"/>). The devices take their meters
+    /// (<see cref="BlkMetrics"/>, <see cref="NetMetrics"/>) from the container, which also has the
+    /// servers' (<see cref="VhostUserMetrics"/>).
     /// </summary>
-    public static int Run(IReadOnlyList<HostedDevice> devices, LogSettings logging, TimeSpan busyPoll, Action report, DaemonSandbox sandbox)
+    public static int Run(IReadOnlyList<HostedDevice> devices, DaemonTelemetry telemetry, TimeSpan busyPoll, Action report, DaemonSandbox sandbox)
     {
+        ArgumentNullException.ThrowIfNull(telemetry);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
             DisableDefaults = true,
             ApplicationName = "iovirt",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        ConfigureLogging(builder.Logging, logging);
+        ConfigureLogging(builder.Logging, telemetry.Logging);
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton(services => new BlkMetrics(services.GetRequiredService<IMeterFactory>()));
+        builder.Services.AddSingleton(services => new NetMetrics(services.GetRequiredService<IMeterFactory>()));
+        builder.Services.AddSingleton(services => new VhostUserMetrics(services.GetRequiredService<IMeterFactory>()));
 
         // The lifetime's "Application started. Press Ctrl+C to shut down." is not a daemon's to say.
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
@@ -71,7 +84,7 @@ internal static class DaemonHost
             builder.Services.AddKeyedVhostUserBackend(devices[i].SocketPath, devices[i].SocketPath, devices[i].Device, busyPoll, listeners[i]);
         }
 
-        var plan = new DaemonPlan(devices, sandbox, report);
+        var plan = new DaemonPlan(devices, sandbox, report, telemetry.Metrics);
 
         builder.Services.AddSingleton(plan);
         builder.Services.AddHostedService<VhostUserDaemon>();

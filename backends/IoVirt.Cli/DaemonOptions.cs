@@ -13,6 +13,16 @@ internal sealed class DaemonOptions
     private readonly Option<LogFormat?> _format = CommandLine.Parsed<LogFormat>(
         "--log-format", "FORMAT", "text (default: one line per event) or json (one object per line)", ParseFormat);
 
+    private readonly Option<MetricsEndpoint?> _metrics = CommandLine.Parsed<MetricsEndpoint>(
+        "--metrics-listen",
+        "ADDR:PORT",
+        """
+        serve the metrics in Prometheus text format at
+        http://ADDR:PORT/metrics (the sandbox then keeps the
+        host's network)
+        """,
+        MetricsEndpoint.Parse);
+
     private readonly Option<SandboxMode?> _sandbox = CommandLine.Parsed<SandboxMode>(
         "--sandbox",
         "MODE",
@@ -50,6 +60,7 @@ internal sealed class DaemonOptions
         ArgumentNullException.ThrowIfNull(command);
         command.Add(_level);
         command.Add(_format);
+        command.Add(_metrics);
         command.Add(_sandbox);
         command.Add(_user);
         command.Add(_seccomp);
@@ -68,6 +79,9 @@ internal sealed class DaemonOptions
         return new LogSettings(result.GetValue(_level) ?? LogLevel.Information, result.GetValue(_format) ?? LogFormat.Text);
     }
 
+    /// <summary>The logging, and where the metrics are served (null: not served; an in-process collector still reads them).</summary>
+    public DaemonTelemetry Telemetry(ParseResult result) => new(Logging(result), result.GetValue(_metrics));
+
     /// <summary>
     /// Enters the sandbox's namespaces (re-executing the program, so call it before anything is
     /// opened). Null means go on with <paramref name="sandbox"/>; otherwise the daemon is done and
@@ -78,6 +92,8 @@ internal sealed class DaemonOptions
         ArgumentNullException.ThrowIfNull(result);
         var mode = result.GetValue(_sandbox) ?? (Tmds.Linux.LibC.geteuid() == 0 ? SandboxMode.Namespace : SandboxMode.None);
         var policy = new SandboxPolicy(mode, result.GetValue(_user), result.GetValue(_seccomp) ?? SeccompDenial.Kill);
+        // A metrics listener is reached through the host's network.
+        needsHostNetwork |= result.GetValue(_metrics) is not null;
         sandbox = new DaemonSandbox(policy, needsHostNetwork);
         try
         {

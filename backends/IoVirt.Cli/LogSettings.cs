@@ -14,3 +14,6 @@ internal enum LogFormat
 
 /// <summary>A daemon's logging: from which level, in which format.</summary>
 internal sealed record LogSettings(LogLevel Level, LogFormat Format);
+
+/// <summary>What a daemon tells its operators: its logs, and where it serves its metrics (null: nowhere).</summary>
+internal sealed record DaemonTelemetry(LogSettings Logging, MetricsEndpoint? Metrics);

@@ -119,7 +119,7 @@ internal static class MuxCommand
 
     private static int Run(ParseResult result, string path, DaemonOptions daemon)
     {
-        var logSettings = daemon.Logging(result);
+        var telemetry = daemon.Telemetry(result);
         if (MuxConfig.Load(path, out var error) is not { } config)
         {
             return CommandLine.UsageError(result, error!.Line);
@@ -132,7 +132,7 @@ internal static class MuxCommand
         }
 
         // Logs of the parts made before the host (the arbiter's timer, the switch's uplink).
-        using var logging = LoggerFactory.Create(builder => DaemonHost.ConfigureLogging(builder, logSettings));
+        using var logging = LoggerFactory.Create(builder => DaemonHost.ConfigureLogging(builder, telemetry.Logging));
         Multiplexer mux;
         try
         {
@@ -148,7 +148,7 @@ internal static class MuxCommand
         using (mux)
         {
             HostedDevice[] devices = [.. mux.Devices.Select(device => new HostedDevice(device.Socket, device.Create))];
-            return DaemonHost.Run(devices, logSettings, mux.BusyPoll, () => DaemonHost.PrintReport(mux.Report(), ReportJson.Default.MuxReport), sandbox);
+            return DaemonHost.Run(devices, telemetry, mux.BusyPoll, () => DaemonHost.PrintReport(mux.Report(), ReportJson.Default.MuxReport), sandbox);
         }
     }
 }

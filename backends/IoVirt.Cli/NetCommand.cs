@@ -112,12 +112,12 @@ internal static class NetCommand
                 MaxQueueSize = result.GetValue(queueSize) ?? 1024,
             };
             var busy = TimeSpan.FromMicroseconds(result.GetValue(busyPoll) ?? DefaultBusyPollMicroseconds);
-            return Serve(result.GetRequiredValue(socket), chosen, name, result.GetValue(frameSize) ?? SourcePort.MinFrame, macText, options, busy, daemon.Logging(result), sandbox);
+            return Serve(result.GetRequiredValue(socket), chosen, name, result.GetValue(frameSize) ?? SourcePort.MinFrame, macText, options, busy, daemon.Telemetry(result), sandbox);
         });
         return command;
     }
 
-    private static int Serve(string socket, string mode, string? tap, int frameSize, string macText, NetDeviceOptions options, TimeSpan busyPoll, LogSettings logging, DaemonSandbox sandbox)
+    private static int Serve(string socket, string mode, string? tap, int frameSize, string macText, NetDeviceOptions options, TimeSpan busyPoll, DaemonTelemetry telemetry, DaemonSandbox sandbox)
     {
         INetPort port;
         try
@@ -145,10 +145,11 @@ internal static class NetCommand
                 {
                     var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("net");
                     device = new NetDevice(port, options, log);
+                    services.GetRequiredService<NetMetrics>().Add(device, socket);
                     log.LogInformation("serving {Port}, MAC {Mac}, MTU {Mtu}", port.Description, macText, options.Mtu);
                     return device;
                 },
-                logging,
+                telemetry,
                 busyPoll,
                 () => DaemonHost.PrintReport(device?.Totals ?? default, ReportJson.Default.NetTotals),
                 sandbox);

@@ -53,7 +53,7 @@ internal static class RngCommand
             return DaemonHost.Run(
                 result.GetRequiredValue(socket),
                 _ => device = new RngDevice(),
-                daemon.Logging(result),
+                daemon.Telemetry(result),
                 TimeSpan.FromMicroseconds(result.GetValue(busyPoll) ?? 0),
                 () => DaemonHost.PrintReport(new RngReport(device?.Requests ?? 0, device?.BytesServed ?? 0), ReportJson.Default.RngReport),
                 sandbox);

@@ -10,7 +10,8 @@ namespace IoVirt.Cli;
 
 /// <summary>
 /// The daemon's one hosted service. Starting runs in the order confinement needs: every server
-/// binds its socket and every device is made (so every file is open), NOTIFY_SOCKET is connected,
+/// binds its socket and every device is made (so every file is open), the metrics listener (if
+/// any) binds its port, NOTIFY_SOCKET is connected,
 /// the process confines itself, and only then do the servers serve and the service manager hear
 /// READY=1. The host's console lifetime has its SIGTERM and SIGINT handlers in place before this
 /// starts, so a signal as soon as the first socket appears still stops the daemon cleanly.
@@ -25,6 +26,13 @@ internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services
     private readonly List<VhostUserServer> _servers = new(plan.Devices.Count);
     private PosixSignalRegistration? _snapshot;
     private ServiceNotification? _notification;
+
+    /// <summary>
+    /// The metrics listener, held for the life of the process and never disposed: stopping the
+    /// managed HttpListener looks its endpoint up again, which binds a fresh socket, and the
+    /// seccomp allowlist (rightly) kills the process for that. The process is ending anyway.
+    /// </summary>
+    private OpenTelemetry.Metrics.MeterProvider? _metrics;
     private bool _serving;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -88,6 +96,16 @@ internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services
 
                 // A path that holds something else is the caller's mistake; a busy or broken one is not.
                 plan.ExitCode = e is SocketPathException { Problem: SocketPathProblem.NotASocket } ? 2 : 1;
+                return false;
+            }
+        }
+
+        if (plan.Metrics is { } endpoint)
+        {
+            _metrics = PrometheusEndpoint.Start(endpoint, _log);
+            if (_metrics is null)
+            {
+                plan.ExitCode = 1;
                 return false;
             }
         }
