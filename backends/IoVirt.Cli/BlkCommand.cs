@@ -86,6 +86,7 @@ internal static class BlkCommand
         };
         Option[] options = [socket, image, ram, readOnly, queues, direct, serial, engine, queueSize, busyPoll];
         Array.ForEach(options, command.Add);
+        command.Add(DaemonOptions.SettingsFile());
         daemon.AddTo(command);
         command.Add(capabilities);
         CommandLine.Require(command, socket, unless: capabilities);

@@ -24,13 +24,23 @@ internal static class CommandLine
 {
     private static readonly ParserConfiguration Parsing = new() { ResponseFileTokenReplacer = null, EnablePosixBundling = false };
 
-    /// <summary>Parses <paramref name="args"/> for <paramref name="root"/> and runs the command they name; its exit code.</summary>
+    /// <summary>
+    /// Parses <paramref name="args"/> for <paramref name="root"/>, with the settings of a
+    /// <c>--config</c> file (<see cref="SettingsFileOption"/>), and runs the command they name; its exit code.
+    /// </summary>
     public static int Run(RootCommand root, string[] args)
     {
         ArgumentNullException.ThrowIfNull(root);
         var help = root.Options.OfType<HelpOption>().Single();
         help.Action = new DetailedHelpAction((HelpAction)help.Action!);
-        var result = root.Parse(args, Parsing);
+        if (SettingsFileOption.Expand(root, args, out var fileError) is not { } expanded)
+        {
+            Console.Error.WriteLine($"iovirt {args[0]}: {fileError}");
+            Console.Error.WriteLine($"Run 'iovirt {args[0]} --help' for the options.");
+            return 2;
+        }
+
+        var result = root.Parse(expanded, Parsing);
         if (result.Action is ParseErrorAction)
         {
             return UsageError(result, result.Errors[0].Message);

@@ -54,6 +54,15 @@ internal sealed class DaemonOptions
         """,
         ParseDenial);
 
+    /// <summary><c>--config FILE</c> for a daemon whose settings are all options (rng, blk, net).</summary>
+    public static SettingsFileOption SettingsFile() => new(
+        """
+        the settings as one JSON object: the options in camelCase,
+        such as {"socket": "/run/vm1.sock", "queueSize": 256,
+        "logLevel": "debug"}; options given here win over the file
+        """,
+        onlyOptions: true);
+
     /// <summary>Adds the options to <paramref name="command"/>, with the check that --user has a sandbox.</summary>
     public void AddTo(Command command)
     {

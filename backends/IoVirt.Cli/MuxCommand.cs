@@ -9,7 +9,13 @@ internal static class MuxCommand
 {
     public static Command Create()
     {
-        var config = CommandLine.Text("--config", "FILE", "the disks and nics to serve; required");
+        var config = new SettingsFileOption(
+            """
+            the disks and nics to serve, and any of the options below
+            in camelCase ({"logLevel": "debug"}; those given here win);
+            required
+            """,
+            onlyOptions: false);
         var daemon = new DaemonOptions();
         var command = new DocumentedCommand("mux", "Serves, all from this process, one vhost-user device per disk and per nic listed in FILE.")
         {

@@ -73,6 +73,7 @@ internal static class NetCommand
         };
         Option[] options = [socket, tap, mode, mac, mtu, queues, frameSize, queueSize, busyPoll];
         Array.ForEach(options, command.Add);
+        command.Add(DaemonOptions.SettingsFile());
         daemon.AddTo(command);
         command.Add(capabilities);
         CommandLine.Require(command, socket, unless: capabilities);

@@ -33,6 +33,7 @@ internal static class RngCommand
         };
         command.Add(socket);
         command.Add(busyPoll);
+        command.Add(DaemonOptions.SettingsFile());
         daemon.AddTo(command);
         command.Add(capabilities);
         CommandLine.Require(command, socket, unless: capabilities);
