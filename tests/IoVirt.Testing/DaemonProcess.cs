@@ -164,17 +164,40 @@ public sealed class DaemonProcess : IDisposable
         return JsonDocument.Parse(Stdout[before..]).RootElement.Clone();
     }
 
-    /// <summary>Waits for the process to end and returns its exit code (-1 when it had to be killed).</summary>
+    /// <summary>Waits for the process to end and returns its exit code; when it does not end in time, kills it and throws, saying where its threads waited.</summary>
     public int WaitForExit(int timeoutMs = 20_000)
     {
         if (!_process.WaitForExit(timeoutMs))
         {
+            // A daemon that does not end is a defect: say where each of its threads waits.
+            var threads = Threads();
             _process.Kill();
-            return -1;
+            _process.WaitForExit();
+            throw new TimeoutException($"iovirt did not exit within {timeoutMs} ms; its threads:\n{threads}\nstderr:\n{Stderr}");
         }
 
         _process.WaitForExit();
         return _process.ExitCode;
+    }
+
+    /// <summary>Each thread's name, state and the kernel function it waits in (wchan), one line each.</summary>
+    private string Threads()
+    {
+        try
+        {
+            return string.Join('\n', Directory.EnumerateDirectories($"/proc/{Id}/task").Select(task =>
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+                var name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                var wchan = File.ReadAllText(Path.Combine(task, "wchan"));
+                return $"  {Path.GetFileName(task)} {name}: {state} in {wchan}";
+            }));
+        }
+        catch (IOException e)
+        {
+            return $"  (unreadable: {e.Message})";
+        }
     }
 
     public void Dispose()
