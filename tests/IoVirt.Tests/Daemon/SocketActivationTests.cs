@@ -67,6 +67,53 @@ public sealed partial class SocketActivationTests : IDisposable
         Assert.False(File.Exists(listen + ".lock"), "a passed socket needs no lock file");
     }
 
+    [Theory]
+    [InlineData("rng")]
+    [InlineData("net")]
+    public void The_rng_and_net_unit_templates_serve_on_the_passed_socket(string device)
+    {
+        var units = Path.Combine(QemuGuest.RepositoryRoot, "backends", "systemd");
+        var listen = Instantiate(Setting(Path.Combine(units, $"iovirt-{device}@.socket"), "ListenStream"));
+        var command = Instantiate(Setting(Path.Combine(units, $"iovirt-{device}@.service"), "ExecStart")).Split(' ');
+        Assert.Equal("notify", Setting(Path.Combine(units, $"iovirt-{device}@.service"), "Type"));
+        Assert.Equal(["/usr/local/bin/iovirt", device, "--socket", listen.Replace(_directory, string.Empty, StringComparison.Ordinal)], command[..4].Select(word => word.Replace(_directory, string.Empty, StringComparison.Ordinal)));
+        Directory.CreateDirectory(Path.GetDirectoryName(listen)!);
+        if (Array.IndexOf(command, "--config") is var at and > 0)
+        {
+            // The instance's settings file, with a port that needs no TAP.
+            Directory.CreateDirectory(Path.GetDirectoryName(command[at + 1])!);
+            File.WriteAllText(command[at + 1], """{ "mode": "echo", "mac": "52:54:00:00:00:01" }""");
+        }
+
+        var notifyPath = Path.Combine(_directory, "notify");
+        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
+        notify.ReceiveTimeout = 20_000;
+        using var daemon = DaemonProcess.StartActivated([listen], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath }, command[1..]);
+        WaitFor(() => File.Exists(listen), daemon);
+
+        using (var frontend = IoVirt.VhostUser.VhostUserFrontend.Connect(listen))
+        {
+            var ready = new byte[64];
+            Assert.Equal("READY=1", System.Text.Encoding.ASCII.GetString(ready, 0, notify.Receive(ready)));
+            Assert.NotEqual(0UL, frontend.GetFeatures() & IoVirt.Abi.Virtio.VirtioFeature.Bit(IoVirt.Abi.Virtio.VirtioFeature.Version1));
+        }
+
+        if (device == "rng")
+        {
+            Assert.Contains(RngFrontend.Fetch(listen, daemon), b => b != 0);
+        }
+        else
+        {
+            Assert.Contains("MAC 52:54:00:00:00:01", daemon.Stderr, StringComparison.Ordinal);
+        }
+
+        Assert.Contains($"listening on {listen} (a socket passed by the service manager)", daemon.Stderr, StringComparison.Ordinal);
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+        Assert.True(File.Exists(listen), "the daemon removed the socket file the manager owns");
+    }
+
     [Fact]
     public void A_passed_socket_that_no_device_is_served_on_is_refused_with_exit_2()
     {
@@ -90,7 +137,7 @@ public sealed partial class SocketActivationTests : IDisposable
     private static string Setting(string unit, string key) =>
         File.ReadLines(unit).Select(line => line.Trim()).Single(line => line.StartsWith(key + "=", StringComparison.Ordinal))[(key.Length + 1)..];
 
-    /// <summary>A template's setting for instance vm1, its /run, /var/lib and /usr/local paths under this test's directory.</summary>
+    /// <summary>A template's setting for instance vm1, its /run, /var/lib, /etc and /usr/local paths under this test's directory.</summary>
     private string Instantiate(string setting) =>
         AbsolutePath().Replace(setting.Replace("%i", "vm1", StringComparison.Ordinal), match => _directory + match.Value);
 
@@ -99,6 +146,6 @@ public sealed partial class SocketActivationTests : IDisposable
         Assert.True(SpinWait.SpinUntil(() => condition() || daemon.HasExited, 20_000) && condition(), daemon.Stderr);
     }
 
-    [GeneratedRegex("(?<=^| )/(run|var|usr)/[^ ]*")]
+    [GeneratedRegex("(?<=^| )/(run|var|etc|usr)/[^ ]*")]
     private static partial Regex AbsolutePath();
 }
