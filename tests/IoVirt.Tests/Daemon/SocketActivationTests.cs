@@ -36,23 +36,19 @@ public sealed partial class SocketActivationTests : IDisposable
             file.SetLength(64 << 20);
         }
 
-        var notifyPath = Path.Combine(_directory, "notify");
-        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
-        notify.ReceiveTimeout = 20_000;
-        using var daemon = DaemonProcess.StartActivated([listen], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath }, command[1..]);
-        WaitFor(() => File.Exists(listen), daemon);
+        using var notify = NotifySocket();
+        using var daemon = Activate(listen, command);
 
         // The first connection starts the daemon; it is served once the daemon runs.
         using (var client = BlkClient.Connect(listen))
         {
-            var ready = new byte[64];
-            var n = notify.Receive(ready);
-            Assert.Equal("READY=1", System.Text.Encoding.ASCII.GetString(ready, 0, n));
+            Assert.Equal("READY=1", Notification(notify));
             Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Out, 8, 4096));
             Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Flush, 0, 0));
         }
 
+        // The console logger writes from a queue of its own: wait for the line, then read it.
+        daemon.WaitForSocket(listen);
         Assert.Contains($"listening on {listen} (a socket passed by the service manager)", daemon.Stderr, StringComparison.Ordinal);
 
         // A second front end after the first went away: the passed socket still listens.
@@ -85,17 +81,12 @@ public sealed partial class SocketActivationTests : IDisposable
             File.WriteAllText(command[at + 1], """{ "mode": "echo", "mac": "52:54:00:00:00:01" }""");
         }
 
-        var notifyPath = Path.Combine(_directory, "notify");
-        using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        notify.Bind(new UnixDomainSocketEndPoint(notifyPath));
-        notify.ReceiveTimeout = 20_000;
-        using var daemon = DaemonProcess.StartActivated([listen], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notifyPath }, command[1..]);
-        WaitFor(() => File.Exists(listen), daemon);
+        using var notify = NotifySocket();
+        using var daemon = Activate(listen, command);
 
         using (var frontend = IoVirt.VhostUser.VhostUserFrontend.Connect(listen))
         {
-            var ready = new byte[64];
-            Assert.Equal("READY=1", System.Text.Encoding.ASCII.GetString(ready, 0, notify.Receive(ready)));
+            Assert.Equal("READY=1", Notification(notify));
             Assert.NotEqual(0UL, frontend.GetFeatures() & IoVirt.Abi.Virtio.VirtioFeature.Bit(IoVirt.Abi.Virtio.VirtioFeature.Version1));
         }
 
@@ -108,6 +99,8 @@ public sealed partial class SocketActivationTests : IDisposable
             Assert.Contains("MAC 52:54:00:00:00:01", daemon.Stderr, StringComparison.Ordinal);
         }
 
+        // The console logger writes from a queue of its own: wait for the line, then read it.
+        daemon.WaitForSocket(listen);
         Assert.Contains($"listening on {listen} (a socket passed by the service manager)", daemon.Stderr, StringComparison.Ordinal);
         daemon.Signal(15);
         Assert.Equal(0, daemon.WaitForExit());
@@ -131,6 +124,31 @@ public sealed partial class SocketActivationTests : IDisposable
 
         Assert.Equal(2, daemon.WaitForExit());
         Assert.Contains($"socket activation passed a socket on {passed}, which no --socket names", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    private string NotifyPath => Path.Combine(_directory, "notify");
+
+    /// <summary>The service manager's end of NOTIFY_SOCKET, in this test's directory.</summary>
+    private Socket NotifySocket()
+    {
+        var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { ReceiveTimeout = 20_000 };
+        notify.Bind(new UnixDomainSocketEndPoint(NotifyPath));
+        return notify;
+    }
+
+    /// <summary>Runs a template's command (without its program) as systemd would: <paramref name="listen"/> passed, <see cref="NotifyPath"/> told; returns once the socket is there.</summary>
+    private DaemonProcess Activate(string listen, string[] command)
+    {
+        var daemon = DaemonProcess.StartActivated([listen], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = NotifyPath }, command[1..]);
+        WaitFor(() => File.Exists(listen), daemon);
+        return daemon;
+    }
+
+    /// <summary>The next message the daemon sent to NOTIFY_SOCKET.</summary>
+    private static string Notification(Socket notify)
+    {
+        var message = new byte[64];
+        return System.Text.Encoding.ASCII.GetString(message, 0, notify.Receive(message));
     }
 
     /// <summary>The value of <paramref name="key"/>= in a unit file.</summary>
