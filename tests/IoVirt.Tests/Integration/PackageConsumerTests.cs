@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using IoVirt.Testing;
+
+namespace IoVirt.Tests.Integration;
+
+/// <summary>
+/// The packages work alone: the solution is packed into a folder feed, and the README's example
+/// (a virtio-rng device of its own that counts 0, 1, 2...) is built outside the repository from
+/// that feed, with tests/consumer's project file and no project reference, and served over
+/// vhost-user to a QEMU guest, which must read the count from /dev/hwrng.
+/// </summary>
+[Collection(QemuCollection.Name)]
+[Trait(Tier.Name, Tier.Integration)]
+public sealed partial class PackageConsumerTests : IDisposable
+{
+    private static readonly string[] Packages =
+    [
+        "IoVirt.Abi", "IoVirt.Interop", "IoVirt.Memory", "IoVirt.Virtqueue", "IoVirt.Devices", "IoVirt.VhostUser", "IoVirt.Arbitration",
+        "IoVirt.Sandbox", "IoVirt.Hypervisor", "IoVirt.Machine", "IoVirt.Backends.Blk", "IoVirt.Backends.Net", "IoVirt.Backends.Mux",
+        "IoVirt.Backends.BlkLoad", "IoVirt.Backends.Rng",
+    ];
+
+    /// <summary>
+    /// Reads 16 KiB from /dev/hwrng and counts where a byte is not the one before plus one (mod
+    /// 256): the kernel's own entropy reads take bytes between ours, so a few breaks are expected;
+    /// random bytes would break almost everywhere.
+    /// </summary>
+    private const string ReadPattern = """
+        #!/bin/sh
+        cat /sys/class/misc/hw_random/rng_current
+        dd if=/dev/hwrng of=/tmp/r bs=1024 count=16 2>/dev/null
+        od -An -v -tu1 /tmp/r | tr -s ' ' '\n' | grep -v '^$' > /tmp/b
+        echo "PATTERN bytes=$(wc -l < /tmp/b) breaks=$(awk 'NR > 1 && $1 != (p + 1) % 256 { n++ } { p = $1 } END { print n + 0 }' /tmp/b)"
+        """;
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-consumer-").FullName;
+
+    [Fact]
+    public void A_device_built_from_the_packed_packages_alone_serves_a_qemu_guest()
+    {
+        var feed = Path.Combine(_directory, "feed");
+        Run("dotnet", "pack", Path.Combine(QemuGuest.RepositoryRoot, "IoVirt.sln"), "-c", "Release", "-o", feed);
+        var version = PackageVersion(feed);
+        foreach (var package in Packages)
+        {
+            using var nupkg = ZipFile.OpenRead(Path.Combine(feed, $"{package}.{version}.nupkg"));
+            var entries = nupkg.Entries.Select(e => e.FullName).ToArray();
+            Assert.Contains("README.md", entries);
+            Assert.Contains($"lib/net10.0/{package}.dll", entries);
+            Assert.Contains($"lib/net10.0/{package}.xml", entries);
+            Assert.True(File.Exists(Path.Combine(feed, $"{package}.{version}.snupkg")), $"{package} has no symbol package");
+        }
+
+        // The consumer, outside the repository (so none of its build files apply), restoring into
+        // a packages folder of its own: IoVirt must come from the feed, the rest comes from the
+        // machine's default source.
+        var consumer = Path.Combine(_directory, "consumer");
+        Directory.CreateDirectory(consumer);
+        File.Copy(Path.Combine(QemuGuest.RepositoryRoot, "tests", "consumer", "PatternRng.csproj"), Path.Combine(consumer, "PatternRng.csproj"));
+        var readme = File.ReadAllText(Path.Combine(QemuGuest.RepositoryRoot, "README.md"));
+        File.WriteAllText(Path.Combine(consumer, "Program.cs"), CSharpExample().Match(readme).Groups["code"].Value);
+
+        File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
+            <configuration>
+              <packageSources>
+                <add key="iovirt" value="{feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        var packages = Path.Combine(_directory, "packages");
+        Run("dotnet", "build", consumer, "-c", "Release", $"-p:IoVirtVersion={version}", "--packages", packages);
+        var restored = Directory.EnumerateDirectories(packages, "iovirt.*").ToArray();
+        Assert.Contains(Path.Combine(packages, "iovirt.vhostuser"), restored);
+        Assert.All(restored, package =>
+        {
+            using var metadata = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(package, version, ".nupkg.metadata")));
+            Assert.Equal(feed, metadata.RootElement.GetProperty("source").GetString()!.TrimEnd('/'));
+        });
+
+        var socket = Path.Combine(_directory, "rng.sock");
+        using var device = Start(Path.Combine(consumer, "bin", "Release", "net10.0", "PatternRng.dll"), socket);
+        int exit;
+        string output;
+        try
+        {
+            (exit, output) = QemuGuest.Run(ReadPattern, ["-chardev", $"socket,id=rng0,path={socket}", "-device", "vhost-user-rng-pci,chardev=rng0"]);
+        }
+        finally
+        {
+            device.StandardInput.Close();
+            Assert.True(device.WaitForExit(20_000), "the consumer did not stop when its stdin closed");
+        }
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("virtio_rng.0", output, StringComparison.Ordinal);
+        var pattern = PatternLine().Match(output);
+        Assert.True(pattern.Success, output);
+        Assert.Equal(16384, int.Parse(pattern.Groups["bytes"].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(int.Parse(pattern.Groups["breaks"].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 64);
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    /// <summary>The version the packages were packed at (Directory.Build.props sets it), from IoVirt.Abi's file name.</summary>
+    private static string PackageVersion(string feed)
+    {
+        var abi = Directory.EnumerateFiles(feed, "IoVirt.Abi.*.nupkg").Select(Path.GetFileName).Single()!;
+        return abi["IoVirt.Abi.".Length..^".nupkg".Length];
+    }
+
+    private static void Run(string program, params string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        args.ToList().ForEach(start.ArgumentList.Add);
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(10)), $"{program} {string.Join(' ', args)} did not finish");
+        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} exited with {process.ExitCode}:\n{output}{errors.Result}");
+    }
+
+    /// <summary>Starts the consumer on <paramref name="socket"/> (it serves until its stdin closes) and waits for the socket.</summary>
+    private static Process Start(string dll, string socket)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add(socket);
+        var process = Process.Start(start)!;
+        Assert.True(SpinWait.SpinUntil(() => File.Exists(socket) || process.HasExited, 20_000) && File.Exists(socket), "the consumer did not listen");
+        return process;
+    }
+
+    [GeneratedRegex(@"PATTERN bytes=(?<bytes>\d+) breaks=(?<breaks>\d+)")]
+    private static partial Regex PatternLine();
+
+    /// <summary>The README's one C# example (under "Using the packages").</summary>
+    [GeneratedRegex(@"\n## Using the packages\n.*?```csharp\n(?<code>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex CSharpExample();
+}
