@@ -32,3 +32,4 @@ fi
 
 bash tests/guest/build.sh
 bash tests/guest/build-l1.sh
+bash tests/guest/qemu-l1.sh

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Boots the nested-KVM host (build-l1.sh, which this only checks) and runs a script in it.
 #   run-l1.sh [--timeout SECONDS] [--mem SIZE] [--script FILE] [--payload DIR]
-# L1 runs under TCG with an SVM-capable CPU (-cpu max,+svm), so its /dev/kvm is real; inside
-# it, our VMM (or QEMU) runs the L2 guest with KVM. DIR's files appear in L1 as /payload, with
-# the shared libraries its top-level executables link in their own paths.
+# L1 runs under TCG (QEMU 10, see qemu-l1.sh) with an SVM-capable CPU (-cpu max,+svm), so its
+# /dev/kvm is real; inside it, our VMM (or QEMU) runs the L2 guest with KVM. DIR's files appear
+# in L1 as /payload, with the shared libraries its top-level executables link in their own paths.
 # The serial console goes to stdout. Exit status: the script's, from its "IOVIRT-EXIT n" line;
 # 124 when L1 did not finish in time or ended without the status (reset, crashed); 125 when it
 # never reached its init.
@@ -23,6 +23,8 @@ while (($#)); do
 done
 
 bash "$here/build-l1.sh" --check
+bash "$here/qemu-l1.sh" --check
+qemu="$cache/qemu-l1"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -47,7 +49,7 @@ cat "$cache/l1/initramfs.cpio" "$work/extra.cpio" > "$work/initrd"
 # stopped: L2's vCPUs disagree on time while L1 is busy (the likely cause of L2's RCU stalls
 # with "timer wakeup didn't happen" under a loaded host).
 start=$(date +%s%N)
-timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max,+svm -smp 2 -m "$mem" \
+timeout --foreground -k 5 "$timeout" "$qemu/usr/bin/qemu-system-x86_64" -L "$qemu/usr/share/qemu" -L "$qemu/usr/share/seabios" -accel tcg,thread=multi -cpu max,+svm -smp 2 -m "$mem" \
   -kernel "$cache/guest/vmlinuz" -initrd "$work/initrd" \
   -append "console=ttyS0 quiet panic=-1 tsc=reliable rdinit=/init" \
   -nographic -no-reboot -nodefaults -serial stdio > "$work/console.log" 2>&1 || true

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Provisions the emulator that runs the nested-KVM host (L1, run-l1.sh): QEMU 10 from Debian's
+# bookworm-backports, unpacked privately with dpkg -x, so every other test keeps Debian's QEMU
+# 7.2. Under 7.2's TCG, an L1 CPU running L2 (nested SVM) now and then stopped taking interrupts:
+# L2 saw RCU stalls ("timer wakeup didn't happen") and L1 soft lockups at VM teardown, about one
+# L1 boot in fifteen.
+# Idempotent; with --check it only says whether it is there.
+# Output: ${IOVIRT_CACHE:-~/.cache/iovirt}/qemu-l1/usr/bin/qemu-system-x86_64
+set -euo pipefail
+
+base="${IOVIRT_CACHE:-$HOME/.cache/iovirt}"
+qemu="$base/qemu-l1"
+packages=(qemu-system-x86 qemu-system-data seabios)
+
+if [ -x "$qemu/usr/bin/qemu-system-x86_64" ]; then
+  exit 0
+fi
+if [ "${1:-}" = --check ]; then
+  echo "guest/qemu-l1.sh: L1's emulator is not in $qemu; run tests/setup.sh (or tests/guest/qemu-l1.sh)" >&2
+  exit 1
+fi
+
+# The backports suite on the mirror the machine already uses, through apt lists of our own.
+mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+mirror=${mirror:-http://deb.debian.org/debian}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lists/partial" "$work/debs/partial"
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm-backports main" > "$work/sources.list"
+apt=(-o Dir::Etc::SourceList="$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+     -o Dir::State::Lists="$work/lists" -o Dir::Cache::Archives="$work/debs" -o APT::Sandbox::User=root)
+apt-get "${apt[@]}" -qq update
+(cd "$work/debs" && apt-get "${apt[@]}" -qq download "${packages[@]/%//bookworm-backports}")
+rm -rf "$qemu.new"
+mkdir -p "$qemu.new"
+for deb in "$work"/debs/*.deb; do
+  dpkg -x "$deb" "$qemu.new"
+done
+if missing=$(ldd "$qemu.new/usr/bin/qemu-system-x86_64" | grep "not found"); then
+  echo "guest/qemu-l1.sh: QEMU 10 needs libraries this machine lacks:" >&2
+  echo "$missing" >&2
+  exit 1
+fi
+rm -rf "$qemu"
+mv "$qemu.new" "$qemu"
+echo "guest/qemu-l1.sh: $("$qemu/usr/bin/qemu-system-x86_64" --version | head -n 1) in $qemu" >&2
