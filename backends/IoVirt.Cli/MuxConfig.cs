@@ -25,24 +25,6 @@ internal sealed record MuxConfig
 
     public string? Image { get; set; }
 
-    /// <summary>The daemon's options, which the command line takes from the file (<see cref="SettingsFileOption"/>); here only so the file may hold them.</summary>
-    public string? LogLevel { get; set; }
-
-    /// <inheritdoc cref="LogLevel"/>
-    public string? LogFormat { get; set; }
-
-    /// <inheritdoc cref="LogLevel"/>
-    public string? MetricsListen { get; set; }
-
-    /// <inheritdoc cref="LogLevel"/>
-    public string? Sandbox { get; set; }
-
-    /// <inheritdoc cref="LogLevel"/>
-    public string? User { get; set; }
-
-    /// <inheritdoc cref="LogLevel"/>
-    public string? Seccomp { get; set; }
-
     public string? Ram { get; set; }
 
     /// <summary>Reads and writes bypass the page cache (O_DIRECT) where aligned, so the arbiter meets the device itself.</summary>
@@ -70,6 +52,24 @@ internal sealed record MuxConfig
 
     /// <summary>The TAP interface the switch's uplink is (created if missing); null: no uplink.</summary>
     public string? Uplink { get; set; }
+
+    /// <summary>The daemon's options, which the command line takes from the file (<see cref="SettingsFileOption"/>); here only so the file may hold them.</summary>
+    public string? LogLevel { get; set; }
+
+    /// <inheritdoc cref="LogLevel"/>
+    public string? LogFormat { get; set; }
+
+    /// <inheritdoc cref="LogLevel"/>
+    public string? MetricsListen { get; set; }
+
+    /// <inheritdoc cref="LogLevel"/>
+    public string? Sandbox { get; set; }
+
+    /// <inheritdoc cref="LogLevel"/>
+    public string? User { get; set; }
+
+    /// <inheritdoc cref="LogLevel"/>
+    public string? Seccomp { get; set; }
 
     /// <summary>Reads and checks <paramref name="path"/>; null and why when it is not a config to serve.</summary>
     public static MuxConfig? Load(string path, out ConfigError? error)

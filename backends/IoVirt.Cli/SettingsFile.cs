@@ -55,14 +55,15 @@ internal sealed class SettingsFileOption : Option<string>
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
-            error = $"{path}: {e.Message}";
-            return null;
+            // A file the command reads itself gets the command's own, more precise, error.
+            error = file.OnlyOptions ? $"{path}: {e.Message}" : null;
+            return file.OnlyOptions ? null : args;
         }
 
         if (settings.ValueKind != JsonValueKind.Object)
         {
-            error = $"{path}: the settings are a JSON object";
-            return null;
+            error = file.OnlyOptions ? $"{path}: the settings are a JSON object" : null;
+            return file.OnlyOptions ? null : args;
         }
 
         var settable = command.Options.Where(o => o != file && o is not HelpOption).ToDictionary(o => o.Name, StringComparer.Ordinal);
@@ -87,24 +88,25 @@ internal sealed class SettingsFileOption : Option<string>
             }
 
             var isFlag = option.Arity.MaximumNumberOfValues == 0;
-            switch (member.Value.ValueKind)
+            var kind = member.Value.ValueKind;
+            if (isFlag ? kind is not (JsonValueKind.True or JsonValueKind.False) : kind is not (JsonValueKind.String or JsonValueKind.Number))
             {
-                case JsonValueKind.True or JsonValueKind.False when isFlag:
-                    if (member.Value.GetBoolean())
-                    {
-                        expanded.Add(option.Name);
-                    }
+                if (!file.OnlyOptions)
+                {
+                    continue; // the command's own reader says what is wrong with it
+                }
 
-                    break;
-                case JsonValueKind.String when !isFlag:
-                    expanded.AddRange([option.Name, member.Value.GetString()!]);
-                    break;
-                case JsonValueKind.Number when !isFlag:
-                    expanded.AddRange([option.Name, member.Value.GetRawText()]);
-                    break;
-                default:
-                    error = $"{path}: \"{member.Name}\" takes {(isFlag ? "true or false" : "a string or a number")}, not {member.Value.GetRawText()}";
-                    return null;
+                error = $"{path}: \"{member.Name}\" takes {(isFlag ? "true or false" : "a string or a number")}, not {member.Value.GetRawText()}";
+                return null;
+            }
+
+            if (!isFlag)
+            {
+                expanded.AddRange([option.Name, kind == JsonValueKind.String ? member.Value.GetString()! : member.Value.GetRawText()]);
+            }
+            else if (kind == JsonValueKind.True)
+            {
+                expanded.Add(option.Name);
             }
         }
 
