@@ -87,8 +87,15 @@ public sealed class DaemonProcess : IDisposable
             .. (environment ?? new Dictionary<string, string>()).SelectMany(pair => new[] { "-E", $"{pair.Key}={pair.Value}" }),
             "dotnet", ProgramPath, .. args]);
 
+    /// <summary>
+    /// Runs <paramref name="command"/> with SIGINT and SIGQUIT at their defaults, as a service
+    /// manager starts a daemon: a test suite started in the background by a shell without job
+    /// control inherits them ignored, and .NET (rightly) keeps an inherited ignored SIGINT, so the
+    /// daemons would not stop on it. env execs the command in its place (same pid).
+    /// </summary>
     private static DaemonProcess Launch(string[] command, IReadOnlyDictionary<string, string>? environment = null)
     {
+        command = ["env", "--default-signal=INT,QUIT", .. command];
         var info = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
