@@ -3,7 +3,8 @@
 # bookworm-backports, unpacked privately with dpkg -x, so every other test keeps Debian's QEMU
 # 7.2. Under 7.2's TCG, an L1 CPU running L2 (nested SVM) now and then stopped taking interrupts:
 # L2 saw RCU stalls ("timer wakeup didn't happen") and L1 soft lockups at VM teardown, about one
-# L1 boot in fifteen.
+# L1 boot in fifteen. QEMU 10 has had a hang of its own too (1 in 14 so far), so this is a newer
+# emulator, not yet a proven cure.
 # Idempotent; with --check it only says whether it is there.
 # Output: ${IOVIRT_CACHE:-~/.cache/iovirt}/qemu-l1/usr/bin/qemu-system-x86_64
 set -euo pipefail
