@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provisions what the integration tests run against, once, before any test: the system packages
-# (apt-get, as root) and the Debian test guest (tests/guest/build.sh, into ~/.cache/iovirt). Test
+# (apt-get, as root), the Debian test guest (tests/guest/build.sh, into ~/.cache/iovirt), the
+# nested-KVM host and its emulator, and QEMU's vhost-user.json schema (qemu-schema.sh). Test
 # fixtures only check that these are there and fail with a pointer here when they are not.
 # Idempotent: with everything in place it takes about a second. tests/run.sh calls it.
 set -euo pipefail
@@ -33,3 +34,4 @@ fi
 bash tests/guest/build.sh
 bash tests/guest/build-l1.sh
 bash tests/guest/qemu-l1.sh
+bash tests/guest/qemu-schema.sh

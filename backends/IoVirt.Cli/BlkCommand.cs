@@ -25,7 +25,7 @@ internal static class BlkCommand
 
     public static Command Create()
     {
-        var socket = CommandLine.Text("--socket", "PATH", "socket to listen on; required", "--socket-path");
+        var socket = new BackendSocket();
         var image = CommandLine.Text("--image", "FILE", """
             raw image file or block device;
             locked so a second back end cannot serve it too
@@ -84,12 +84,12 @@ internal static class BlkCommand
 
                 """,
         };
-        Option[] options = [socket, image, ram, readOnly, queues, direct, serial, engine, queueSize, busyPoll];
+        Option[] options = [image, ram, readOnly, queues, direct, serial, engine, queueSize, busyPoll];
+        socket.AddTo(command, unless: capabilities);
         Array.ForEach(options, command.Add);
         command.Add(DaemonOptions.SettingsFile());
         daemon.AddTo(command);
         command.Add(capabilities);
-        CommandLine.Require(command, socket, unless: capabilities);
         command.Validators.Add(result =>
         {
             if (result.GetResult(image) is not null && result.GetResult(ram) is not null)
@@ -138,12 +138,14 @@ internal static class BlkCommand
                     Engine = result.GetValue(engine) ?? BlockEngineKind.Auto,
                     MaxQueueSize = result.GetValue(queueSize) ?? 1024,
                 });
-            return Serve(result, result.GetRequiredValue(socket), settings, result.GetValue(busyPoll), daemon.Telemetry(result), sandbox);
+            return socket.Open(result, "iovirt blk") is { } served
+                ? Serve(result, served, settings, result.GetValue(busyPoll), daemon.Telemetry(result), sandbox)
+                : 2;
         });
         return command;
     }
 
-    private static int Serve(ParseResult result, string socket, BlkSettings settings, int? busyPoll, DaemonTelemetry telemetry, DaemonSandbox sandbox)
+    private static int Serve(ParseResult result, ServedSocket socket, BlkSettings settings, int? busyPoll, DaemonTelemetry telemetry, DaemonSandbox sandbox)
     {
         BlockStore store;
         try
@@ -176,7 +178,7 @@ internal static class BlkCommand
                 services =>
                 {
                     var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("blk");
-                    device = new BlkDevice(store, settings.Device with { Metrics = services.GetRequiredService<BlkMetrics>(), MetricsName = socket }, log);
+                    device = new BlkDevice(store, settings.Device with { Metrics = services.GetRequiredService<BlkMetrics>(), MetricsName = socket.Path }, log);
                     log.LogInformation(
                         "serving {Image}: {Bytes} bytes, {Queues} queue(s), {Engine} engine{ReadOnly}",
                         store.Name, store.Size, settings.Device.Queues, device.Engine, settings.ReadOnly ? ", read-only" : string.Empty);

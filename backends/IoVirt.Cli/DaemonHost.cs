@@ -13,8 +13,8 @@ using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Cli;
 
-/// <summary>A device to serve and the socket it is served on.</summary>
-internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device);
+/// <summary>A device to serve, the socket path it is served on, and the listening socket it was passed for that path (--fd), if any.</summary>
+internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device, UnixSocket? Passed = null);
 
 /// <summary>How a daemon confines itself: the policy, and whether it opened a TAP (and so keeps the host's network).</summary>
 internal sealed record DaemonSandbox(SandboxPolicy Policy, bool NeedsHostNetwork);
@@ -45,8 +45,8 @@ internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSand
 /// </summary>
 internal static class DaemonHost
 {
-    public static int Run(string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, DaemonTelemetry telemetry, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
-        Run([new HostedDevice(socketPath, device)], telemetry, busyPoll, report, sandbox);
+    public static int Run(ServedSocket socket, Func<IServiceProvider, VirtioDeviceModel> device, DaemonTelemetry telemetry, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
+        Run([new HostedDevice(socket.Path, device, socket.Passed)], telemetry, busyPoll, report, sandbox);
 
     /// <summary>
     /// Serves every device from this process; if any socket cannot be served, none is (exit 1, or 2
@@ -96,8 +96,8 @@ internal static class DaemonHost
     }
 
     /// <summary>
-    /// For each device, the listening socket a service manager passed for its path (systemd socket
-    /// activation), or null where none was. Null, with one line on stderr, when the passed sockets
+    /// For each device, the listening socket it was given (--fd) or a service manager passed for its
+    /// path (systemd socket activation), or null where none was. Null, with one line on stderr, when the passed sockets
     /// are not usable or one is on a path no device is served on.
     /// </summary>
     private static UnixSocket?[]? InheritedListeners(IReadOnlyList<HostedDevice> devices)
@@ -113,7 +113,7 @@ internal static class DaemonHost
             return null;
         }
 
-        var listeners = devices.Select(device => inherited.Remove(Path.GetFullPath(device.SocketPath), out var listener) ? listener : null).ToArray();
+        var listeners = devices.Select(device => device.Passed ?? (inherited.Remove(Path.GetFullPath(device.SocketPath), out var listener) ? listener : null)).ToArray();
         if (inherited.Count == 0)
         {
             return listeners;

@@ -15,7 +15,7 @@ internal static class NetCommand
 
     public static Command Create()
     {
-        var socket = CommandLine.Text("--socket", "PATH", "socket to listen on; required", "--socket-path");
+        var socket = new BackendSocket();
         var tap = CommandLine.Text("--tap", "NAME", "TAP interface to use (implies --mode tap)");
         tap.Validators.Add(result =>
         {
@@ -71,12 +71,12 @@ internal static class NetCommand
 
                 """,
         };
-        Option[] options = [socket, tap, mode, mac, mtu, queues, frameSize, queueSize, busyPoll];
+        Option[] options = [tap, mode, mac, mtu, queues, frameSize, queueSize, busyPoll];
+        socket.AddTo(command, unless: capabilities);
         Array.ForEach(options, command.Add);
         command.Add(DaemonOptions.SettingsFile());
         daemon.AddTo(command);
         command.Add(capabilities);
-        CommandLine.Require(command, socket, unless: capabilities);
         command.Validators.Add(result =>
         {
             var name = result.GetValue(tap);
@@ -113,12 +113,17 @@ internal static class NetCommand
                 MaxQueueSize = result.GetValue(queueSize) ?? 1024,
             };
             var busy = TimeSpan.FromMicroseconds(result.GetValue(busyPoll) ?? DefaultBusyPollMicroseconds);
-            return Serve(result.GetRequiredValue(socket), chosen, name, result.GetValue(frameSize) ?? SourcePort.MinFrame, macText, options, busy, daemon.Telemetry(result), sandbox);
+            if (socket.Open(result, "iovirt net") is not { } served)
+            {
+                return 2;
+            }
+
+            return Serve(served, chosen, name, result.GetValue(frameSize) ?? SourcePort.MinFrame, macText, options, busy, daemon.Telemetry(result), sandbox);
         });
         return command;
     }
 
-    private static int Serve(string socket, string mode, string? tap, int frameSize, string macText, NetDeviceOptions options, TimeSpan busyPoll, DaemonTelemetry telemetry, DaemonSandbox sandbox)
+    private static int Serve(ServedSocket socket, string mode, string? tap, int frameSize, string macText, NetDeviceOptions options, TimeSpan busyPoll, DaemonTelemetry telemetry, DaemonSandbox sandbox)
     {
         INetPort port;
         try
@@ -146,7 +151,7 @@ internal static class NetCommand
                 {
                     var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("net");
                     device = new NetDevice(port, options, log);
-                    services.GetRequiredService<NetMetrics>().Add(device, socket);
+                    services.GetRequiredService<NetMetrics>().Add(device, socket.Path);
                     log.LogInformation("serving {Port}, MAC {Mac}, MTU {Mtu}", port.Description, macText, options.Mtu);
                     return device;
                 },

@@ -8,7 +8,7 @@ internal static class RngCommand
 {
     public static Command Create()
     {
-        var socket = CommandLine.Text("--socket", "PATH", "socket to listen on; required", "--socket-path");
+        var socket = new BackendSocket();
         var busyPoll = CommandLine.Int("--busy-poll", "USEC", "poll the rings USEC microseconds before sleeping (default 0)", 0, 1_000_000);
         var daemon = new DaemonOptions();
         var capabilities = CommandLine.Flag("--print-capabilities", "print the back end's capabilities as JSON and exit");
@@ -31,17 +31,17 @@ internal static class RngCommand
 
                 """,
         };
-        command.Add(socket);
+        socket.AddTo(command, unless: capabilities);
         command.Add(busyPoll);
         command.Add(DaemonOptions.SettingsFile());
         daemon.AddTo(command);
         command.Add(capabilities);
-        CommandLine.Require(command, socket, unless: capabilities);
         command.SetAction(result =>
         {
             if (result.GetValue(capabilities))
             {
-                Console.Out.WriteLine("{\n  \"type\": \"rng\",\n  \"features\": []\n}");
+                // The vhost-user.json schema gives "rng" no features: the type alone.
+                Console.Out.WriteLine("{\n  \"type\": \"rng\"\n}");
                 return 0;
             }
 
@@ -50,9 +50,14 @@ internal static class RngCommand
                 return sandboxExit;
             }
 
+            if (socket.Open(result, "iovirt rng") is not { } served)
+            {
+                return 2;
+            }
+
             RngDevice? device = null;
             return DaemonHost.Run(
-                result.GetRequiredValue(socket),
+                served,
                 _ => device = new RngDevice(),
                 daemon.Telemetry(result),
                 TimeSpan.FromMicroseconds(result.GetValue(busyPoll) ?? 0),

@@ -103,7 +103,7 @@ public sealed unsafe partial class UnixSocket : IDisposable
             || getsockname(fd, (sockaddr*)&address, &addressSize) != 0 || address.sun_family != AF_UNIX
             || address.sun_path[0] == 0)
         {
-            throw new ArgumentException($"descriptor {fd} is not a listening Unix stream socket bound to a path", nameof(fd));
+            throw new ArgumentException($"descriptor {fd} is not a listening Unix stream socket bound to a path");
         }
 
         if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)

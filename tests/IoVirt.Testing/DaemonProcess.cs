@@ -67,6 +67,9 @@ public sealed class DaemonProcess : IDisposable
     public static DaemonProcess StartWith(IReadOnlyDictionary<string, string> environment, params string[] args) =>
         Launch(["dotnet", ProgramPath, .. args], environment);
 
+    /// <summary>Runs <paramref name="wrapper"/>, a shell script that execs iovirt (as the vhost-user descriptors' binaries do), with <paramref name="args"/>.</summary>
+    public static DaemonProcess StartWrapper(string wrapper, params string[] args) => Launch(["sh", wrapper, .. args]);
+
     /// <summary>
     /// Starts the program inside <paramref name="netNamespace"/> (<c>ip netns exec</c>, which
     /// execs it in place, so <see cref="Id"/> and <see cref="Signal"/> reach the daemon itself).
@@ -86,6 +89,15 @@ public sealed class DaemonProcess : IDisposable
             .. listen.SelectMany(path => new[] { "-l", path }),
             .. (environment ?? new Dictionary<string, string>()).SelectMany(pair => new[] { "-E", $"{pair.Key}={pair.Value}" }),
             "dotnet", ProgramPath, .. args]);
+
+    /// <summary>
+    /// Starts the program as a management layer starts a back end with <c>--fd N</c> (QEMU's
+    /// back-end conventions): a socket listening on <paramref name="listen"/> as descriptor 3, and
+    /// no LISTEN_FDS (systemd-socket-activate makes and passes the socket on the first
+    /// connection; env drops its variables before iovirt runs).
+    /// </summary>
+    public static DaemonProcess StartWithPassedSocket(string listen, params string[] args) =>
+        Launch(["systemd-socket-activate", "-l", listen, "env", "-u", "LISTEN_FDS", "-u", "LISTEN_PID", "-u", "LISTEN_FDNAMES", "dotnet", ProgramPath, .. args]);
 
     /// <summary>
     /// Runs <paramref name="command"/> with SIGINT and SIGQUIT at their defaults, as a service

@@ -29,7 +29,7 @@ public class RngDaemonTests
     {
         using var missing = DaemonProcess.Start("rng");
         Assert.Equal(2, missing.WaitForExit());
-        Assert.Contains("--socket PATH is required", missing.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--socket PATH or --fd N is required", missing.Stderr, StringComparison.Ordinal);
 
         using var unknown = DaemonProcess.Start("rng", "--socket", "/tmp/x", "--bogus");
         Assert.Equal(2, unknown.WaitForExit());
