@@ -17,6 +17,8 @@ esac
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet restore IoVirt.sln
+# dotnet-counters (.config/dotnet-tools.json), which reads the daemons' meters in a test.
+dotnet tool restore > /dev/null
 dotnet build IoVirt.sln --no-restore -nologo
 # The nested-KVM tests run the native iovirt in their L1 guest, which has no .NET runtime.
 [ "${1:-}" = --fast ] || bash backends/IoVirt.Cli/publish-aot.sh > /dev/null

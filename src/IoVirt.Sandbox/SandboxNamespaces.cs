@@ -58,6 +58,19 @@ public static unsafe class SandboxNamespaces
         }
     }
 
+    /// <summary>
+    /// Removes this runtime's diagnostics socket (dotnet-counters, dotnet-trace), named by pid and
+    /// start time, which execve keeps: while the old file stands the new image cannot bind its own
+    /// (and runs without one, silently), and the tools would find a dead socket.
+    /// </summary>
+    private static void RemoveDiagnosticsSocket()
+    {
+        foreach (var stale in Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{Environment.ProcessId}-*-socket"))
+        {
+            File.Delete(stale);
+        }
+    }
+
     private static void Execute(string left)
     {
         // The exact argv this process started with (dotnet's own arguments included), and its environment plus the marker.
@@ -75,6 +88,7 @@ public static unsafe class SandboxNamespaces
         }
 
         environment.Add(Encoding.UTF8.GetBytes($"{Variable}={left}"));
+        RemoveDiagnosticsSocket();
         // The program's own path, not /proc/self/exe, so the process keeps its name (comm) in ps and logs.
         var program = Encoding.UTF8.GetBytes(Environment.ProcessPath + "\0");
         using var args = new NullTerminatedStrings(argv);
