@@ -11,6 +11,11 @@
 # (default 1G), BACKEND_CPU / CLIENT_CPU (defaults 1 and 0: back end and generator on their own
 # core), POLL=0 to have the generator sleep on the call eventfd instead, ENGINE for `iovirt blk
 # --engine` (default auto: mapped, since the image is in RAM; ENGINE=uring takes qsd's I/O path).
+# FRESH=1 measures instead what a daemon's users see first: each run starts the back end afresh
+# (the native `iovirt`, publish-aot.sh) on a freshly allocated image, and reports its first
+# second and its first five seconds (a 1 s run, then a 4 s one), against qsd's in the same round.
+# There both images live on a tmpfs of their own mounted with huge=within_size (as root; HUGE=0
+# keeps them in /dev/shm's 4 KiB pages): see bench/README.md for why that decides the first second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +45,68 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Starts back end $1 (qsd or ours) on a fresh image in $images; its pid in $daemon.
+start_fresh() {
+  rm -f "$images/$1.img" "$work/$1.sock"
+  fallocate -l "$size" "$images/$1.img"
+  if [ "$1" = qsd ]; then
+    taskset -c "$backend_cpu" qemu-storage-daemon \
+      --blockdev "driver=file,node-name=disk,filename=$images/qsd.img,aio=io_uring,cache.direct=off" \
+      --export "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path=$work/qsd.sock,writable=on,num-queues=1" \
+      2>"$work/qsd.log" &
+  else
+    taskset -c "$backend_cpu" "$native" blk --socket "$work/ours.sock" --image "$images/ours.img" --engine "$engine" --log-level warning \
+      >/dev/null 2>"$work/ours.log" &
+  fi
+  daemon=$!
+  pids+=("$daemon")
+  for _ in $(seq 1000); do [ -S "$work/$1.sock" ] && return; sleep 0.005; done
+  echo "blk-vs-qsd: $1 did not listen" >&2; cat "$work/$1.log" >&2; exit 1
+}
+
+if [ "${FRESH:-0}" = 1 ]; then
+  native=$(bash backends/IoVirt.Cli/publish-aot.sh)
+  images=$work
+  if [ "${HUGE:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
+    images=$work/huge
+    mkdir -p "$images"
+    mount -t tmpfs -o "huge=within_size,size=$((2 * $(numfmt --from=iec "$size")))" iovirt-bench "$images"
+    trap 'umount "$images"; cleanup' EXIT
+  fi
+  results="$work/fresh.tsv"
+  : > "$results"
+  for w in "randread 4k 32" "randread 4k 1"; do
+    read -r rw bs depth <<<"$w"
+    for round in $(seq "$runs"); do
+      order=(qsd ours)
+      ((round % 2 == 0)) && order=(ours qsd)
+      for target in "${order[@]}"; do
+        start_fresh "$target"
+        iops=()
+        for seconds in 1 4; do
+          json=$(taskset -c "$client_cpu" "$native" bench-blk --socket "$work/$target.sock" \
+            --rw "$rw" --bs "$bs" --iodepth "$depth" --runtime "$seconds" --ramp 0 "${poll[@]}" --json)
+          iops+=("$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["iops"])' "$json")")
+        done
+        kill "$daemon"; wait "$daemon" 2>/dev/null || true
+        printf '%s\t%s\t%s\t%s\n' "$w" "$target" "${iops[0]}" "${iops[1]}" >> "$results"
+      done
+    done
+  done
+  python3 - "$results" "$runs" "$engine" "$(findmnt -n -o OPTIONS --target "$images" | grep -o 'huge=[a-z_]*' || echo 'huge=never')" <<'PY'
+import sys, statistics
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+print(f"fresh back ends, {sys.argv[2]} interleaved runs each (median, [min-max]); iovirt engine: {sys.argv[3]}; images on {sys.argv[4]}")
+print(f"{'workload':<16}{'window':<10}{'qsd IOPS':>28}{'iovirt IOPS':>28}{'ours/qsd':>10}")
+for w in dict.fromkeys(r[0] for r in rows):
+    for window, pick in (("first 1 s", lambda r: float(r[2])), ("first 5 s", lambda r: (float(r[2]) + 4 * float(r[3])) / 5)):
+        s = {t: [pick(r) for r in rows if r[0] == w and r[1] == t] for t in ("qsd", "ours")}
+        fmt = lambda x: f"{statistics.median(x):,.0f} [{min(x):,.0f}-{max(x):,.0f}]"
+        print(f"{w:<16}{window:<10}{fmt(s['qsd']):>28}{fmt(s['ours']):>28}{statistics.median(s['ours']) / statistics.median(s['qsd']):>9.2f}x")
+PY
+  exit 0
+fi
 
 # Both images fully allocated in RAM, so reads hit real pages rather than holes.
 fallocate -l "$size" "$work/qsd.img"

@@ -76,6 +76,34 @@ public sealed unsafe partial class BlockFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// The first extent of data at or after <paramref name="from"/> (SEEK_DATA, then SEEK_HOLE):
+    /// false when there is none, or the file system cannot say (then the whole rest is data).
+    /// </summary>
+    public bool TryNextData(ulong from, out ulong start, out ulong end)
+    {
+        start = end = 0;
+        var data = lseek(Fd, (off_t)(long)from, SeekData);
+        if (data < 0)
+        {
+            // ENXIO: no data past from. Anything else: no answer, so treat the rest as data.
+            if (errno == ENXIO || from >= Size)
+            {
+                return false;
+            }
+
+            (start, end) = (from, Size);
+            return true;
+        }
+
+        var hole = lseek(Fd, data, SeekHole);
+        start = (ulong)(long)data;
+        end = hole < 0 ? Size : Math.Min((ulong)(long)hole, Size);
+        return start < end;
+    }
+
+    private const int SeekData = 3, SeekHole = 4;
+
     /// <summary>Opens an image read-write or read-only, optionally with O_DIRECT.</summary>
     public static BlockFile Open(string path, bool readOnly, bool direct)
     {
