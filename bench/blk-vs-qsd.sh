@@ -46,6 +46,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# User plus system time of process $1 so far, in clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() {
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
 # Starts back end $1 (qsd or ours) on a fresh image in $images; its pid in $daemon.
 start_fresh() {
   rm -f "$images/$1.img" "$work/$1.sock"
@@ -112,14 +117,17 @@ fi
 fallocate -l "$size" "$work/qsd.img"
 fallocate -l "$size" "$work/ours.img"
 
+declare -A pid_of
 taskset -c "$backend_cpu" qemu-storage-daemon \
   --blockdev "driver=file,node-name=disk,filename=$work/qsd.img,aio=io_uring,cache.direct=off" \
   --export "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path=$work/qsd.sock,writable=on,num-queues=1" \
   2>"$work/qsd.log" &
 pids+=($!)
+pid_of[qsd]=$!
 taskset -c "$backend_cpu" "${iovirt[@]}" blk --socket "$work/ours.sock" --image "$work/ours.img" --engine "$engine" --log-level warning \
   2>"$work/ours.log" &
 pids+=($!)
+pid_of[ours]=$!
 taskset -c "$backend_cpu" "${iovirt[@]}" blk --socket "$work/null.sock" --engine null --ram "$size" --log-level warning \
   2>"$work/null.log" &
 pids+=($!)
@@ -145,19 +153,26 @@ for w in "${workloads[@]}"; do
     order=(qsd ours)
     ((round % 2 == 0)) && order=(ours qsd)
     for target in "${order[@]}"; do
+      # The back end's CPU time (user + system) over the measured window: after the 1 s ramp,
+      # for RUNTIME seconds, sampled beside the generator.
+      (sleep 1; cpu_ticks "${pid_of[$target]}" > "$work/cpu.start"; sleep "$runtime"; cpu_ticks "${pid_of[$target]}" > "$work/cpu.end") &
+      sampler=$!
       json=$(taskset -c "$client_cpu" "${iovirt[@]}" bench-blk --socket "$work/$target.sock" \
         --rw "$rw" --bs "$bs" --iodepth "$depth" --runtime "$runtime" --ramp 1 "${poll[@]}" --json)
-      python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("\t".join(map(str,[sys.argv[2],sys.argv[3],r["iops"],r["lat_us"]["p50"],r["lat_us"]["p99"],r["errors"]])))' \
-        "$json" "$w" "$target" >> "$results"
+      wait "$sampler"
+      cpu=$(( $(cat "$work/cpu.end") - $(cat "$work/cpu.start") ))
+      python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("\t".join(map(str,[sys.argv[2],sys.argv[3],r["iops"],r["lat_us"]["p50"],r["lat_us"]["p99"],r["errors"],sys.argv[4]])))' \
+        "$json" "$w" "$target" "$cpu" >> "$results"
     done
   done
 done
 
-python3 - "$results" "$runs" "$runtime" "$engine" <<'PY'
+python3 - "$results" "$runs" "$runtime" "$engine" "$(getconf CLK_TCK)" <<'PY'
 import sys, statistics
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+runtime, tick_us = float(sys.argv[3]), 1e6 / float(sys.argv[5])
 print(f"virtio-blk back ends, {sys.argv[2]} interleaved runs of {sys.argv[3]} s each (median, [min-max]); iovirt engine: {sys.argv[4]}")
-print(f"{'workload':<18}{'qsd IOPS':>30}{'iovirt IOPS':>30}{'ours/qsd':>10}{'qsd p50/p99 us':>18}{'ours p50/p99 us':>18}")
+print(f"{'workload':<18}{'qsd IOPS':>32}{'iovirt IOPS':>32}{'ours/qsd':>10}{'qsd p50/p99 us':>18}{'ours p50/p99 us':>18}{'CPU us/IO qsd':>15}{'ours':>7}")
 for w in dict.fromkeys(r[0] for r in rows):
     s = {}
     for t in ("qsd", "ours"):
@@ -165,10 +180,11 @@ for w in dict.fromkeys(r[0] for r in rows):
         iops = [float(r[2]) for r in rs]
         s[t] = (statistics.median(iops), min(iops), max(iops),
                 statistics.median(float(r[3]) for r in rs), statistics.median(float(r[4]) for r in rs),
-                sum(int(r[5]) for r in rs))
+                sum(int(r[5]) for r in rs),
+                statistics.median(float(r[6]) * tick_us / (float(r[2]) * runtime) for r in rs))
     q, o = s["qsd"], s["ours"]
     fmt = lambda x: f"{x[0]:,.0f} [{x[1]:,.0f}-{x[2]:,.0f}]"
-    print(f"{w:<18}{fmt(q):>30}{fmt(o):>30}{o[0]/q[0]:>9.2f}x{q[3]:>10.1f}/{q[4]:<7.1f}{o[3]:>10.1f}/{o[4]:<7.1f}")
+    print(f"{w:<18}{fmt(q):>32}{fmt(o):>32}{o[0]/q[0]:>9.2f}x{q[3]:>10.1f}/{q[4]:<7.1f}{o[3]:>10.1f}/{o[4]:<7.1f}{q[6]:>15.2f}{o[6]:>7.2f}")
     if q[5] or o[5]:
         print(f"  errors: qsd {q[5]}, ours {o[5]}")
 PY
