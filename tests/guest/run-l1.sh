@@ -26,7 +26,8 @@ bash "$here/build-l1.sh" --check
 bash "$here/qemu-l1.sh" --check
 qemu="$cache/qemu-l1"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+qemu_pid=""
+trap '[ -z "$qemu_pid" ] || kill -9 "$qemu_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # The script and payload ride in a second cpio archive appended to the initramfs.
 mkdir -p "$work/extra/payload"
@@ -49,11 +50,44 @@ cat "$cache/l1/initramfs.cpio" "$work/extra.cpio" > "$work/initrd"
 # stopped: L2's vCPUs disagree on time while L1 is busy (the likely cause of L2's RCU stalls
 # with "timer wakeup didn't happen" under a loaded host).
 start=$(date +%s%N)
-timeout --foreground -k 5 "$timeout" "$qemu/usr/bin/qemu-system-x86_64" -L "$qemu/usr/share/qemu" -L "$qemu/usr/share/seabios" -accel tcg,thread=multi -cpu max,+svm -smp 2 -m "$mem" \
+"$qemu/usr/bin/qemu-system-x86_64" -L "$qemu/usr/share/qemu" -L "$qemu/usr/share/seabios" -accel tcg,thread=multi -cpu max,+svm -smp 2 -m "$mem" \
   -kernel "$cache/guest/vmlinuz" -initrd "$work/initrd" \
   -append "console=ttyS0 quiet panic=-1 tsc=reliable rdinit=/init" \
-  -nographic -no-reboot -nodefaults -serial stdio > "$work/console.log" 2>&1 || true
+  -nographic -no-reboot -nodefaults -serial stdio -monitor "unix:$work/monitor.sock,server=on,wait=off" \
+  < /dev/null > "$work/console.log" 2>&1 &
+qemu_pid=$!
+while kill -0 "$qemu_pid" 2>/dev/null && [ $(( ($(date +%s%N) - start) / 1000000000 )) -lt "$timeout" ]; do
+  sleep 0.5
+done
+if kill -0 "$qemu_pid" 2>/dev/null; then
+  # Out of time: ask QEMU's monitor where L1's CPUs are (halted, in L2, spinning in L1's kernel)
+  # before ending it; a wedged L1 prints nothing on its console, so this is all there is.
+  python3 - "$work/monitor.sock" > "$work/monitor.log" 2>&1 <<'PY' || true
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"info status\ninfo cpus\ninfo registers -a\n")
+out, deadline = b"", time.time() + 5
+while time.time() < deadline:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    out += chunk
+print(out.decode(errors="replace") if out else "the monitor did not answer")
+PY
+  kill "$qemu_pid" 2>/dev/null || true
+  for _ in $(seq 10); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$qemu_pid" 2>/dev/null || true
+fi
+wait "$qemu_pid" 2>/dev/null || true
 cat "$work/console.log"
+if [ -s "$work/monitor.log" ]; then
+  sed 's/^/L1-MONITOR /' "$work/monitor.log" | tr -d '\r'
+fi
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 elapsed="$((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))"
 if ! grep -q IOVIRT-L1-READY "$work/console.log"; then
