@@ -21,16 +21,9 @@ if [ "${1:-}" = --check ]; then
   exit 1
 fi
 
-# The backports suite on the mirror the machine already uses, through apt lists of our own.
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-mirror=${mirror:-http://deb.debian.org/debian}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/debs/partial"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm-backports main" > "$work/sources.list"
-apt=(-o Dir::Etc::SourceList="$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-     -o Dir::State::Lists="$work/lists" -o Dir::Cache::Archives="$work/debs" -o APT::Sandbox::User=root)
-apt-get "${apt[@]}" -qq update
+# The backports suite, through apt lists of our own.
+source "$(dirname "$0")/private-apt.sh"
+private_apt deb bookworm-backports
 (cd "$work/debs" && apt-get "${apt[@]}" -qq download "${packages[@]/%//bookworm-backports}")
 rm -rf "$qemu.new"
 mkdir -p "$qemu.new"

@@ -19,15 +19,9 @@ if [ "${1:-}" = --check ]; then
   exit 1
 fi
 
-mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-mirror=${mirror:-http://deb.debian.org/debian}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/src"
-echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm main" > "$work/sources.list"
-apt=(-o Dir::Etc::SourceList="$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-     -o Dir::State::Lists="$work/lists" -o APT::Sandbox::User=root)
-apt-get "${apt[@]}" -qq update
+source "$(dirname "$0")/private-apt.sh"
+private_apt deb-src bookworm
+mkdir -p "$work/src"
 (cd "$work/src" && apt-get "${apt[@]}" -qq source --download-only qemu >/dev/null)
 orig=$(ls "$work"/src/qemu_*.orig.tar.*)
 tar -xf "$orig" -C "$work" --wildcards '*/docs/interop/vhost-user.json'
