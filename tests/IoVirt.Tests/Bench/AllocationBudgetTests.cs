@@ -33,7 +33,7 @@ public class AllocationBudgetTests
     public void Round_trips_allocate_nothing(bool packed, ChainShape shape, int batch)
     {
         using var workload = RoundTripWorkload.Create(packed, shape, batch);
-        AssertAllocatesNothing(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
+        Allocations.AssertNone(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
     }
 
     [Theory]
@@ -44,7 +44,7 @@ public class AllocationBudgetTests
     public void Round_trips_with_notification_checks_allocate_nothing(bool packed, int batch)
     {
         using var workload = RoundTripWorkload.Create(packed, ChainShape.OneBuffer, batch, notify: true);
-        AssertAllocatesNothing(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
+        Allocations.AssertNone(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
     }
 
     [Theory]
@@ -53,7 +53,7 @@ public class AllocationBudgetTests
     {
         using var workload = DeviceLapWorkload.Create(packed, shape, batch);
         var laps = Rounds / DeviceLapWorkload.ChainsPerLap;
-        AssertAllocatesNothing(() => workload.RunLaps(laps / 10), () => workload.RunLaps(laps));
+        Allocations.AssertNone(() => workload.RunLaps(laps / 10), () => workload.RunLaps(laps));
     }
 
     [Theory]
@@ -67,7 +67,7 @@ public class AllocationBudgetTests
     {
         using var workload = BlkRequestWorkload.Create(packed, engine, type);
         var batches = Rounds / BlkRequestWorkload.Batch;
-        AssertAllocatesNothing(() => workload.Run(batches / 10), () => workload.Run(batches));
+        Allocations.AssertNone(() => workload.Run(batches / 10), () => workload.Run(batches));
     }
 
     [Theory]
@@ -79,62 +79,34 @@ public class AllocationBudgetTests
     {
         using var workload = new NetPacketWorkload(packed, path);
         var batches = Rounds / NetPacketWorkload.Batch;
-        AssertAllocatesNothing(() => workload.Run(batches / 10), () => workload.Run(batches));
+        Allocations.AssertNone(() => workload.Run(batches / 10), () => workload.Run(batches));
     }
 
     [Fact]
     public void Scheduling_a_request_allocates_nothing()
     {
         var workload = new SchedulerWorkload();
-        AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
+        Allocations.AssertNone(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
     }
 
     [Fact]
     public void Arbitrating_a_request_allocates_nothing()
     {
         using var workload = new ArbiterWorkload();
-        AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
+        Allocations.AssertNone(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
     }
 
     [Fact]
     public void Deficit_round_robin_allocates_nothing_per_frame()
     {
         var workload = new DeficitRoundRobinWorkload();
-        AssertAllocatesNothing(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
+        Allocations.AssertNone(() => workload.Run(Rounds), () => workload.Run(Rounds * 10));
     }
 
     [Fact]
     public void Delivering_to_a_switch_port_and_taking_in_fair_order_allocates_nothing()
     {
         using var workload = new SwitchInboundWorkload();
-        AssertAllocatesNothing(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
-    }
-
-    /// <summary>
-    /// Steady state allocates nothing: one of up to three measured runs after the warm-up must
-    /// allocate 0 B. A cost per request shows in every run (10,000 requests, so kilobytes at
-    /// least); a one-off in the runtime does not: about 1.5 KB appeared now and then on this
-    /// thread in a run of a path that allocates nothing, once in the first measured run and
-    /// once in the second.
-    /// </summary>
-    private static void AssertAllocatesNothing(Func<long> warmUp, Func<long> measured)
-    {
-        Assert.True(warmUp() > 0);
-        var runs = new List<long>(3);
-        while (runs.Count < 3 && (runs.Count == 0 || runs[^1] != 0))
-        {
-            runs.Add(Measure(measured));
-        }
-
-        Assert.True(runs[^1] == 0, $"allocated in every run: {string.Join(", ", runs)} B");
-    }
-
-    private static long Measure(Func<long> measured)
-    {
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var done = measured();
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(done > 0);
-        return allocated;
+        Allocations.AssertNone(() => workload.Run(Rounds / 10), () => workload.Run(Rounds));
     }
 }
