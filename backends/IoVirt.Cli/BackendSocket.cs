@@ -48,7 +48,8 @@ internal sealed class BackendSocket
     /// <summary>
     /// The socket to serve: the path given, or the one descriptor N is bound to (taken over here,
     /// so after the sandbox's re-exec, which it must survive). Null, with one line on stderr, when
-    /// the descriptor is not a listening Unix socket on a path.
+    /// the descriptor is not a listening Unix socket on a path, or sockets were passed by socket
+    /// activation as well.
     /// </summary>
     public ServedSocket? Open(ParseResult result, string program)
     {
@@ -56,6 +57,14 @@ internal sealed class BackendSocket
         if (result.GetValue(Fd) is not { } fd)
         {
             return new ServedSocket(result.GetRequiredValue(Path), null);
+        }
+
+        // Socket activation passes its sockets from descriptor 3 on too: the two would both take
+        // the same descriptor and close it twice.
+        if (Environment.GetEnvironmentVariable("LISTEN_PID") == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            Console.Error.WriteLine($"{program}: --fd and socket activation (LISTEN_FDS) exclude each other");
+            return null;
         }
 
         try

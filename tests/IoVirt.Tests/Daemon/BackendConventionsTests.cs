@@ -83,6 +83,25 @@ public sealed class BackendConventionsTests : IDisposable
         Assert.False(File.Exists(listen + ".lock"), "a passed socket needs no lock file");
     }
 
+    [Fact]
+    public void Fd_and_socket_activation_together_are_refused()
+    {
+        var listen = Path.Combine(_directory, "rng.sock");
+        using var daemon = DaemonProcess.StartActivated([listen], null, "rng", "--fd", "3");
+        Assert.True(SpinWait.SpinUntil(() => File.Exists(listen) || daemon.HasExited, 20_000), daemon.Stderr);
+        try
+        {
+            IoVirt.Interop.UnixSocket.Connect(listen).Dispose();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // The daemon may already have refused and exited.
+        }
+
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains("iovirt rng: --fd and socket activation (LISTEN_FDS) exclude each other", daemon.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("blk", new[] { "--fd", "9" }, "iovirt blk: --fd 9: descriptor 9 is not a listening Unix stream socket bound to a path")]
     [InlineData("rng", new[] { "--fd", "0" }, "bad --fd '0': a whole number from 3 to 65535")]
