@@ -142,11 +142,18 @@ public abstract unsafe class DriverQueue
         return true;
     }
 
+    /// <summary>
+    /// Takes [<paramref name="address"/>, +<paramref name="length"/>) as this driver's own, zeroed
+    /// as a fresh driver's memory is (Linux allocates its rings zeroed): whatever a previous driver
+    /// left there (an avail index, chains, descriptor flags) would otherwise read as ours.
+    /// </summary>
     private protected static void Require(GuestMemory memory, ulong address, ulong length, out byte* host)
     {
         if (memory.TryGetPointer(address, length, out host) != MemoryFault.None)
         {
             throw new ArgumentException($"0x{length:x} bytes at guest address 0x{address:x} are not inside one guest memory region.");
         }
+
+        new Span<byte>(host, checked((int)length)).Clear();
     }
 }

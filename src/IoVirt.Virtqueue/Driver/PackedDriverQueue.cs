@@ -36,12 +36,6 @@ public sealed unsafe class PackedDriverQueue : DriverQueue
         Require(memory, config.DriverArea, PackedEventSuppression.Size, out _driverEvent);
         Require(memory, config.DeviceArea, PackedEventSuppression.Size, out _deviceEvent);
         _ring = (PackedDesc*)ring;
-
-        // Zeroed, as a fresh driver's rings are: a previous driver's flags would otherwise read
-        // as available descriptors, and its event suppression as ours.
-        new Span<byte>(ring, checked((int)PackedRingLayout.DescriptorRingSize(config.Size))).Clear();
-        new Span<byte>(_driverEvent, PackedEventSuppression.Size).Clear();
-        new Span<byte>(_deviceEvent, PackedEventSuppression.Size).Clear();
         _freeIds = new ushort[config.Size];
         for (var i = 0; i < config.Size; i++)
         {

@@ -36,12 +36,6 @@ public sealed unsafe class SplitDriverQueue : DriverQueue
         Require(memory, config.DriverArea, VirtqAvail.TotalSize(config.Size), out _avail);
         Require(memory, config.DeviceArea, VirtqUsed.TotalSize(config.Size), out _used);
         _descriptors = (VirtqDesc*)descriptors;
-
-        // A driver starts on zeroed rings, as Linux's allocation gives: whatever a previous
-        // driver left there (an avail index, chains) would otherwise read as requests of ours.
-        new Span<byte>(descriptors, checked((int)SplitRingLayout.DescriptorTableSize(config.Size))).Clear();
-        new Span<byte>(_avail, checked((int)VirtqAvail.TotalSize(config.Size))).Clear();
-        new Span<byte>(_used, checked((int)VirtqUsed.TotalSize(config.Size))).Clear();
         _next = new ushort[config.Size];
         for (var i = 0; i < config.Size; i++)
         {
