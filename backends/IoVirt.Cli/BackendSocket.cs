@@ -61,7 +61,7 @@ internal sealed class BackendSocket
 
         // Socket activation passes its sockets from descriptor 3 on too: the two would both take
         // the same descriptor and close it twice.
-        if (Environment.GetEnvironmentVariable("LISTEN_PID") == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        if (InheritedSockets.ArePassed)
         {
             Console.Error.WriteLine($"{program}: --fd and socket activation (LISTEN_FDS) exclude each other");
             return null;

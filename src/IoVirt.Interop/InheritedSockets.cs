@@ -10,6 +10,10 @@ public static class InheritedSockets
 {
     private const int FirstFd = 3;
 
+    /// <summary>True when a service manager passed sockets to this process (LISTEN_PID names it) that <see cref="Take"/> has not taken yet.</summary>
+    public static bool ArePassed =>
+        Environment.GetEnvironmentVariable("LISTEN_PID") == Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>
     /// Takes the sockets passed to this process, keyed by the full path each is bound to, and
     /// clears the variables so no child takes them too. Empty when none were passed (or they
@@ -18,10 +22,9 @@ public static class InheritedSockets
     /// </summary>
     public static Dictionary<string, UnixSocket> Take()
     {
-        var pid = Environment.GetEnvironmentVariable("LISTEN_PID");
         var count = Environment.GetEnvironmentVariable("LISTEN_FDS");
         var taken = new Dictionary<string, UnixSocket>(StringComparer.Ordinal);
-        if (pid is null || count is null || pid != Environment.ProcessId.ToString(CultureInfo.InvariantCulture))
+        if (!ArePassed || count is null)
         {
             return taken;
         }
