@@ -51,23 +51,26 @@ cpu_ticks() {
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
-# Starts back end $1 (qsd or ours) on a fresh image in $images; its pid in $daemon.
-start_fresh() {
-  rm -f "$images/$1.img" "$work/$1.sock"
-  fallocate -l "$size" "$images/$1.img"
-  if [ "$1" = qsd ]; then
+# Starts back end $1 (qsd, or ours run as "${@:3}") on a freshly allocated image in directory $2
+# and waits until it listens; its pid in $daemon.
+start_backend() {
+  local name=$1 images=$2
+  shift 2
+  rm -f "$images/$name.img" "$work/$name.sock"
+  fallocate -l "$size" "$images/$name.img"
+  if [ "$name" = qsd ]; then
     taskset -c "$backend_cpu" qemu-storage-daemon \
       --blockdev "driver=file,node-name=disk,filename=$images/qsd.img,aio=io_uring,cache.direct=off" \
       --export "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path=$work/qsd.sock,writable=on,num-queues=1" \
       2>"$work/qsd.log" &
   else
-    taskset -c "$backend_cpu" "$native" blk --socket "$work/ours.sock" --image "$images/ours.img" --engine "$engine" --log-level warning \
+    taskset -c "$backend_cpu" "$@" blk --socket "$work/ours.sock" --image "$images/ours.img" --engine "$engine" --log-level warning \
       >/dev/null 2>"$work/ours.log" &
   fi
   daemon=$!
   pids+=("$daemon")
-  for _ in $(seq 1000); do [ -S "$work/$1.sock" ] && return; sleep 0.005; done
-  echo "blk-vs-qsd: $1 did not listen" >&2; cat "$work/$1.log" >&2; exit 1
+  for _ in $(seq 2000); do [ -S "$work/$name.sock" ] && return; sleep 0.005; done
+  echo "blk-vs-qsd: $name did not listen" >&2; cat "$work/$name.log" >&2; exit 1
 }
 
 if [ "${FRESH:-0}" = 1 ]; then
@@ -87,7 +90,7 @@ if [ "${FRESH:-0}" = 1 ]; then
       order=(qsd ours)
       ((round % 2 == 0)) && order=(ours qsd)
       for target in "${order[@]}"; do
-        start_fresh "$target"
+        start_backend "$target" "$images" "$native"
         iops=()
         for seconds in 1 4; do
           json=$(taskset -c "$client_cpu" "$native" bench-blk --socket "$work/$target.sock" \
@@ -114,27 +117,16 @@ PY
 fi
 
 # Both images fully allocated in RAM, so reads hit real pages rather than holes.
-fallocate -l "$size" "$work/qsd.img"
-fallocate -l "$size" "$work/ours.img"
-
 declare -A pid_of
-taskset -c "$backend_cpu" qemu-storage-daemon \
-  --blockdev "driver=file,node-name=disk,filename=$work/qsd.img,aio=io_uring,cache.direct=off" \
-  --export "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path=$work/qsd.sock,writable=on,num-queues=1" \
-  2>"$work/qsd.log" &
-pids+=($!)
-pid_of[qsd]=$!
-taskset -c "$backend_cpu" "${iovirt[@]}" blk --socket "$work/ours.sock" --image "$work/ours.img" --engine "$engine" --log-level warning \
-  2>"$work/ours.log" &
-pids+=($!)
-pid_of[ours]=$!
+start_backend qsd "$work"
+pid_of[qsd]=$daemon
+start_backend ours "$work" "${iovirt[@]}"
+pid_of[ours]=$daemon
 taskset -c "$backend_cpu" "${iovirt[@]}" blk --socket "$work/null.sock" --engine null --ram "$size" --log-level warning \
   2>"$work/null.log" &
 pids+=($!)
-for s in qsd ours null; do
-  for _ in $(seq 100); do [ -S "$work/$s.sock" ] && break; sleep 0.1; done
-  [ -S "$work/$s.sock" ] || { echo "blk-vs-qsd: $s did not listen" >&2; cat "$work/$s.log" >&2; exit 1; }
-done
+for _ in $(seq 100); do [ -S "$work/null.sock" ] && break; sleep 0.1; done
+[ -S "$work/null.sock" ] || { echo "blk-vs-qsd: null did not listen" >&2; cat "$work/null.log" >&2; exit 1; }
 
 workloads=("randread 4k 1" "randread 4k 32" "randwrite 4k 32" "read 128k 8")
 results="$work/results.tsv"
