@@ -122,6 +122,25 @@ public sealed class DaemonProcess : IDisposable
         return new DaemonProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start " + string.Join(' ', command)));
     }
 
+    /// <summary>
+    /// Waits until systemd-socket-activate (<see cref="StartActivated"/>, <see cref="StartWithPassedSocket"/>)
+    /// listens on <paramref name="path"/>: it logs that after listen(). The file alone is not
+    /// enough, as it appears at bind(), and a connection before listen() is refused.
+    /// </summary>
+    public void WaitForManagerSocket(string path, int timeoutMs = 20_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!Stderr.Contains($"Listening on {path} as ", StringComparison.Ordinal))
+        {
+            if (_process.HasExited || Environment.TickCount64 > deadline)
+            {
+                throw new InvalidOperationException($"systemd-socket-activate did not listen on {path}: {Stderr}");
+            }
+
+            Thread.Sleep(20);
+        }
+    }
+
     /// <summary>Waits until the daemon listens on <paramref name="path"/> (it logs that after listen(), not just bind()).</summary>
     public void WaitForSocket(string path, int timeoutMs = 20_000)
     {

@@ -71,7 +71,7 @@ public sealed class BackendConventionsTests : IDisposable
     {
         var listen = Path.Combine(_directory, "rng.sock");
         using var daemon = DaemonProcess.StartWithPassedSocket(listen, "rng", "--fd=3");
-        Assert.True(SpinWait.SpinUntil(() => File.Exists(listen) || daemon.HasExited, 20_000), daemon.Stderr);
+        daemon.WaitForManagerSocket(listen);
 
         // The first connection has systemd-socket-activate start the daemon on the socket.
         Assert.Contains(RngFrontend.Fetch(listen, daemon), b => b != 0);
@@ -88,7 +88,7 @@ public sealed class BackendConventionsTests : IDisposable
     {
         var listen = Path.Combine(_directory, "rng.sock");
         using var daemon = DaemonProcess.StartActivated([listen], null, "rng", "--fd", "3");
-        Assert.True(SpinWait.SpinUntil(() => File.Exists(listen) || daemon.HasExited, 20_000), daemon.Stderr);
+        daemon.WaitForManagerSocket(listen);
         try
         {
             IoVirt.Interop.UnixSocket.Connect(listen).Dispose();

@@ -112,7 +112,7 @@ public sealed partial class SocketActivationTests : IDisposable
     {
         var passed = Path.Combine(_directory, "other.sock");
         using var daemon = DaemonProcess.StartActivated([passed], null, "rng", "--socket", Path.Combine(_directory, "rng.sock"));
-        WaitFor(() => File.Exists(passed), daemon);
+        daemon.WaitForManagerSocket(passed);
         try
         {
             UnixSocket.Connect(passed).Dispose();
@@ -140,7 +140,7 @@ public sealed partial class SocketActivationTests : IDisposable
     private DaemonProcess Activate(string listen, string[] command)
     {
         var daemon = DaemonProcess.StartActivated([listen], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = NotifyPath }, command[1..]);
-        WaitFor(() => File.Exists(listen), daemon);
+        daemon.WaitForManagerSocket(listen);
         return daemon;
     }
 
@@ -158,11 +158,6 @@ public sealed partial class SocketActivationTests : IDisposable
     /// <summary>A template's setting for instance vm1, its /run, /var/lib, /etc and /usr/local paths under this test's directory.</summary>
     private string Instantiate(string setting) =>
         AbsolutePath().Replace(setting.Replace("%i", "vm1", StringComparison.Ordinal), match => _directory + match.Value);
-
-    private static void WaitFor(Func<bool> condition, DaemonProcess daemon)
-    {
-        Assert.True(SpinWait.SpinUntil(() => condition() || daemon.HasExited, 20_000) && condition(), daemon.Stderr);
-    }
 
     [GeneratedRegex("(?<=^| )/(run|var|etc|usr)/[^ ]*")]
     private static partial Regex AbsolutePath();
