@@ -136,8 +136,10 @@ public sealed partial class QemuBlkTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task The_guest_rides_out_a_kill_9_and_restart_of_the_back_end()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_guest_rides_out_a_kill_9_and_restart_of_the_back_end(bool packed)
     {
         // O_DIRECT: the writes take the disk's time, so the kill may find requests in flight.
         var daemon = StartDaemon("--direct", "--log-level", "debug");
@@ -147,10 +149,11 @@ public sealed partial class QemuBlkTests : IDisposable
             var guest = Task.Run(() => QemuGuest.Run(
                 """
                 #!/bin/sh
+                echo "PACKED $(cut -c35 /sys/block/vda/device/features)"
                 fio --name=restart --filename=/dev/vda --rw=randwrite --bs=16k --size=64M --direct=1 \
                     --ioengine=libaio --iodepth=16 --loops=4 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify|WRITE:"
                 """,
-                QemuGuest.VhostUserBlk(Socket, chardevOptions: ",reconnect=1"),
+                QemuGuest.VhostUserBlk(Socket, packed ? ",packed=on" : "", chardevOptions: ",reconnect=1"),
                 timeoutSeconds: 180));
 
             // Kill the back end in the middle of the guest's writes, then start a new one on the same socket.
@@ -163,6 +166,7 @@ public sealed partial class QemuBlkTests : IDisposable
 
             var (exit, output) = await guest;
             Assert.True(exit == 0, output + daemon.Stderr + second.Stderr);
+            Assert.Contains($"PACKED {(packed ? 1 : 0)}", output, StringComparison.Ordinal);
             Assert.Matches(ErrZero(), output);
             Assert.Contains("front end connected (1)", second.Stderr, StringComparison.Ordinal);
             Assert.Contains("SetVringKick", second.Stderr, StringComparison.Ordinal);
