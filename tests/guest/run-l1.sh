@@ -54,6 +54,7 @@ start=$(date +%s%N)
   -kernel "$cache/guest/vmlinuz" -initrd "$work/initrd" \
   -append "console=ttyS0 quiet panic=-1 tsc=reliable rdinit=/init" \
   -nographic -no-reboot -nodefaults -serial stdio -monitor "unix:$work/monitor.sock,server=on,wait=off" \
+  -d cpu_reset,guest_errors -D "$work/qemu.log" \
   < /dev/null > "$work/console.log" 2>&1 &
 qemu_pid=$!
 while kill -0 "$qemu_pid" 2>/dev/null && [ $(( ($(date +%s%N) - start) / 1000000000 )) -lt "$timeout" ]; do
@@ -96,7 +97,9 @@ fi
 status=$(sed -n 's/^IOVIRT-EXIT \([0-9]*\).*/\1/p' "$work/console.log" | tail -n 1)
 if [ -z "$status" ]; then
   if [ "$elapsed_ms" -lt $((timeout * 1000)) ]; then
-    # With -no-reboot, a reset of L1 (a triple fault, a reboot) ends QEMU without a word.
+    # With -no-reboot, a reset of L1 (a triple fault, a reboot) ends QEMU without a word on the
+    # console; QEMU's log has the CPU state it reset from.
+    tail -n 60 "$work/qemu.log" | sed 's/^/L1-QEMU-LOG /' >&2
     echo "run-l1.sh: L1 ended after ${elapsed}s without the script's exit status (L1 reset or crashed)" >&2; exit 124
   fi
   echo "run-l1.sh: the L1 script did not finish within ${timeout}s" >&2; exit 124
