@@ -140,13 +140,14 @@ public sealed class VmmNestedTests
     public void Fio_rides_out_a_kill_9_and_restart_of_the_vhost_user_blk_back_end(bool packed)
     {
         // L1 reads the VMM's console (the guest's) to kill the back end while fio's writes run. A
-        // split ring resumes from the guest's used ring, a packed one from the inflight buffer.
+        // split ring resumes from the guest's used ring and the heads the inflight buffer marks; a
+        // packed one from the positions in the inflight buffer.
         var (exit, output) = NestedKvm.Run($"""
             {L2Image("""
                 echo "L2-PACKED $(cut -c35 /sys/block/vda/device/features)"
                 echo L2-FIO-START
                 fio --name=restart --filename=/dev/vda --rw=randwrite --bs=16k --size=32M --direct=1 \
-                    --ioengine=libaio --iodepth=16 --loops=8 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify:"
+                    --ioengine=libaio --iodepth=16 --loops=3 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify:"
                 """)}
             truncate -s 128M /tmp/disk.img
             /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
@@ -155,6 +156,7 @@ public sealed class VmmNestedTests
             ({Vmm} --vhost-user type=blk,socket=/tmp/blk.sock{(packed ? ",packed=on" : string.Empty)}; echo "VMM-EXIT $?") > /tmp/vmm.out 2>&1 &
             i=0; while ! grep -q L2-FIO-START /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
             sleep 3
+            grep -q "restart: " /tmp/vmm.out && echo "L1: fio ended before the kill"
             kill -9 $blk; wait $blk; echo "L1: killed the back end during fio"
             /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
             blk=$!
@@ -165,6 +167,7 @@ public sealed class VmmNestedTests
         Assert.True(exit == 0, output);
         Assert.True(output.Contains($"L2-PACKED {(packed ? 1 : 0)}", StringComparison.Ordinal), output);
         Assert.True(output.Contains("L1: killed the back end during fio", StringComparison.Ordinal), output);
+        Assert.False(output.Contains("L1: fio ended before the kill", StringComparison.Ordinal), output);
         Assert.True(output.Contains("reconnected to the back end on /tmp/blk.sock", StringComparison.Ordinal), output);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output, "restart: .*err= 0"), output);
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
