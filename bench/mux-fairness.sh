@@ -2,7 +2,8 @@
 # The arbitration layer on the real data path: `iovirt mux` shares one image among several
 # `iovirt bench-blk` clients (VM-free vhost-user-blk front ends), and this prints how the
 # device was shared:
-#   overhead     one client alone, QD32 4k randread, on `iovirt blk` and on a one-disk mux
+#   overhead     one client alone, QD32 4k randread, on `iovirt blk` and on a one-disk mux:
+#                IOPS, and each daemon's CPU time per I/O (user plus system, /proc/PID/stat)
 #   equal        4 clients of weight 1, QD32 each: IOPS per client and Jain's index
 #   weights      3 clients of weights 1:2:4, QD32 each: shares against 1/7, 2/7, 4/7
 #   reservation  a client reserving RESERVE IOPS at QD4 next to two QD32 clients of weight 4
@@ -69,14 +70,27 @@ def stop(p):
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=30)
 
-def bench(clients, seconds=runtime):
-    """Runs one bench-blk per (socket, rw, bs, depth) at once; their JSON results in order."""
+def cpu_seconds(pid):
+    """User plus system time of process pid so far (/proc/PID/stat fields 14 and 15)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def bench(clients, seconds=runtime, daemon=None):
+    """Runs one bench-blk per (socket, rw, bs, depth) at once; their JSON results in order. With
+    a daemon, also the CPU time it took per I/O over the measured window (after the 1 s ramp)."""
     procs = [subprocess.Popen(iovirt + ["bench-blk", "--socket", s, "--rw", rw, "--bs", bs, "--iodepth", str(d),
                                         "--runtime", str(seconds), "--ramp", "1", "--size", size, "--json"],
                               stdout=subprocess.PIPE, text=True) for s, rw, bs, d in clients]
+    if daemon is not None:
+        time.sleep(1)
+        start = cpu_seconds(daemon.pid)
+        time.sleep(seconds)
+        used = cpu_seconds(daemon.pid) - start
     out = [json.loads(p.communicate(timeout=seconds + 60)[0]) for p in procs]
     for r in out:
         if r["errors"]: sys.exit(f"mux-fairness: {r['errors']} requests failed")
+    if daemon is not None:
+        return out, used * 1e6 / (sum(r["iops"] for r in out) * seconds)
     return out
 
 def jain(xs): return sum(xs) ** 2 / (len(xs) * sum(x * x for x in xs))
@@ -89,9 +103,9 @@ stop(p)
 rows = []
 def row(test, measured, goal, met): rows.append((test, measured, goal, "yes" if met else "NO"))
 
-p = blk(); solo = bench([(sock("solo"), "randread", "4k", 32)])[0]["iops"]; stop(p)
-p = mux([("a", {})]); ours = bench([(sock("a"), "randread", "4k", 32)])[0]["iops"]; stop(p)
-row("overhead: one client, mux vs blk", f"{ours:,.0f} vs {solo:,.0f} IOPS ({ours / solo:.3f}x)", ">= 0.95x", ours >= 0.95 * solo)
+p = blk(); r, solo_cpu = bench([(sock("solo"), "randread", "4k", 32)], daemon=p); solo = r[0]["iops"]; stop(p)
+p = mux([("a", {})]); r, ours_cpu = bench([(sock("a"), "randread", "4k", 32)], daemon=p); ours = r[0]["iops"]; stop(p)
+row("overhead: one client, mux vs blk", f"{ours:,.0f} vs {solo:,.0f} IOPS ({ours / solo:.3f}x); CPU {ours_cpu:.2f} vs {solo_cpu:.2f} us per I/O", ">= 0.95x", ours >= 0.95 * solo)
 
 p = mux([(n, {}) for n in "abcd"]); r = bench([(sock(n), "randread", "4k", 32) for n in "abcd"]); stop(p)
 iops = [x["iops"] for x in r]

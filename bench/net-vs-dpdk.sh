@@ -8,7 +8,8 @@
 # The rate is read from the front end's cumulative counters, which testpmd prints every second:
 # each line is time-stamped as it arrives; the rate is the difference between the first sample
 # WARMUP seconds after traffic started and the first one RUNTIME seconds later, over the time
-# between them. Prints each run, then each direction's median, [min-max] and ratio ours/DPDK.
+# between them. Prints each run, then each direction's median, [min-max] and ratio ours/DPDK, and
+# each back end's CPU time per packet (user plus system, /proc/PID/stat) over the same window.
 #
 # Environment: RUNS (default 5), RUNTIME seconds measured per run (default 20), WARMUP seconds
 # (default 2), BACKEND_CPU / FRONTEND_CPU (defaults 1 and 0: each side on its own core),
@@ -59,6 +60,21 @@ testpmd() {
 stamp() { python3 -u -c 'import sys, time
 for line in sys.stdin: sys.stdout.write(f"{time.monotonic():.6f} {line}")'; }
 
+# Every 0.2 s until process $1 ends: the monotonic time and its user plus system time so far in
+# clock ticks (/proc/PID/stat fields 14 and 15, after the parenthesised command name).
+cpu_samples() { python3 -u - "$1" <<'PY'
+import sys, time
+path = f"/proc/{sys.argv[1]}/stat"
+while True:
+    try:
+        fields = open(path).read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        break
+    print(f"{time.monotonic():.6f} {int(fields[11]) + int(fields[12])}")
+    time.sleep(0.2)
+PY
+}
+
 # Stops a process with a signal and waits for it (it is a child of this shell).
 stop() {
   kill -"$1" "$2" 2>/dev/null || true
@@ -86,6 +102,7 @@ run_once() {
     backend=$!
   fi
   pids+=("$backend")
+  cpu_samples "$backend" >"$work/cpu-$tag.log" &
   for _ in $(seq 200); do [ -S "$socket" ] && break; sleep 0.05; done
   [ -S "$socket" ] || { echo "net-vs-dpdk: $target did not listen" >&2; cat "$work/be-$tag.log" >&2; exit 1; }
   # iovirt logs "listening on" once it accepts; testpmd's socket exists only once it listens.
@@ -102,10 +119,11 @@ run_once() {
   stop INT "$frontend"
   if [ "$target" = dpdk ]; then stop INT "$backend"; else stop TERM "$backend"; fi
 
-  local rate
-  rate=$(python3 - "$work/fe-$tag.log" "$counter" "$warmup" "$runtime" <<'PY'
+  local rate cpu
+  read -r rate cpu < <(python3 - "$work/fe-$tag.log" "$counter" "$warmup" "$runtime" "$work/cpu-$tag.log" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 log, counter, warmup, runtime = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+cpu_log, ticks_per_second = sys.argv[5], float(sys.argv[6])
 # Periodic blocks: "RX-packets: N  RX-missed: ..." and "TX-packets: N  TX-errors: ..." (cumulative).
 pattern = re.compile(r"^(\S+)\s+%s-packets:\s*(\d+)\s+%s-" % (counter, counter))
 samples = [(float(m[1]), int(m[2])) for m in map(pattern.match, open(log)) if m]
@@ -116,12 +134,23 @@ start = next((s for s in samples if s[0] >= moving[0][0] + warmup), None)
 end = start and next((s for s in samples if s[0] >= start[0] + runtime), None)
 if end is None:
     sys.exit("too few samples")
-print(f"{(end[1] - start[1]) / (end[0] - start[0]):.0f}")
+# The back end's CPU time over the same window, each end interpolated between its two samples.
+cpu = [tuple(map(float, line.split())) for line in open(cpu_log)]
+def ticks_at(t):
+    before = max((c for c in cpu if c[0] <= t), default=None)
+    after = min((c for c in cpu if c[0] >= t), default=None)
+    if before is None or after is None:
+        sys.exit("no CPU samples around the window")
+    span = after[0] - before[0]
+    return before[1] if span == 0 else before[1] + (after[1] - before[1]) * (t - before[0]) / span
+packets = end[1] - start[1]
+cpu_ns = (ticks_at(end[0]) - ticks_at(start[0])) / ticks_per_second * 1e9
+print(f"{packets / (end[0] - start[0]):.0f} {cpu_ns / packets:.1f}")
 PY
-  ) || { echo "net-vs-dpdk: run $tag measured nothing" >&2; tail -20 "$work/fe-$tag.log" "$work/fe-$tag.err" "$work/be-$tag.log" >&2; exit 1; }
+  ) && [ -n "$cpu" ] || { echo "net-vs-dpdk: run $tag measured nothing" >&2; tail -20 "$work/fe-$tag.log" "$work/fe-$tag.err" "$work/be-$tag.log" >&2; exit 1; }
   rm -rf /var/run/dpdk/"$prefix-fe-$tag" /var/run/dpdk/"$prefix-be-$tag"
-  printf '%s\t%s\t%s\n' "$direction" "$target" "$rate" >>"$results"
-  awk -v d="$direction" -v t="$target" -v n="$run" -v r="$rate" 'BEGIN { printf "  %s %-5s run %d: %6.3f Mpps\n", d, t, n, r / 1e6 }'
+  printf '%s\t%s\t%s\t%s\n' "$direction" "$target" "$rate" "$cpu" >>"$results"
+  awk -v d="$direction" -v t="$target" -v n="$run" -v r="$rate" -v c="$cpu" 'BEGIN { printf "  %s %-5s run %d: %6.3f Mpps, back end %6.1f ns CPU per packet\n", d, t, n, r / 1e6, c }'
 }
 
 results="$work/results.tsv"
@@ -139,10 +168,12 @@ python3 - "$results" "$runs" "$runtime" <<'PY'
 import statistics, sys
 rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
 print(f"\nvirtio-net back ends, 64-byte frames, {sys.argv[2]} interleaved runs of {sys.argv[3]} s each (Mpps, median [min-max])")
-print(f"{'direction':<44}{'DPDK net_vhost':>24}{'iovirt net':>24}{'ours/DPDK':>11}")
+print(f"{'direction':<44}{'DPDK net_vhost':>24}{'iovirt net':>24}{'ours/DPDK':>11}{'CPU ns/packet DPDK':>20}{'ours':>8}")
 names = {"A": "A: front end txonly -> back end consumes", "B": "B: back end produces -> front end rxonly"}
 for d in ("A", "B"):
     r = {t: [float(x[2]) / 1e6 for x in rows if x[0] == d and x[1] == t] for t in ("dpdk", "ours")}
+    c = {t: statistics.median(float(x[3]) for x in rows if x[0] == d and x[1] == t) for t in ("dpdk", "ours")}
     fmt = lambda v: f"{statistics.median(v):.2f} [{min(v):.2f}-{max(v):.2f}]"
-    print(f"{names[d]:<44}{fmt(r['dpdk']):>24}{fmt(r['ours']):>24}{statistics.median(r['ours']) / statistics.median(r['dpdk']):>10.2f}x")
+    print(f"{names[d]:<44}{fmt(r['dpdk']):>24}{fmt(r['ours']):>24}{statistics.median(r['ours']) / statistics.median(r['dpdk']):>10.2f}x{c['dpdk']:>20.1f}{c['ours']:>8.1f}")
+print("(CPU: the back end's user plus system time over the measured window, per packet; median of the runs)")
 PY
