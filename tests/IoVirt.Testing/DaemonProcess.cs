@@ -202,6 +202,27 @@ public sealed class DaemonProcess : IDisposable
         return JsonDocument.Parse(Stdout[before..]).RootElement.Clone();
     }
 
+    /// <summary>
+    /// Asks for reports (SIGUSR1) every 100 ms until <paramref name="count"/>, read from one,
+    /// reaches <paramref name="atLeast"/> or <paramref name="giveUp"/> says stop; false then.
+    /// Tests use it to act once a guest's I/O is under way, which a message of the vhost-user
+    /// handshake does not show: the firmware starts the rings long before the guest's kernel.
+    /// </summary>
+    public bool WaitForReport(Func<JsonElement, long> count, long atLeast, Func<bool> giveUp)
+    {
+        while (!giveUp())
+        {
+            if (count(SnapshotReport()) >= atLeast)
+            {
+                return true;
+            }
+
+            Thread.Sleep(100);
+        }
+
+        return false;
+    }
+
     /// <summary>Waits for the process to end and returns its exit code; when it does not end in time, kills it and throws, saying where its threads waited.</summary>
     public int WaitForExit(int timeoutMs = 20_000)
     {
