@@ -142,42 +142,13 @@ public sealed partial class QemuBlkTests : IDisposable
     public async Task The_guest_rides_out_a_kill_9_and_restart_of_the_back_end(bool packed)
     {
         // O_DIRECT: the writes take the disk's time, so the kill may find requests in flight.
-        var daemon = StartDaemon("--direct", "--log-level", "debug");
-        DaemonProcess? second = null;
-        try
-        {
-            var guest = Task.Run(() => QemuGuest.Run(
-                """
-                #!/bin/sh
-                echo "PACKED $(cut -c35 /sys/block/vda/device/features)"
-                fio --name=restart --filename=/dev/vda --rw=randwrite --bs=16k --size=64M --direct=1 \
-                    --ioengine=libaio --iodepth=16 --loops=4 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify|WRITE:"
-                """,
-                QemuGuest.VhostUserBlk(Socket, packed ? ",packed=on" : "", chardevOptions: ",reconnect=1"),
-                timeoutSeconds: 180));
+        using var second = await BackEndRestartUnderFio.Run(
+            Socket, packed, "64M", 4, () => StartDaemon("--direct", "--log-level", "debug"), r => r.GetProperty("totals").GetProperty("writes").GetInt64());
+        Assert.Contains("front end connected (1)", second.Stderr, StringComparison.Ordinal);
+        Assert.Contains("SetVringKick", second.Stderr, StringComparison.Ordinal);
 
-            // Kill the back end in the middle of the guest's writes (fio's first hundred are done),
-            // then start a new one on the same socket.
-            Assert.True(daemon.WaitForReport(r => r.GetProperty("totals").GetProperty("writes").GetInt64(), 100, () => guest.IsCompleted), "the guest finished before the back end could be killed");
-            daemon.Signal(9);
-            daemon.WaitForExit();
-            second = StartDaemon("--direct", "--log-level", "debug");
-
-            var (exit, output) = await guest;
-            Assert.True(exit == 0, output + daemon.Stderr + second.Stderr);
-            Assert.Contains($"PACKED {(packed ? 1 : 0)}", output, StringComparison.Ordinal);
-            Assert.Matches(ErrZero(), output);
-            Assert.Contains("front end connected (1)", second.Stderr, StringComparison.Ordinal);
-            Assert.Contains("SetVringKick", second.Stderr, StringComparison.Ordinal);
-
-            // QEMU hands the new back end the inflight buffer the first one kept (INFLIGHT_SHMFD).
-            Assert.Contains("SetInflightFd", second.Stderr, StringComparison.Ordinal);
-        }
-        finally
-        {
-            daemon.Dispose();
-            second?.Dispose();
-        }
+        // QEMU hands the new back end the inflight buffer the first one kept (INFLIGHT_SHMFD).
+        Assert.Contains("SetInflightFd", second.Stderr, StringComparison.Ordinal);
     }
 
     private DaemonProcess StartDaemon(params string[] options)

@@ -30,37 +30,9 @@ public sealed class QemuMuxRestartTests : IDisposable
         // 16 KiB writes cost 1.75 units: about 230 a second, where the guest would issue thousands.
         var config = Path.Combine(_directory, "mux.json");
         File.WriteAllText(config, $$"""{ "image": "{{image}}", "capacityIops": 100000, "disks": [ { "name": "guest", "socket": "{{Socket}}", "size": "32M", "limitIops": 400 } ] }""");
-        var first = StartMux(config);
-        DaemonProcess? second = null;
-        try
-        {
-            var guest = Task.Run(() => QemuGuest.Run(
-                """
-                #!/bin/sh
-                echo "PACKED $(cut -c35 /sys/block/vda/device/features)"
-                fio --name=restart --filename=/dev/vda --rw=randwrite --bs=16k --size=8M --direct=1 \
-                    --ioengine=libaio --iodepth=16 --loops=2 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify"
-                """,
-                QemuGuest.VhostUserBlk(Socket, packed ? ",packed=on" : "", chardevOptions: ",reconnect=1"),
-                timeoutSeconds: 180));
-
-            // Once fio's writes are under way, its queue is full and waiting at the limit.
-            Assert.True(first.WaitForReport(r => r.GetProperty("disks").GetProperty("tenants").GetProperty("guest").GetProperty("requests").GetInt64(), 100, () => guest.IsCompleted), "the guest finished before the mux could be killed");
-            first.Signal(9);
-            first.WaitForExit();
-            second = StartMux(config);
-
-            var (exit, output) = await guest;
-            Assert.True(exit == 0, output + first.Stderr + second.Stderr);
-            Assert.Contains($"PACKED {(packed ? 1 : 0)}", output, StringComparison.Ordinal);
-            Assert.Matches(QemuBlkTests.ErrZero(), output);
-            Assert.Matches(@"ring 0: resubmitting [1-9]\d* requests left in flight", second.Stderr);
-        }
-        finally
-        {
-            first.Dispose();
-            second?.Dispose();
-        }
+        using var second = await BackEndRestartUnderFio.Run(
+            Socket, packed, "8M", 2, () => StartMux(config), r => r.GetProperty("disks").GetProperty("tenants").GetProperty("guest").GetProperty("requests").GetInt64());
+        Assert.Matches(@"ring 0: resubmitting [1-9]\d* requests left in flight", second.Stderr);
     }
 
     private DaemonProcess StartMux(string config)
