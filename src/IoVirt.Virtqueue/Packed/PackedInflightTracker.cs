@@ -145,6 +145,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         }
 
         _header->Used = PackedPosition(used, usedWrap);
+        ClearHeldSlots(ring, used, usedWrap, avail, availWrap);
         order.Sort();
         _counter = order.Count == 0 ? 0 : order[^1].Counter;
         resubmit.Clear();
@@ -155,6 +156,30 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         }
 
         return (avail, availWrap, used, usedWrap);
+    }
+
+    /// <summary>
+    /// Makes every slot the device holds (popped, not yet used: from the used position to the
+    /// available one) read as not used. A batch that never reached the driver has its later
+    /// elements marked used already (its first is published last); left so, the driver would take
+    /// them as completions as soon as the first resubmitted chain is published ahead of them, and
+    /// the chains would complete again when their resubmissions finish.
+    /// </summary>
+    private void ClearHeldSlots(PackedDesc* ring, ushort used, bool usedWrap, ushort avail, bool availWrap)
+    {
+        var (slot, wrap) = (used, usedWrap);
+        for (var n = 0; n < _size && (slot != avail || wrap != availWrap); n++)
+        {
+            // Used means AVAIL and USED both equal to the wrap counter: a USED bit opposite to it never is.
+            var flags = (ushort*)((byte*)(ring + slot) + PackedDesc.FlagsOffset);
+            var value = LittleEndian.ToHost(*flags);
+            value = wrap ? (ushort)(value & ~(ushort)PackedDescFlags.Used) : (ushort)(value | (ushort)PackedDescFlags.Used);
+            Volatile.Write(ref *flags, LittleEndian.FromHost(value));
+            if (++slot == _size)
+            {
+                (slot, wrap) = (0, !wrap);
+            }
+        }
     }
 
     private static ushort PackedPosition(ushort index, bool wrap) => (ushort)(index | (wrap ? 0x8000 : 0));
