@@ -89,7 +89,11 @@ public sealed class NetDevice : VirtioDeviceModel
     {
         get
         {
+            // IN_ORDER: every queue completes its chains in the order it took them (the receive
+            // path holds a packet's buffers and completes them together; a drop returns one at once,
+            // never one behind others it holds), so a driver may take its in-order paths.
             var features = RingFeatures
+                | VirtioFeature.Bit(VirtioFeature.InOrder)
                 | VirtioFeature.Bit(VirtioNetFeature.Mac)
                 | VirtioFeature.Bit(VirtioNetFeature.Status)
                 | VirtioFeature.Bit(VirtioNetFeature.Mtu)

@@ -11,7 +11,7 @@ using IoVirt.Virtqueue.Driver;
 
 namespace IoVirt.Tests.Net;
 
-/// <summary>Network invariants against their models: a finished checksum verifies, and a frame spread over receive buffers of any size arrives whole.</summary>
+/// <summary>Network invariants against their models: a finished checksum verifies, a frame spread over receive buffers of any size arrives whole, and queues use buffers in order.</summary>
 public class NetProperties
 {
     [Fact]
@@ -49,6 +49,74 @@ public class NetProperties
                 && BinaryPrimitives.ReadUInt16LittleEndian(packet.AsSpan(VirtioNetHdr.NumBuffersOffset)) == expected
                 && packet.AsSpan(VirtioNetHdr.Size).SequenceEqual(frame);
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(60));
+    }
+
+    [Fact]
+    public void Each_queue_uses_its_buffers_in_the_order_they_were_made_available()
+    {
+        // What VIRTIO_F_IN_ORDER, which the device offers, promises: through frames sent (some
+        // runts, some oversized, some in a writable buffer) and echoed into receive buffers of any
+        // size (some too small for the header), merged or not.
+        var cases = (from count in Gen.Choose(1, 20)
+                     from frames in Gen.ArrayOf(Gen.Choose(0, 1700).Zip(Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true))), (length, writable) => (length, writable)), count)
+                     from sizes in Gen.ArrayOf(Gen.Choose(1, 2048), 60)
+                     from mergeable in Gen.Elements(false, true)
+                     from packed in Gen.Elements(false, true)
+                     select (frames, sizes, mergeable, packed)).ToArbitrary();
+        Prop.ForAll(cases, c =>
+        {
+            using var tx = QueueHarness.Create(c.packed, 64, eventIdx: true, indirect: false, dataBytes: 64 << 10);
+            using var rx = QueueHarness.Create(c.packed, 64, eventIdx: true, indirect: false, dataBytes: 128 << 10);
+            using var port = new EchoPort(1, NetTransmitCheck.FrameFor(1500));
+            var device = new NetDevice(port, new NetDeviceOptions());
+            device.FeaturesNegotiated((device.Features & ~VirtioFeature.Bit(VirtioFeature.RingPacked) & ~VirtioFeature.Bit(VirtioNetFeature.MrgRxbuf))
+                | (c.mergeable ? VirtioFeature.Bit(VirtioNetFeature.MrgRxbuf) : 0));
+
+            var sent = new List<ushort>();
+            var at = tx.DataBase;
+            foreach (var (length, writable) in c.frames)
+            {
+                byte[] packet = [.. new byte[VirtioNetHdr.Size], .. length >= 14 ? EthernetFrames.Frame(EthernetFrames.DeviceMac, EthernetFrames.DeviceMac, length) : new byte[length]];
+                Assert.Equal(MemoryFault.None, tx.Memory.Write(at, packet));
+                Assert.True(tx.Driver.TryAdd([new DriverBuffer(at, (uint)packet.Length, writable)], indirect: false, out var id));
+                sent.Add(id);
+                at += (ulong)packet.Length;
+            }
+
+            var offered = new List<ushort>();
+            at = rx.DataBase;
+            foreach (var size in c.sizes)
+            {
+                Assert.True(rx.Driver.TryAdd([new DriverBuffer(at, (uint)size, true)], indirect: false, out var id));
+                offered.Add(id);
+                at += (ulong)size;
+            }
+
+            tx.Driver.PublishAvail();
+            rx.Driver.PublishAvail();
+            for (var round = 0; round < 4; round++)
+            {
+                device.ProcessQueue(1, tx.Device);
+                device.ProcessQueue(0, rx.Device);
+            }
+
+            tx.Device.PublishUsed();
+            rx.Device.PublishUsed();
+            var txUsed = UsedIds(tx);
+            var rxUsed = UsedIds(rx);
+            return txUsed.SequenceEqual(sent) && rxUsed.SequenceEqual(offered.Take(rxUsed.Count)) && !tx.Device.IsBroken && !rx.Device.IsBroken;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(100));
+    }
+
+    private static List<ushort> UsedIds(QueueHarness harness)
+    {
+        var ids = new List<ushort>();
+        while (harness.Driver.TryTakeUsed(out var id, out _))
+        {
+            ids.Add(id);
+        }
+
+        return ids;
     }
 
     /// <summary>One frame sent and echoed through a device in this thread; returns the frame, what came back and how many buffers it took.</summary>
