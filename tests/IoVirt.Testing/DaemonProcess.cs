@@ -127,29 +127,22 @@ public sealed class DaemonProcess : IDisposable
     /// listens on <paramref name="path"/>: it logs that after listen(). The file alone is not
     /// enough, as it appears at bind(), and a connection before listen() is refused.
     /// </summary>
-    public void WaitForManagerSocket(string path, int timeoutMs = 20_000)
-    {
-        var deadline = Environment.TickCount64 + timeoutMs;
-        while (!Stderr.Contains($"Listening on {path} as ", StringComparison.Ordinal))
-        {
-            if (_process.HasExited || Environment.TickCount64 > deadline)
-            {
-                throw new InvalidOperationException($"systemd-socket-activate did not listen on {path}: {Stderr}");
-            }
-
-            Thread.Sleep(20);
-        }
-    }
+    public void WaitForManagerSocket(string path, int timeoutMs = 20_000) =>
+        WaitWhileRunning(() => Stderr.Contains($"Listening on {path} as ", StringComparison.Ordinal), $"systemd-socket-activate did not listen on {path}", timeoutMs);
 
     /// <summary>Waits until the daemon listens on <paramref name="path"/> (it logs that after listen(), not just bind()).</summary>
-    public void WaitForSocket(string path, int timeoutMs = 20_000)
+    public void WaitForSocket(string path, int timeoutMs = 20_000) =>
+        WaitWhileRunning(() => File.Exists(path) && Stderr.Contains($"listening on {path}", StringComparison.Ordinal), $"iovirt did not listen on {path}", timeoutMs);
+
+    /// <summary>Polls <paramref name="ready"/> every 20 ms; throws <paramref name="failure"/> and the stderr so far when the process ends or the time runs out first.</summary>
+    private void WaitWhileRunning(Func<bool> ready, string failure, int timeoutMs)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
-        while (!File.Exists(path) || !Stderr.Contains($"listening on {path}", StringComparison.Ordinal))
+        while (!ready())
         {
             if (_process.HasExited || Environment.TickCount64 > deadline)
             {
-                throw new InvalidOperationException($"iovirt did not listen on {path}: {Stderr}");
+                throw new InvalidOperationException($"{failure}: {Stderr}");
             }
 
             Thread.Sleep(20);
