@@ -77,6 +77,18 @@ public sealed class QueueHarness : IDisposable
         return new QueueHarness(memory, config, device, driver, dataBase, dataBytes);
     }
 
+    /// <summary>The ids of every used element the driver can take now, in the order it takes them.</summary>
+    public List<ushort> TakeUsedIds()
+    {
+        var ids = new List<ushort>();
+        while (Driver.TryTakeUsed(out var id, out _))
+        {
+            ids.Add(id);
+        }
+
+        return ids;
+    }
+
     public void Dispose() => Memory.Dispose();
 
     private static ulong AlignUp(ulong value, ulong alignment) => (value + alignment - 1) & ~(alignment - 1);

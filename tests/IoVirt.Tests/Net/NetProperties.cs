@@ -102,21 +102,10 @@ public class NetProperties
 
             tx.Device.PublishUsed();
             rx.Device.PublishUsed();
-            var txUsed = UsedIds(tx);
-            var rxUsed = UsedIds(rx);
+            var txUsed = tx.TakeUsedIds();
+            var rxUsed = rx.TakeUsedIds();
             return txUsed.SequenceEqual(sent) && rxUsed.SequenceEqual(offered.Take(rxUsed.Count)) && !tx.Device.IsBroken && !rx.Device.IsBroken;
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(100));
-    }
-
-    private static List<ushort> UsedIds(QueueHarness harness)
-    {
-        var ids = new List<ushort>();
-        while (harness.Driver.TryTakeUsed(out var id, out _))
-        {
-            ids.Add(id);
-        }
-
-        return ids;
     }
 
     /// <summary>One frame sent and echoed through a device in this thread; returns the frame, what came back and how many buffers it took.</summary>

@@ -43,7 +43,7 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
         Assert.True(next.TryPop(out var first));
         next.AddUsed(first.Head, 512);
         next.PublishUsed();
-        Assert.Equal([ids[0]], Taken(h));
+        Assert.Equal([ids[0]], h.TakeUsedIds());
 
         for (var i = 1; i < 3; i++)
         {
@@ -52,19 +52,8 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
         }
 
         next.PublishUsed();
-        Assert.Equal(ids[1..], Taken(h));
+        Assert.Equal(ids[1..], h.TakeUsedIds());
         Assert.Equal(QueueError.None, h.Driver.Fault);
-    }
-
-    private static List<ushort> Taken(QueueHarness h)
-    {
-        var taken = new List<ushort>();
-        while (h.Driver.TryTakeUsed(out var id, out _))
-        {
-            taken.Add(id);
-        }
-
-        return taken;
     }
 
     public void Dispose() => NativeMemory.Free(_area);
