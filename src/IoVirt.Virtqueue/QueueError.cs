@@ -46,4 +46,10 @@ public enum QueueError : byte
     UsedIdInvalid,
     /// <summary>Driver side: the device moved the used index past the buffers outstanding.</summary>
     UsedIndexJump,
+
+    /// <summary>
+    /// Packed, with inflight tracking: the driver made available more descriptors than the ring
+    /// holds while the device still held them (it reused slots no used element gave back).
+    /// </summary>
+    OutstandingExceedsRing,
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Virtio;
 
@@ -6,85 +7,119 @@ namespace IoVirt.Virtqueue.Packed;
 /// <summary>
 /// Inflight I/O tracking of one packed queue in the area shared with the front end (vhost-user
 /// INFLIGHT_SHMFD). The front end keeps the area opaque, so this layout is the back end's own
-/// (the spec gives its QueueRegionPacked as one way to do it): a header with the device's ring
-/// positions, a state entry per ring slot, and a shadow copy of the ring. A popped chain's ring
-/// descriptors are copied to the shadow at the same slots, because used elements may overwrite
-/// the ring itself; a resubmitted chain is walked from the shadow. Completions are marked
-/// pending until their batch is published, so recovery can tell a published batch (done) from
-/// one that never reached the driver (still in flight): none is lost, none completes twice.
-/// Everything read back from the area is bounds-checked.
+/// (the spec's QueueRegionPacked is one way to do it): a header with the device's ring positions,
+/// then a pool of one node per ring slot, each holding a copy of one descriptor and a link. A
+/// popped chain's descriptors are copied into free nodes, linked from its head node, because used
+/// elements may overwrite the ring, and once a later chain completes the driver may reuse a slot
+/// of a chain still in flight: nothing here is indexed by ring slot. A resubmitted chain is walked
+/// from these copies. Completions are pending until their batch is published, and each records
+/// where its batch's first used element goes, so recovery can tell a published batch (done) from
+/// one that never reached the driver (still in flight), at any point of the publication: none is
+/// lost, none completes twice. Everything read back from the area is bounds-checked.
 /// </summary>
 public sealed unsafe class PackedInflightTracker : InflightTracker
 {
-    private const ushort CurrentVersion = 1;
+    /// <summary>Bytes of the header before the nodes: the ring positions.</summary>
+    public const int HeaderSize = 32;
+
+    private const ushort CurrentVersion = 2;
     private const byte Free = 0;
     private const byte InFlight = 1;
     private const byte Completed = 2;
 
     private readonly Header* _header;
-    private readonly Entry* _entries;
-    private readonly PackedDesc* _shadow;
+    private readonly Node* _nodes;
+    private readonly PackedDesc* _copies;
     private readonly int _size;
-    private readonly ushort[] _slotOfId = new ushort[65536];
+    private readonly ushort[] _headOfId = new ushort[65536];
+    private readonly ushort[] _freeNodes;
     private readonly List<ushort> _pending;
+    private readonly PackedDesc[] _resubmitTable;
+    private int _freeCount;
+    private ushort _lastPopped;
     private ulong _counter;
 
     /// <summary>Tracks a queue of <paramref name="queueSize"/> in <paramref name="area"/> (<see cref="AreaSize"/> bytes), initialising an area never used.</summary>
     public PackedInflightTracker(byte* area, int queueSize)
     {
         _header = (Header*)area;
-        _entries = (Entry*)(area + sizeof(Header));
-        _shadow = (PackedDesc*)(area + sizeof(Header) + (sizeof(Entry) * queueSize));
+        _nodes = (Node*)(area + HeaderSize);
+        _copies = (PackedDesc*)(area + HeaderSize + (sizeof(Node) * queueSize));
         _size = queueSize;
         _pending = new List<ushort>(queueSize);
+        _freeNodes = new ushort[queueSize];
+        _resubmitTable = GC.AllocateArray<PackedDesc>(queueSize, pinned: true);
         if (_header->Version == 0)
         {
             _header->DescriptorCount = (ushort)queueSize;
             _header->NextAvail = _header->Used = PackedPosition(0, true);
             _header->Version = CurrentVersion;
         }
+
+        FreeAllBut([]);
     }
 
     /// <summary>Bytes one queue's area takes, rounded to 64.</summary>
-    public static int AreaSize(int queueSize) => (sizeof(Header) + ((sizeof(Entry) + PackedDesc.Size) * queueSize) + 63) & ~63;
+    public static int AreaSize(int queueSize) => (HeaderSize + ((sizeof(Node) + PackedDesc.Size) * queueSize) + 63) & ~63;
 
     /// <summary>False when the area describes another queue size or version.</summary>
     public override bool Matches => _header->Version == CurrentVersion && _header->DescriptorCount == _size;
 
-    /// <summary>The shadow ring that resubmitted chains are walked from.</summary>
-    internal byte* Shadow => (byte*)_shadow;
+    /// <summary>The table resubmitted chains are walked from: each chain's descriptors in order, one chain after another.</summary>
+    internal byte* ResubmitTable => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_resubmitTable));
 
-    internal void Popped(PackedDesc* ring, ushort first, ushort count, ushort id, ushort nextAvail, bool nextAvailWrap)
+    /// <summary>
+    /// Records a popped chain of <paramref name="count"/> ring slots from <paramref name="first"/>.
+    /// False when the pool has too few nodes: the driver made available more descriptors than the
+    /// ring holds while the device still held them, which an honest driver never does.
+    /// </summary>
+    internal bool Popped(PackedDesc* ring, ushort first, ushort count, ushort id, ushort nextAvail, bool nextAvailWrap)
     {
-        for (int i = 0, slot = first; i < count; i++, slot = slot + 1 == _size ? 0 : slot + 1)
+        if (count > _freeCount)
         {
-            _shadow[slot] = ring[slot];
+            return false;
         }
 
-        ref var entry = ref _entries[first];
+        var head = _freeNodes[_freeCount - 1];
+        for (int i = 0, slot = first; i < count; i++, slot = slot + 1 == _size ? 0 : slot + 1)
+        {
+            var node = _freeNodes[--_freeCount];
+            _copies[node] = ring[slot];
+            if (i + 1 < count)
+            {
+                _nodes[node].Next = _freeNodes[_freeCount - 1];
+            }
+        }
+
+        ref var entry = ref _nodes[head];
         entry.Count = count;
         entry.Id = id;
         entry.Counter = ++_counter;
-        _slotOfId[id] = first;
-        // The state is written last, so a crash never leaves an in-flight entry without its copy.
+        _headOfId[id] = head;
+        _lastPopped = head;
+        // The state is written last, so a crash never leaves an in-flight head without its copies.
         Volatile.Write(ref entry.State, InFlight);
         Volatile.Write(ref _header->NextAvail, PackedPosition(nextAvail, nextAvailWrap));
+        return true;
     }
 
-    internal void Unpopped(ushort first, ushort nextAvail, bool nextAvailWrap)
+    /// <summary>Forgets the chain popped last (the device put it back).</summary>
+    internal void Unpopped(ushort nextAvail, bool nextAvailWrap)
     {
-        Volatile.Write(ref _entries[first].State, Free);
+        Volatile.Write(ref _nodes[_lastPopped].State, Free);
+        Release(_lastPopped);
         Volatile.Write(ref _header->NextAvail, PackedPosition(nextAvail, nextAvailWrap));
     }
 
-    /// <summary>Records a completion, still pending until its batch is published.</summary>
+    /// <summary>Records a completion, still pending until its batch (which starts at the header's used position) is published.</summary>
     internal void Used(ushort id)
     {
-        var slot = _slotOfId[id];
-        if (_entries[slot].State == InFlight && _entries[slot].Id == id)
+        var head = _headOfId[id];
+        if (_nodes[head].State == InFlight && _nodes[head].Id == id)
         {
-            Volatile.Write(ref _entries[slot].State, Completed);
-            _pending.Add(slot);
+            _nodes[head].BatchHead = _header->Used;
+            Volatile.Write(ref _nodes[head].State, Completed);
+            _pending.Add(head);
         }
     }
 
@@ -92,9 +127,10 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
     internal void Published(ushort nextUsed, bool nextUsedWrap)
     {
         Volatile.Write(ref _header->Used, PackedPosition(nextUsed, nextUsedWrap));
-        foreach (var slot in _pending)
+        foreach (var head in _pending)
         {
-            Volatile.Write(ref _entries[slot].State, Free);
+            Volatile.Write(ref _nodes[head].State, Free);
+            Release(head);
         }
 
         _pending.Clear();
@@ -103,7 +139,8 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
     /// <summary>
     /// At ring start: decides whether the batch a previous back end was publishing reached the
     /// driver (its first used element is marked used in <paramref name="ring"/>), then returns the
-    /// chains still in flight in pop order as (first slot, slots, id), and the positions to go on from.
+    /// chains still in flight in pop order, as places in <see cref="ResubmitTable"/>, and the
+    /// positions to go on from. A chain whose nodes do not check out is dropped.
     /// </summary>
     internal (ushort NextAvail, bool AvailWrap, ushort NextUsed, bool UsedWrap) Recover(PackedDesc* ring, List<ResubmittedChain> resubmit)
     {
@@ -115,47 +152,165 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
             usedWrap = availWrap = true;
         }
 
-        var firstFlags = LittleEndian.ToHost(*(ushort*)((byte*)(ring + used) + PackedDesc.FlagsOffset));
-        var batchPublished = ((firstFlags & (ushort)PackedDescFlags.Avail) != 0) == usedWrap && ((firstFlags & (ushort)PackedDescFlags.Used) != 0) == usedWrap;
-        var order = new List<(ulong Counter, ushort Slot)>();
+        var claimed = new bool[_size];
         for (var i = 0; i < _size; i++)
         {
-            ref var entry = ref _entries[i];
-            if (entry.State == Completed && batchPublished)
+            if (_nodes[i].State is not (InFlight or Completed) || !TryClaim((ushort)i, claimed))
             {
-                var next = used + entry.Count;
-                if (next >= _size)
-                {
-                    next -= _size;
-                    usedWrap = !usedWrap;
-                }
+                _nodes[i].State = Free;
+            }
+        }
 
-                used = (ushort)next;
-                entry.State = Free;
-            }
-            else if (entry.State is InFlight or Completed && entry.Count is > 0 && entry.Count <= _size)
+        // The batch that was being published when the previous back end stopped, if any: published
+        // means its first element reached the driver; the header may or may not say so yet.
+        var batch = PendingBatch();
+        var batchPublished = batch.Head is { } head && IsPublished(ring, head);
+        if (batch.Head is { } start && (!batchPublished || _header->Used == start))
+        {
+            (used, usedWrap) = Unpack(start);
+            if (batchPublished)
             {
-                entry.State = InFlight;
-                order.Add((entry.Counter, (ushort)i));
+                Advance(ref used, ref usedWrap, batch.Slots);
             }
-            else
+        }
+
+        var order = new List<(ulong Counter, ushort Head)>();
+        for (var i = 0; i < _size; i++)
+        {
+            ref var node = ref _nodes[i];
+            if (node.State == Completed && batchPublished && node.BatchHead == batch.Head)
             {
-                entry.State = Free;
+                node.State = Free;
+                Unclaim((ushort)i, node.Count, claimed);
+            }
+            else if (node.State != Free)
+            {
+                node.State = InFlight;
+                order.Add((node.Counter, (ushort)i));
             }
         }
 
         _header->Used = PackedPosition(used, usedWrap);
         ClearHeldSlots(ring, used, usedWrap, avail, availWrap);
+        FreeAllBut(claimed);
         order.Sort();
         _counter = order.Count == 0 ? 0 : order[^1].Counter;
         resubmit.Clear();
-        foreach (var (_, slot) in order)
+        var place = 0;
+        foreach (var (_, chainHead) in order)
         {
-            resubmit.Add(new ResubmittedChain(slot, _entries[slot].Count, _entries[slot].Id));
-            _slotOfId[_entries[slot].Id] = slot;
+            ref var node = ref _nodes[chainHead];
+            resubmit.Add(new ResubmittedChain((ushort)place, node.Count, node.Id));
+            _headOfId[node.Id] = chainHead;
+            for (int k = 0, n = chainHead; k < node.Count; k++, n = _nodes[n].Next)
+            {
+                _resubmitTable[place++] = _copies[n];
+            }
         }
 
         return (avail, availWrap, used, usedWrap);
+    }
+
+    /// <summary>Claims the nodes of the chain headed at <paramref name="head"/>; false, claiming none, when a link leaves the pool or meets a node already claimed.</summary>
+    private bool TryClaim(ushort head, bool[] claimed)
+    {
+        var count = _nodes[head].Count;
+        if (count is 0 || count > _size)
+        {
+            return false;
+        }
+
+        int node = head;
+        for (var k = 0; k < count; k++, node = _nodes[node].Next)
+        {
+            if (node >= _size || claimed[node])
+            {
+                Unclaim(head, (ushort)k, claimed);
+                return false;
+            }
+
+            claimed[node] = true;
+        }
+
+        return true;
+    }
+
+    private void Unclaim(ushort head, ushort count, bool[] claimed)
+    {
+        for (int k = 0, node = head; k < count; k++, node = _nodes[node].Next)
+        {
+            claimed[node] = false;
+        }
+    }
+
+    /// <summary>Puts the nodes of the chain headed at <paramref name="head"/> back in the pool.</summary>
+    private void Release(ushort head)
+    {
+        for (int k = 0, node = head; k < _nodes[head].Count; k++, node = _nodes[node].Next)
+        {
+            _freeNodes[_freeCount++] = (ushort)node;
+        }
+    }
+
+    /// <summary>Makes the pool every node not <paramref name="claimed"/> (all of them when it is empty).</summary>
+    private void FreeAllBut(bool[] claimed)
+    {
+        _freeCount = 0;
+        for (var i = _size - 1; i >= 0; i--)
+        {
+            if (claimed.Length == 0 || !claimed[i])
+            {
+                _freeNodes[_freeCount++] = (ushort)i;
+            }
+        }
+    }
+
+    /// <summary>The used position of the completed, unpublished batch (of the claimed chains) and the ring slots its chains take; no head when there is none.</summary>
+    private (ushort? Head, int Slots) PendingBatch()
+    {
+        ushort? head = null;
+        var slots = 0;
+        for (var i = 0; i < _size; i++)
+        {
+            ref var node = ref _nodes[i];
+            if (node.State != Completed || Unpack(node.BatchHead).Index >= _size)
+            {
+                continue;
+            }
+
+            head ??= node.BatchHead;
+            if (node.BatchHead == head)
+            {
+                slots += node.Count;
+            }
+        }
+
+        return (head, slots);
+    }
+
+    /// <summary>
+    /// Whether the used element at <paramref name="position"/> reached the driver. Only the USED
+    /// flag is read: once the driver has taken the element it may make the slot available again,
+    /// which flips AVAIL but leaves USED equal to the element's wrap counter, as publishing set it;
+    /// a slot the device still holds has USED opposite to it.
+    /// </summary>
+    private bool IsPublished(PackedDesc* ring, ushort position)
+    {
+        var (slot, wrap) = Unpack(position);
+        var flags = LittleEndian.ToHost(*(ushort*)((byte*)(ring + slot) + PackedDesc.FlagsOffset));
+        return ((flags & (ushort)PackedDescFlags.Used) != 0) == wrap;
+    }
+
+    private void Advance(ref ushort index, ref bool wrap, int slots)
+    {
+        var next = index + slots;
+        while (next >= _size)
+        {
+            next -= _size;
+            wrap = !wrap;
+        }
+
+        index = (ushort)next;
     }
 
     /// <summary>
@@ -186,7 +341,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
 
     private static (ushort Index, bool Wrap) Unpack(ushort position) => ((ushort)(position & 0x7fff), (position & 0x8000) != 0);
 
-    [StructLayout(LayoutKind.Sequential, Size = 32)]
+    [StructLayout(LayoutKind.Sequential, Size = HeaderSize)]
     private struct Header
     {
         public ulong Features;
@@ -196,14 +351,16 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         public ushort Used;
     }
 
-    [StructLayout(LayoutKind.Sequential, Size = 16)]
-    private struct Entry
+    /// <summary>One descriptor's place in the pool; a chain's head node also describes the chain.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 24)]
+    private struct Node
     {
         public byte State;
         public byte Reserved;
         public ushort Count;
         public ushort Id;
-        public ushort Reserved2;
+        public ushort BatchHead;
+        public ushort Next;
         public ulong Counter;
     }
 }

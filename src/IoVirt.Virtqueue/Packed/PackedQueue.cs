@@ -64,7 +64,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
     public override QueuePosition Position => new(_nextAvail, _availWrap, _nextUsed, _usedWrap);
 
     /// <inheritdoc/>
-    /// <remarks>Resubmitted chains are walked from the area's copy of their descriptors, and both positions resume where the previous back end stood.</remarks>
+    /// <remarks>Resubmitted chains are walked from copies of their descriptors kept in the inflight area, and both positions resume where the previous back end stood.</remarks>
     public override int TrackInflight(InflightTracker tracker, bool recover)
     {
         _inflight = TrackerOf<PackedInflightTracker>(tracker);
@@ -119,8 +119,8 @@ public sealed unsafe class PackedQueue : DeviceQueue
 
         if (_inflight is not null && TryTakeResubmission(out var again))
         {
-            // Walked from the tracker's copy: the ring slots may hold used elements by now.
-            chain = new DescriptorChain(this, packed: true, _inflight.Shadow, (uint)Size, again.Slot, again.Count, new ChainHead(again.Id, again.Count));
+            // Walked from the tracker's copy: the ring slots may hold used elements or new chains by now.
+            chain = new DescriptorChain(this, packed: true, _inflight.ResubmitTable, (uint)Size, again.First, again.Count, new ChainHead(again.Id, again.Count));
             return true;
         }
 
@@ -178,7 +178,12 @@ public sealed unsafe class PackedQueue : DeviceQueue
         _poppedFrom = _nextAvail;
         _poppedFromWrap = _availWrap;
         Advance(ref _nextAvail, ref _availWrap, count);
-        _inflight?.Popped(_ring, first, count, id, _nextAvail, _availWrap);
+        if (_inflight is not null && !_inflight.Popped(_ring, first, count, id, _nextAvail, _availWrap))
+        {
+            ReportFault(QueueError.OutstandingExceedsRing);
+            return NoChain(out chain);
+        }
+
         chain = new DescriptorChain(this, packed: true, (byte*)_ring, (uint)Size, first, count, new ChainHead(id, count));
         return true;
     }
@@ -193,7 +198,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
 
         _nextAvail = _poppedFrom;
         _availWrap = _poppedFromWrap;
-        _inflight?.Unpopped(_poppedFrom, _nextAvail, _availWrap);
+        _inflight?.Unpopped(_nextAvail, _availWrap);
     }
 
     public override void AddUsed(ChainHead head, uint writtenBytes)

@@ -119,7 +119,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
 
         if (_inflight is not null && TryTakeResubmission(out var again))
         {
-            chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, again.Slot, (uint)Size, new ChainHead(again.Id, 1));
+            chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, again.First, (uint)Size, new ChainHead(again.Id, 1));
             return true;
         }
 

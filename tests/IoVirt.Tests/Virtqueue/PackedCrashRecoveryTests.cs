@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using IoVirt.Abi.Virtio;
+using IoVirt.Memory;
 using IoVirt.Testing;
 using IoVirt.Virtqueue;
 using IoVirt.Virtqueue.Packed;
@@ -6,10 +8,9 @@ using IoVirt.Virtqueue.Packed;
 namespace IoVirt.Tests.Virtqueue;
 
 /// <summary>
-/// A packed ring whose back end died in the middle of a batch of completions: the batch's
-/// later elements were already marked used (its first is published last, so the driver sees
-/// the batch at once). The successor resubmits every chain of the batch from the inflight
-/// area; the driver must see each completion once, when the successor publishes it.
+/// A packed ring whose back end died while it was completing a batch: before the batch reached
+/// the driver, or after it did but before the inflight area said so. The successor recovers from
+/// the area; the driver must see each completion exactly once.
 /// </summary>
 public sealed unsafe class PackedCrashRecoveryTests : IDisposable
 {
@@ -17,6 +18,11 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
 
     private readonly byte* _area = (byte*)NativeMemory.AllocZeroed((nuint)PackedInflightTracker.AreaSize(Size));
 
+    /// <summary>
+    /// Died before publishing: the batch's later elements were already marked used (its first is
+    /// published last, so the driver sees the batch at once). The successor resubmits every chain,
+    /// and each completes when its resubmission does.
+    /// </summary>
     [Fact]
     public void A_batch_cut_short_by_a_crash_completes_each_chain_once_as_its_resubmission_finishes()
     {
@@ -53,6 +59,189 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
 
         next.PublishUsed();
         Assert.Equal(ids[1..], h.TakeUsedIds());
+        Assert.Equal(QueueError.None, h.Driver.Fault);
+    }
+
+    /// <summary>
+    /// Died after the batch's first element reached the driver and the area's header took the new
+    /// used position, but before the batch's entries were freed: nothing is resubmitted.
+    /// </summary>
+    [Fact]
+    public void A_batch_published_before_its_entries_were_freed_is_not_resubmitted()
+    {
+        using var h = QueueHarness.Create(packed: true, Size, indirect: false);
+        h.Device.TrackInflight(new PackedInflightTracker(_area, Size), recover: false);
+        var ids = CompleteUnpublished(h, 3);
+        var entriesBeforePublish = Snapshot();
+
+        h.Device.PublishUsed();
+        Assert.Equal(ids, h.TakeUsedIds());
+        entriesBeforePublish.AsSpan(PackedInflightTracker.HeaderSize).CopyTo(Area[PackedInflightTracker.HeaderSize..]);
+
+        var next = Successor(h, expectedResubmissions: 0);
+        AssertServesOneMore(h, next);
+    }
+
+    /// <summary>
+    /// Died after publishing, before the area's header said so; meanwhile the driver took the batch
+    /// and made the whole ring available again, the batch's first slot too (which flips its AVAIL
+    /// flag). The batch was published all the same: nothing is resubmitted.
+    /// </summary>
+    [Fact]
+    public void A_published_batch_is_not_resubmitted_after_the_driver_reused_its_slots()
+    {
+        using var h = QueueHarness.Create(packed: true, Size, indirect: false);
+        h.Device.TrackInflight(new PackedInflightTracker(_area, Size), recover: false);
+        var ids = CompleteUnpublished(h, 3);
+        var areaBeforePublish = Snapshot();
+
+        h.Device.PublishUsed();
+        Assert.Equal(ids, h.TakeUsedIds());
+        areaBeforePublish.CopyTo(Area);
+        var refill = new List<ushort>();
+        for (var i = 0; i < Size; i++)
+        {
+            Assert.True(h.Driver.TryAdd([new(h.DataBase + ((ulong)i * 512), 512, true)], false, out var id));
+            refill.Add(id);
+        }
+
+        h.Driver.PublishAvail();
+
+        var next = Successor(h, expectedResubmissions: 0);
+        for (var i = 0; i < Size; i++)
+        {
+            Assert.True(next.TryPop(out var chain));
+            next.AddUsed(chain.Head, 512);
+        }
+
+        next.PublishUsed();
+        Assert.Equal(refill, h.TakeUsedIds());
+        Assert.Equal(QueueError.None, h.Driver.Fault);
+    }
+
+    /// <summary>
+    /// Out of order: the second chain completes first, so its used element overwrites the first
+    /// chain's ring slot, and the driver makes that slot available again for a new chain while
+    /// the first is still in flight. After a crash each chain is resubmitted with its own buffers.
+    /// </summary>
+    [Fact]
+    public void A_chain_whose_slot_the_driver_reused_is_resubmitted_with_its_own_buffers()
+    {
+        using var h = QueueHarness.Create(packed: true, 4, indirect: false);
+        h.Device.TrackInflight(new PackedInflightTracker(_area, 4), recover: false);
+        var buffers = new Dictionary<ushort, ulong>();
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(h.Driver.TryAdd([new(h.DataBase + ((ulong)i * 512), 512, true)], false, out var id));
+            buffers[id] = h.DataBase + ((ulong)i * 512);
+        }
+
+        h.Driver.PublishAvail();
+        var popped = new List<ChainHead>();
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(h.Device.TryPop(out var chain));
+            popped.Add(chain.Head);
+        }
+
+        h.Device.AddUsed(popped[1], 512);
+        h.Device.PublishUsed();
+        Assert.Equal([popped[1].Id], h.TakeUsedIds());
+        buffers.Remove(popped[1].Id);
+        Assert.True(h.Driver.TryAdd([new(h.DataBase + (9 * 512), 512, true)], false, out var reused));
+        buffers[reused] = h.DataBase + (9 * 512);
+        h.Driver.PublishAvail();
+        Assert.True(h.Device.TryPop(out _));
+
+        // The back end dies with four chains in flight, one of them in the first chain's old slot.
+        Assert.Equal(QueueError.None, PackedQueue.TryCreate(h.Memory, h.Config, QueuePosition.Initial, out var next));
+        Assert.Equal(4, next!.TrackInflight(new PackedInflightTracker(_area, 4), recover: true));
+        var resubmitted = new List<ushort>();
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(next.TryPop(out var chain));
+            Assert.True(chain.TryGetNext(out var buffer));
+            Assert.Equal(buffers[chain.Head.Id], buffer.GuestAddress);
+            next.AddUsed(chain.Head, 512);
+            resubmitted.Add(chain.Head.Id);
+        }
+
+        Assert.Equal([popped[0].Id, popped[2].Id, popped[3].Id, reused], resubmitted);
+        next.PublishUsed();
+        Assert.Equal(resubmitted, h.TakeUsedIds());
+        Assert.Equal(QueueError.None, h.Driver.Fault);
+    }
+
+    /// <summary>
+    /// A driver that makes a slot available again although the device still holds the chain
+    /// popped from it (no used element gave it back) would have more descriptors outstanding than
+    /// the ring holds: the queue stops with a fault rather than lose track of a chain.
+    /// </summary>
+    [Fact]
+    public void A_driver_that_reuses_a_slot_it_was_not_given_back_stops_the_queue()
+    {
+        using var h = QueueHarness.Create(packed: true, 4, indirect: false);
+        h.Device.TrackInflight(new PackedInflightTracker(_area, 4), recover: false);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(h.Driver.TryAdd([new(h.DataBase + ((ulong)i * 512), 512, true)], false, out _));
+        }
+
+        h.Driver.PublishAvail();
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(h.Device.TryPop(out _));
+        }
+
+        // Slot 0 made available on the second lap (AVAIL clear, USED set) with nothing given back.
+        Assert.Equal(MemoryFault.None, h.Memory.TryGetPointer(h.Config.DescriptorTable, PackedDesc.Size, out var slot0));
+        *(ushort*)(slot0 + PackedDesc.FlagsOffset) = LittleEndian.FromHost((ushort)PackedDescFlags.Used);
+
+        Assert.False(h.Device.TryPop(out _));
+        Assert.Equal(QueueError.OutstandingExceedsRing, h.Device.Fault);
+    }
+
+    private Span<byte> Area => new(_area, PackedInflightTracker.AreaSize(Size));
+
+    private byte[] Snapshot() => Area.ToArray();
+
+    /// <summary>Makes <paramref name="count"/> chains available, pops them and completes them without publishing.</summary>
+    private static List<ushort> CompleteUnpublished(QueueHarness h, int count)
+    {
+        var ids = new List<ushort>();
+        for (var i = 0; i < count; i++)
+        {
+            Assert.True(h.Driver.TryAdd([new(h.DataBase + ((ulong)i * 512), 512, true)], false, out var id));
+            ids.Add(id);
+        }
+
+        h.Driver.PublishAvail();
+        for (var i = 0; i < count; i++)
+        {
+            Assert.True(h.Device.TryPop(out var chain));
+            h.Device.AddUsed(chain.Head, 512);
+        }
+
+        return ids;
+    }
+
+    /// <summary>A new device queue on the same ring, recovering from the same area.</summary>
+    private DeviceQueue Successor(QueueHarness h, int expectedResubmissions)
+    {
+        Assert.Equal(QueueError.None, PackedQueue.TryCreate(h.Memory, h.Config, QueuePosition.Initial, out var next));
+        Assert.Equal(expectedResubmissions, next!.TrackInflight(new PackedInflightTracker(_area, Size), recover: true));
+        return next;
+    }
+
+    private static void AssertServesOneMore(QueueHarness h, DeviceQueue next)
+    {
+        Assert.True(h.Driver.TryAdd([new(h.DataBase, 512, true)], false, out var id));
+        h.Driver.PublishAvail();
+        Assert.True(next.TryPop(out var chain));
+        Assert.Equal(id, chain.Head.Id);
+        next.AddUsed(chain.Head, 512);
+        next.PublishUsed();
+        Assert.Equal([id], h.TakeUsedIds());
         Assert.Equal(QueueError.None, h.Driver.Fault);
     }
 
