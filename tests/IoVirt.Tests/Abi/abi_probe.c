@@ -14,6 +14,7 @@
 #include <linux/virtio_ring.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_gpu.h>
 #include <linux/vhost_types.h>
 #include <linux/kvm.h>
 #include <linux/virtio_pci.h>
@@ -364,6 +365,50 @@ static void virtio_pci(void)
     VAL(VIRTIO_PCI_ISR_CONFIG);
 }
 
+static void gpu(void)
+{
+    SIZE(virtio_gpu_ctrl_hdr); OFF(virtio_gpu_ctrl_hdr, type); OFF(virtio_gpu_ctrl_hdr, flags);
+    OFF(virtio_gpu_ctrl_hdr, fence_id); OFF(virtio_gpu_ctrl_hdr, ctx_id); OFF(virtio_gpu_ctrl_hdr, ring_idx);
+    SIZE(virtio_gpu_rect); OFF(virtio_gpu_rect, x); OFF(virtio_gpu_rect, y); OFF(virtio_gpu_rect, width); OFF(virtio_gpu_rect, height);
+    SIZE(virtio_gpu_config); OFF(virtio_gpu_config, events_read); OFF(virtio_gpu_config, events_clear);
+    OFF(virtio_gpu_config, num_scanouts); OFF(virtio_gpu_config, num_capsets);
+    SIZE(virtio_gpu_resource_create_2d); OFF(virtio_gpu_resource_create_2d, hdr); OFF(virtio_gpu_resource_create_2d, resource_id);
+    OFF(virtio_gpu_resource_create_2d, format); OFF(virtio_gpu_resource_create_2d, width); OFF(virtio_gpu_resource_create_2d, height);
+    SIZE(virtio_gpu_resource_unref); OFF(virtio_gpu_resource_unref, resource_id);
+    SIZE(virtio_gpu_resource_detach_backing); OFF(virtio_gpu_resource_detach_backing, resource_id);
+    SIZE(virtio_gpu_set_scanout); OFF(virtio_gpu_set_scanout, r); OFF(virtio_gpu_set_scanout, scanout_id); OFF(virtio_gpu_set_scanout, resource_id);
+    SIZE(virtio_gpu_resource_flush); OFF(virtio_gpu_resource_flush, r); OFF(virtio_gpu_resource_flush, resource_id);
+    SIZE(virtio_gpu_transfer_to_host_2d); OFF(virtio_gpu_transfer_to_host_2d, r); OFF(virtio_gpu_transfer_to_host_2d, offset);
+    OFF(virtio_gpu_transfer_to_host_2d, resource_id);
+    SIZE(virtio_gpu_resource_attach_backing); OFF(virtio_gpu_resource_attach_backing, resource_id); OFF(virtio_gpu_resource_attach_backing, nr_entries);
+    SIZE(virtio_gpu_mem_entry); OFF(virtio_gpu_mem_entry, addr); OFF(virtio_gpu_mem_entry, length);
+    SIZE(virtio_gpu_cmd_get_edid); OFF(virtio_gpu_cmd_get_edid, scanout);
+    SIZE(virtio_gpu_resp_edid); OFF(virtio_gpu_resp_edid, size); OFF(virtio_gpu_resp_edid, edid);
+    SIZE(virtio_gpu_cursor_pos); OFF(virtio_gpu_cursor_pos, scanout_id); OFF(virtio_gpu_cursor_pos, x); OFF(virtio_gpu_cursor_pos, y);
+    SIZE(virtio_gpu_update_cursor); OFF(virtio_gpu_update_cursor, pos); OFF(virtio_gpu_update_cursor, resource_id);
+    OFF(virtio_gpu_update_cursor, hot_x); OFF(virtio_gpu_update_cursor, hot_y);
+    SIZE(virtio_gpu_resp_display_info); OFF(virtio_gpu_resp_display_info, pmodes);
+    SIZE(virtio_gpu_display_one); OFF(virtio_gpu_display_one, r); OFF(virtio_gpu_display_one, enabled); OFF(virtio_gpu_display_one, flags);
+    VAL(VIRTIO_GPU_F_VIRGL); VAL(VIRTIO_GPU_F_EDID); VAL(VIRTIO_GPU_F_RESOURCE_UUID); VAL(VIRTIO_GPU_F_RESOURCE_BLOB); VAL(VIRTIO_GPU_F_CONTEXT_INIT);
+    VAL(VIRTIO_GPU_FLAG_FENCE); VAL(VIRTIO_GPU_FLAG_INFO_RING_IDX); VAL(VIRTIO_GPU_EVENT_DISPLAY); VAL(VIRTIO_GPU_MAX_SCANOUTS);
+    VAL(VIRTIO_GPU_CMD_GET_DISPLAY_INFO); VAL(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D); VAL(VIRTIO_GPU_CMD_RESOURCE_UNREF);
+    VAL(VIRTIO_GPU_CMD_SET_SCANOUT); VAL(VIRTIO_GPU_CMD_RESOURCE_FLUSH); VAL(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D);
+    VAL(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING); VAL(VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING); VAL(VIRTIO_GPU_CMD_GET_CAPSET_INFO);
+    VAL(VIRTIO_GPU_CMD_GET_CAPSET); VAL(VIRTIO_GPU_CMD_GET_EDID); VAL(VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID);
+    VAL(VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB); VAL(VIRTIO_GPU_CMD_SET_SCANOUT_BLOB);
+    VAL(VIRTIO_GPU_CMD_CTX_CREATE); VAL(VIRTIO_GPU_CMD_CTX_DESTROY); VAL(VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE);
+    VAL(VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE); VAL(VIRTIO_GPU_CMD_RESOURCE_CREATE_3D); VAL(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D);
+    VAL(VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D); VAL(VIRTIO_GPU_CMD_SUBMIT_3D); VAL(VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB);
+    VAL(VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB); VAL(VIRTIO_GPU_CMD_UPDATE_CURSOR); VAL(VIRTIO_GPU_CMD_MOVE_CURSOR);
+    VAL(VIRTIO_GPU_RESP_OK_NODATA); VAL(VIRTIO_GPU_RESP_OK_DISPLAY_INFO); VAL(VIRTIO_GPU_RESP_OK_CAPSET_INFO);
+    VAL(VIRTIO_GPU_RESP_OK_CAPSET); VAL(VIRTIO_GPU_RESP_OK_EDID); VAL(VIRTIO_GPU_RESP_OK_RESOURCE_UUID); VAL(VIRTIO_GPU_RESP_OK_MAP_INFO);
+    VAL(VIRTIO_GPU_RESP_ERR_UNSPEC); VAL(VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY); VAL(VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID);
+    VAL(VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID); VAL(VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID); VAL(VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    VAL(VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM); VAL(VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM); VAL(VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM);
+    VAL(VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM); VAL(VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM); VAL(VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM);
+    VAL(VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM); VAL(VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM);
+}
+
 int main(void)
 {
     VAL(LINUX_VERSION_CODE);
@@ -376,5 +421,6 @@ int main(void)
     kvm();
     x86_boot();
     virtio_pci();
+    gpu();
     return 0;
 }
