@@ -26,6 +26,7 @@ internal static class Program
         [NetSwitchTarget.Name] = (input => NetSwitchTarget.Run(input), NetSwitchTarget.WriteSeeds),
         [VhostUserSequenceTarget.Name] = (input => VhostUserSequenceTarget.Run(input), VhostUserSequenceTarget.WriteSeeds),
         [MuxConfigTarget.Name] = (input => MuxConfigTarget.Run(input), MuxConfigTarget.WriteSeeds),
+        [GpuCommandTarget.Name] = (input => GpuCommandTarget.Run(input), GpuCommandTarget.WriteSeeds),
     };
 
     private static int Main(string[] args)

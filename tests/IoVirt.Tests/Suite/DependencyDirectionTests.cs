@@ -29,6 +29,7 @@ public sealed class DependencyDirectionTests
     [InlineData("backends/Blk/IoVirt.Backends.Blk.csproj")]
     [InlineData("backends/Net/IoVirt.Backends.Net.csproj")]
     [InlineData("backends/Rng/IoVirt.Backends.Rng.csproj")]
+    [InlineData("backends/Gpu/IoVirt.Backends.Gpu.csproj")]
     [InlineData("backends/Mux/IoVirt.Backends.Mux.csproj")]
     public void Device_back_ends_build_on_the_device_package_and_reach_no_transport(string project)
     {

@@ -1,0 +1,30 @@
+using IoVirt.Abi.Gpu;
+
+namespace IoVirt.Backends.Gpu;
+
+/// <summary>
+/// Where scanouts go: a window, files, or a VMM's display over the vhost-user-gpu socket. Called
+/// on the device's worker thread; a frame's pixels are valid only during the call.
+/// </summary>
+public interface IGpuDisplay
+{
+    /// <summary>A scanout shows a <paramref name="width"/> by <paramref name="height"/> image now, or (width 0) nothing.</summary>
+    void ScanoutChanged(int scanout, uint width, uint height);
+
+    /// <summary><paramref name="damage"/> (in scanout coordinates) of the scanout's image changed; <paramref name="frame"/> is the whole image.</summary>
+    void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage);
+}
+
+/// <summary>A scanout's image: <see cref="Height"/> rows of <see cref="Stride"/> bytes, <see cref="Width"/> pixels of 4 bytes each in <see cref="Format"/>.</summary>
+public readonly ref struct GpuFrame(VirtioGpuFormat format, ReadOnlySpan<byte> pixels, int stride, uint width, uint height)
+{
+    public VirtioGpuFormat Format { get; } = format;
+
+    public ReadOnlySpan<byte> Pixels { get; } = pixels;
+
+    public int Stride { get; } = stride;
+
+    public uint Width { get; } = width;
+
+    public uint Height { get; } = height;
+}

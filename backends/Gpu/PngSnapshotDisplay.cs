@@ -1,0 +1,33 @@
+using IoVirt.Abi.Gpu;
+
+namespace IoVirt.Backends.Gpu;
+
+/// <summary>
+/// `--snapshot DIR`: after each flush, scanout N's whole image is in DIR/scanout-N.png (written to
+/// a temporary name and renamed, so a reader never sees half a file); a scanout turned off loses
+/// its file.
+/// </summary>
+public sealed class PngSnapshotDisplay(string directory) : IGpuDisplay
+{
+    public string PathOf(int scanout) => Path.Combine(directory, $"scanout-{scanout}.png");
+
+    public void ScanoutChanged(int scanout, uint width, uint height)
+    {
+        if (width == 0)
+        {
+            File.Delete(PathOf(scanout));
+        }
+    }
+
+    public void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage)
+    {
+        var path = PathOf(scanout);
+        var temporary = path + ".tmp";
+        using (var file = File.Create(temporary))
+        {
+            PngWriter.Write(file, frame);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+}
