@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Gpu;
 using IoVirt.Abi.Virtio;
@@ -21,6 +22,7 @@ public sealed class GpuDevice : VirtioDeviceModel
 
     private readonly GpuDeviceOptions _options;
     private readonly GpuState _state;
+    private readonly Displays _displays;
     private readonly byte[] _config = new byte[VirtioGpuConfig.Size];
     private readonly byte[] _request;
     private readonly byte[] _response = new byte[VirtioGpuRespEdid.Size];
@@ -32,7 +34,8 @@ public sealed class GpuDevice : VirtioDeviceModel
     {
         options.Validate();
         _options = options;
-        _state = new GpuState(options, display);
+        _displays = new Displays(display);
+        _state = new GpuState(options, _displays);
         _request = new byte[VirtioGpuResourceAttachBacking.Size + (options.MaxBackingEntries * VirtioGpuMemEntry.Size)];
         var config = new VirtioGpuConfig { NumScanouts = (uint)options.Scanouts };
         MemoryMarshal.Write(_config, in config);
@@ -73,6 +76,16 @@ public sealed class GpuDevice : VirtioDeviceModel
     }
 
     public override int WorkerGroup(int queueIndex) => 0;
+
+    /// <summary>The front end's display (vhost-user GPU_SET_SOCKET): scanouts go there from now on, besides the display given at construction.</summary>
+    public override bool ConnectDisplay(SafeHandle socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        var stream = new Socket(new SafeSocketHandle(socket.DangerousGetHandle(), ownsHandle: true));
+        socket.SetHandleAsInvalid();
+        _displays.Connect(new VhostUserGpuDisplay(stream));
+        return true;
+    }
 
     public override void ProcessQueue(int queueIndex, DeviceQueue queue)
     {
@@ -226,6 +239,38 @@ public sealed class GpuDevice : VirtioDeviceModel
 
         value = MemoryMarshal.Read<T>(request);
         return true;
+    }
+
+    /// <summary>The display given at construction and the front end's, if connected; both see everything.</summary>
+    private sealed class Displays(IGpuDisplay? local) : IGpuDisplay
+    {
+        private VhostUserGpuDisplay? _remote;
+
+        public void Connect(VhostUserGpuDisplay remote) => Interlocked.Exchange(ref _remote, remote)?.Dispose();
+
+        public void ScanoutChanged(int scanout, uint width, uint height)
+        {
+            local?.ScanoutChanged(scanout, width, height);
+            Volatile.Read(ref _remote)?.ScanoutChanged(scanout, width, height);
+        }
+
+        public void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage)
+        {
+            local?.Flush(scanout, frame, damage);
+            Volatile.Read(ref _remote)?.Flush(scanout, frame, damage);
+        }
+
+        public void MoveCursor(int scanout, uint x, uint y, bool visible)
+        {
+            local?.MoveCursor(scanout, x, y, visible);
+            Volatile.Read(ref _remote)?.MoveCursor(scanout, x, y, visible);
+        }
+
+        public void SetCursor(int scanout, uint x, uint y, uint hotX, uint hotY, GpuFrame image)
+        {
+            local?.SetCursor(scanout, x, y, hotX, hotY, image);
+            Volatile.Read(ref _remote)?.SetCursor(scanout, x, y, hotX, hotY, image);
+        }
     }
 
     /// <summary>Writes <paramref name="answer"/> into the chain's writable buffers, in order, if it fits; the bytes written (zero when it does not).</summary>

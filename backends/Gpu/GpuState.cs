@@ -10,6 +10,9 @@ namespace IoVirt.Backends.Gpu;
 /// </summary>
 internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
 {
+    /// <summary>The side of a cursor image, in pixels.</summary>
+    public const uint CursorSide = 64;
+
     private readonly Dictionary<uint, GpuResource> _resources = [];
     private readonly Scanout[] _scanouts = new Scanout[options.Scanouts];
     private ulong _resourceBytes;
@@ -65,6 +68,7 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
         if (Cursor.Resource == id)
         {
             Cursor = Cursor with { Resource = 0 };
+            display?.MoveCursor((int)Cursor.Scanout, Cursor.X, Cursor.Y, visible: false);
         }
 
         return VirtioGpuCtrlType.OkNoData;
@@ -220,21 +224,32 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
     public void UpdateCursor(in VirtioGpuUpdateCursor command)
     {
         var id = command.ResourceId;
-        if (id != 0 && (!_resources.TryGetValue(id, out var image) || image.Width != 64 || image.Height != 64))
+        GpuResource? image = null;
+        var position = command.Position;
+        if ((id != 0 && (!_resources.TryGetValue(id, out image) || image.Width != CursorSide || image.Height != CursorSide)) || !IsScanout(position.ScanoutId))
         {
-            return; // the cursor queue has no responses: a bad image is ignored
+            return; // the cursor queue has no answers: a bad image or scanout is ignored
         }
 
-        MoveCursor(command);
-        Cursor = Cursor with { Resource = id };
+        Cursor = (id, position.ScanoutId, position.X, position.Y);
+        if (image is null)
+        {
+            display?.MoveCursor((int)position.ScanoutId, position.X, position.Y, visible: false);
+        }
+        else
+        {
+            display?.SetCursor((int)position.ScanoutId, position.X, position.Y, command.HotX, command.HotY, new GpuFrame(image.Format, image.Pixels, image.Stride, image.Width, image.Height));
+        }
     }
 
+    /// <summary>MOVE_CURSOR: the same image at another place.</summary>
     public void MoveCursor(in VirtioGpuUpdateCursor command)
     {
         var position = command.Position;
         if (IsScanout(position.ScanoutId))
         {
             Cursor = Cursor with { Scanout = position.ScanoutId, X = position.X, Y = position.Y };
+            display?.MoveCursor((int)position.ScanoutId, position.X, position.Y, Cursor.Resource != 0);
         }
     }
 

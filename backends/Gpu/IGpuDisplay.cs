@@ -13,6 +13,12 @@ public interface IGpuDisplay
 
     /// <summary><paramref name="damage"/> (in scanout coordinates) of the scanout's image changed; <paramref name="frame"/> is the whole image.</summary>
     void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage);
+
+    /// <summary>The cursor moved on <paramref name="scanout"/>; hidden when <paramref name="visible"/> is false.</summary>
+    void MoveCursor(int scanout, uint x, uint y, bool visible);
+
+    /// <summary>The cursor has a new 64x64 <paramref name="image"/> with its hot spot, at x, y.</summary>
+    void SetCursor(int scanout, uint x, uint y, uint hotX, uint hotY, GpuFrame image);
 }
 
 /// <summary>A scanout's image: <see cref="Height"/> rows of <see cref="Stride"/> bytes, <see cref="Width"/> pixels of 4 bytes each in <see cref="Format"/>.</summary>

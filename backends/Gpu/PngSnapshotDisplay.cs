@@ -30,4 +30,13 @@ public sealed class PngSnapshotDisplay(string directory) : IGpuDisplay
 
         File.Move(temporary, path, overwrite: true);
     }
+
+    /// <summary>Snapshots show the scanouts alone, without the cursor.</summary>
+    public void MoveCursor(int scanout, uint x, uint y, bool visible)
+    {
+    }
+
+    public void SetCursor(int scanout, uint x, uint y, uint hotX, uint hotY, GpuFrame image)
+    {
+    }
 }

@@ -127,6 +127,18 @@ public static class GpuCommandTarget
         {
         }
 
+        public void MoveCursor(int scanout, uint x, uint y, bool visible)
+        {
+        }
+
+        public void SetCursor(int scanout, uint x, uint y, uint hotX, uint hotY, GpuFrame image)
+        {
+            if (image.Width != 64 || image.Height != 64 || image.Pixels.Length < 64 * 64 * 4)
+            {
+                throw new FuzzInvariantException($"a {image.Width}x{image.Height} cursor image");
+            }
+        }
+
         public void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage)
         {
             var sum = 0;

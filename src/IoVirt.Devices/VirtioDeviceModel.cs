@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using IoVirt.Abi.Virtio;
 using IoVirt.Virtqueue;
 
@@ -100,6 +101,13 @@ public abstract class VirtioDeviceModel
             throw new InvalidDataException($"the {Name} device keeps no state, but a state was sent");
         }
     }
+
+    /// <summary>
+    /// A connected stream socket to the VMM's display, on which the device says what its
+    /// scanouts show (vhost-user's GPU_SET_SOCKET hands one to a GPU). The device owns it from
+    /// the call on; a new one replaces the old. False (the default) for a device with no display.
+    /// </summary>
+    public virtual bool ConnectDisplay(SafeHandle socket) => false;
 
     /// <summary>Returns the device to its initial state (RESET_DEVICE, or the front end went away).</summary>
     public virtual void Reset()

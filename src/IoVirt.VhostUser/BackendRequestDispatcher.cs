@@ -221,6 +221,10 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 Expect(payload, 0, 1);
                 RequireProtocol(VhostUserProtocolFeatures.LogShmfd);
                 return NoReply;
+            case VhostUserRequest.GpuSetSocket:
+                Expect(payload, 0, 1);
+                handler.SetGpuSocket(channel.TakeFd(0));
+                return NoReply;
             case VhostUserRequest.SetDeviceStateFd:
                 RequireProtocol(VhostUserProtocolFeatures.DeviceState);
                 Expect(payload, VhostUserDeviceStateTransfer.Size, 1);

@@ -243,6 +243,16 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
 
     public void SetLogBase(VhostUserLog log, SafeFileHandle file) => _memory.SetDirtyLog(log, file);
 
+    public void SetGpuSocket(SafeFileHandle socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        if (!_device.ConnectDisplay(socket))
+        {
+            socket.Dispose();
+            throw new VhostUserProtocolException($"the {_device.Name} device has no display to take a GPU socket");
+        }
+    }
+
     /// <summary>The device's state moves while it is suspended: every ring stopped.</summary>
     public void SetDeviceStateFd(VhostUserTransferDirection direction, VhostUserMigrationPhase phase, SafeFileHandle pipe)
     {

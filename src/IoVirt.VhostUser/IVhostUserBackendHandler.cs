@@ -71,6 +71,9 @@ public interface IVhostUserBackendHandler
     /// <summary>SET_DEVICE_STATE_FD: begins moving the device's state through <paramref name="pipe"/>.</summary>
     void SetDeviceStateFd(VhostUserTransferDirection direction, VhostUserMigrationPhase phase, SafeFileHandle pipe);
 
+    /// <summary>GPU_SET_SOCKET: the socket of the vhost-user-gpu display protocol, to the front end's display.</summary>
+    void SetGpuSocket(SafeFileHandle socket);
+
     /// <summary>CHECK_DEVICE_STATE: whether the transfer begun last went through.</summary>
     bool CheckDeviceState();
 

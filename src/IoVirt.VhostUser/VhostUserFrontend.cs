@@ -111,6 +111,9 @@ public sealed class VhostUserFrontend : IDisposable
 
     public void SetVringErr(uint index, EventFd? err) => SetVringFd(VhostUserRequest.SetVringErr, index, err);
 
+    /// <summary>GPU_SET_SOCKET: hands the back end its end of the vhost-user-gpu display socket.</summary>
+    public void SetGpuSocket(UnixSocket display) => Command(VhostUserRequest.GpuSetSocket, [], [display.Fd]);
+
     public void SetVringEnable(uint index, bool enable) => Command(VhostUserRequest.SetVringEnable, State(index, enable ? 1u : 0u));
 
     /// <summary>Reads <paramref name="length"/> bytes of the device config space at <paramref name="offset"/>; an empty result is the back end's refusal.</summary>

@@ -226,6 +226,13 @@ public sealed class GpuDeviceTests : IDisposable
         Assert.Equal((1U, 0U, 5U, 6U), _gpu.Device.Cursor);
         Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Unref(1));
         Assert.Equal(0U, _gpu.Device.Cursor.Resource);
+
+        // The display saw the 64x64 image once, a move with the cursor still shown, and the
+        // cursor hidden when its image went away.
+        Assert.Equal(3, _display.CursorEvents.Count);
+        Assert.Equal((1, 10U, 20U, true, 64 * 64 * 4), (_display.CursorEvents[0].Scanout, _display.CursorEvents[0].X, _display.CursorEvents[0].Y, _display.CursorEvents[0].Visible, _display.CursorEvents[0].Image!.Length));
+        Assert.Equal((0, 5U, 6U, true, (byte[]?)null), _display.CursorEvents[1]);
+        Assert.Equal((0, 5U, 6U, false, (byte[]?)null), _display.CursorEvents[2]);
     }
 
     public void Dispose() => _gpu.Dispose();

@@ -122,7 +122,13 @@ internal sealed class RecordingDisplay : IGpuDisplay
 
     public List<(int Scanout, VirtioGpuRect Damage)> Flushes { get; } = [];
 
+    public List<(int Scanout, uint X, uint Y, bool Visible, byte[]? Image)> CursorEvents { get; } = [];
+
     public void ScanoutChanged(int scanout, uint width, uint height) => Scanouts[scanout] = (width, height);
+
+    public void MoveCursor(int scanout, uint x, uint y, bool visible) => CursorEvents.Add((scanout, x, y, visible, null));
+
+    public void SetCursor(int scanout, uint x, uint y, uint hotX, uint hotY, GpuFrame image) => CursorEvents.Add((scanout, x, y, true, image.Pixels.ToArray()));
 
     public void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage)
     {

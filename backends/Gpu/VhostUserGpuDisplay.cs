@@ -1,0 +1,165 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using IoVirt.Abi.Gpu;
+using IoVirt.Abi.VhostUser;
+
+namespace IoVirt.Backends.Gpu;
+
+/// <summary>
+/// The VMM's display over the vhost-user-gpu protocol (QEMU docs/interop/vhost-user-gpu.rst), on
+/// the socket GPU_SET_SOCKET handed over: SCANOUT when a scanout changes, UPDATE with the damaged
+/// region's pixels (x8r8g8b8) on each flush, and the cursor messages. Protocol features are
+/// negotiated (none are used) before the first message, on the device's worker: the front end
+/// answers from its main loop, which may be waiting on the vhost-user socket while
+/// GPU_SET_SOCKET is being handled. A broken socket ends the display, never the device.
+/// </summary>
+public sealed class VhostUserGpuDisplay(Socket socket) : IGpuDisplay, IDisposable
+{
+    private byte[] _message = new byte[VhostUserHeader.Size + VhostUserGpuCursorUpdate.Size + VhostUserGpuCursorUpdate.ImageBytes];
+    private bool _negotiated;
+    private bool _broken;
+
+    /// <summary>True once a send or the negotiation failed; nothing is sent after.</summary>
+    public bool IsBroken => _broken;
+
+    public void ScanoutChanged(int scanout, uint width, uint height)
+    {
+        var payload = new VhostUserGpuScanout { ScanoutId = (uint)scanout, Width = width, Height = height };
+        Send(VhostUserGpuRequest.Scanout, Bytes(ref payload));
+    }
+
+    public void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage)
+    {
+        var pixels = (int)(damage.Width * damage.Height * 4);
+        var body = Reserve(VhostUserGpuUpdate.Size + pixels);
+        var update = new VhostUserGpuUpdate { ScanoutId = (uint)scanout, X = damage.X, Y = damage.Y, Width = damage.Width, Height = damage.Height };
+        MemoryMarshal.Write(body, in update);
+        var rowBytes = (int)damage.Width * 4;
+        for (var y = 0; y < damage.Height; y++)
+        {
+            var source = frame.Pixels.Slice((int)(((damage.Y + y) * frame.Stride) + (damage.X * 4)), rowBytes);
+            ToX8R8G8B8(frame.Format, source, body.Slice(VhostUserGpuUpdate.Size + (y * rowBytes), rowBytes));
+        }
+
+        SendReserved(VhostUserGpuRequest.Update, body.Length);
+    }
+
+    public void MoveCursor(int scanout, uint x, uint y, bool visible)
+    {
+        var position = new VhostUserGpuCursorPos { ScanoutId = (uint)scanout, X = x, Y = y };
+        Send(visible ? VhostUserGpuRequest.CursorPos : VhostUserGpuRequest.CursorPosHide, Bytes(ref position));
+    }
+
+    public void SetCursor(int scanout, uint x, uint y, uint hotX, uint hotY, GpuFrame image)
+    {
+        var body = Reserve(VhostUserGpuCursorUpdate.Size + VhostUserGpuCursorUpdate.ImageBytes);
+        var update = new VhostUserGpuCursorUpdate { Position = new VhostUserGpuCursorPos { ScanoutId = (uint)scanout, X = x, Y = y }, HotX = hotX, HotY = hotY };
+        MemoryMarshal.Write(body, in update);
+        // a8r8g8b8 in native order is the same bytes as x8r8g8b8 with alpha kept.
+        ToX8R8G8B8(image.Format, image.Pixels[..VhostUserGpuCursorUpdate.ImageBytes], body[VhostUserGpuCursorUpdate.Size..], keepAlpha: true);
+        SendReserved(VhostUserGpuRequest.CursorUpdate, body.Length);
+    }
+
+    public void Dispose() => socket.Dispose();
+
+    /// <summary>Writes pixels of <paramref name="format"/> as little-endian x8r8g8b8 words: blue, green, red, then alpha (or 0xff).</summary>
+    public static void ToX8R8G8B8(VirtioGpuFormat format, ReadOnlySpan<byte> source, Span<byte> destination, bool keepAlpha = false)
+    {
+        var (r, g, b) = PngWriter.ChannelOffsets(format);
+        var a = 6 - r - g - b; // the fourth byte of the four
+        for (var i = 0; i < source.Length; i += 4)
+        {
+            destination[i] = source[i + b];
+            destination[i + 1] = source[i + g];
+            destination[i + 2] = source[i + r];
+            destination[i + 3] = keepAlpha ? source[i + a] : (byte)0xff;
+        }
+    }
+
+    private static ReadOnlySpan<byte> Bytes<T>(ref T value)
+        where T : unmanaged => MemoryMarshal.AsBytes(new Span<T>(ref value));
+
+    private void Send(VhostUserGpuRequest request, ReadOnlySpan<byte> payload)
+    {
+        payload.CopyTo(Reserve(payload.Length));
+        SendReserved(request, payload.Length);
+    }
+
+    /// <summary>The payload part of the message buffer, grown to <paramref name="length"/>.</summary>
+    private Span<byte> Reserve(int length)
+    {
+        if (_message.Length < VhostUserHeader.Size + length)
+        {
+            _message = new byte[VhostUserHeader.Size + length];
+        }
+
+        return _message.AsSpan(VhostUserHeader.Size, length);
+    }
+
+    private void SendReserved(VhostUserGpuRequest request, int payloadLength)
+    {
+        if (_broken || !Negotiate())
+        {
+            return;
+        }
+
+        var header = new VhostUserHeader { Request = (uint)request, PayloadSize = (uint)payloadLength };
+        MemoryMarshal.Write(_message, in header);
+        try
+        {
+            socket.Send(_message.AsSpan(0, VhostUserHeader.Size + payloadLength));
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            _broken = true;
+        }
+    }
+
+    /// <summary>GET_PROTOCOL_FEATURES, then SET_PROTOCOL_FEATURES with none; false when the front end does not answer as the protocol says.</summary>
+    private bool Negotiate()
+    {
+        if (_negotiated)
+        {
+            return true;
+        }
+
+        try
+        {
+            Span<byte> message = stackalloc byte[VhostUserHeader.Size + sizeof(ulong)];
+            MemoryMarshal.Write(message, new VhostUserHeader { Request = (uint)VhostUserGpuRequest.GetProtocolFeatures });
+            socket.Send(message[..VhostUserHeader.Size]);
+            ReceiveExactly(message);
+            var reply = MemoryMarshal.Read<VhostUserHeader>(message);
+            if (reply.Request != (uint)VhostUserGpuRequest.GetProtocolFeatures || (reply.Flags & VhostUserHeaderFlags.Reply) == 0 || reply.PayloadSize != sizeof(ulong))
+            {
+                _broken = true;
+                return false;
+            }
+
+            MemoryMarshal.Write(message, new VhostUserHeader { Request = (uint)VhostUserGpuRequest.SetProtocolFeatures, PayloadSize = sizeof(ulong) });
+            MemoryMarshal.Write(message[VhostUserHeader.Size..], 0UL);
+            socket.Send(message);
+            _negotiated = true;
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            _broken = true;
+            return false;
+        }
+    }
+
+    private void ReceiveExactly(Span<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var read = socket.Receive(buffer);
+            if (read == 0)
+            {
+                throw new SocketException((int)SocketError.ConnectionReset);
+            }
+
+            buffer = buffer[read..];
+        }
+    }
+}
