@@ -1,10 +1,11 @@
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Gpu;
 using IoVirt.Abi.Virtio;
 using IoVirt.Devices;
+using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;
+using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.Backends.Gpu;
 
@@ -78,12 +79,9 @@ public sealed class GpuDevice : VirtioDeviceModel
     public override int WorkerGroup(int queueIndex) => 0;
 
     /// <summary>The front end's display (vhost-user GPU_SET_SOCKET): scanouts go there from now on, besides the display given at construction.</summary>
-    public override bool ConnectDisplay(SafeHandle socket)
+    public override bool ConnectDisplay(SafeFileHandle socket)
     {
-        ArgumentNullException.ThrowIfNull(socket);
-        var stream = new Socket(new SafeSocketHandle(socket.DangerousGetHandle(), ownsHandle: true));
-        socket.SetHandleAsInvalid();
-        _displays.Connect(new VhostUserGpuDisplay(stream));
+        _displays.Connect(new VhostUserGpuDisplay(UnixSocket.Adopt(socket)));
         return true;
     }
 

@@ -1,7 +1,8 @@
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Gpu;
 using IoVirt.Abi.VhostUser;
+using IoVirt.Interop;
+using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.Backends.Gpu;
 
@@ -13,7 +14,7 @@ namespace IoVirt.Backends.Gpu;
 /// answers from its main loop, which may be waiting on the vhost-user socket while
 /// GPU_SET_SOCKET is being handled. A broken socket ends the display, never the device.
 /// </summary>
-public sealed class VhostUserGpuDisplay(Socket socket) : IGpuDisplay, IDisposable
+public sealed class VhostUserGpuDisplay(UnixSocket socket) : IGpuDisplay, IDisposable
 {
     private byte[] _message = new byte[VhostUserHeader.Size + VhostUserGpuCursorUpdate.Size + VhostUserGpuCursorUpdate.ImageBytes];
     private bool _negotiated;
@@ -109,7 +110,7 @@ public sealed class VhostUserGpuDisplay(Socket socket) : IGpuDisplay, IDisposabl
         {
             socket.Send(_message.AsSpan(0, VhostUserHeader.Size + payloadLength));
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             _broken = true;
         }
@@ -142,7 +143,7 @@ public sealed class VhostUserGpuDisplay(Socket socket) : IGpuDisplay, IDisposabl
             _negotiated = true;
             return true;
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             _broken = true;
             return false;
@@ -151,12 +152,18 @@ public sealed class VhostUserGpuDisplay(Socket socket) : IGpuDisplay, IDisposabl
 
     private void ReceiveExactly(Span<byte> buffer)
     {
+        Span<SafeFileHandle?> fds = new SafeFileHandle?[UnixSocket.MaxFds];
         while (!buffer.IsEmpty)
         {
-            var read = socket.Receive(buffer);
+            var read = socket.Receive(buffer, fds, out var fdCount);
+            foreach (var fd in fds[..fdCount])
+            {
+                fd?.Dispose(); // no reply carries descriptors
+            }
+
             if (read == 0)
             {
-                throw new SocketException((int)SocketError.ConnectionReset);
+                throw new IOException("the display closed its socket");
             }
 
             buffer = buffer[read..];

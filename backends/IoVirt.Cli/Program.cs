@@ -13,6 +13,7 @@ internal static class Program
         var root = new RootCommand("IoVirt's programs: vhost-user back ends for virtio devices, a load generator and a demo.");
         root.Add(DemoCommand.Create());
         root.Add(RngCommand.Create());
+        root.Add(GpuCommand.Create());
         root.Add(BlkCommand.Create());
         root.Add(NetCommand.Create());
         root.Add(MuxCommand.Create());

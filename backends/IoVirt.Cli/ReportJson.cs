@@ -10,5 +10,6 @@ namespace IoVirt.Cli;
 [JsonSerializable(typeof(BlkReport))]
 [JsonSerializable(typeof(NetTotals))]
 [JsonSerializable(typeof(RngReport))]
+[JsonSerializable(typeof(GpuReport))]
 [JsonSerializable(typeof(MuxReport))]
 internal sealed partial class ReportJson : JsonSerializerContext;

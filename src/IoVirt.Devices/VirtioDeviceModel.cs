@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using IoVirt.Abi.Virtio;
 using IoVirt.Virtqueue;
 
@@ -107,7 +107,7 @@ public abstract class VirtioDeviceModel
     /// scanouts show (vhost-user's GPU_SET_SOCKET hands one to a GPU). The device owns it from
     /// the call on; a new one replaces the old. False (the default) for a device with no display.
     /// </summary>
-    public virtual bool ConnectDisplay(SafeHandle socket) => false;
+    public virtual bool ConnectDisplay(SafeFileHandle socket) => false;
 
     /// <summary>Returns the device to its initial state (RESET_DEVICE, or the front end went away).</summary>
     public virtual void Reset()

@@ -78,6 +78,15 @@ public sealed unsafe partial class UnixSocket : IDisposable
         return socket;
     }
 
+    /// <summary>Takes over <paramref name="connected"/>, a connected Unix stream socket someone passed (the vhost-user-gpu display socket).</summary>
+    public static UnixSocket Adopt(SafeFileHandle connected)
+    {
+        ArgumentNullException.ThrowIfNull(connected);
+        var socket = new UnixSocket((int)connected.DangerousGetHandle());
+        connected.SetHandleAsInvalid();
+        return socket;
+    }
+
     /// <summary>A connected pair (the vhost-user back-end request channel, and tests).</summary>
     public static (UnixSocket, UnixSocket) Pair()
     {

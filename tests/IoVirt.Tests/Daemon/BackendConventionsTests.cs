@@ -26,7 +26,7 @@ public sealed class BackendConventionsTests : IDisposable
     [Fact]
     public void Every_back_end_has_a_descriptor()
     {
-        Assert.Equal(["50-iovirt-blk.json", "50-iovirt-net.json", "50-iovirt-rng.json"], DescriptorNames());
+        Assert.Equal(["50-iovirt-blk.json", "50-iovirt-gpu.json", "50-iovirt-net.json", "50-iovirt-rng.json"], DescriptorNames());
     }
 
     [Theory]

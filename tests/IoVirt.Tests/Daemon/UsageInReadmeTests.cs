@@ -12,6 +12,7 @@ public class UsageInReadmeTests
     [InlineData("bench-blk")]
     [InlineData("net")]
     [InlineData("mux")]
+    [InlineData("gpu")]
     public void The_readme_holds_the_commands_help_text(string command)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
@@ -34,7 +35,7 @@ public class UsageInReadmeTests
         using var process = DaemonProcess.Start();
         Assert.Equal(0, process.WaitForExit());
         Assert.Contains("Usage:\n  iovirt [command] [options]", process.Stdout, StringComparison.Ordinal);
-        Assert.All(["demo", "rng", "blk", "net", "mux", "bench-blk"], command => Assert.Matches($"\n  {command} +[A-Z]", process.Stdout));
+        Assert.All(["demo", "rng", "gpu", "blk", "net", "mux", "bench-blk"], command => Assert.Matches($"\n  {command} +[A-Z]", process.Stdout));
         Assert.Equal(string.Empty, process.Stderr);
     }
 

@@ -1,0 +1,113 @@
+using System.Runtime.InteropServices;
+using IoVirt.Abi.Gpu;
+using IoVirt.Abi.VhostUser;
+using IoVirt.Interop;
+using IoVirt.Memory;
+using IoVirt.Virtqueue.Driver;
+using IoVirt.VhostUser;
+using Microsoft.Win32.SafeHandles;
+
+namespace IoVirt.Tests.Gpu;
+
+/// <summary>
+/// Both ends of a GPU served over vhost-user, for the tests: the guest's control commands on a
+/// front-end ring, and the VMM's display end of the vhost-user-gpu socket.
+/// </summary>
+internal static class GpuWire
+{
+    public static VirtioGpuCtrlHeader Header(VirtioGpuCtrlType type) => new() { Type = type };
+
+    /// <summary>Sends one command from <paramref name="scratch"/> in guest memory and checks it is answered OK_NODATA.</summary>
+    public static void Command<T>(GuestMemory memory, FrontendQueue queue, ulong scratch, T command, ReadOnlySpan<byte> trailer = default)
+        where T : unmanaged
+    {
+        var answer = scratch + 0x8000;
+        Assert.Equal(MemoryFault.None, memory.Write(scratch, [.. MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in command)), .. trailer]));
+        Assert.True(queue.Driver.TryAdd([new DriverBuffer(scratch, (uint)(Marshal.SizeOf<T>() + trailer.Length), false), new DriverBuffer(answer, 64, true)], false, out var id));
+        queue.Submit();
+        Assert.True(queue.TryWaitUsed(out var used, out var written, 10_000), $"{typeof(T).Name} was not answered");
+        Assert.Equal((id, 24U), (used, written));
+        Assert.Equal(MemoryFault.None, memory.Read(answer, out VirtioGpuCtrlHeader header));
+        Assert.Equal(VirtioGpuCtrlType.OkNoData, header.Type);
+    }
+
+    /// <summary>
+    /// What a guest does to show a <paramref name="width"/> by <paramref name="height"/> picture of
+    /// <paramref name="pixels"/> (R8G8B8A8) on scanout 0: create, attach backing at
+    /// <paramref name="backing"/>, transfer, set the scanout, flush.
+    /// </summary>
+    public static void ShowPicture(GuestMemory memory, FrontendQueue queue, ulong scratch, ulong backing, uint width, uint height, byte[] pixels)
+    {
+        Assert.Equal(MemoryFault.None, memory.Write(backing, pixels));
+        var rect = new VirtioGpuRect(0, 0, width, height);
+        Command(memory, queue, scratch, new VirtioGpuResourceCreate2d { Header = Header(VirtioGpuCtrlType.ResourceCreate2d), ResourceId = 3, Format = VirtioGpuFormat.R8G8B8A8Unorm, Width = width, Height = height });
+        Command(memory, queue, scratch, new VirtioGpuResourceAttachBacking { Header = Header(VirtioGpuCtrlType.ResourceAttachBacking), ResourceId = 3, NrEntries = 1 }, MemoryMarshal.AsBytes([new VirtioGpuMemEntry { Addr = backing, Length = (uint)pixels.Length }]));
+        Command(memory, queue, scratch, new VirtioGpuTransferToHost2d { Header = Header(VirtioGpuCtrlType.TransferToHost2d), ResourceId = 3, Rect = rect });
+        Command(memory, queue, scratch, new VirtioGpuSetScanout { Header = Header(VirtioGpuCtrlType.SetScanout), ScanoutId = 0, ResourceId = 3, Rect = rect });
+        Command(memory, queue, scratch, new VirtioGpuResourceFlush { Header = Header(VirtioGpuCtrlType.ResourceFlush), ResourceId = 3, Rect = rect });
+    }
+
+    /// <summary>A picture whose every byte differs from its neighbours'.</summary>
+    public static byte[] Picture(uint width, uint height)
+    {
+        var pixels = new byte[width * height * 4];
+        for (var i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = unchecked((byte)i);
+        }
+
+        return pixels;
+    }
+
+    /// <summary>
+    /// Plays the VMM's display until it has seen SCANOUT and UPDATE: answers the protocol-feature
+    /// negotiation as QEMU does, and returns the scanout's size and the update's pixels.
+    /// </summary>
+    public static (VhostUserGpuScanout Scanout, VhostUserGpuUpdate Update, byte[] Pixels) ReceivePicture(UnixSocket display)
+    {
+        var (request, _) = Receive(display);
+        Assert.Equal(VhostUserGpuRequest.GetProtocolFeatures, request);
+        var reply = new VhostUserHeader { Request = (uint)VhostUserGpuRequest.GetProtocolFeatures, Flags = VhostUserHeaderFlags.Reply, PayloadSize = 8 };
+        display.Send([.. MemoryMarshal.AsBytes([reply]), .. new byte[8]]);
+        (request, var payload) = Receive(display);
+        Assert.Equal((VhostUserGpuRequest.SetProtocolFeatures, 0UL), (request, MemoryMarshal.Read<ulong>(payload)));
+        (request, payload) = Receive(display);
+        Assert.Equal(VhostUserGpuRequest.Scanout, request);
+        var scanout = MemoryMarshal.Read<VhostUserGpuScanout>(payload);
+        (request, payload) = Receive(display);
+        Assert.Equal(VhostUserGpuRequest.Update, request);
+        return (scanout, MemoryMarshal.Read<VhostUserGpuUpdate>(payload), payload[VhostUserGpuUpdate.Size..]);
+    }
+
+    /// <summary>Checks R8G8B8A8 <paramref name="picture"/> arrived as x8r8g8b8 words (blue first, then 0xff).</summary>
+    public static void AssertShownAsX8R8G8B8(byte[] picture, byte[] shown)
+    {
+        Assert.Equal(picture.Length, shown.Length);
+        for (var i = 0; i < picture.Length; i += 4)
+        {
+            Assert.Equal([picture[i + 2], picture[i + 1], picture[i], 0xff], shown.AsSpan(i, 4).ToArray());
+        }
+    }
+
+    private static (VhostUserGpuRequest Request, byte[] Payload) Receive(UnixSocket display)
+    {
+        var header = new byte[VhostUserHeader.Size];
+        ReceiveExactly(display, header);
+        var parsed = MemoryMarshal.Read<VhostUserHeader>(header);
+        Assert.Equal(VhostUserHeaderFlags.None, parsed.Flags);
+        var payload = new byte[parsed.PayloadSize];
+        ReceiveExactly(display, payload);
+        return ((VhostUserGpuRequest)parsed.Request, payload);
+    }
+
+    private static void ReceiveExactly(UnixSocket socket, Span<byte> buffer)
+    {
+        Span<SafeFileHandle?> fds = new SafeFileHandle?[UnixSocket.MaxFds];
+        while (!buffer.IsEmpty)
+        {
+            var read = socket.Receive(buffer, fds, out _);
+            Assert.True(read > 0, "the display socket closed");
+            buffer = buffer[read..];
+        }
+    }
+}
