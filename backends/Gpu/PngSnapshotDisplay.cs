@@ -4,8 +4,8 @@ namespace IoVirt.Backends.Gpu;
 
 /// <summary>
 /// `--snapshot DIR`: after each flush, scanout N's whole image is in DIR/scanout-N.png (written to
-/// a temporary name and renamed, so a reader never sees half a file); a scanout turned off loses
-/// its file.
+/// a temporary name and renamed, so a reader never sees half a file). A file stays when its
+/// scanout goes off (a guest's last picture, after it shut down, is the one most often wanted).
 /// </summary>
 public sealed class PngSnapshotDisplay(string directory) : IGpuDisplay
 {
@@ -13,10 +13,6 @@ public sealed class PngSnapshotDisplay(string directory) : IGpuDisplay
 
     public void ScanoutChanged(int scanout, uint width, uint height)
     {
-        if (width == 0)
-        {
-            File.Delete(PathOf(scanout));
-        }
     }
 
     public void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage)

@@ -98,11 +98,23 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
 
     public ulong GetFeatures() => OfferedFeatures;
 
+    /// <summary>Transport feature bits a front end may set without our offer, because its own transport implements them.</summary>
+    private const ulong FrontEndTransportFeatures = 1UL << VirtioFeature.RingReset;
+
     public void SetFeatures(ulong features)
     {
-        if ((features & ~OfferedFeatures) != 0)
+        var unoffered = features & ~OfferedFeatures;
+        if ((unoffered & ~FrontEndTransportFeatures) != 0)
         {
-            throw new VhostUserProtocolException($"features 0x{features:x} include bits never offered (0x{features & ~OfferedFeatures:x})");
+            throw new VhostUserProtocolException($"features 0x{features:x} include bits never offered (0x{unoffered:x})");
+        }
+
+        if (unoffered != 0)
+        {
+            // QEMU's vhost-user-gpu passes on what its own PCI transport negotiated (RING_RESET):
+            // the back end does not take part in it, so the bit is dropped, not the connection.
+            _log.LogWarning("features 0x{Features:x} include transport bits never offered (0x{Unoffered:x}); ignored", features, unoffered);
+            features &= ~unoffered;
         }
 
         _features = features;
