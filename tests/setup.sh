@@ -32,6 +32,7 @@ if ((${#missing[@]})); then
 fi
 
 bash tests/guest/build.sh
+bash tests/guest/build-gpu.sh
 bash tests/guest/build-l1.sh
 bash tests/guest/qemu-l1.sh
 bash tests/guest/qemu-schema.sh

@@ -4,16 +4,18 @@
 # 7.2. Under 7.2's TCG, an L1 CPU running L2 (nested SVM) now and then stopped taking interrupts:
 # L2 saw RCU stalls ("timer wakeup didn't happen") and L1 soft lockups at VM teardown, about one
 # L1 boot in fifteen. QEMU 10 has had a hang of its own too (1 in 14 so far), so this is a newer
-# emulator, not yet a proven cure.
+# emulator, not yet a proven cure. Its modules (qemu-system-common, -modules-opengl, -gui) go
+# beside it: QEMU 7.2 refuses vhost-user-gpu-pci under TCG, 10 serves it, and the GPU tests run
+# it at L0 with QEMU_MODULE_DIR pointing there (7.2's modules are not loadable by 10).
 # Idempotent; with --check it only says whether it is there.
 # Output: ${IOVIRT_CACHE:-~/.cache/iovirt}/qemu-l1/usr/bin/qemu-system-x86_64
 set -euo pipefail
 
 base="${IOVIRT_CACHE:-$HOME/.cache/iovirt}"
 qemu="$base/qemu-l1"
-packages=(qemu-system-x86 qemu-system-data seabios)
+packages=(qemu-system-x86 qemu-system-data seabios qemu-system-common qemu-system-modules-opengl qemu-system-gui)
 
-if [ -x "$qemu/usr/bin/qemu-system-x86_64" ]; then
+if [ -x "$qemu/usr/bin/qemu-system-x86_64" ] && [ -f "$qemu/usr/lib/x86_64-linux-gnu/qemu/hw-display-virtio-gpu-pci.so" ]; then
   exit 0
 fi
 if [ "${1:-}" = --check ]; then

@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # Boots the test guest (built by build.sh, which this only checks) in QEMU and runs a script inside it.
-#   run.sh [--accel auto|kvm|tcg] [--mem SIZE] [--timeout SECONDS] [--script FILE] [-- QEMU ARGS...]
+#   run.sh [--accel auto|kvm|tcg] [--mem SIZE] [--timeout SECONDS] [--script FILE] [--gpu] [-- QEMU ARGS...]
+# --gpu boots the GPU guest (build-gpu.sh: Debian's full kernel with virtio-gpu) in QEMU 10
+# (qemu-l1.sh, with its own modules): QEMU 7.2 refuses vhost-user-gpu-pci under TCG.
 # Guest RAM is always a shared memfd (vhost-user back ends must map it). The serial console goes
 # to stdout. Exit status: the guest script's, read from its "IOVIRT-EXIT n" line; 124 when the
 # guest did not finish in time; 125 when it never reached its init.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-cache="${IOVIRT_CACHE:-$HOME/.cache/iovirt}/guest"
-accel=auto mem=512M timeout=120 script=""
+base="${IOVIRT_CACHE:-$HOME/.cache/iovirt}"
+cache="$base/guest"
+accel=auto mem=512M timeout=120 script="" qemu=qemu-system-x86_64 check="$here/build.sh"
 while (($#)); do
   case "$1" in
     --accel) accel=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --script) script=$2; shift 2 ;;
+    --gpu)
+      cache="$base/guest-gpu" check="$here/build-gpu.sh" qemu="$base/qemu-l1/usr/bin/qemu-system-x86_64"
+      export QEMU_MODULE_DIR="$base/qemu-l1/usr/lib/x86_64-linux-gnu/qemu"
+      bash "$here/qemu-l1.sh" --check
+      shift ;;
     --) shift; break ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
-bash "$here/build.sh" --check
+bash "$check" --check
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -36,7 +44,7 @@ boot() { # boot ACCEL SECONDS LOG [QEMU ARGS...]: runs QEMU, serial console to L
   local how=$1 seconds=$2 log=$3
   shift 3
   local cpu=max
-  timeout --foreground -k 5 "$seconds" qemu-system-x86_64 -accel "$how" -cpu "$cpu" -smp 1 -m "$mem" \
+  timeout --foreground -k 5 "$seconds" "$qemu" -accel "$how" -cpu "$cpu" -smp 1 -m "$mem" \
     -object "memory-backend-memfd,id=mem,size=$mem,share=on" -machine "q35,memory-backend=mem" \
     -kernel "$cache/vmlinuz" -initrd "$work/initrd" \
     -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
