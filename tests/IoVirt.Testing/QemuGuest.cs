@@ -36,16 +36,18 @@ public static class QemuGuest
 
     /// <summary>
     /// As <see cref="Run"/>, with the GPU guest (Debian's full kernel, which has virtio-gpu) in
-    /// QEMU 10: 7.2 refuses vhost-user-gpu-pci under TCG (run.sh --gpu).
+    /// QEMU 10: 7.2 refuses vhost-user-gpu-pci under TCG (run.sh --gpu). The console also goes to
+    /// <paramref name="consoleFile"/> while the guest runs, for a test that acts on the host when
+    /// the guest reaches a certain point.
     /// </summary>
-    public static (int ExitCode, string Output) RunGpu(string script, IEnumerable<string> qemuArgs, int timeoutSeconds = 120)
+    public static (int ExitCode, string Output) RunGpu(string script, IEnumerable<string> qemuArgs, string consoleFile, int timeoutSeconds = 120)
     {
         RequireBuilt("build-gpu.sh", "GPU test guest");
         RequireBuilt("qemu-l1.sh", "QEMU 10 with its modules");
-        return Boot(script, qemuArgs, timeoutSeconds, null, ["--gpu"]);
+        return Boot(script, qemuArgs, timeoutSeconds, null, ["--gpu"], new Dictionary<string, string> { ["IOVIRT_CONSOLE"] = consoleFile });
     }
 
-    private static (int ExitCode, string Output) Boot(string script, IEnumerable<string> qemuArgs, int timeoutSeconds, NetNamespace? netNamespace, string[] runOptions)
+    private static (int ExitCode, string Output) Boot(string script, IEnumerable<string> qemuArgs, int timeoutSeconds, NetNamespace? netNamespace, string[] runOptions, IReadOnlyDictionary<string, string>? environment = null)
     {
         RequireGuest();
 
@@ -54,14 +56,14 @@ public static class QemuGuest
             .. netNamespace?.ExecPrefix ?? [], "bash", Path.Combine(RepositoryRoot, "tests", "guest", "run.sh"),
             "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "--script", "{script}", .. runOptions, "--", .. qemuArgs,
         ];
-        return RunScript(script, command);
+        return RunScript(script, command, environment);
     }
 
     /// <summary>
     /// Writes <paramref name="script"/> to a temporary file, runs <paramref name="command"/> (with
     /// "{script}" standing for that file's path) to its end, and returns its exit code and output.
     /// </summary>
-    internal static (int ExitCode, string Output) RunScript(string script, IReadOnlyList<string> command)
+    internal static (int ExitCode, string Output) RunScript(string script, IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null)
     {
         var scriptFile = Path.GetTempFileName();
         File.WriteAllText(scriptFile, script.ReplaceLineEndings("\n"));
@@ -71,6 +73,11 @@ public static class QemuGuest
             foreach (var arg in command.Skip(1))
             {
                 info.ArgumentList.Add(arg == "{script}" ? scriptFile : arg);
+            }
+
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            {
+                info.Environment[name] = value;
             }
 
             using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {command[0]}");
