@@ -9,7 +9,7 @@ set -euo pipefail
 cache="${IOVIRT_CACHE:-$HOME/.cache/iovirt}/guest-gpu"
 here="$(cd "$(dirname "$0")" && pwd)"
 stamp="$cache/stamp"
-inputs="$(cat "$here/build-gpu.sh" "$here/init")"
+inputs="$(cat "$here/build-gpu.sh" "$here/guest-parts.sh" "$here/init")"
 
 if [ -f "$stamp" ] && [ -f "$cache/vmlinuz" ] && [ -f "$cache/initramfs.cpio.gz" ] &&
    [ "$(cat "$stamp")" = "$(printf '%s' "$inputs" | sha256sum)" ]; then
@@ -21,40 +21,14 @@ if [ "${1:-}" = --check ]; then
 fi
 
 # build.sh has installed busybox-static and cpio by now (setup.sh runs it first).
-mkdir -p "$cache/debs"
-resolve_kernel() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'; }
-kernel_pkg=$(resolve_kernel)
-if [ -z "$kernel_pkg" ]; then
-  apt-get update -qq
-  kernel_pkg=$(resolve_kernel)
-fi
-[ -n "$kernel_pkg" ] || { echo "guest/build-gpu.sh: cannot resolve the kernel package" >&2; exit 1; }
-if ! ls "$cache/debs/${kernel_pkg}_"*.deb >/dev/null 2>&1; then
-  (cd "$cache/debs" && apt-get download -q "$kernel_pkg" 2>/dev/null)
-fi
-
-rm -rf "$cache/kernel" "$cache/root"
-mkdir -p "$cache/kernel"
-dpkg-deb -x "$cache/debs/${kernel_pkg}_"*.deb "$cache/kernel"
-cp "$cache/kernel"/boot/vmlinuz-* "$cache/vmlinuz"
-moddir=$(echo "$cache"/kernel/lib/modules/*)
-
+source "$here/guest-parts.sh"
+unpack_kernel linux-image-amd64 "$cache"
 root="$cache/root"
-mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,mnt,lib/modules,etc}
-cp /bin/busybox "$root/bin/busybox"
-for applet in $("$root/bin/busybox" --list); do
-  [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
-done
-
+busybox_root "$root"
 # The PCI transport and virtio-gpu with what it needs, dependencies first (the modules'
 # depends= lists, as the package ships no modules.dep).
-for m in virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio virtio_pci \
-         drm drm_kms_helper drm_shmem_helper virtio_dma_buf virtio-gpu; do
-  f=$(find "$moddir" -name "$m.ko*" | head -n 1)
-  [ -n "$f" ] || { echo "guest/build-gpu.sh: module $m missing from $kernel_pkg" >&2; exit 1; }
-  cp "$f" "$root/lib/modules/"
-  echo "${f##*/}" >> "$root/lib/modules/order"
-done
+add_modules "$root" virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio virtio_pci \
+  drm drm_kms_helper drm_shmem_helper virtio_dma_buf virtio-gpu
 
 install -m 0755 "$here/init" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$cache/initramfs.cpio.gz"

@@ -9,7 +9,7 @@ set -euo pipefail
 cache="${IOVIRT_CACHE:-$HOME/.cache/iovirt}/guest"
 here="$(cd "$(dirname "$0")" && pwd)"
 stamp="$cache/stamp"
-inputs="$(cat "$here/build.sh" "$here/init")"
+inputs="$(cat "$here/build.sh" "$here/guest-parts.sh" "$here/init")"
 
 if [ -f "$stamp" ] && [ -f "$cache/vmlinuz" ] && [ -f "$cache/initramfs.cpio.gz" ] &&
    [ "$(cat "$stamp")" = "$(printf '%s' "$inputs" | sha256sum)" ]; then
@@ -31,39 +31,12 @@ if ((${#need[@]})); then
   apt-get install -y -qq -o DPkg::Lock::Timeout=300 "${need[@]}" >/dev/null
 fi
 
-mkdir -p "$cache/debs"
-resolve_kernel() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'; }
-kernel_pkg=$(resolve_kernel)
-if [ -z "$kernel_pkg" ]; then
-  apt-get update -qq   # package lists missing or stale
-  kernel_pkg=$(resolve_kernel)
-fi
-[ -n "$kernel_pkg" ] || { echo "guest/build.sh: cannot resolve the cloud kernel package" >&2; exit 1; }
-if ! ls "$cache/debs/${kernel_pkg}_"*.deb >/dev/null 2>&1; then
-  (cd "$cache/debs" && apt-get download -q "$kernel_pkg" 2>/dev/null)
-fi
-
-rm -rf "$cache/kernel" "$cache/root"
-mkdir -p "$cache/kernel"
-dpkg-deb -x "$cache/debs/${kernel_pkg}_"*.deb "$cache/kernel"
-cp "$cache/kernel"/boot/vmlinuz-* "$cache/vmlinuz"
-moddir=$(echo "$cache"/kernel/lib/modules/*)
-
+source "$here/guest-parts.sh"
+unpack_kernel linux-image-cloud-amd64 "$cache"
 root="$cache/root"
-mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,mnt,lib/modules,etc}
-cp /bin/busybox "$root/bin/busybox"
-for applet in $("$root/bin/busybox" --list); do
-  [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
-done
-
-# The virtio drivers in load order (dependencies first).
-for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-         virtio-rng virtio_blk failover net_failover virtio_net; do
-  f=$(find "$moddir" -name "$m.ko*" | head -n 1)
-  [ -n "$f" ] || { echo "guest/build.sh: module $m missing from $kernel_pkg" >&2; exit 1; }
-  cp "$f" "$root/lib/modules/"
-  echo "${f##*/}" >> "$root/lib/modules/order"
-done
+busybox_root "$root"
+add_modules "$root" virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
+  virtio-rng virtio_blk failover net_failover virtio_net
 
 # fio and util-linux's blkdiscard (busybox's has no -z, which sends WRITE_ZEROES) are
 # dynamically linked: the binaries, every library ldd names, and the loader.

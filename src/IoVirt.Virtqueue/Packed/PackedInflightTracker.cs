@@ -170,7 +170,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
             (used, usedWrap) = Unpack(start);
             if (batchPublished)
             {
-                Advance(ref used, ref usedWrap, batch.Slots);
+                PackedRingPosition.Advance(ref used, ref usedWrap, batch.Slots, _size);
             }
         }
 
@@ -299,18 +299,6 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         var (slot, wrap) = Unpack(position);
         var flags = LittleEndian.ToHost(*(ushort*)((byte*)(ring + slot) + PackedDesc.FlagsOffset));
         return ((flags & (ushort)PackedDescFlags.Used) != 0) == wrap;
-    }
-
-    private void Advance(ref ushort index, ref bool wrap, int slots)
-    {
-        var next = index + slots;
-        while (next >= _size)
-        {
-            next -= _size;
-            wrap = !wrap;
-        }
-
-        index = (ushort)next;
     }
 
     /// <summary>

@@ -319,15 +319,5 @@ public sealed unsafe class PackedQueue : DeviceQueue
     /// <summary>The device's event suppression says Disable (only the device writes that field).</summary>
     private bool _notificationsOff;
 
-    private void Advance(ref ushort index, ref bool wrap, ushort count)
-    {
-        var next = index + count;
-        if (next >= Size)
-        {
-            next -= Size;
-            wrap = !wrap;
-        }
-
-        index = (ushort)next;
-    }
+    private void Advance(ref ushort index, ref bool wrap, ushort count) => PackedRingPosition.Advance(ref index, ref wrap, count, Size);
 }

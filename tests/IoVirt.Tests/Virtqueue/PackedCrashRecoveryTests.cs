@@ -129,20 +129,8 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
     {
         using var h = QueueHarness.Create(packed: true, 4, indirect: false);
         h.Device.TrackInflight(new PackedInflightTracker(_area, 4), recover: false);
-        var buffers = new Dictionary<ushort, ulong>();
-        for (var i = 0; i < 4; i++)
-        {
-            Assert.True(h.Driver.TryAdd([new(h.DataBase + ((ulong)i * 512), 512, true)], false, out var id));
-            buffers[id] = h.DataBase + ((ulong)i * 512);
-        }
-
-        h.Driver.PublishAvail();
-        var popped = new List<ChainHead>();
-        for (var i = 0; i < 4; i++)
-        {
-            Assert.True(h.Device.TryPop(out var chain));
-            popped.Add(chain.Head);
-        }
+        var popped = AddAndPop(h, 4);
+        var buffers = popped.Select((head, i) => (head.Id, Address: h.DataBase + ((ulong)i * 512))).ToDictionary(b => b.Id, b => b.Address);
 
         h.Device.AddUsed(popped[1], 512);
         h.Device.PublishUsed();
@@ -182,16 +170,7 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
     {
         using var h = QueueHarness.Create(packed: true, 4, indirect: false);
         h.Device.TrackInflight(new PackedInflightTracker(_area, 4), recover: false);
-        for (var i = 0; i < 4; i++)
-        {
-            Assert.True(h.Driver.TryAdd([new(h.DataBase + ((ulong)i * 512), 512, true)], false, out _));
-        }
-
-        h.Driver.PublishAvail();
-        for (var i = 0; i < 4; i++)
-        {
-            Assert.True(h.Device.TryPop(out _));
-        }
+        AddAndPop(h, 4);
 
         // Slot 0 made available on the second lap (AVAIL clear, USED set) with nothing given back.
         Assert.Equal(MemoryFault.None, h.Memory.TryGetPointer(h.Config.DescriptorTable, PackedDesc.Size, out var slot0));
@@ -208,21 +187,32 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
     /// <summary>Makes <paramref name="count"/> chains available, pops them and completes them without publishing.</summary>
     private static List<ushort> CompleteUnpublished(QueueHarness h, int count)
     {
-        var ids = new List<ushort>();
+        var popped = AddAndPop(h, count);
+        foreach (var head in popped)
+        {
+            h.Device.AddUsed(head, 512);
+        }
+
+        return [.. popped.Select(head => head.Id)];
+    }
+
+    /// <summary>Makes <paramref name="count"/> chains of one 512-byte buffer available (chain i at data offset i * 512) and pops them.</summary>
+    private static List<ChainHead> AddAndPop(QueueHarness h, int count)
+    {
         for (var i = 0; i < count; i++)
         {
-            Assert.True(h.Driver.TryAdd([new(h.DataBase + ((ulong)i * 512), 512, true)], false, out var id));
-            ids.Add(id);
+            Assert.True(h.Driver.TryAdd([new(h.DataBase + ((ulong)i * 512), 512, true)], false, out _));
         }
 
         h.Driver.PublishAvail();
+        var popped = new List<ChainHead>();
         for (var i = 0; i < count; i++)
         {
             Assert.True(h.Device.TryPop(out var chain));
-            h.Device.AddUsed(chain.Head, 512);
+            popped.Add(chain.Head);
         }
 
-        return ids;
+        return popped;
     }
 
     /// <summary>A new device queue on the same ring, recovering from the same area.</summary>
