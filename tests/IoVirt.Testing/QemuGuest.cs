@@ -31,8 +31,11 @@ public static class QemuGuest
     /// everything it printed. With <paramref name="netNamespace"/>, QEMU runs inside that namespace
     /// (needed for <c>-netdev tap</c>; a vhost-user netdev is a Unix socket and works from anywhere).
     /// </summary>
-    public static (int ExitCode, string Output) Run(string script, IEnumerable<string> qemuArgs, int timeoutSeconds = 120, NetNamespace? netNamespace = null) =>
-        Boot(script, qemuArgs, timeoutSeconds, netNamespace, []);
+    public static (int ExitCode, string Output) Run(string script, IEnumerable<string> qemuArgs, int timeoutSeconds = 120, NetNamespace? netNamespace = null)
+    {
+        RequireGuest();
+        return Boot(script, qemuArgs, timeoutSeconds, netNamespace, []);
+    }
 
     /// <summary>
     /// As <see cref="Run"/>, with the GPU guest (Debian's full kernel, which has virtio-gpu) in
@@ -49,8 +52,6 @@ public static class QemuGuest
 
     private static (int ExitCode, string Output) Boot(string script, IEnumerable<string> qemuArgs, int timeoutSeconds, NetNamespace? netNamespace, string[] runOptions, IReadOnlyDictionary<string, string>? environment = null)
     {
-        RequireGuest();
-
         string[] command =
         [
             .. netNamespace?.ExecPrefix ?? [], "bash", Path.Combine(RepositoryRoot, "tests", "guest", "run.sh"),

@@ -43,13 +43,7 @@ public sealed class GpuDaemonTests : IDisposable
 
             using var queue = FirstRing.Start(frontend, memory);
             var picture = GpuWire.Picture(Width, Height);
-            Exception? failed = null;
-            var guest = new Thread(() => failed = Record.Exception(() =>
-                GpuWire.ShowPicture(memory, queue, VhostUserTestBed.MemoryBase + 0x8_0000, VhostUserTestBed.MemoryBase + 0x10_0000, Width, Height, picture)));
-            guest.Start();
-            var (scanout, _, shown) = GpuWire.ReceivePicture(display);
-            Assert.True(guest.Join(10_000), daemon.Stderr);
-            Assert.Null(failed);
+            var (scanout, _, shown) = GpuWire.ShowPictureTo(display, memory, queue, VhostUserTestBed.MemoryBase + 0x8_0000, VhostUserTestBed.MemoryBase + 0x10_0000, Width, Height, picture, daemon.Stderr);
             Assert.Equal((Width, Height), (scanout.Width, scanout.Height));
             GpuWire.AssertShownAsX8R8G8B8(picture, shown);
 

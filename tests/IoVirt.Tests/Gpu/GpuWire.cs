@@ -47,6 +47,24 @@ internal static class GpuWire
         Command(memory, queue, scratch, new VirtioGpuResourceFlush { Header = Header(VirtioGpuCtrlType.ResourceFlush), ResourceId = 3, Rect = rect });
     }
 
+    /// <summary>
+    /// <see cref="ShowPicture"/> on a thread of its own while this plays the display with
+    /// <see cref="ReceivePicture"/>: the device negotiates with the display before its first
+    /// message, so the display must answer while the guest's commands wait. Returns what the
+    /// display received; <paramref name="context"/> goes into the failure message.
+    /// </summary>
+    public static (VhostUserGpuScanout Scanout, VhostUserGpuUpdate Update, byte[] Pixels) ShowPictureTo(
+        UnixSocket display, GuestMemory memory, FrontendQueue queue, ulong scratch, ulong backing, uint width, uint height, byte[] pixels, string context)
+    {
+        Exception? failed = null;
+        var guest = new Thread(() => failed = Record.Exception(() => ShowPicture(memory, queue, scratch, backing, width, height, pixels)));
+        guest.Start();
+        var received = ReceivePicture(display);
+        Assert.True(guest.Join(10_000), $"the commands were not answered {context}");
+        Assert.Null(failed);
+        return received;
+    }
+
     /// <summary>A picture whose every byte differs from its neighbours'.</summary>
     public static byte[] Picture(uint width, uint height)
     {

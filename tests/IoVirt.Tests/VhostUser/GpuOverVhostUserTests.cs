@@ -34,15 +34,7 @@ public sealed class GpuOverVhostUserTests
             const uint width = 8, height = 4;
             var picture = GpuWire.Picture(width, height);
 
-            // The device negotiates with the display before its first message, so the guest's
-            // commands run beside the display that answers.
-            Exception? failed = null;
-            var guest = new Thread(() => failed = Record.Exception(() =>
-                GpuWire.ShowPicture(bed.Memory, queue, VhostUserTestBed.DataBase, VhostUserTestBed.DataBase + 0x10_0000, width, height, picture)));
-            guest.Start();
-            var (scanout, update, shown) = GpuWire.ReceivePicture(display);
-            Assert.True(guest.Join(10_000), "the commands were not answered");
-            Assert.Null(failed);
+            var (scanout, update, shown) = GpuWire.ShowPictureTo(display, bed.Memory, queue, VhostUserTestBed.DataBase, VhostUserTestBed.DataBase + 0x10_0000, width, height, picture, "by the in-process session");
 
             Assert.Equal((0U, width, height), (scanout.ScanoutId, scanout.Width, scanout.Height));
             Assert.Equal((0U, 0U, 0U, width, height), (update.ScanoutId, update.X, update.Y, update.Width, update.Height));
