@@ -33,14 +33,17 @@ public sealed unsafe class BlockStore : IDisposable
 
     public string Name => Buffered.Name;
 
-    /// <summary>Opens an image file or block device, locked against a second back end.</summary>
-    public static BlockStore Open(string path, bool readOnly, bool direct)
+    /// <summary>
+    /// Opens an image file or block device, locked against a second back end; with
+    /// <paramref name="shared"/>, only against one that is not shared too (see <see cref="BlockFile.Lock"/>).
+    /// </summary>
+    public static BlockStore Open(string path, bool readOnly, bool direct, bool shared = false)
     {
         var buffered = BlockFile.Open(path, readOnly, direct: false);
         BlockFile? directFile = null;
         try
         {
-            buffered.Lock(TimeSpan.FromSeconds(3));
+            buffered.Lock(TimeSpan.FromSeconds(3), shared);
             if (direct)
             {
                 directFile = BlockFile.Open(path, readOnly, direct: true);

@@ -30,6 +30,10 @@ internal static class BlkCommand
             raw image file or block device;
             locked so a second back end cannot serve it too
             """, "--blk-file");
+        var shareRw = CommandLine.Flag("--share-rw", """
+            lock --image shared, so that another back end with --share-rw
+            may serve it at once: a live migration's source and destination
+            """);
         var ram = CommandLine.Parsed<ulong>("--ram", "SIZE", "RAM disk size, e.g. 64M, 2G (default 512M)", ParseRam);
         var readOnly = CommandLine.Flag("--readonly", "refuse writes, discards and write-zeroes", "--read-only");
         var queues = CommandLine.Int("--queues", "N", "request queues, one worker thread each (default 1)", 1, 64);
@@ -84,7 +88,7 @@ internal static class BlkCommand
 
                 """,
         };
-        Option[] options = [image, ram, readOnly, queues, direct, serial, engine, queueSize, busyPoll];
+        Option[] options = [image, shareRw, ram, readOnly, queues, direct, serial, engine, queueSize, busyPoll];
         socket.AddTo(command, unless: capabilities);
         Array.ForEach(options, command.Add);
         command.Add(DaemonOptions.SettingsFile());
@@ -95,6 +99,11 @@ internal static class BlkCommand
             if (result.GetResult(image) is not null && result.GetResult(ram) is not null)
             {
                 result.AddError("--image and --ram exclude each other");
+            }
+
+            if (result.GetResult(shareRw) is not null && result.GetResult(image) is null)
+            {
+                result.AddError("--share-rw needs --image");
             }
         });
         command.SetAction(result =>
@@ -129,6 +138,7 @@ internal static class BlkCommand
                 ramBytes,
                 result.GetValue(readOnly),
                 result.GetValue(direct),
+                result.GetValue(shareRw),
                 result.GetValue(engine) ?? BlockEngineKind.Auto,
                 new BlkDeviceOptions
                 {
@@ -150,7 +160,7 @@ internal static class BlkCommand
         BlockStore store;
         try
         {
-            store = settings.Image is null ? BlockStore.CreateRam(settings.RamBytes, settings.ReadOnly) : BlockStore.Open(settings.Image, settings.ReadOnly, settings.Direct);
+            store = settings.Image is null ? BlockStore.CreateRam(settings.RamBytes, settings.ReadOnly) : BlockStore.Open(settings.Image, settings.ReadOnly, settings.Direct, settings.ShareRw);
         }
         catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
         {
@@ -210,7 +220,7 @@ internal static class BlkCommand
     }
 
     /// <summary>What the options ask the device to be, checked.</summary>
-    private sealed record BlkSettings(string? Image, ulong RamBytes, bool ReadOnly, bool Direct, BlockEngineKind Engine, BlkDeviceOptions Device);
+    private sealed record BlkSettings(string? Image, ulong RamBytes, bool ReadOnly, bool Direct, bool ShareRw, BlockEngineKind Engine, BlkDeviceOptions Device);
 }
 
 /// <summary>What <c>iovirt blk</c> reports: the device's request counters, and each queue's.</summary>

@@ -55,7 +55,9 @@ internal sealed class VmmInProcessDevices(ILogger logger) : IDisposable
 
         _owned.Add(port);
         var options = new NetDeviceOptions();
-        Add(machine, new NetDevice(port, nic.Mac is { } mac ? options with { Mac = mac } : options, logger), VirtioDeviceId.Net, nic.Packed);
+        var device = new NetDevice(port, nic.Mac is { } mac ? options with { Mac = mac } : options, logger);
+        _owned.Add(device);
+        Add(machine, device, VirtioDeviceId.Net, nic.Packed);
     }
 
     /// <summary>A virtio-rng device on the host's entropy.</summary>

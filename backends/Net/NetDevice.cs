@@ -1,6 +1,7 @@
 using IoVirt.Abi.Net;
 using IoVirt.Abi.Virtio;
 using IoVirt.Devices;
+using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;
 using Microsoft.Extensions.Logging;
@@ -12,9 +13,10 @@ namespace IoVirt.Backends.Net;
 /// virtio-net (virtio 1.2 §5.1) in front of an <see cref="INetPort"/>: queue pairs (receive
 /// 2n, transmit 2n+1, each pair on one worker), the control queue last, mergeable receive
 /// buffers, the receive filter, and the offloads the port can pass through (partial checksums
-/// are finished in software for ports that cannot take them).
+/// are finished in software for ports that cannot take them), and the announcement of a guest
+/// that migrated here (<see cref="MigrationAnnouncement"/>, sent on the first pair).
 /// </summary>
-public sealed class NetDevice : VirtioDeviceModel
+public sealed class NetDevice : VirtioDeviceModel, IDisposable
 {
     /// <summary>
     /// Packets one call of <see cref="ProcessQueue"/> moves on a ring before the worker publishes
@@ -36,6 +38,12 @@ public sealed class NetDevice : VirtioDeviceModel
     private readonly NetReceiveFilter _filter;
     private readonly NetControl _control;
     private readonly byte[] _command = new byte[MaxControlCommand];
+
+    // The MAC to announce, with bit 48 set, or 0: written by any thread, taken by the first
+    // pair's transmit worker, which the eventfd wakes (its queue's event source).
+    private readonly EventFd _announce = EventFd.Create();
+    private long _pendingAnnouncement;
+    private const long AnnouncementPending = 1L << 48;
 
     public NetDevice(INetPort port, NetDeviceOptions options, ILogger? log = null)
     {
@@ -147,8 +155,23 @@ public sealed class NetDevice : VirtioDeviceModel
             features, header, Has(VirtioNetFeature.MrgRxbuf), NetFeatures.HostOffloads(features), NetFeatures.GuestOffloads(features));
     }
 
-    public override int QueueEventSource(int queueIndex) =>
-        queueIndex < ControlQueue && queueIndex % 2 == 0 ? _port.ReceiveEventSource(queueIndex / 2) : -1;
+    public override int QueueEventSource(int queueIndex) => queueIndex switch
+    {
+        FirstTransmitQueue => _announce.Fd,
+        _ when queueIndex < ControlQueue && queueIndex % 2 == 0 => _port.ReceiveEventSource(queueIndex / 2),
+        _ => -1,
+    };
+
+    public override bool AnnouncesMigration => true;
+
+    public override void AnnounceMigration(ReadOnlySpan<byte> mac)
+    {
+        Span<byte> bits = stackalloc byte[sizeof(long)];
+        bits.Clear();
+        mac[..MacAddress.Length].CopyTo(bits);
+        Interlocked.Exchange(ref _pendingAnnouncement, System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bits) | AnnouncementPending);
+        _announce.Signal();
+    }
 
     /// <summary>Receive queues keep the guest's buffers until the port has packets.</summary>
     public override bool WaitsForEventSource(int queueIndex) => queueIndex < ControlQueue && queueIndex % 2 == 0;
@@ -165,8 +188,35 @@ public sealed class NetDevice : VirtioDeviceModel
         }
         else
         {
+            if (queueIndex == FirstTransmitQueue)
+            {
+                SendPendingAnnouncement();
+            }
+
             _transmitters[queueIndex / 2].Process(queue);
         }
+    }
+
+    private const int FirstTransmitQueue = 1;
+
+    /// <summary>On the first pair's worker: sends the announcement asked for since the last call, if any.</summary>
+    private void SendPendingAnnouncement()
+    {
+        _announce.TryConsume();
+        var pending = Interlocked.Exchange(ref _pendingAnnouncement, 0);
+        if (pending == 0)
+        {
+            return;
+        }
+
+        Span<byte> bits = stackalloc byte[sizeof(long)];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bits, pending);
+        var mac = MacAddress.Read(bits);
+        Span<byte> packet = stackalloc byte[MigrationAnnouncement.PacketLength];
+        MigrationAnnouncement.Write(packet, mac);
+        var sent = _port.Transmit(0, packet);
+        _port.TransmitBurstDone(0);
+        _log.LogInformation("net: announced {Mac} to the network after a migration{Dropped}", mac, sent ? string.Empty : " (the port dropped it)");
     }
 
     public override void QuiesceQueue(int queueIndex, DeviceQueue queue)
@@ -179,6 +229,7 @@ public sealed class NetDevice : VirtioDeviceModel
 
     public override void Reset()
     {
+        Interlocked.Exchange(ref _pendingAnnouncement, 0);
         _port.Reset();
         _filter.Reset(_options.Mac);
         _control.Reset();
@@ -240,6 +291,8 @@ public sealed class NetDevice : VirtioDeviceModel
             queue.AddUsed(chain.Head, written);
         }
     }
+
+    public void Dispose() => _announce.Dispose();
 
     private void WriteConfigSpace()
     {

@@ -109,6 +109,22 @@ public abstract class VirtioDeviceModel
     /// </summary>
     public virtual bool ConnectDisplay(SafeFileHandle socket) => false;
 
+    /// <summary>
+    /// Whether <see cref="AnnounceMigration"/> tells the network something: a network device
+    /// that can send frames of its own (the server then offers vhost-user's RARP feature).
+    /// </summary>
+    public virtual bool AnnouncesMigration => false;
+
+    /// <summary>
+    /// The guest has just been migrated here, and its NIC has the six-byte MAC
+    /// <paramref name="mac"/>: the device sends a frame from that address soon, so that switches
+    /// learn the guest's new port (vhost-user's SEND_RARP). Called on any thread. The default,
+    /// for devices without <see cref="AnnouncesMigration"/>, does nothing.
+    /// </summary>
+    public virtual void AnnounceMigration(ReadOnlySpan<byte> mac)
+    {
+    }
+
     /// <summary>Returns the device to its initial state (RESET_DEVICE, or the front end went away).</summary>
     public virtual void Reset()
     {

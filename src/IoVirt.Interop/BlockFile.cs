@@ -24,6 +24,7 @@ public sealed unsafe partial class BlockFile : IDisposable
     /// <summary>fallocate mode: never change the file size.</summary>
     public const int FallocKeepSize = 0x01;
 
+    internal const int LockShared = 1;
     internal const int LockExclusive = 2;
     internal const int LockNonBlocking = 4;
     private const uint BlkGetSize64 = 0x80081272;
@@ -190,14 +191,17 @@ public sealed unsafe partial class BlockFile : IDisposable
     }
 
     /// <summary>
-    /// Takes an exclusive advisory lock, so two back ends never serve the same image; throws when
-    /// another holds it past <paramref name="patience"/>. The wait covers a predecessor that was
-    /// just killed: its io_uring instance closes the image some moments after the process exits.
+    /// Takes an advisory lock, so two back ends never serve the same image unawares: an exclusive
+    /// one, or with <paramref name="shared"/> a shared one, which other shared holders may hold too
+    /// (a live migration's source and destination) but an exclusive holder keeps out, and the
+    /// other way round. Throws when a conflicting holder keeps it past <paramref name="patience"/>.
+    /// The wait covers a predecessor that was just killed: its io_uring instance closes the image
+    /// some moments after the process exits.
     /// </summary>
-    public void Lock(TimeSpan patience)
+    public void Lock(TimeSpan patience, bool shared = false)
     {
         var deadline = Environment.TickCount64 + (long)patience.TotalMilliseconds;
-        while (Flock(Fd, LockExclusive | LockNonBlocking) != 0)
+        while (Flock(Fd, (shared ? LockShared : LockExclusive) | LockNonBlocking) != 0)
         {
             var error = Marshal.GetLastPInvokeError();
             if (error != EWOULDBLOCK)
@@ -207,7 +211,9 @@ public sealed unsafe partial class BlockFile : IDisposable
 
             if (Environment.TickCount64 >= deadline)
             {
-                throw new IOException($"{Name} is in use by another process (it holds a lock on it)");
+                throw new IOException(shared
+                    ? $"{Name} is in use by another process that does not share it"
+                    : $"{Name} is in use by another process (it holds a lock on it)");
             }
 
             Thread.Sleep(20);

@@ -225,6 +225,11 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 Expect(payload, 0, 1);
                 handler.SetGpuSocket(channel.TakeFd(0));
                 return NoReply;
+            case VhostUserRequest.SendRarp:
+                Expect(payload, 8, 0);
+                RequireProtocol(VhostUserProtocolFeatures.Rarp);
+                handler.SendRarp(payload);
+                return NoReply;
             case VhostUserRequest.SetDeviceStateFd:
                 RequireProtocol(VhostUserProtocolFeatures.DeviceState);
                 Expect(payload, VhostUserDeviceStateTransfer.Size, 1);
@@ -265,7 +270,7 @@ public sealed class BackendRequestDispatcher(MessageChannel channel, IVhostUserB
                 RequireProtocol(VhostUserProtocolFeatures.Status);
                 return ReplyU64(handler.GetStatus());
             default:
-                // Everything else (IOTLB, RARP, MTU, endianness, crypto, postcopy,
+                // Everything else (IOTLB, MTU, endianness, crypto, postcopy,
                 // the back-end channel, GPU, in-band kicks, shared objects, shared memory)
                 // belongs to a protocol feature this back end does not offer.
                 throw new VhostUserProtocolException($"request {request} needs a feature this back end does not offer");

@@ -91,7 +91,9 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
 
     /// <summary>Protocol features offered: the base set, and CONFIG when the device has a config space.</summary>
     public VhostUserProtocolFeatures OfferedProtocolFeatures =>
-        BaseProtocolFeatures | (_device.ConfigSpace.IsEmpty ? VhostUserProtocolFeatures.None : VhostUserProtocolFeatures.Config);
+        BaseProtocolFeatures
+        | (_device.ConfigSpace.IsEmpty ? VhostUserProtocolFeatures.None : VhostUserProtocolFeatures.Config)
+        | (_device.AnnouncesMigration ? VhostUserProtocolFeatures.Rarp : VhostUserProtocolFeatures.None);
 
     /// <summary>Serves messages until the front end disconnects (true) or breaks the protocol (false; logged).</summary>
     public bool Serve() => new BackendRequestDispatcher(_channel, this, _log).Serve();
@@ -263,6 +265,12 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
             socket.Dispose();
             throw new VhostUserProtocolException($"the {_device.Name} device has no display to take a GPU socket");
         }
+    }
+
+    public void SendRarp(ReadOnlySpan<byte> mac)
+    {
+        _log.LogInformation("the guest {Mac} migrated here; the {Device} device announces it", BitConverter.ToString(mac[..6].ToArray()).Replace('-', ':'), _device.Name);
+        _device.AnnounceMigration(mac[..6]);
     }
 
     /// <summary>The device's state moves while it is suspended: every ring stopped.</summary>

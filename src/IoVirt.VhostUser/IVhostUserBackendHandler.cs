@@ -74,6 +74,9 @@ public interface IVhostUserBackendHandler
     /// <summary>GPU_SET_SOCKET: the socket of the vhost-user-gpu display protocol, to the front end's display.</summary>
     void SetGpuSocket(SafeFileHandle socket);
 
+    /// <summary>SEND_RARP: the guest with this MAC (the first six bytes) has just migrated here; announce it to the network.</summary>
+    void SendRarp(ReadOnlySpan<byte> mac);
+
     /// <summary>CHECK_DEVICE_STATE: whether the transfer begun last went through.</summary>
     bool CheckDeviceState();
 

@@ -114,6 +114,15 @@ public sealed class VhostUserFrontend : IDisposable
     /// <summary>GPU_SET_SOCKET: hands the back end its end of the vhost-user-gpu display socket.</summary>
     public void SetGpuSocket(UnixSocket display) => Command(VhostUserRequest.GpuSetSocket, [], [display.Fd]);
 
+    /// <summary>SEND_RARP (needs the RARP protocol feature): the guest with <paramref name="mac"/> migrated to this back end.</summary>
+    public void SendRarp(ReadOnlySpan<byte> mac)
+    {
+        Span<byte> payload = stackalloc byte[8];
+        payload.Clear();
+        mac[..6].CopyTo(payload);
+        Command(VhostUserRequest.SendRarp, payload);
+    }
+
     public void SetVringEnable(uint index, bool enable) => Command(VhostUserRequest.SetVringEnable, State(index, enable ? 1u : 0u));
 
     /// <summary>Reads <paramref name="length"/> bytes of the device config space at <paramref name="offset"/>; an empty result is the back end's refusal.</summary>

@@ -43,7 +43,7 @@ public sealed unsafe class NetDriver : IDisposable
         _frontend = VhostUserFrontend.Connect(socketPath);
         Offered = _frontend.GetFeatures();
         var protocol = _frontend.GetProtocolFeatures();
-        _frontend.SetProtocolFeatures(protocol & (VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.Mq));
+        _frontend.SetProtocolFeatures(protocol & (VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.Mq | VhostUserProtocolFeatures.Rarp));
         _frontend.SetOwner();
         Features = Offered & (features | VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures));
         _frontend.SetFeatures(Features);

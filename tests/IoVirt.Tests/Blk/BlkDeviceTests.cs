@@ -149,6 +149,30 @@ public class BlkDeviceTests
     }
 
     [Fact]
+    public void Shared_back_ends_open_an_image_together_and_keep_an_exclusive_one_out()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"iovirt-lock-{Guid.NewGuid():N}.img");
+        File.WriteAllBytes(path, new byte[1 << 20]);
+        try
+        {
+            using (var source = BlockStore.Open(path, readOnly: false, direct: false, shared: true))
+            using (var destination = BlockStore.Open(path, readOnly: false, direct: false, shared: true))
+            {
+                var error = Assert.Throws<IOException>(() => BlockStore.Open(path, readOnly: false, direct: false));
+                Assert.Contains("in use", error.Message, StringComparison.Ordinal);
+            }
+
+            using var alone = BlockStore.Open(path, readOnly: false, direct: false);
+            var refused = Assert.Throws<IOException>(() => BlockStore.Open(path, readOnly: false, direct: false, shared: true));
+            Assert.Contains("does not share it", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Get_id_returns_the_serial_padded_with_zeros()
     {
         using var bed = new BlkBed();

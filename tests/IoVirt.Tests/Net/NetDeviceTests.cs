@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using IoVirt.Abi.Net;
+using IoVirt.Abi.VhostUser;
 using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Ports;
 using IoVirt.Memory;
@@ -37,6 +38,36 @@ public class NetDeviceTests
         Assert.Equal(40, totals.TxFrames);
         Assert.Equal(40, totals.RxFrames);
         Assert.Equal(0, totals.TxInvalid + totals.RxDropped + totals.RxFiltered);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SEND_RARP_sends_one_broadcast_RARP_from_the_migrated_guests_MAC(bool packed)
+    {
+        using var bed = new NetBed(new EchoPort(1, 1518), packed);
+        Assert.True((bed.Driver.Frontend.GetProtocolFeatures() & VhostUserProtocolFeatures.Rarp) != 0);
+        bed.Driver.PostReceiveBuffers(4);
+
+        bed.Driver.Frontend.SendRarp(DeviceMac);
+
+        // The echo port swaps the addresses: the frame comes back to the guest's MAC from the broadcast address.
+        var packet = bed.Driver.Receive(out _);
+        Assert.NotNull(packet);
+        var frame = packet.AsSpan(VirtioNetHdr.Size);
+        Assert.Equal(MigrationAnnouncement.FrameLength, frame.Length);
+        Assert.Equal(DeviceMac, frame[..6].ToArray());
+        Assert.All(frame[6..12].ToArray(), b => Assert.Equal(0xff, b));
+        Assert.Equal(0x8035, BinaryPrimitives.ReadUInt16BigEndian(frame[12..]));
+        Assert.Equal(1, BinaryPrimitives.ReadUInt16BigEndian(frame[14..])); // Ethernet
+        Assert.Equal(0x0800, BinaryPrimitives.ReadUInt16BigEndian(frame[16..])); // IPv4
+        Assert.Equal(3, BinaryPrimitives.ReadUInt16BigEndian(frame[20..])); // reverse request
+        Assert.Equal(DeviceMac, frame[22..28].ToArray());
+        Assert.Equal(DeviceMac, frame[32..38].ToArray());
+        Assert.All(frame[28..32].ToArray().Concat(frame[38..].ToArray()), b => Assert.Equal(0, b));
+
+        Assert.Null(bed.Driver.Receive(out _, timeoutMs: 200));
+        Assert.Equal(0, bed.Device.Totals.TxFrames);
     }
 
     [Fact]

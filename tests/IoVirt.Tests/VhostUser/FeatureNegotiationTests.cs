@@ -34,4 +34,20 @@ public sealed class FeatureNegotiationTests
         Assert.ThrowsAny<Exception>(() => frontend.SetFeatures(VirtioFeature.Bit(VirtioFeature.Version1) | VirtioFeature.Bit(3)));
         Assert.True(bed.Log.Contains(LogLevel.Warning, "include bits never offered (0x8)") || bed.Log.Contains(LogLevel.Error, "include bits never offered (0x8)"));
     }
+
+    [Fact]
+    public void Only_a_device_that_announces_migrations_offers_RARP_and_SEND_RARP_needs_it()
+    {
+        using var bed = new VhostUserTestBed(new RngDevice());
+        using var frontend = bed.Connect();
+        var offered = frontend.GetProtocolFeatures();
+        Assert.Equal(IoVirt.Abi.VhostUser.VhostUserProtocolFeatures.None, offered & IoVirt.Abi.VhostUser.VhostUserProtocolFeatures.Rarp);
+        frontend.SetProtocolFeatures(offered);
+        Assert.ThrowsAny<Exception>(() =>
+        {
+            frontend.SendRarp(EthernetFrames.DeviceMac);
+            _ = frontend.GetFeatures();
+        });
+        Assert.True(bed.Log.Contains(LogLevel.Warning, "Rarp was not negotiated") || bed.Log.Contains(LogLevel.Error, "Rarp was not negotiated"));
+    }
 }
