@@ -73,10 +73,21 @@ internal sealed class Vring(int index, object gate, QueueWorker worker, IRingHos
         _base = position;
     });
 
+    /// <summary>
+    /// SET_VRING_CALL. On a running ring the new descriptor is signalled once at once: front ends
+    /// such as QEMU set it after the kick (a migration's destination, a restart), so a completion
+    /// published in between was signalled on the old one, where no one listens any more, and with
+    /// EVENT_IDX the driver would wait for that interrupt for ever. A spurious interrupt costs the
+    /// driver a look at the ring.
+    /// </summary>
     public void SetCall(EventFd? call) => Change(() =>
     {
         _call?.Dispose();
         _call = call;
+        if (Queue is not null)
+        {
+            call?.Signal();
+        }
     });
 
     public void SetErr(EventFd? err) => Change(() =>
