@@ -300,6 +300,9 @@ public sealed unsafe class PackedQueue : DeviceQueue
             Volatile.Write(ref *(ushort*)((byte*)_deviceEvent + PackedEventSuppression.FlagsOffset), LittleEndian.FromHost((ushort)PackedEventFlags.Enable));
         }
 
+        // A migration copies only logged pages: the driver must find these fields as written here.
+        Memory.MarkDirty(Config.DeviceArea, PackedEventSuppression.Size);
+
         // Full barrier: the request for notifications must be visible before the ring is looked
         // at again, or a buffer made available in between could be neither seen nor kicked.
         Interlocked.MemoryBarrier();
@@ -312,6 +315,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
         if (!_notificationsOff)
         {
             Volatile.Write(ref *(ushort*)((byte*)_deviceEvent + PackedEventSuppression.FlagsOffset), LittleEndian.FromHost((ushort)PackedEventFlags.Disable));
+            Memory.MarkDirty(Config.DeviceArea, PackedEventSuppression.Size);
             _notificationsOff = true;
         }
     }

@@ -235,10 +235,12 @@ public sealed unsafe class SplitQueue : DeviceQueue
         if (Config.EventIdx)
         {
             Volatile.Write(ref *AvailEvent, LittleEndian.FromHost(_nextAvail));
+            Memory.MarkDirty(Config.DeviceArea + (ulong)VirtqUsed.AvailEventOffset(Size), sizeof(ushort));
         }
         else
         {
             Volatile.Write(ref *UsedFlags, LittleEndian.FromHost((ushort)VirtqUsedFlags.None));
+            Memory.MarkDirty(Config.DeviceArea + VirtqUsed.FlagsOffset, sizeof(ushort));
         }
 
         // Full barrier: the request for notifications must be visible before idx is read again,
@@ -255,6 +257,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
         if (!Config.EventIdx && !_notificationsOff)
         {
             Volatile.Write(ref *UsedFlags, LittleEndian.FromHost((ushort)VirtqUsedFlags.NoNotify));
+            Memory.MarkDirty(Config.DeviceArea + VirtqUsed.FlagsOffset, sizeof(ushort));
             _notificationsOff = true;
         }
     }
