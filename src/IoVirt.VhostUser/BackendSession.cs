@@ -217,6 +217,8 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
             throw new VhostUserProtocolException($"ring {index}: base {value} does not fit a split ring index");
         }
 
+        _log.LogDebug("ring {Index} base {Base}", index, value);
+
         // A split ring's used index is read back from the ring itself when it starts (spec: SET_VRING_BASE).
         ring.SetBase(IsPacked ? QueuePosition.FromPackedWord(value) : new QueuePosition((ushort)value, true, 0, true));
     }
@@ -224,6 +226,7 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
     public uint GetVringBase(uint index)
     {
         var position = RingFor(index).Stop();
+        _log.LogDebug("ring {Index} stopped at {Position}", index, position);
         return IsPacked ? position.ToPackedWord() : position.NextAvail;
     }
 
@@ -233,7 +236,11 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
 
     public void SetVringErr(uint index, EventFd? err) => OwnedBy(index, err).SetErr(err);
 
-    public void SetVringEnable(uint index, bool enable) => RingFor(index).SetEnabled(enable);
+    public void SetVringEnable(uint index, bool enable)
+    {
+        _log.LogDebug("ring {Index} {State}", index, enable ? "enabled" : "disabled");
+        RingFor(index).SetEnabled(enable);
+    }
 
     public bool GetConfig(uint offset, Span<byte> destination)
     {
