@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 # and pkg-config: tests/faults/badrange.c, the FUSE file system with bad sectors. iproute2: the
 # network namespaces and TAPs. acpica-tools: iasl, which disassembles the VMM's ACPI tables.
 # systemd: systemd-socket-activate, which starts the daemons as the unit templates' sockets do.
+# iputils-ping: pings a migrating guest every 20 ms from the host side.
 # QEMU and the guest's packages come with the guest build below.
-packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fuse3 pkg-config acpica-tools systemd)
+packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fuse3 pkg-config acpica-tools systemd iputils-ping)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # Boots the test guest (built by build.sh, which this only checks) in QEMU and runs a script inside it.
-#   run.sh [--accel auto|kvm|tcg] [--mem SIZE] [--timeout SECONDS] [--script FILE] [--gpu] [-- QEMU ARGS...]
+#   run.sh [--accel auto|kvm|tcg] [--mem SIZE] [--timeout SECONDS] [--script FILE] [--gpu]
+#          [--incoming URI] [-- QEMU ARGS...]
 # --gpu boots the GPU guest (build-gpu.sh: Debian's full kernel with virtio-gpu) in QEMU 10
 # (qemu-l1.sh, with its own modules): QEMU 7.2 refuses vhost-user-gpu-pci under TCG.
 # Guest RAM is always a shared memfd (vhost-user back ends must map it). The serial console goes
-# to stdout. Exit status: the guest script's, read from its "IOVIRT-EXIT n" line; 124 when the
+# to stdout. --incoming makes this QEMU a live migration's destination, waiting on URI: its console
+# shows only what the guest prints after the migration (no readiness line). Exit status: the guest script's, read from its "IOVIRT-EXIT n" line; 124 when the
 # guest did not finish in time; 125 when it never reached its init.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 base="${IOVIRT_CACHE:-$HOME/.cache/iovirt}"
 cache="$base/guest"
-accel=auto mem=512M timeout=120 script="" qemu=qemu-system-x86_64 check="$here/build.sh"
+accel=auto mem=512M timeout=120 script="" qemu=qemu-system-x86_64 check="$here/build.sh" incoming=""
 while (($#)); do
   case "$1" in
     --accel) accel=$2; shift 2 ;;
     --mem) mem=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --script) script=$2; shift 2 ;;
+    --incoming) incoming=$2; shift 2 ;;
     --gpu)
       cache="$base/guest-gpu" check="$here/build-gpu.sh" qemu="$base/qemu-l1/usr/bin/qemu-system-x86_64"
       export QEMU_MODULE_DIR="$base/qemu-l1/usr/lib/x86_64-linux-gnu/qemu"
@@ -78,12 +81,16 @@ start=$(date +%s%N)
 # IOVIRT_CONSOLE names a file that receives the console while the guest runs, for tests that
 # act on the host when the guest reaches a certain point.
 console="${IOVIRT_CONSOLE:-$work/console.log}"
-boot "$how" "$timeout" "$console" "$@"
+if [ -n "$incoming" ]; then
+  boot "$how" "$timeout" "$console" -incoming "$incoming" "$@"
+else
+  boot "$how" "$timeout" "$console" "$@"
+fi
 cp "$console" "$work/console.log" 2>/dev/null || true
 cat "$work/console.log"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 elapsed="$((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))"
-if ! grep -q IOVIRT-GUEST-READY "$work/console.log"; then
+if [ -z "$incoming" ] && ! grep -q IOVIRT-GUEST-READY "$work/console.log"; then
   echo "run.sh: the guest never reached its init ($how, ${elapsed}s)" >&2; exit 125
 fi
 status=$(sed -n 's/^IOVIRT-EXIT \([0-9]*\).*/\1/p' "$work/console.log" | tail -n 1)
