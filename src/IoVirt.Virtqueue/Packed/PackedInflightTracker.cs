@@ -38,6 +38,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
     private int _freeCount;
     private ushort _lastPopped;
     private ulong _counter;
+    private readonly bool _newArea;
 
     /// <summary>Tracks a queue of <paramref name="queueSize"/> in <paramref name="area"/> (<see cref="AreaSize"/> bytes), initialising an area never used.</summary>
     public PackedInflightTracker(byte* area, int queueSize)
@@ -51,12 +52,27 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         _resubmitTable = GC.AllocateArray<PackedDesc>(queueSize, pinned: true);
         if (_header->Version == 0)
         {
+            _newArea = true;
             _header->DescriptorCount = (ushort)queueSize;
             _header->NextAvail = _header->Used = PackedPosition(0, true);
             _header->Version = CurrentVersion;
         }
 
         FreeAllBut([]);
+    }
+
+    /// <summary>
+    /// True while the area holds no record of the ring: it was new when this tracker began and
+    /// nothing was popped since. A live migration's destination gets such an area; its ring goes
+    /// on from SET_VRING_BASE (<see cref="Adopt"/>), which the area knows nothing of.
+    /// </summary>
+    internal bool RecordsNothing => _newArea && _counter == 0;
+
+    /// <summary>Records <paramref name="position"/> as where the ring stands, in an area that records nothing yet.</summary>
+    internal void Adopt(QueuePosition position)
+    {
+        Volatile.Write(ref _header->NextAvail, PackedPosition(position.NextAvail, position.AvailWrap));
+        Volatile.Write(ref _header->Used, PackedPosition(position.NextUsed, position.UsedWrap));
     }
 
     /// <summary>Bytes one queue's area takes, rounded to 64.</summary>

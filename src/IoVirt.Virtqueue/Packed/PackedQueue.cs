@@ -73,6 +73,14 @@ public sealed unsafe class PackedQueue : DeviceQueue
             return 0;
         }
 
+        if (_inflight.RecordsNothing)
+        {
+            // A new area (a migration's destination, a first start): nothing to resubmit, and the
+            // ring goes on from where it was started, not from the area's initial positions.
+            _inflight.Adopt(Position);
+            return 0;
+        }
+
         (_nextAvail, _availWrap, _nextUsed, _usedWrap) = _inflight.Recover(_ring, Resubmissions);
         _publishedUsed = _signalledUsed = _nextUsed;
         _publishedWrap = _usedWrap;

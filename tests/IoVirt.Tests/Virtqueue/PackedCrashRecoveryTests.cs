@@ -19,6 +19,43 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
     private readonly byte* _area = (byte*)NativeMemory.AllocZeroed((nuint)PackedInflightTracker.AreaSize(Size));
 
     /// <summary>
+    /// A live migration's destination starts the ring where the source stopped (SET_VRING_BASE)
+    /// with a new inflight area: the area records nothing, so the ring goes on from that base
+    /// instead of from the area's first positions (it restarted at slot 0, and the guest hung).
+    /// </summary>
+    [Fact]
+    public void A_ring_started_with_a_new_area_goes_on_from_its_base()
+    {
+        using var h = QueueHarness.Create(packed: true, Size, indirect: false);
+        for (var i = 0; i < Size + 5; i++)
+        {
+            Assert.True(h.Driver.TryAdd([new(h.DataBase, 512, true)], false, out _));
+            h.Driver.PublishAvail();
+            Assert.True(h.Device.TryPop(out var chain));
+            h.Device.AddUsed(chain.Head, 512);
+            h.Device.PublishUsed();
+            Assert.Single(h.TakeUsedIds());
+        }
+
+        var stoppedAt = h.Device.Position;
+        Assert.Equal(QueueError.None, PackedQueue.TryCreate(h.Memory, h.Config, stoppedAt, out var destination));
+        Assert.Equal(0, destination!.TrackInflight(new PackedInflightTracker(_area, Size), recover: true));
+        Assert.Equal(stoppedAt, destination.Position);
+
+        Assert.True(h.Driver.TryAdd([new(h.DataBase, 512, true)], false, out var id));
+        h.Driver.PublishAvail();
+        Assert.True(destination.TryPop(out var next));
+        destination.AddUsed(next.Head, 512);
+        destination.PublishUsed();
+        Assert.Equal([id], h.TakeUsedIds());
+
+        // A successor of the destination recovers from the area, which now records the ring.
+        Assert.Equal(QueueError.None, PackedQueue.TryCreate(h.Memory, h.Config, QueuePosition.Initial, out var successor));
+        Assert.Equal(0, successor!.TrackInflight(new PackedInflightTracker(_area, Size), recover: true));
+        Assert.Equal(destination.Position, successor.Position);
+    }
+
+    /// <summary>
     /// Died before publishing: the batch's later elements were already marked used (its first is
     /// published last, so the driver sees the batch at once). The successor resubmits every chain,
     /// and each completes when its resubmission does.
