@@ -105,13 +105,14 @@ public static class QemuGuest
     /// QEMU arguments for a virtio-net-pci NIC on a vhost-user back end's <paramref name="socket"/>.
     /// vectors=0 turns MSI-X off: QEMU 7.2 under TCG crashes in vhost_net_start with it on. No
     /// option ROM: the guest boots with -kernel. More than one queue pair needs queues= on the
-    /// netdev and mq=on on the device.
+    /// netdev and mq=on on the device; <paramref name="deviceOptions"/> go at the end of the
+    /// device's (e.g. <c>,packed=on</c>).
     /// </summary>
-    public static string[] VhostUserNic(string socket, string mac, int queuePairs = 1) =>
+    public static string[] VhostUserNic(string socket, string mac, int queuePairs = 1, string deviceOptions = "") =>
     [
         "-chardev", $"socket,id=c0,path={socket}",
         "-netdev", queuePairs == 1 ? "vhost-user,id=n0,chardev=c0" : $"vhost-user,id=n0,chardev=c0,queues={queuePairs}",
-        "-device", $"virtio-net-pci,netdev=n0,mac={mac},vectors=0,romfile=" + (queuePairs == 1 ? "" : ",mq=on"),
+        "-device", $"virtio-net-pci,netdev=n0,mac={mac},vectors=0,romfile=" + (queuePairs == 1 ? "" : ",mq=on") + deviceOptions,
     ];
 
     /// <summary>Checks that tests/setup.sh built the guest and it is current (tests/guest/build.sh --check); throws with its reason when not.</summary>

@@ -39,11 +39,16 @@ public sealed class QemuMigrationTests : IDisposable
     /// guest's reads (and the pings' frames) were written by the source back ends into guest
     /// memory during the migration, so a page written but not logged would differ (with logging
     /// turned off in the back end, 111 pages did). fio's verification then runs on at the
-    /// destination, through the other back ends, on what the source wrote.
+    /// destination, through the other back ends, on what the source wrote. With packed rings the
+    /// destination once restarted its disk's ring at slot 0 (a new inflight area overrode the
+    /// ring's base), and the guest's I/O hung.
     /// </summary>
-    [Fact]
-    public void A_guest_migrates_under_fio_verify_and_its_memory_arrives_whole()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_guest_migrates_under_fio_verify_and_its_memory_arrives_whole(bool packed)
     {
+        var rings = packed ? ",packed=on" : string.Empty;
         var image = Path.Combine(_directory, "disk.img");
         using (var file = File.Create(image))
         {
@@ -57,8 +62,8 @@ public sealed class QemuMigrationTests : IDisposable
         using var ping = new PingWatch(_netNamespace, GuestAddress);
 
         var run = QemuMigration.Run(
-            [.. QemuGuest.VhostUserBlk(sourceDisk.Socket), .. QemuGuest.VhostUserNic(sourceNic.Socket, GuestMac)],
-            [.. QemuGuest.VhostUserBlk(destinationDisk.Socket), .. QemuGuest.VhostUserNic(destinationNic.Socket, GuestMac)],
+            [.. QemuGuest.VhostUserBlk(sourceDisk.Socket, rings), .. QemuGuest.VhostUserNic(sourceNic.Socket, GuestMac, deviceOptions: rings)],
+            [.. QemuGuest.VhostUserBlk(destinationDisk.Socket, rings), .. QemuGuest.VhostUserNic(destinationNic.Socket, GuestMac, deviceOptions: rings)],
             compareMemory: true);
 
         _output.WriteLine(run.Output);
@@ -113,38 +118,7 @@ public sealed class QemuMigrationTests : IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private Daemon StartBlk(string name, string image)
-    {
-        var socket = Path.Combine(_directory, name);
-        var daemon = DaemonProcess.Start("blk", "--socket", socket, "--image", image, "--share-rw");
-        return Listening(daemon, socket, () => { });
-    }
+    private ServedDaemon StartBlk(string name, string image) => ServedDaemon.Blk(Path.Combine(_directory, name), "--image", image, "--share-rw");
 
-    /// <summary><c>iovirt net --tap</c> in the namespace, its TAP a port of the bridge.</summary>
-    private Daemon StartNet(string tap)
-    {
-        var socket = Path.Combine(_directory, tap + ".sock");
-        var daemon = DaemonProcess.StartIn(_netNamespace, "net", "--socket", socket, "--tap", tap);
-        return Listening(daemon, socket, () => _netNamespace.Enslave(tap, "br0", timeoutMs: 5_000));
-    }
-
-    private static Daemon Listening(DaemonProcess daemon, string socket, Action then)
-    {
-        try
-        {
-            daemon.WaitForSocket(socket);
-            then();
-            return new Daemon(daemon, socket);
-        }
-        catch
-        {
-            daemon.Dispose();
-            throw;
-        }
-    }
-
-    private sealed record Daemon(DaemonProcess Process, string Socket) : IDisposable
-    {
-        public void Dispose() => Process.Dispose();
-    }
+    private ServedDaemon StartNet(string tap) => ServedDaemon.NetOnBridge(_netNamespace, _directory, tap, "br0");
 }

@@ -146,30 +146,8 @@ public sealed class QemuNetTests : IDisposable
         AssertFewerFramesThanMtuSegments(totals, "rx", TransferBytes);
     }
 
-    /// <summary>An <c>iovirt net</c> daemon with its socket, running in the test's namespace.</summary>
-    private sealed record NetDaemon(DaemonProcess Process, string Socket) : IDisposable
-    {
-        public void Dispose() => Process.Dispose();
-    }
-
-    /// <summary>Starts <c>iovirt net --tap</c> in the namespace; once it listens its TAP exists, and it joins the bridge.</summary>
-    private NetDaemon StartDaemonOnBridge(string tap, int queuePairs = 1)
-    {
-        var socket = Path.Combine(_directory, tap + ".sock");
-        var daemon = DaemonProcess.StartIn(_netNamespace, "net", "--socket", socket, "--tap", tap, "--queues", queuePairs.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        try
-        {
-            daemon.WaitForSocket(socket);
-            Assert.True(daemon.IsConfined, "the daemon runs without its sandbox");
-            _netNamespace.Enslave(tap, "br0", timeoutMs: 5_000);
-            return new NetDaemon(daemon, socket);
-        }
-        catch
-        {
-            daemon.Dispose();
-            throw;
-        }
-    }
+    private ServedDaemon StartDaemonOnBridge(string tap, int queuePairs = 1) =>
+        ServedDaemon.NetOnBridge(_netNamespace, _directory, tap, "br0", queuePairs);
 
     /// <summary>
     /// The echo requests (and ARP) went from the guest to the TAP, the replies came back, and no
