@@ -17,7 +17,9 @@ namespace IoVirt.Fuzz;
 /// model of what the device may hand back. Block requests read or write one of 64 sectors, each
 /// write stamping the sector with its number and a generation; a read that completes OK must
 /// hold zeros (never written) or a stamp some write of that sector put there. Transmitted frames
-/// carry a tag; every frame the echo returns must carry one that was sent.
+/// carry a tag; every frame the echo returns must carry one that was sent, or be the RARP of a
+/// guest announced. While dirty logging is on, every page a completed request's device-written
+/// bytes fall in must be marked in the log.
 /// </summary>
 internal sealed class SequenceFrontEnd : IDisposable
 {
@@ -33,6 +35,7 @@ internal sealed class SequenceFrontEnd : IDisposable
     private const int SlotBytes = 2048;
     private const int Slots = 30;
     private const int CollectWaitMs = 20;
+    private const ulong LogBytes = 64 << 10; // one bit per 4 KiB page: guest-physical addresses up to 2 GiB
 
 
     private static readonly byte[] GuestMac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
@@ -49,6 +52,10 @@ internal sealed class SequenceFrontEnd : IDisposable
     private readonly Stack<int> _freeSpare = new(Enumerable.Range(0, Slots));
     private readonly HashSet<ulong>[] _stamps = Enumerable.Range(0, Sectors).Select(_ => new HashSet<ulong>()).ToArray();
     private readonly HashSet<uint> _sentTags = [];
+    private readonly HashSet<ulong> _announced = [];
+    private readonly GuestMemory _log = new(GuestRegion.CreateMemfd(0, LogBytes, "fuzz-dirty-log"));
+    private bool _logging;
+    private int _logEpoch;
     private VhostUserFrontend? _frontend;
 
     /// <summary>What the steps did so far, so a test can tell a run went deep.</summary>
@@ -80,7 +87,7 @@ internal sealed class SequenceFrontEnd : IDisposable
         try
         {
             var frontend = _frontend ??= Connect();
-            switch ((SequenceOp)(op % 9))
+            switch ((SequenceOp)(op % 11))
             {
                 case SequenceOp.Start:
                     Start(frontend, argument % _queues.Length);
@@ -116,6 +123,12 @@ internal sealed class SequenceFrontEnd : IDisposable
                     break;
                 case SequenceOp.Reset:
                     Reset(frontend);
+                    break;
+                case SequenceOp.Log:
+                    ToggleLogging(frontend);
+                    break;
+                case SequenceOp.Announce:
+                    Announce(frontend, argument);
                     break;
             }
         }
@@ -170,12 +183,14 @@ internal sealed class SequenceFrontEnd : IDisposable
     {
         Disconnect();
         _inflight?.File.Dispose();
+        _log.Dispose();
         _mainOnly.Dispose();
         _all.Dispose();
     }
 
     private VhostUserFrontend Connect()
     {
+        _logging = false; // a new session has no log
         var frontend = VhostUserFrontend.Connect(_socket);
         try
         {
@@ -307,6 +322,7 @@ internal sealed class SequenceFrontEnd : IDisposable
 
         frontend.ResetDevice();
         ForgetQueues();
+        _logging = false;
 
         // A reset device forgets the features and the memory table too.
         frontend.SetFeatures(_features);
@@ -342,7 +358,7 @@ internal sealed class SequenceFrontEnd : IDisposable
             var control = DataBase + ((ulong)mainSlot * SlotBytes);
             var data = spareSlot >= 0 ? SpareBase + ((ulong)spareSlot * SlotBytes) : control + VirtioBlk.SectorSize;
             var request = _blk ? Block(control, data, (argument >> 5) + (i * 3), (argument & 8) != 0) : Packet(data, index);
-            request = request with { MainSlot = mainSlot, SpareSlot = spareSlot };
+            request = request with { MainSlot = mainSlot, SpareSlot = spareSlot, LogEpoch = _logging ? _logEpoch : -1 };
             if (!queue.Driver.TryAdd(request.Buffers, indirect: false, out var id))
             {
                 Free(request);
@@ -414,6 +430,7 @@ internal sealed class SequenceFrontEnd : IDisposable
                 }
 
                 Check(index, request, written);
+                CheckLogged(request, written);
                 Tally.Completions++;
                 Free(request);
             }
@@ -464,6 +481,19 @@ internal sealed class SequenceFrontEnd : IDisposable
         else if (index == 0 && written > VirtioNetHdr.Size)
         {
             var frame = Read(request.Data + VirtioNetHdr.Size, (int)Math.Min(written - VirtioNetHdr.Size, 64));
+            if (frame.Length >= 28 && BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)) == EtherTypeRarp)
+            {
+                // The echo of an announcement: it must name a guest that was announced.
+                var sender = BinaryPrimitives.ReadUInt64LittleEndian([.. frame.AsSpan(22, 6), 0, 0]);
+                if (!_announced.Contains(sender))
+                {
+                    throw new FuzzInvariantException("a RARP came back for a guest never announced");
+                }
+
+                Tally.Announcements++;
+                return;
+            }
+
             if (frame.Length >= 18 && !_sentTags.Contains(BinaryPrimitives.ReadUInt32LittleEndian(frame.AsSpan(14))))
             {
                 throw new FuzzInvariantException("a received frame carries no tag that was sent");
@@ -471,6 +501,71 @@ internal sealed class SequenceFrontEnd : IDisposable
 
             Tally.FramesEchoed++;
         }
+    }
+
+    private const ushort EtherTypeRarp = 0x8035;
+
+    /// <summary>
+    /// Logging on (the Log step): a dirty log the size of the whole address space and VHOST_F_LOG_ALL,
+    /// as QEMU does when a migration starts; off: LOG_ALL dropped again.
+    /// </summary>
+    private void ToggleLogging(VhostUserFrontend frontend)
+    {
+        if (!Has(VhostUserProtocolFeatures.LogShmfd))
+        {
+            return;
+        }
+
+        if (_logging)
+        {
+            frontend.SetFeatures(_features);
+            _logging = false;
+            return;
+        }
+
+        frontend.SetLogBase(_log.Regions[0].File!, LogBytes);
+        frontend.SetFeatures(_features | VirtioFeature.Bit(VhostUserLog.LogAllFeature));
+        _logging = true;
+        _logEpoch++;
+    }
+
+    /// <summary>SEND_RARP for a MAC made from <paramref name="argument"/>; sent to a block device too, which must refuse it.</summary>
+    private void Announce(VhostUserFrontend frontend, byte argument)
+    {
+        byte[] mac = [0x52, 0x54, 0x00, 0x12, 0x34, argument];
+        if (Has(VhostUserProtocolFeatures.Rarp))
+        {
+            _announced.Add(BinaryPrimitives.ReadUInt64LittleEndian([.. mac, 0, 0]));
+        }
+
+        frontend.SendRarp(mac);
+    }
+
+    /// <summary>A request submitted and completed while logging stayed on: the pages its device-written bytes fall in are in the log.</summary>
+    private unsafe void CheckLogged(Request request, uint written)
+    {
+        if (!_logging || request.LogEpoch != _logEpoch)
+        {
+            return;
+        }
+
+        var bits = (byte*)_log.Regions[0].Host;
+        var left = (ulong)written;
+        foreach (var buffer in request.Buffers.Where(b => b.IsWritable))
+        {
+            var length = Math.Min(left, buffer.Length);
+            for (var page = buffer.Address >> 12; length != 0 && page <= (buffer.Address + length - 1) >> 12; page++)
+            {
+                if ((bits[page >> 3] & (1 << (int)(page & 7))) == 0)
+                {
+                    throw new FuzzInvariantException($"the device wrote guest page 0x{page << 12:x} while logging was on, and it is not in the dirty log");
+                }
+            }
+
+            left -= length;
+        }
+
+        Tally.LoggedCompletions++;
     }
 
     private void Free(Request request)
@@ -516,7 +611,7 @@ internal sealed class SequenceFrontEnd : IDisposable
     }
 
     /// <summary>One request in flight: its chain and what the model needs to judge its completion.</summary>
-    private sealed record Request(DriverBuffer[] Buffers, int Sector, bool Write, ulong Status, ulong Data, int MainSlot, int SpareSlot);
+    private sealed record Request(DriverBuffer[] Buffers, int Sector, bool Write, ulong Status, ulong Data, int MainSlot, int SpareSlot, int LogEpoch = -1);
 }
 
 /// <summary>Counts of what a sequence run did.</summary>
@@ -538,6 +633,10 @@ public sealed class SequenceTally
 
     public int Closed { get; set; }
 
+    public int LoggedCompletions { get; set; }
+
+    public int Announcements { get; set; }
+
     public override string ToString() =>
-        $"{Completions} completions, {StampedReads} stamped reads, {FramesEchoed} frames echoed, {Reconnects} reconnects, {Stops} stops, {RegionChanges} region changes, {Refused} refused, {Closed} closed";
+        $"{Completions} completions, {StampedReads} stamped reads, {FramesEchoed} frames echoed, {Reconnects} reconnects, {Stops} stops, {RegionChanges} region changes, {Refused} refused, {Closed} closed, {LoggedCompletions} logged completions, {Announcements} announcements";
 }

@@ -16,7 +16,9 @@ namespace IoVirt.Fuzz;
 /// requests (some with buffers in a second memory region), collect completions, send the memory
 /// table again, add or remove the second region while requests use it, stop a ring with
 /// GET_VRING_BASE mid-I/O and resume it, disable and enable, drop the connection and reconnect
-/// with the inflight buffer, reset the device. The back end may refuse a step or close the
+/// with the inflight buffer, reset the device, turn migration's dirty logging on or off (every
+/// page the device writes while it is on must be in the log), announce a migrated guest
+/// (SEND_RARP; the block device refuses it). The back end may refuse a step or close the
 /// connection (the next step reconnects); it must not fail inside (a critical log line), hand
 /// back a buffer it was not given, return data that no write put there, or stop serving: at the
 /// end a new front end must be served at once.
@@ -84,6 +86,8 @@ public static class VhostUserSequenceTarget
             (byte)SequenceOp.StopAndResume, 0, (byte)SequenceOp.Collect, 3, (byte)SequenceOp.Enable, 0,
             (byte)SequenceOp.Submit, 0x01, (byte)SequenceOp.Enable, 0, (byte)SequenceOp.Reconnect, 0,
             (byte)SequenceOp.Collect, 5, (byte)SequenceOp.Reset, 0, (byte)SequenceOp.Start, 0, (byte)SequenceOp.Submit, 0x07,
+            (byte)SequenceOp.Collect, 5, (byte)SequenceOp.Log, 0, (byte)SequenceOp.Start, 1, (byte)SequenceOp.Submit, 0x06, (byte)SequenceOp.Submit, 0x07,
+            (byte)SequenceOp.Collect, 4, (byte)SequenceOp.Log, 0, (byte)SequenceOp.Announce, 0x21, (byte)SequenceOp.Submit, 0x06,
             (byte)SequenceOp.Collect, 5,
         ];
         yield return [0, .. steps];
@@ -132,6 +136,8 @@ internal enum SequenceOp : byte
     Enable,
     Reconnect,
     Reset,
+    Log,
+    Announce,
 }
 
 /// <summary>Protocol features the sequence front end asks for when the back end offers them.</summary>
@@ -141,5 +147,7 @@ internal static class SequenceProtocol
         | VhostUserProtocolFeatures.ConfigureMemSlots
         | VhostUserProtocolFeatures.InflightShmfd
         | VhostUserProtocolFeatures.ResetDevice
-        | VhostUserProtocolFeatures.Mq;
+        | VhostUserProtocolFeatures.Mq
+        | VhostUserProtocolFeatures.LogShmfd
+        | VhostUserProtocolFeatures.Rarp;
 }

@@ -12,8 +12,8 @@ public class VhostUserSequenceFuzzSmokeTests
         var blk = VhostUserSequenceTarget.Execute(seeds[0]);
         var net = VhostUserSequenceTarget.Execute(seeds[1]);
 
-        Assert.True(blk.StampedReads > 0 && blk.Reconnects > 0 && blk.Stops > 0 && blk.RegionChanges > 0, blk.ToString());
-        Assert.True(net.FramesEchoed > 0 && net.Reconnects > 0 && net.Stops > 0 && net.RegionChanges > 0, net.ToString());
+        Assert.True(blk.StampedReads > 0 && blk.Reconnects > 0 && blk.Stops > 0 && blk.RegionChanges > 0 && blk.LoggedCompletions > 0, blk.ToString());
+        Assert.True(net.FramesEchoed > 0 && net.Reconnects > 0 && net.Stops > 0 && net.RegionChanges > 0 && net.LoggedCompletions > 0 && net.Announcements > 0, net.ToString());
     }
 
     [Fact]
