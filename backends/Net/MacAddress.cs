@@ -30,6 +30,9 @@ public readonly struct MacAddress : IEquatable<MacAddress>, ISpanFormattable
     /// <summary>The address as a 48-bit number, for keys that pack more beside it (a VLAN).</summary>
     internal ulong Bits => _value;
 
+    /// <summary>The address whose <see cref="Bits"/> are the low 48 bits of <paramref name="bits"/>.</summary>
+    internal static MacAddress FromBits(ulong bits) => new(bits);
+
     /// <summary>The first six bytes of <paramref name="bytes"/> (a frame's destination, an address on the wire).</summary>
     public static MacAddress Read(ReadOnlySpan<byte> bytes) =>
         new(BinaryPrimitives.ReadUInt32LittleEndian(bytes) | ((ulong)BinaryPrimitives.ReadUInt16LittleEndian(bytes[4..]) << 32));

@@ -39,8 +39,8 @@ public sealed class NetDevice : VirtioDeviceModel, IDisposable
     private readonly NetControl _control;
     private readonly byte[] _command = new byte[MaxControlCommand];
 
-    // The MAC to announce, with bit 48 set, or 0: written by any thread, taken by the first
-    // pair's transmit worker, which the eventfd wakes (its queue's event source).
+    // The MAC to announce (its bits) with bit 48 set, or 0: written by any thread, taken by the
+    // first pair's transmit worker, which the eventfd wakes (its queue's event source).
     private readonly EventFd _announce = EventFd.Create();
     private long _pendingAnnouncement;
     private const long AnnouncementPending = 1L << 48;
@@ -166,10 +166,7 @@ public sealed class NetDevice : VirtioDeviceModel, IDisposable
 
     public override void AnnounceMigration(ReadOnlySpan<byte> mac)
     {
-        Span<byte> bits = stackalloc byte[sizeof(long)];
-        bits.Clear();
-        mac[..MacAddress.Length].CopyTo(bits);
-        Interlocked.Exchange(ref _pendingAnnouncement, System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bits) | AnnouncementPending);
+        Interlocked.Exchange(ref _pendingAnnouncement, (long)MacAddress.Read(mac).Bits | AnnouncementPending);
         _announce.Signal();
     }
 
@@ -209,9 +206,7 @@ public sealed class NetDevice : VirtioDeviceModel, IDisposable
             return;
         }
 
-        Span<byte> bits = stackalloc byte[sizeof(long)];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bits, pending);
-        var mac = MacAddress.Read(bits);
+        var mac = MacAddress.FromBits((ulong)pending);
         Span<byte> packet = stackalloc byte[MigrationAnnouncement.PacketLength];
         MigrationAnnouncement.Write(packet, mac);
         var sent = _port.Transmit(0, packet);

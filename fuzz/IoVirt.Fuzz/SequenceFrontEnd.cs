@@ -3,6 +3,7 @@ using IoVirt.Abi.Blk;
 using IoVirt.Abi.Net;
 using IoVirt.Abi.VhostUser;
 using IoVirt.Abi.Virtio;
+using IoVirt.Backends.Net;
 using IoVirt.Memory;
 using IoVirt.Virtqueue.Driver;
 using IoVirt.VhostUser;
@@ -52,7 +53,7 @@ internal sealed class SequenceFrontEnd : IDisposable
     private readonly Stack<int> _freeSpare = new(Enumerable.Range(0, Slots));
     private readonly HashSet<ulong>[] _stamps = Enumerable.Range(0, Sectors).Select(_ => new HashSet<ulong>()).ToArray();
     private readonly HashSet<uint> _sentTags = [];
-    private readonly HashSet<ulong> _announced = [];
+    private readonly HashSet<MacAddress> _announced = [];
     private readonly GuestMemory _log = new(GuestRegion.CreateMemfd(0, LogBytes, "fuzz-dirty-log"));
     private bool _logging;
     private int _logEpoch;
@@ -484,8 +485,7 @@ internal sealed class SequenceFrontEnd : IDisposable
             if (frame.Length >= 28 && BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)) == EtherTypeRarp)
             {
                 // The echo of an announcement: it must name a guest that was announced.
-                var sender = BinaryPrimitives.ReadUInt64LittleEndian([.. frame.AsSpan(22, 6), 0, 0]);
-                if (!_announced.Contains(sender))
+                if (!_announced.Contains(MacAddress.Read(frame.AsSpan(22))))
                 {
                     throw new FuzzInvariantException("a RARP came back for a guest never announced");
                 }
@@ -535,7 +535,7 @@ internal sealed class SequenceFrontEnd : IDisposable
         byte[] mac = [0x52, 0x54, 0x00, 0x12, 0x34, argument];
         if (Has(VhostUserProtocolFeatures.Rarp))
         {
-            _announced.Add(BinaryPrimitives.ReadUInt64LittleEndian([.. mac, 0, 0]));
+            _announced.Add(MacAddress.Read(mac));
         }
 
         frontend.SendRarp(mac);
