@@ -40,6 +40,25 @@ public sealed class NetNamespace : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="Create"/>, then <see cref="AddBridge"/>; the namespace is deleted again when the
+    /// bridge cannot be made, so a test class's field can hold it without a constructor to clean up.
+    /// </summary>
+    public static NetNamespace WithBridge(string bridge, string addressWithPrefix)
+    {
+        var created = Create();
+        try
+        {
+            created.AddBridge(bridge, addressWithPrefix);
+            return created;
+        }
+        catch
+        {
+            created.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Adds bridge <paramref name="bridge"/> with IPv4 address <paramref name="addressWithPrefix"/> (e.g. 10.0.0.1/24) and brings it up.</summary>
     public void AddBridge(string bridge, string addressWithPrefix)
     {

@@ -17,22 +17,10 @@ public sealed class QemuMigrationTests : IDisposable
     private const string GuestMac = "52:54:00:12:34:56";
 
     private readonly ITestOutputHelper _output;
+    private readonly NetNamespace _netNamespace = NetNamespace.WithBridge("br0", "10.0.0.1/24");
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-migration-").FullName;
-    private readonly NetNamespace _netNamespace = NetNamespace.Create();
 
-    public QemuMigrationTests(ITestOutputHelper output)
-    {
-        _output = output;
-        try
-        {
-            _netNamespace.AddBridge("br0", "10.0.0.1/24");
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
-    }
+    public QemuMigrationTests(ITestOutputHelper output) => _output = output;
 
     /// <summary>
     /// The destination stays paused after the migration while both sides' RAM is compared: the

@@ -22,23 +22,10 @@ public sealed class QemuNetTests : IDisposable
     private const int PingCount = 3;
 
     private readonly ITestOutputHelper _output;
+    private readonly NetNamespace _netNamespace = NetNamespace.WithBridge("br0", BridgeAddress + "/24");
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-qemu-net-").FullName;
-    private readonly NetNamespace _netNamespace = NetNamespace.Create();
 
-    public QemuNetTests(ITestOutputHelper output)
-    {
-        _output = output;
-        try
-        {
-            _netNamespace.AddBridge("br0", BridgeAddress + "/24");
-        }
-        catch
-        {
-            // xunit does not dispose a test class whose constructor threw.
-            Dispose();
-            throw;
-        }
-    }
+    public QemuNetTests(ITestOutputHelper output) => _output = output;
 
     [Fact]
     public void A_guest_pings_the_namespace_bridge_through_iovirt_net_on_a_tap()

@@ -24,14 +24,13 @@ public sealed class SwitchTapTests : IDisposable
     private static readonly byte[] GuestIp = [10, 0, 0, 2];
     private static readonly byte[] BridgeIp = [10, 0, 0, 1];
 
-    private readonly NetNamespace _netNamespace = NetNamespace.Create();
+    private readonly NetNamespace _netNamespace = NetNamespace.WithBridge("br0", "10.0.0.1/24");
     private readonly SwitchBed _bed;
 
     public SwitchTapTests()
     {
         try
         {
-            _netNamespace.AddBridge("br0", "10.0.0.1/24");
             _bed = new SwitchBed(_netNamespace.Inside(() => new TapPort("tap0", pairs: 1)));
             _netNamespace.Enslave("tap0", "br0");
         }
