@@ -122,6 +122,7 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
         _features = features;
         _device.FeaturesNegotiated(features & ~(VirtioFeature.Bit(VirtioFeature.VhostUserProtocolFeatures) | VirtioFeature.Bit(VhostUserLog.LogAllFeature)));
         _memory.LogAll = Has(VhostUserLog.LogAllFeature);
+        WaitForWorkersToTakeTheMap();
         if (!Has(VirtioFeature.VhostUserProtocolFeatures))
         {
             // Without protocol features there is no SET_VRING_ENABLE: rings are enabled at once.
@@ -262,7 +263,24 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
         }
     }
 
-    public void SetLogBase(VhostUserLog log, SafeFileHandle file) => _memory.SetDirtyLog(log, file);
+    public void SetLogBase(VhostUserLog log, SafeFileHandle file)
+    {
+        _memory.SetDirtyLog(log, file);
+        WaitForWorkersToTakeTheMap();
+    }
+
+    /// <summary>
+    /// Once logging is turned on (the front end waits for this reply before it copies memory),
+    /// no write may miss the log: a worker could still be in a turn on the map it leased before.
+    /// Found by the message-sequence fuzz target (a page written, unlogged, after LOG_ALL).
+    /// </summary>
+    private void WaitForWorkersToTakeTheMap()
+    {
+        foreach (var ring in _rings)
+        {
+            ring.WaitForTurnEnd();
+        }
+    }
 
     public void SetGpuSocket(SafeFileHandle socket)
     {

@@ -388,6 +388,17 @@ internal sealed class Vring(int index, object gate, QueueWorker worker, IRingHos
         }
     }
 
+    /// <summary>
+    /// Returns once the ring's worker is between turns. A worker uses the memory map it leased for
+    /// a whole turn, under the gate; after this, a map published before the call is the one it uses.
+    /// </summary>
+    public void WaitForTurnEnd()
+    {
+        lock (gate)
+        {
+        }
+    }
+
     /// <summary>Changes the ring under the gate, then lets the worker look at it.</summary>
     private void Change(Action change)
     {
