@@ -175,11 +175,7 @@ internal sealed class QueueWorker : IDisposable
                     var leftPending = false;
                     foreach (var ring in _rings)
                     {
-                        if (ring.Queue is { } queue && ring.Enabled && queue.EnableNotifications())
-                        {
-                            ring.Pending = true;
-                            leftPending = true;
-                        }
+                        leftPending |= AskForNotifications(ring);
                     }
 
                     return leftPending;
@@ -188,6 +184,23 @@ internal sealed class QueueWorker : IDisposable
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Turns a ring's notifications back on before sleeping; true (and the ring pending) when
+    /// buffers came meanwhile. The write goes through a lease like every other one, so it lands
+    /// in the map published now, and in its dirty log, without relying on a round just before.
+    /// </summary>
+    private static bool AskForNotifications(Vring ring)
+    {
+        if (!ring.TryLease(out var lease))
+        {
+            return false;
+        }
+
+        using var held = lease;
+        ring.Pending = ring.Queue!.EnableNotifications();
+        return ring.Pending;
     }
 
     private bool RunPendingRings()
