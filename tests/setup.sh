@@ -17,11 +17,24 @@ cd "$(dirname "$0")/.."
 # iputils-ping: pings a migrating guest every 20 ms from the host side.
 # QEMU and the guest's packages come with the guest build below.
 packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fuse3 pkg-config acpica-tools systemd iputils-ping)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
+
+# The Ceph cluster the RBD tests start (tests/ceph/cluster.sh): monitor, manager, OSD and the
+# ceph/rbd tools, with librbd1, which `iovirt blk --image rbd:...` loads. qemu-block-extra:
+# qemu-storage-daemon's rbd driver, the peer of bench/blk-rbd-vs-qsd.sh. Without recommends: the
+# manager's dashboard and its web stack are not needed.
+ceph=(ceph-mon ceph-mgr ceph-osd ceph-common librbd1 qemu-block-extra)
+
+# install [apt-get options --] PACKAGE...: installs those not installed yet.
+install() {
+  local options=() missing=() p
+  if [[ " $* " == *" -- "* ]]; then
+    while [ "$1" != "--" ]; do options+=("$1"); shift; done
+    shift
+  fi
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
   echo "tests/setup.sh: installing ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then
     echo "tests/setup.sh: need root to apt-get install ${missing[*]}" >&2
@@ -29,8 +42,10 @@ if ((${#missing[@]})); then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+  apt-get install -y -qq "${options[@]}" "${missing[@]}" >/dev/null
+}
+install "${packages[@]}"
+install --no-install-recommends -- "${ceph[@]}"
 
 bash tests/guest/build.sh
 bash tests/guest/build-gpu.sh

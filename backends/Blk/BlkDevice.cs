@@ -4,7 +4,6 @@ using System.Text;
 using IoVirt.Abi.Blk;
 using IoVirt.Abi.Virtio;
 using IoVirt.Devices;
-using IoVirt.Interop;
 using IoVirt.Virtqueue;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,7 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace IoVirt.Backends.Blk;
 
 /// <summary>
-/// virtio-blk (virtio 1.2 §5.2) over one <see cref="BlockStore"/>: IN, OUT, FLUSH, GET_ID,
+/// virtio-blk (virtio 1.2 §5.2) over one <see cref="IBlockImage"/>: IN, OUT, FLUSH, GET_ID,
 /// DISCARD and WRITE_ZEROES, one engine and one worker per queue. A write is completed only
 /// once it completed on the image; with the write cache off (or FLUSH not negotiated) only once
 /// it is durable; a FLUSH is an fdatasync covering every write completed before it.
@@ -33,7 +32,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     private const int LoggedErrors = 16;
 
-    private readonly BlockStore _store;
+    private readonly IBlockImage _image;
     private readonly BlkDeviceOptions _options;
     private readonly ILogger _log;
     private readonly BlkQueue[] _queues;
@@ -45,9 +44,9 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     private int _writeFailedSinceFlush;
     private bool _disposed;
 
-    public BlkDevice(BlockStore store, BlkDeviceOptions options, ILogger? log = null)
+    public BlkDevice(IBlockImage image, BlkDeviceOptions options, ILogger? log = null)
     {
-        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Queues is < 1 or > ushort.MaxValue)
         {
@@ -62,19 +61,19 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
         if (options.Volume is { } volume
             && (volume.Offset < 0 || volume.Size <= 0 || volume.Offset % VirtioBlk.SectorSize != 0 || volume.Size % VirtioBlk.SectorSize != 0
-                || (ulong)volume.End > store.Size))
+                || (ulong)volume.End > image.Size))
         {
-            throw new ArgumentException($"volume {volume} is not whole sectors inside the {store.Size}-byte image", nameof(options));
+            throw new ArgumentException($"volume {volume} is not whole sectors inside the {image.Size}-byte image", nameof(options));
         }
 
-        _store = store;
+        _image = image;
         _options = options;
         VolumeOffset = options.Volume?.Offset ?? 0;
-        _bytes = (ulong?)options.Volume?.Size ?? store.Size;
+        _bytes = (ulong?)options.Volume?.Size ?? image.Size;
         _log = log ?? NullLogger.Instance;
         serial.CopyTo(_id, 0);
 
-        Engine = ResolveEngine(options.Engine, store);
+        Engine = image.ResolveEngine(options.Engine);
         _queues = new BlkQueue[options.Queues];
         for (var i = 0; i < _queues.Length; i++)
         {
@@ -89,23 +88,6 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     }
 
     public override string Name => "blk";
-
-    /// <summary>
-    /// The engine <paramref name="requested"/> means for <paramref name="store"/>: Auto is Mapped
-    /// for an image in RAM that can be held whole (<see cref="BlockStore.WhyNotMappable"/>), where a
-    /// copy straight from a mapping is fastest (io_uring hands such files, which have no
-    /// non-blocking path, to its worker threads), and Uring otherwise: there a full tmpfs is an
-    /// I/O error for the guest's request, where a mapping would take the process down.
-    /// </summary>
-    public static BlockEngineKind ResolveEngine(BlockEngineKind requested, BlockStore store)
-    {
-        ArgumentNullException.ThrowIfNull(store);
-        var engine = requested != BlockEngineKind.Auto ? requested
-            : store.Buffered.IsMemoryBacked && store.WhyNotMappable.Length == 0 ? BlockEngineKind.Mapped : BlockEngineKind.Uring;
-        return engine == BlockEngineKind.Mapped && store.WhyNotMappable is { Length: > 0 } reason
-            ? throw new ArgumentException($"the mapped engine cannot serve this image: {reason}", nameof(requested))
-            : engine;
-    }
 
     /// <summary>The engine the queues use: the one asked for (Auto resolved), or Sync where io_uring is unavailable.</summary>
     public BlockEngineKind Engine { get; private set; }
@@ -218,11 +200,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     }
 
     /// <summary>The fallocate mode for a discard or write-zeroes range on this image.</summary>
-    internal int AllocateMode(BlkRange range) =>
-        BlockFile.FallocKeepSize | (range.Unmap || _store.Buffered.IsMemoryBacked
-            // tmpfs has no zeroed-but-allocated state: a hole is what reads as zeros there.
-            ? BlockFile.FallocPunchHole
-            : BlockFile.FallocZeroRange);
+    internal int AllocateMode(BlkRange range) => _image.ZeroingMode(range.Unmap);
 
     /// <summary>A write, discard or write-zeroes failed since the last FLUSH (any queue).</summary>
     internal void NoteWriteFailure() => Volatile.Write(ref _writeFailedSinceFlush, 1);
@@ -238,7 +216,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         }
 
         var reason = result < 0 ? Marshal.GetPInvokeErrorMessage(-result) : $"{result} of {expected} bytes";
-        _log.LogError("blk: {Type} on {Image} failed: {Reason}{More}", type, _store.Name, reason,
+        _log.LogError("blk: {Type} on {Image} failed: {Reason}{More}", type, _image.Name, reason,
             _errorsLogged == LoggedErrors ? " (further I/O errors are not logged)" : string.Empty);
     }
 
@@ -256,7 +234,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         {
             try
             {
-                return _store.CreateEngine(BlockEngineKind.Uring, _options.MaxQueueSize);
+                return _image.CreateEngine(BlockEngineKind.Uring, _options.MaxQueueSize);
             }
             catch (Exception e) when (e is PlatformNotSupportedException or System.ComponentModel.Win32Exception)
             {
@@ -265,7 +243,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
             }
         }
 
-        return _store.CreateEngine(Engine, _options.MaxQueueSize);
+        return _image.CreateEngine(Engine, _options.MaxQueueSize);
     }
 
     private BlkLimits LimitsFor(ulong features)
@@ -287,8 +265,8 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     private void WriteConfigSpace(bool writeback)
     {
-        var logical = _store.Buffered.LogicalBlockSize;
-        var physical = Math.Max(_store.Buffered.PhysicalBlockSize, logical);
+        var logical = _image.LogicalBlockSize;
+        var physical = Math.Max(_image.PhysicalBlockSize, logical);
         var config = new VirtioBlkConfig
         {
             Capacity = _bytes / VirtioBlk.SectorSize,

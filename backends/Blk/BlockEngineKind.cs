@@ -17,4 +17,7 @@ public enum BlockEngineKind
 
     /// <summary>Completes every request at once without touching the image: measures the data path and load generators alone.</summary>
     Null,
+
+    /// <summary>librbd's asynchronous I/O: the engine of an RBD image, and its only one.</summary>
+    Rbd,
 }

@@ -9,7 +9,7 @@ namespace IoVirt.Backends.Blk;
 /// I/O and, with O_DIRECT wanted, once more for direct I/O (used for requests aligned to the
 /// logical block size; the rest go through the page cache, which Linux keeps coherent).
 /// </summary>
-public sealed unsafe class BlockStore : IDisposable
+public sealed unsafe class BlockStore : IBlockImage
 {
     private byte* _mapping;
     private MappingPrefault? _prefault;
@@ -157,7 +157,35 @@ public sealed unsafe class BlockStore : IDisposable
         }
     }
 
-    /// <summary>Creates one queue's engine of <paramref name="kind"/>, able to hold <paramref name="depth"/> operations in flight.</summary>
+    public uint LogicalBlockSize => Buffered.LogicalBlockSize;
+
+    public uint PhysicalBlockSize => Buffered.PhysicalBlockSize;
+
+    public int ZeroingMode(bool unmap) =>
+        BlockFile.FallocKeepSize | (unmap || Buffered.IsMemoryBacked
+            // tmpfs has no zeroed-but-allocated state: a hole is what reads as zeros there.
+            ? BlockFile.FallocPunchHole
+            : BlockFile.FallocZeroRange);
+
+    /// <summary>
+    /// Auto is Mapped for an image in RAM that can be held whole (<see cref="WhyNotMappable"/>),
+    /// where a copy straight from a mapping is fastest (io_uring hands such files, which have no
+    /// non-blocking path, to its worker threads), and Uring otherwise: there a full tmpfs is an
+    /// I/O error for the guest's request, where a mapping would take the process down.
+    /// </summary>
+    public BlockEngineKind ResolveEngine(BlockEngineKind requested)
+    {
+        var engine = requested != BlockEngineKind.Auto ? requested
+            : Buffered.IsMemoryBacked && WhyNotMappable.Length == 0 ? BlockEngineKind.Mapped : BlockEngineKind.Uring;
+        return engine switch
+        {
+            BlockEngineKind.Mapped when WhyNotMappable is { Length: > 0 } reason =>
+                throw new ArgumentException($"the mapped engine cannot serve this image: {reason}", nameof(requested)),
+            BlockEngineKind.Rbd => throw new ArgumentException($"the rbd engine serves RBD images only, not {Name}", nameof(requested)),
+            _ => engine,
+        };
+    }
+
     public IBlockEngine CreateEngine(BlockEngineKind kind, int depth) => kind switch
     {
         BlockEngineKind.Uring => new UringBlockEngine(this, depth),

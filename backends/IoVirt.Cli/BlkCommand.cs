@@ -1,5 +1,7 @@
 using System.CommandLine;
 using IoVirt.Backends.Blk;
+using IoVirt.Backends.Blk.Rbd;
+using IoVirt.Sandbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -19,17 +21,29 @@ internal static class BlkCommand
     /// </summary>
     private const int DefaultBusyPollMicroseconds = 32;
 
-    /// <summary>The busy polling that suits <paramref name="engine"/> on <paramref name="store"/>, in microseconds.</summary>
-    public static int DefaultBusyPoll(BlockEngineKind engine, BlockStore store) =>
-        BlkDevice.ResolveEngine(engine, store) == BlockEngineKind.Uring ? 0 : DefaultBusyPollMicroseconds;
+    /// <summary>
+    /// The busy polling that suits <paramref name="engine"/> on <paramref name="image"/>, in
+    /// microseconds: none where completions wake the worker (io_uring, librbd), some where every
+    /// request completes at once.
+    /// </summary>
+    public static int DefaultBusyPoll(BlockEngineKind engine, IBlockImage image) =>
+        image.ResolveEngine(engine) is BlockEngineKind.Uring or BlockEngineKind.Rbd ? 0 : DefaultBusyPollMicroseconds;
 
     public static Command Create()
     {
         var socket = new BackendSocket();
         var image = CommandLine.Text("--image", "FILE", """
-            raw image file or block device;
-            locked so a second back end cannot serve it too
+            raw image file or block device, locked so a second back end
+            cannot serve it too; or an image on a Ceph cluster:
+            rbd:POOL/IMAGE[,conf=FILE][,id=USER][,timeout=SECONDS]
             """, "--blk-file");
+        image.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() is { } text && RbdImageSpec.Names(text) && RbdImageSpec.TryParse(text, out var why) is null)
+            {
+                result.AddError($"bad --image '{text}': {why}");
+            }
+        });
         var shareRw = CommandLine.Flag("--share-rw", """
             lock --image shared, so that another back end with --share-rw
             may serve it at once: a live migration's source and destination
@@ -50,8 +64,9 @@ internal static class BlkCommand
             auto (default: mapped for an image in RAM, uring otherwise),
             uring (falls back to sync where io_uring is unavailable),
             sync (preadv2/pwritev2 on the queue's thread), mapped
-            (tmpfs or RAM disk only: copies through a mapping), or
-            null (complete every request without I/O: the path alone)
+            (tmpfs or RAM disk only: copies through a mapping),
+            null (complete every request without I/O: the path alone),
+            or rbd (librbd's asynchronous I/O: an rbd: image's only one)
             """, ParseEngine);
         var queueSize = CommandLine.Int("--queue-size", "N", "largest ring accepted (default 1024)", 2, 32768);
         var busyPoll = CommandLine.Int("--busy-poll", "USEC", """
@@ -72,6 +87,11 @@ internal static class BlkCommand
 
                 Writes complete once done on the image; with the guest's write cache off they
                 complete once durable, and FLUSH is an fdatasync of all completed writes.
+
+                An rbd: image is served through librbd: conf names the cluster's configuration
+                (default /etc/ceph/ceph.conf), id the Ceph user (default admin), and timeout
+                makes an OSD request that waits longer fail with IOERR (default: it waits for
+                the cluster). librbd's cache is off, so a completed write is on the OSDs.
 
                 The socket: a stale one at PATH is replaced; PATH holding anything else is
                 refused (exit 2), and so is a socket another daemon serves (exit 1; it holds
@@ -105,6 +125,11 @@ internal static class BlkCommand
             {
                 result.AddError("--share-rw needs --image");
             }
+
+            if (result.GetResult(direct) is not null && result.GetValue(image) is { } text && RbdImageSpec.Names(text))
+            {
+                result.AddError("--direct is for an image file; an RBD image has no page cache here");
+            }
         });
         command.SetAction(result =>
         {
@@ -116,7 +141,9 @@ internal static class BlkCommand
             }
 
             // The namespaces first: everything after runs in the re-executed program, and opens there.
-            if (daemon.Enter(result, needsHostNetwork: false, "iovirt blk", out var sandbox) is { } sandboxExit)
+            // An RBD image is reached over the host's network, by librados' own connections.
+            var onCeph = result.GetValue(image) is { } named && RbdImageSpec.Names(named);
+            if (daemon.Enter(result, onCeph ? NetworkAccess.Connects : NetworkAccess.None, "iovirt blk", out var sandbox) is { } sandboxExit)
             {
                 return sandboxExit;
             }
@@ -157,10 +184,15 @@ internal static class BlkCommand
 
     private static int Serve(ParseResult result, ServedSocket socket, BlkSettings settings, int? busyPoll, DaemonTelemetry telemetry, DaemonSandbox sandbox)
     {
-        BlockStore store;
+        IBlockImage store;
         try
         {
-            store = settings.Image is null ? BlockStore.CreateRam(settings.RamBytes, settings.ReadOnly) : BlockStore.Open(settings.Image, settings.ReadOnly, settings.Direct, settings.ShareRw);
+            store = settings.Image switch
+            {
+                null => BlockStore.CreateRam(settings.RamBytes, settings.ReadOnly),
+                var text when RbdImageSpec.TryParse(text, out _) is { } rbd => RbdImage.Open(rbd, settings.ReadOnly),
+                var path => BlockStore.Open(path, settings.ReadOnly, settings.Direct, settings.ShareRw),
+            };
         }
         catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception)
         {
@@ -170,15 +202,21 @@ internal static class BlkCommand
 
         using (store)
         {
-            if (settings.Engine == BlockEngineKind.Mapped && !store.Buffered.IsMemoryBacked)
+            if (settings.Engine == BlockEngineKind.Mapped && store is not BlockStore { Buffered.IsMemoryBacked: true })
             {
                 return CommandLine.UsageError(result, $"--engine mapped needs an image in RAM (tmpfs or --ram); {settings.Image} is not");
             }
 
-            if (settings.Engine == BlockEngineKind.Mapped && store.WhyNotMappable is { Length: > 0 } unmappable)
+            if (settings.Engine == BlockEngineKind.Mapped && store is BlockStore { WhyNotMappable: { Length: > 0 } unmappable })
             {
                 Console.Error.WriteLine($"iovirt blk: --engine mapped cannot serve it: {unmappable}");
                 return 1;
+            }
+
+            if (settings.Engine is not BlockEngineKind.Auto and not BlockEngineKind.Rbd && store is RbdImage
+                || settings.Engine == BlockEngineKind.Rbd && store is not RbdImage)
+            {
+                return CommandLine.UsageError(result, $"--engine rbd goes with an rbd: image, and an rbd: image with no other engine");
             }
 
             // The service container owns the device and disposes it after the server.
@@ -215,7 +253,7 @@ internal static class BlkCommand
 
     private static BlockEngineKind? ParseEngine(string text, out string why)
     {
-        why = "auto, uring, sync, mapped or null";
+        why = "auto, uring, sync, mapped, null or rbd";
         return Enum.TryParse<BlockEngineKind>(text, ignoreCase: true, out var kind) && Enum.IsDefined(kind) ? kind : null;
     }
 

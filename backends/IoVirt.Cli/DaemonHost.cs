@@ -17,7 +17,7 @@ namespace IoVirt.Cli;
 internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device, UnixSocket? Passed = null);
 
 /// <summary>How a daemon confines itself: the policy, and whether it opened a TAP (and so keeps the host's network).</summary>
-internal sealed record DaemonSandbox(SandboxPolicy Policy, bool NeedsHostNetwork);
+internal sealed record DaemonSandbox(SandboxPolicy Policy, NetworkAccess Network);
 
 /// <summary>What <see cref="VhostUserDaemon"/> serves, how it confines itself, what it reports, and the exit code it leaves.</summary>
 internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSandbox sandbox, Action report, MetricsEndpoint? metrics)

@@ -96,17 +96,21 @@ internal sealed class DaemonOptions
     /// opened). Null means go on with <paramref name="sandbox"/>; otherwise the daemon is done and
     /// the value is its exit code: 1 when the namespaces cannot be entered (said on stderr as <paramref name="command"/>).
     /// </summary>
-    public int? Enter(ParseResult result, bool needsHostNetwork, string command, out DaemonSandbox sandbox)
+    public int? Enter(ParseResult result, NetworkAccess network, string command, out DaemonSandbox sandbox)
     {
         ArgumentNullException.ThrowIfNull(result);
         var mode = result.GetValue(_sandbox) ?? (Tmds.Linux.LibC.geteuid() == 0 ? SandboxMode.Namespace : SandboxMode.None);
         var policy = new SandboxPolicy(mode, result.GetValue(_user), result.GetValue(_seccomp) ?? SeccompDenial.Kill);
         // A metrics listener is reached through the host's network.
-        needsHostNetwork |= result.GetValue(_metrics) is not null;
-        sandbox = new DaemonSandbox(policy, needsHostNetwork);
+        if (network == NetworkAccess.None && result.GetValue(_metrics) is not null)
+        {
+            network = NetworkAccess.Host;
+        }
+
+        sandbox = new DaemonSandbox(policy, network);
         try
         {
-            ProcessSandbox.Prepare(policy, needsHostNetwork);
+            ProcessSandbox.Prepare(policy, network);
             return null;
         }
         catch (SandboxException e)

@@ -72,7 +72,7 @@ internal static class GpuCommand
                 MaxResourceBytes = result.GetValue(memory) ?? (256UL << 20),
             };
             var snapshotDirectory = result.GetValue(snapshot);
-            if (daemon.Enter(result, needsHostNetwork: false, "iovirt gpu", out var sandbox) is { } sandboxExit)
+            if (daemon.Enter(result, NetworkAccess.None, "iovirt gpu", out var sandbox) is { } sandboxExit)
             {
                 return sandboxExit;
             }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IoVirt.Backends.Mux;
+using IoVirt.Sandbox;
 using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Cli;
@@ -132,7 +133,7 @@ internal static class MuxCommand
         }
 
         // The namespaces before anything opens; an uplink TAP lives in the host's network namespace, so it is kept.
-        if (daemon.Enter(result, needsHostNetwork: config.Uplink is not null, "iovirt mux", out var sandbox) is { } sandboxExit)
+        if (daemon.Enter(result, config.Uplink is not null ? NetworkAccess.Host : NetworkAccess.None, "iovirt mux", out var sandbox) is { } sandboxExit)
         {
             return sandboxExit;
         }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Ports;
+using IoVirt.Sandbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -98,7 +99,7 @@ internal static class NetCommand
             var chosen = result.GetValue(mode) ?? (name is null ? "echo" : "tap");
 
             // The namespaces before the port opens; a TAP lives in the host's network namespace, so it is kept.
-            if (daemon.Enter(result, needsHostNetwork: chosen == "tap", "iovirt net", out var sandbox) is { } sandboxExit)
+            if (daemon.Enter(result, chosen == "tap" ? NetworkAccess.Host : NetworkAccess.None, "iovirt net", out var sandbox) is { } sandboxExit)
             {
                 return sandboxExit;
             }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IoVirt.Backends.Rng;
+using IoVirt.Sandbox;
 
 namespace IoVirt.Cli;
 
@@ -45,7 +46,7 @@ internal static class RngCommand
                 return 0;
             }
 
-            if (daemon.Enter(result, needsHostNetwork: false, "iovirt rng", out var sandbox) is { } sandboxExit)
+            if (daemon.Enter(result, NetworkAccess.None, "iovirt rng", out var sandbox) is { } sandboxExit)
             {
                 return sandboxExit;
             }

@@ -121,7 +121,7 @@ internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services
         {
             ProcessSandbox.Confine(
                 plan.Sandbox.Policy,
-                plan.Sandbox.NeedsHostNetwork,
+                plan.Sandbox.Network,
                 [.. plan.Devices.Select(device => Path.GetDirectoryName(Path.GetFullPath(device.SocketPath))!)],
                 [.. _servers.Where(server => server.OwnsSocketFile).SelectMany(server => new[] { server.SocketPath, SocketPathClaim.LockPathFor(server.SocketPath) })],
                 _log);

@@ -42,7 +42,7 @@ public sealed class Multiplexer : IDisposable
         Devices = [.. DiskDevices(spec, volumes), .. NicDevices(spec)];
 
         // One busy-poll for all: a nic's receive side wants the network's, disks alone the image's.
-        var uring = store is not null && BlkDevice.ResolveEngine(BlockEngineKind.Auto, store) == BlockEngineKind.Uring;
+        var uring = store is not null && store.ResolveEngine(BlockEngineKind.Auto) == BlockEngineKind.Uring;
         BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || !uring ? BusyPollMicroseconds : 0);
     }
 

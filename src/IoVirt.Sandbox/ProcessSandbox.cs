@@ -16,10 +16,10 @@ public static class ProcessSandbox
 
     /// <summary>
     /// Enters the namespaces of <paramref name="policy"/>; returns in the re-executed process (or
-    /// at once without a namespace sandbox). A process that needs the host's network (a TAP to
-    /// open) keeps it.
+    /// at once without a namespace sandbox). A process with any <paramref name="network"/> access
+    /// keeps the host's network.
     /// </summary>
-    public static void Prepare(SandboxPolicy policy, bool needsHostNetwork)
+    public static void Prepare(SandboxPolicy policy, NetworkAccess network)
     {
         ArgumentNullException.ThrowIfNull(policy);
 
@@ -31,17 +31,17 @@ public static class ProcessSandbox
 
         if (policy.Mode == SandboxMode.Namespace)
         {
-            SandboxNamespaces.Enter(ownNetwork: !needsHostNetwork);
+            SandboxNamespaces.Enter(ownNetwork: network == NetworkAccess.None);
         }
     }
 
     /// <summary>
     /// Confines the process: the new root (namespace mode) with the runtime and <paramref name="socketDirectories"/>
     /// in view, <paramref name="ownedFiles"/> given to the new user before it is assumed, then the
-    /// filter. <paramref name="needsHostNetwork"/> is what <see cref="Prepare"/> was told. Throws
+    /// filter. <paramref name="network"/> is what <see cref="Prepare"/> was told. Throws
     /// <see cref="SandboxException"/> if any step fails: the caller must then not serve.
     /// </summary>
-    public static void Confine(SandboxPolicy policy, bool needsHostNetwork, IReadOnlyCollection<string> socketDirectories, IReadOnlyCollection<string> ownedFiles, ILogger log)
+    public static void Confine(SandboxPolicy policy, NetworkAccess network, IReadOnlyCollection<string> socketDirectories, IReadOnlyCollection<string> ownedFiles, ILogger log)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(log);
@@ -69,14 +69,14 @@ public static class ProcessSandbox
             user.Assume();
         }
 
-        var rules = SyscallAllowlist.For(Environment.ProcessId);
+        var rules = SyscallAllowlist.For(Environment.ProcessId, connects: network == NetworkAccess.Connects);
         var directories = socketDirectories.Distinct().Count();
         var denial = policy.Denial == SeccompDenial.Kill ? SeccompReturn.KillProcess : SeccompReturn.Log;
         SeccompFilter.Install(SeccompProgram.Compile(rules, denial));
         log.LogInformation(
             "sandbox: {View}, {Network}, user {User}, no_new_privs, seccomp allowlist of {Count} system calls (others {Denial})",
             policy.Mode == SandboxMode.Namespace ? $"a root of its own with {directories} socket director{(directories == 1 ? "y" : "ies")} and the runtime" : "the host's file system",
-            policy.Mode == SandboxMode.Namespace && !needsHostNetwork ? "a network namespace of its own" : "the host's network",
+            policy.Mode == SandboxMode.Namespace && network == NetworkAccess.None ? "a network namespace of its own" : network == NetworkAccess.Connects ? "the host's network (connecting out)" : "the host's network",
             who,
             rules.Count,
             policy.Denial == SeccompDenial.Kill ? "kill the process" : "are logged");

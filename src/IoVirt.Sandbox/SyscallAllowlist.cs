@@ -71,8 +71,14 @@ public static class SyscallAllowlist
         ("faccessat2", 439), ("epoll_pwait2", 441),
     ];
 
-    /// <summary>The rules for a process whose id is <paramref name="processId"/> (signals may go only to it).</summary>
-    public static IReadOnlyList<SyscallRule> For(int processId)
+    /// <summary>AF_INET and AF_INET6: the socket domains of a process that <see cref="NetworkAccess.Connects"/>.</summary>
+    private static readonly uint[] InternetDomains = [2, 10];
+
+    /// <summary>
+    /// The rules for a process whose id is <paramref name="processId"/> (signals may go only to
+    /// it); one that <paramref name="connects"/> may also make internet sockets and connect them.
+    /// </summary>
+    public static IReadOnlyList<SyscallRule> For(int processId, bool connects = false)
     {
         var self = (uint)processId;
         var rules = Allowed.Select(call => SyscallRule.Allow(call.Name, call.Number)).ToList();
@@ -87,6 +93,12 @@ public static class SyscallAllowlist
 
         // Reading limits passes a null new limit (only the low word can be checked).
         rules.Add(new("prlimit64", 302, new SyscallCheck.ArgumentIn(2, [0])));
+        if (connects)
+        {
+            rules.Add(new("socket", 41, new SyscallCheck.ArgumentIn(0, InternetDomains)));
+            rules.Add(SyscallRule.Allow("connect", 42));
+        }
+
         return rules;
     }
 }

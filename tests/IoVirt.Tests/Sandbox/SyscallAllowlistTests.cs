@@ -60,6 +60,16 @@ public partial class SyscallAllowlistTests
         Assert.IsType<SyscallCheck.Refused>(rules["clone3"].Check);
     }
 
+    [Fact]
+    public void Only_a_daemon_that_connects_out_may_make_internet_sockets_and_connect_them()
+    {
+        Assert.DoesNotContain(SyscallAllowlist.For(1, connects: false), rule => rule.Name is "socket" or "connect");
+        var rules = SyscallAllowlist.For(1, connects: true).ToDictionary(rule => rule.Name);
+        Assert.Equal([2u, 10u], ((SyscallCheck.ArgumentIn)rules["socket"].Check).Values);
+        Assert.Contains("connect", rules.Keys);
+        Assert.DoesNotContain("bind", rules.Keys);
+    }
+
     [GeneratedRegex(@"^#define __NR_(\w+) (\d+)$")]
     private static partial Regex Define();
 }
