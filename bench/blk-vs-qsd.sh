@@ -16,6 +16,10 @@
 # second and its first five seconds (a 1 s run, then a 4 s one), against qsd's in the same round.
 # There both images live on a tmpfs of their own mounted with huge=within_size (as root; HUGE=0
 # keeps them in /dev/shm's 4 KiB pages): see bench/README.md for why that decides the first second.
+# BACKING=rbd puts each back end's image on Ceph instead: a cluster of one monitor, manager and
+# OSD (tests/ceph/cluster.sh) started for the run, qsd through its rbd driver (package
+# qemu-block-extra) and ours through librbd, both without librbd's cache (cache.direct=on is
+# how qsd turns it off); the images are written whole first, so reads find data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +29,12 @@ size=${SIZE:-1G}
 backend_cpu=${BACKEND_CPU:-1}
 client_cpu=${CLIENT_CPU:-0}
 engine=${ENGINE:-auto}
+backing=${BACKING:-file}
+case "$backing" in
+  file | rbd) ;;
+  *) echo "blk-vs-qsd: BACKING is file or rbd, not $backing" >&2; exit 2 ;;
+esac
+[ "$backing" = rbd ] && [ "${FRESH:-0}" = 1 ] && { echo "blk-vs-qsd: FRESH=1 is for BACKING=file" >&2; exit 2; }
 poll=()
 [ "${POLL:-1}" = 1 ] && poll=(--poll)
 
@@ -42,6 +52,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ "$backing" = rbd ] && bash tests/ceph/cluster.sh stop "$work/ceph"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,20 +62,37 @@ cpu_ticks() {
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
+if [ "$backing" = rbd ]; then
+  [ -e /usr/lib/x86_64-linux-gnu/qemu/block-rbd.so ] && command -v ceph-osd >/dev/null \
+    || { echo "blk-vs-qsd: BACKING=rbd needs Ceph and qsd's rbd driver: run tests/setup.sh" >&2; exit 1; }
+  ceph_conf=$(bash tests/ceph/cluster.sh start "$work/ceph" 2>/dev/null)
+  for name in qsd ours; do
+    rbd -c "$ceph_conf" create "rbd/$name" --size "$size"
+    rbd -c "$ceph_conf" bench --io-type write --io-pattern seq --io-size 4M --io-threads 4 --io-total "$size" "rbd/$name" >/dev/null
+  done
+fi
+
 # Starts back end $1 (qsd, or ours run as "${@:3}") on a freshly allocated image in directory $2
-# and waits until it listens; its pid in $daemon.
+# (or on its RBD image) and waits until it listens; its pid in $daemon.
 start_backend() {
-  local name=$1 images=$2
+  local name=$1 images=$2 qsd_image ours_image
   shift 2
-  rm -f "$images/$name.img" "$work/$name.sock"
-  fallocate -l "$size" "$images/$name.img"
+  rm -f "$work/$name.sock"
+  if [ "$backing" = rbd ]; then
+    qsd_image="driver=rbd,node-name=disk,pool=rbd,image=qsd,conf=$ceph_conf,cache.direct=on"
+    ours_image="rbd:rbd/ours,conf=$ceph_conf"
+  else
+    rm -f "$images/$name.img"
+    fallocate -l "$size" "$images/$name.img"
+    qsd_image="driver=file,node-name=disk,filename=$images/qsd.img,aio=io_uring,cache.direct=off"
+    ours_image=$images/ours.img
+  fi
   if [ "$name" = qsd ]; then
-    taskset -c "$backend_cpu" qemu-storage-daemon \
-      --blockdev "driver=file,node-name=disk,filename=$images/qsd.img,aio=io_uring,cache.direct=off" \
+    taskset -c "$backend_cpu" qemu-storage-daemon --blockdev "$qsd_image" \
       --export "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path=$work/qsd.sock,writable=on,num-queues=1" \
       2>"$work/qsd.log" &
   else
-    taskset -c "$backend_cpu" "$@" blk --socket "$work/ours.sock" --image "$images/ours.img" --engine "$engine" --log-level warning \
+    taskset -c "$backend_cpu" "$@" blk --socket "$work/ours.sock" --image "$ours_image" --engine "$engine" --log-level warning \
       >/dev/null 2>"$work/ours.log" &
   fi
   daemon=$!
@@ -129,6 +157,7 @@ for _ in $(seq 100); do [ -S "$work/null.sock" ] && break; sleep 0.1; done
 [ -S "$work/null.sock" ] || { echo "blk-vs-qsd: null did not listen" >&2; cat "$work/null.log" >&2; exit 1; }
 
 workloads=("randread 4k 1" "randread 4k 32" "randwrite 4k 32" "read 128k 8")
+[ "$backing" = rbd ] && workloads=("randread 4k 1" "randread 4k 32" "randwrite 4k 1" "randwrite 4k 32")
 results="$work/results.tsv"
 : > "$results"
 echo "load generator ceiling (iovirt blk --engine null, one run each):"
@@ -159,11 +188,11 @@ for w in "${workloads[@]}"; do
   done
 done
 
-python3 - "$results" "$runs" "$runtime" "$engine" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$results" "$runs" "$runtime" "$engine" "$(getconf CLK_TCK)" "$backing" <<'PY'
 import sys, statistics
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 runtime, tick_us = float(sys.argv[3]), 1e6 / float(sys.argv[5])
-print(f"virtio-blk back ends, {sys.argv[2]} interleaved runs of {sys.argv[3]} s each (median, [min-max]); iovirt engine: {sys.argv[4]}")
+print(f"virtio-blk back ends on {sys.argv[6]} images, {sys.argv[2]} interleaved runs of {sys.argv[3]} s each (median, [min-max]); iovirt engine: {sys.argv[4]}")
 print(f"{'workload':<18}{'qsd IOPS':>32}{'iovirt IOPS':>32}{'ours/qsd':>10}{'qsd p50/p99 us':>18}{'ours p50/p99 us':>18}{'CPU us/IO qsd':>15}{'ours':>7}")
 for w in dict.fromkeys(r[0] for r in rows):
     s = {}

@@ -20,7 +20,7 @@ packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fu
 
 # The Ceph cluster the RBD tests start (tests/ceph/cluster.sh): monitor, manager, OSD and the
 # ceph/rbd tools, with librbd1, which `iovirt blk --image rbd:...` loads. qemu-block-extra:
-# qemu-storage-daemon's rbd driver, the peer of bench/blk-rbd-vs-qsd.sh. Without recommends: the
+# qemu-storage-daemon's rbd driver, the peer of BACKING=rbd bench/blk-vs-qsd.sh. Without recommends: the
 # manager's dashboard and its web stack are not needed.
 ceph=(ceph-mon ceph-mgr ceph-osd ceph-common librbd1 qemu-block-extra)
 

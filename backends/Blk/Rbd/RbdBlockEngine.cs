@@ -34,6 +34,13 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
 
         /// <summary>What a successful operation reports: bytes for a write (librbd reports 0), or -1 for librbd's own count (a read).</summary>
         public long Success;
+
+        /// <summary>
+        /// A read's iovecs, which librbd keeps a pointer to and reads only when it completes
+        /// (a write's it copies at once): the caller's array does not live that long.
+        /// </summary>
+        public iovec* Vectors;
+        public int VectorCapacity;
     }
 
     public RbdBlockEngine(RbdImage image)
@@ -48,10 +55,8 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
     {
         if (Begin(tag, -1) is var (slot, completion) && completion != 0)
         {
-            fixed (iovec* vectors = buffers)
-            {
-                Submitted(slot, completion, RbdNative.ReadV(_image, vectors, buffers.Length, (ulong)offset, completion));
-            }
+            var vectors = Keep((Slot*)slot, buffers);
+            Submitted(slot, completion, RbdNative.ReadV(_image, vectors, buffers.Length, (ulong)offset, completion));
         }
     }
 
@@ -160,6 +165,19 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
         }
     }
 
+    /// <summary>Copies <paramref name="buffers"/> into the slot's own iovec array, grown first if it is too small (the slot is not in librbd's hands yet).</summary>
+    private static iovec* Keep(Slot* slot, ReadOnlySpan<iovec> buffers)
+    {
+        if (slot->VectorCapacity < buffers.Length)
+        {
+            slot->Vectors = (iovec*)NativeMemory.Realloc(slot->Vectors, (nuint)(buffers.Length * sizeof(iovec)));
+            slot->VectorCapacity = buffers.Length;
+        }
+
+        buffers.CopyTo(new Span<iovec>(slot->Vectors, buffers.Length));
+        return slot->Vectors;
+    }
+
     private void AddChunk()
     {
         var chunk = (Slot*)NativeMemory.AllocZeroed(SlotsPerChunk, (nuint)sizeof(Slot));
@@ -214,6 +232,11 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
 
         foreach (var chunk in _chunks)
         {
+            for (var i = 0; i < SlotsPerChunk; i++)
+            {
+                NativeMemory.Free(((Slot*)chunk)[i].Vectors);
+            }
+
             NativeMemory.Free((void*)chunk);
         }
 
