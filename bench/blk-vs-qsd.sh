@@ -150,7 +150,7 @@ start_backend qsd "$work"
 pid_of[qsd]=$daemon
 start_backend ours "$work" "${iovirt[@]}"
 pid_of[ours]=$daemon
-taskset -c "$backend_cpu" "${iovirt[@]}" blk --socket "$work/null.sock" --engine null --ram "$size" --log-level warning \
+taskset -c "$backend_cpu" "${iovirt[@]}" blk --socket "$work/null.sock" --engine null --ram "$size" --log-level warning >/dev/null \
   2>"$work/null.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$work/null.sock" ] && break; sleep 0.1; done

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using IoVirt.Backends.Blk.Rbd;
 using IoVirt.Backends.Mux;
 using IoVirt.Sandbox;
 using Microsoft.Extensions.Logging;
@@ -56,8 +57,10 @@ internal static class MuxCommand
                 share its guest the same way, each with its own queue of 256 frames.
 
                 FILE is JSON, with disks, nics or both; disks need "image": FILE (a raw image
-                or block device, locked; make one with truncate -s 20G /tmp/guests.img) or "ram": SIZE (a
-                RAM disk, gone on exit) and "capacityIops", for example
+                or block device, locked; make one with truncate -s 20G /tmp/guests.img), or
+                "image": "rbd:POOL/PREFIX[,conf=FILE][,id=USER][,timeout=SECONDS]" (volumes on
+                Ceph: an RBD image PREFIX-NAME per disk, made when first served), or "ram": SIZE
+                (a RAM disk, gone on exit), and "capacityIops", for example
                   {
                     "image": "/tmp/guests.img",
                     "direct": true,
@@ -132,8 +135,11 @@ internal static class MuxCommand
             return CommandLine.UsageError(result, error!.Line);
         }
 
-        // The namespaces before anything opens; an uplink TAP lives in the host's network namespace, so it is kept.
-        if (daemon.Enter(result, config.Uplink is not null ? NetworkAccess.Host : NetworkAccess.None, "iovirt mux", out var sandbox) is { } sandboxExit)
+        // The namespaces before anything opens; an uplink TAP lives in the host's network namespace,
+        // so it is kept, and volumes on Ceph are reached through it by librados' own connections.
+        var network = config.Image is { } named && RbdImageSpec.Names(named) ? NetworkAccess.Connects
+            : config.Uplink is not null ? NetworkAccess.Host : NetworkAccess.None;
+        if (daemon.Enter(result, network, "iovirt mux", out var sandbox) is { } sandboxExit)
         {
             return sandboxExit;
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using IoVirt.Backends.Blk.Rbd;
 using IoVirt.Backends.Net;
 using Microsoft.Extensions.Options;
 
@@ -51,6 +52,16 @@ internal sealed class MuxConfigValidator : IValidateOptions<MuxConfig>
         if ((config.Image is null) == (config.Ram is null))
         {
             return ValidateOptionsResult.Fail("the config needs one of \"image\" and \"ram\"");
+        }
+
+        if (config.Image is { } image && RbdImageSpec.Names(image) && RbdImageSpec.TryParse(image, out var why) is null)
+        {
+            return ValidateOptionsResult.Fail($"bad \"image\" '{image}': {why}");
+        }
+
+        if (config.Direct && config.Image is { } rbdImage && RbdImageSpec.Names(rbdImage))
+        {
+            return ValidateOptionsResult.Fail("\"direct\" is for an image file; volumes on Ceph have no page cache here");
         }
 
         if (config.Ram is not null && RamDiskSize.Check(config.RamBytes, out _) is { Length: > 0 } ram)

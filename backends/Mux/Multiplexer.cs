@@ -1,6 +1,7 @@
 using System.Text.Json;
 using IoVirt.Arbitration;
 using IoVirt.Backends.Blk;
+using IoVirt.Backends.Blk.Rbd;
 using IoVirt.Backends.Blk.Volumes;
 using IoVirt.Backends.Net;
 using IoVirt.Backends.Net.Ports;
@@ -15,7 +16,8 @@ namespace IoVirt.Backends.Mux;
 public sealed record MuxDevice(string Socket, Func<IServiceProvider, VirtioDeviceModel> Create);
 
 /// <summary>
-/// The wiring of many guests' devices in one process: the disks' volumes on one image behind one
+/// The wiring of many guests' devices in one process: the disks' volumes on one image (or each on
+/// an RBD image of its own, for an image <c>rbd:POOL/PREFIX</c>; see <see cref="RbdVolumes"/>) behind one
 /// <see cref="DeviceArbiter"/> (made only when there are disks), and the nics as ports of one
 /// <see cref="NetSwitch"/> (with its uplink TAP, if any). <see cref="Open"/> opens everything
 /// but serves nothing: a host serves <see cref="Devices"/> and reads <see cref="Report"/>. The
@@ -30,20 +32,24 @@ public sealed class Multiplexer : IDisposable
 
     private readonly TenantMetrics? _metrics;
     private readonly DeviceArbiter? _arbiter;
-    private readonly BlockStore? _store;
+    private readonly IReadOnlyList<IBlockImage> _images;
     private readonly NetSwitch _switch;
 
-    private Multiplexer(MuxSpec spec, TenantMetrics? metrics, DeviceArbiter? arbiter, BlockStore? store, BlockVolume[] volumes, NetSwitch netSwitch)
+    /// <summary>Where a disk's blocks are: its image, and its volume in it when the image is shared.</summary>
+    private sealed record DiskImage(IBlockImage Image, BlockVolume? Volume);
+
+    private Multiplexer(MuxSpec spec, TenantMetrics? metrics, DeviceArbiter? arbiter, IReadOnlyList<IBlockImage> images, DiskImage[] disks, NetSwitch netSwitch)
     {
         _metrics = metrics;
         _arbiter = arbiter;
-        _store = store;
+        _images = images;
         _switch = netSwitch;
-        Devices = [.. DiskDevices(spec, volumes), .. NicDevices(spec)];
+        Devices = [.. DiskDevices(spec, disks), .. NicDevices(spec)];
 
-        // One busy-poll for all: a nic's receive side wants the network's, disks alone the image's.
-        var uring = store is not null && store.ResolveEngine(BlockEngineKind.Auto) == BlockEngineKind.Uring;
-        BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || !uring ? BusyPollMicroseconds : 0);
+        // One busy-poll for all: a nic's receive side wants the network's, disks alone their
+        // images' (none where completions wake the worker: io_uring, librbd).
+        var woken = images.Count > 0 && images[0].ResolveEngine(BlockEngineKind.Auto) is BlockEngineKind.Uring or BlockEngineKind.Rbd;
+        BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || !woken ? BusyPollMicroseconds : 0);
     }
 
     /// <summary>Every disk's and then every nic's device, in the order of the spec.</summary>
@@ -73,20 +79,15 @@ public sealed class Multiplexer : IDisposable
             new InflightWindow(MuxSpec.WindowMinimum, MuxSpec.WindowMaximum, spec.LatencyTolerance),
             metrics,
             logs.CreateLogger("arbiter"));
-        BlockStore? store = null;
+        List<IBlockImage> images = [];
         try
         {
-            BlockVolume[] volumes = [];
-            if (arbiter is not null)
-            {
-                store = OpenVolumes(spec, out volumes);
-            }
-
-            return new Multiplexer(spec, metrics, arbiter, store, volumes, OpenSwitch(spec, logs));
+            DiskImage[] disks = arbiter is null ? [] : OpenDisks(spec, images);
+            return new Multiplexer(spec, metrics, arbiter, images, disks, OpenSwitch(spec, logs));
         }
         catch
         {
-            store?.Dispose();
+            images.ForEach(image => image.Dispose());
             arbiter?.Dispose();
             metrics?.Dispose();
             throw;
@@ -99,24 +100,40 @@ public sealed class Multiplexer : IDisposable
     public void Dispose()
     {
         _switch.Dispose();
-        _store?.Dispose();
+        foreach (var image in _images)
+        {
+            image.Dispose();
+        }
+
         _arbiter?.Dispose();
         _metrics?.Dispose();
     }
 
-    private static BlockStore OpenVolumes(MuxSpec spec, out BlockVolume[] volumes)
+    /// <summary>Opens each disk's blocks, adding every image opened to <paramref name="images"/> (which the caller disposes on failure).</summary>
+    private static DiskImage[] OpenDisks(MuxSpec spec, List<IBlockImage> images)
     {
-        BlockStore? store = null;
         try
         {
-            store = spec.Image is { } image ? BlockStore.Open(image, readOnly: false, direct: spec.Direct) : BlockStore.CreateRam(spec.RamBytes);
+            if (spec.Image is { } text && RbdImageSpec.TryParse(text, out _) is { } rbd)
+            {
+                return
+                [
+                    .. spec.Disks.Select(disk =>
+                    {
+                        var image = RbdVolumes.OpenOrCreate(rbd, disk.Name, (ulong)disk.SizeBytes);
+                        images.Add(image);
+                        return new DiskImage(image, null);
+                    }),
+                ];
+            }
+
+            var store = spec.Image is { } image ? BlockStore.Open(image, readOnly: false, direct: spec.Direct) : BlockStore.CreateRam(spec.RamBytes);
+            images.Add(store);
             var table = spec.Image is { } path ? VolumeTable.Open(store, VolumeTable.PathFor(path)) : VolumeTable.CreateInMemory(store);
-            volumes = [.. spec.Disks.Select(disk => table.OpenOrCreate(disk.Name, disk.SizeBytes))];
-            return store;
+            return [.. spec.Disks.Select(disk => new DiskImage(store, table.OpenOrCreate(disk.Name, disk.SizeBytes)))];
         }
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or JsonException or System.ComponentModel.Win32Exception)
         {
-            store?.Dispose();
             throw new MuxOpenException(e.Message, e);
         }
     }
@@ -133,18 +150,18 @@ public sealed class Multiplexer : IDisposable
         }
     }
 
-    private IEnumerable<MuxDevice> DiskDevices(MuxSpec spec, BlockVolume[] volumes) =>
-        spec.Disks.Zip(volumes, (disk, volume) => new MuxDevice(disk.Socket, services =>
+    private IEnumerable<MuxDevice> DiskDevices(MuxSpec spec, DiskImage[] disks) =>
+        spec.Disks.Zip(disks, (disk, blocks) => new MuxDevice(disk.Socket, services =>
         {
             var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
             var arbitration = new BlkArbitration(_arbiter!, _arbiter!.AddTenant(disk.Name, disk.Tenant), spec.Costs);
             var device = new BlkDevice(
-                _store!,
-                new BlkDeviceOptions { Serial = disk.Name, Volume = volume, Arbitration = arbitration, Metrics = services.GetService<BlkMetrics>(), MetricsName = disk.Name },
+                blocks.Image,
+                new BlkDeviceOptions { Serial = disk.Name, Volume = blocks.Volume, Arbitration = arbitration, Metrics = services.GetService<BlkMetrics>(), MetricsName = disk.Name },
                 log);
             log.LogInformation(
                 "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",
-                disk.Name, disk.Socket, volume.Size, volume.Offset, _store!.Name, device.Engine, disk.Tenant.Reservation, disk.Tenant.Weight, disk.Tenant.Limit);
+                disk.Name, disk.Socket, blocks.Volume?.Size ?? (long)blocks.Image.Size, blocks.Volume?.Offset ?? 0, blocks.Image.Name, device.Engine, disk.Tenant.Reservation, disk.Tenant.Weight, disk.Tenant.Limit);
             return device;
         }));
 

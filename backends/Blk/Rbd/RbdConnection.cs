@@ -103,6 +103,58 @@ public sealed class RbdConnection : IDisposable
             : true;
     }
 
+    /// <summary>The size of image <paramref name="name"/> in the pool, or null when there is none.</summary>
+    public ulong? ImageSize(string name)
+    {
+        var opened = RbdNative.OpenReadOnly(Pool, name, out var image, null);
+        if (opened == -ENOENT)
+        {
+            return null;
+        }
+
+        if (opened < 0)
+        {
+            throw new IOException($"cannot open RBD image {PoolName}/{name}: {Marshal.GetPInvokeErrorMessage(-opened)}");
+        }
+
+        try
+        {
+            var sized = RbdNative.GetSize(image, out var size);
+            return sized < 0 ? throw new IOException($"cannot read the size of RBD image {PoolName}/{name}: {Marshal.GetPInvokeErrorMessage(-sized)}") : size;
+        }
+        finally
+        {
+            _ = RbdNative.Close(image);
+        }
+    }
+
+    /// <summary>The names of the pool's images.</summary>
+    public unsafe IReadOnlyList<string> ListImages()
+    {
+        nuint size = 4096;
+        while (true)
+        {
+            var names = new byte[(int)size];
+            int result;
+            fixed (byte* buffer = names)
+            {
+                result = RbdNative.List(Pool, buffer, ref size);
+            }
+
+            if (result == -ERANGE)
+            {
+                continue;
+            }
+
+            if (result < 0)
+            {
+                throw new IOException($"cannot list the images of pool '{PoolName}': {Marshal.GetPInvokeErrorMessage(-result)}");
+            }
+
+            return [.. System.Text.Encoding.UTF8.GetString(names, 0, (int)Math.Min(size, (nuint)names.Length)).Split('\0', StringSplitOptions.RemoveEmptyEntries)];
+        }
+    }
+
     private static string ConnectFailure(RbdImageSpec spec, int error)
     {
         var user = $"client.{spec.User ?? "admin"}";

@@ -39,6 +39,9 @@ internal static unsafe partial class RbdNative
     [LibraryImport(Rbd, EntryPoint = "rbd_remove", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int RemoveImage(nint ioctx, string name);
 
+    [LibraryImport(Rbd, EntryPoint = "rbd_list")]
+    public static partial int List(nint ioctx, byte* names, ref nuint size);
+
     [LibraryImport(Rbd, EntryPoint = "rbd_open", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(nint ioctx, string name, out nint image, string? snapshot);
 
