@@ -36,17 +36,17 @@ public sealed class MuxDaemonTests : IDisposable
         Assert.Equal((ulong)(3 * Mib / 512), b.CapacitySectors);
         Assert.Contains("disk b on " + Socket("b") + ": 3145728 bytes at 2097152", daemon.Stderr, StringComparison.Ordinal);
 
-        Write(a, 8, 0xaa);
-        Write(b, 8, 0xbb);
-        Assert.Equal(0xaa, ReadByte(a, 8));
-        Assert.Equal(0xbb, ReadByte(b, 8));
+        a.WriteFilled(8, 0xaa);
+        b.WriteFilled(8, 0xbb);
+        Assert.Equal(0xaa, a.ReadFilled(8));
+        Assert.Equal(0xbb, b.ReadFilled(8));
 
         // The last sector of a volume is the guest's; the one after it, B's first in the image, is not.
-        Write(a, a.CapacitySectors - 1, 0xa1);
-        Assert.Equal(0xa1, ReadByte(a, a.CapacitySectors - 1));
+        a.WriteFilled(a.CapacitySectors - 1, 0xa1);
+        Assert.Equal(0xa1, a.ReadFilled(a.CapacitySectors - 1));
         Assert.Equal(VirtioBlkStatus.IoError, a.Execute(VirtioBlkRequestType.Out, a.CapacitySectors, 512));
         Assert.Equal(VirtioBlkStatus.IoError, a.Execute(VirtioBlkRequestType.In, a.CapacitySectors, 512));
-        Assert.Equal(0, ReadByte(b, 0));
+        Assert.Equal(0, b.ReadFilled(0));
 
         Stop(daemon);
         Assert.False(File.Exists(Socket("a")) || File.Exists(Socket("b")), "a socket file was left behind");
@@ -59,8 +59,8 @@ public sealed class MuxDaemonTests : IDisposable
         {
             using var a = Connect(daemon, "a");
             using var b = Connect(daemon, "b");
-            Write(a, 0, 0xaa);
-            Write(b, 0, 0xbb);
+            a.WriteFilled(0, 0xaa);
+            b.WriteFilled(0, 0xbb);
             Stop(daemon);
         }
 
@@ -77,8 +77,8 @@ public sealed class MuxDaemonTests : IDisposable
         {
             using var b = Connect(daemon, "b");
             using var c = Connect(daemon, "c");
-            Assert.Equal(0xbb, ReadByte(b, 0));
-            Assert.Equal(0, ReadByte(c, 0));
+            Assert.Equal(0xbb, b.ReadFilled(0));
+            Assert.Equal(0, c.ReadFilled(0));
             Assert.Contains("disk c on " + Socket("c") + ": 2097152 bytes at 0 ", daemon.Stderr, StringComparison.Ordinal);
             Stop(daemon);
         }
@@ -112,9 +112,9 @@ public sealed class MuxDaemonTests : IDisposable
         using var daemon = Start("""{ "ram": "4M", "capacityIops": 100, "disks": [ """ + Disk("a", "1M") + ", " + Disk("b", "1M") + " ] }");
         using var a = Connect(daemon, "a");
         using var b = Connect(daemon, "b");
-        Write(a, 0, 0xaa);
-        Assert.Equal(0, ReadByte(b, 0));
-        Assert.Equal(0xaa, ReadByte(a, 0));
+        a.WriteFilled(0, 0xaa);
+        Assert.Equal(0, b.ReadFilled(0));
+        Assert.Equal(0xaa, a.ReadFilled(0));
         Stop(daemon);
     }
 
@@ -248,22 +248,6 @@ public sealed class MuxDaemonTests : IDisposable
     {
         daemon.Signal(15);
         Assert.Equal(0, daemon.WaitForExit());
-    }
-
-    private static void Write(BlkClient client, ulong sector, byte pattern)
-    {
-        client.Data(0)[..512].Fill(pattern);
-        Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Out, sector, 512));
-    }
-
-    /// <summary>Reads one sector and returns its byte, checking the whole sector holds it.</summary>
-    private static byte ReadByte(BlkClient client, ulong sector)
-    {
-        client.Data(0)[..512].Fill(0x5a);
-        Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.In, sector, 512));
-        var data = client.Data(0)[..512].ToArray();
-        Assert.All(data, x => Assert.Equal(data[0], x));
-        return data[0];
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

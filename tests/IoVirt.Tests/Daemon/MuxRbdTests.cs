@@ -26,10 +26,10 @@ public sealed class MuxRbdTests(CephCluster cluster) : IClassFixture<CephCluster
             using var b = BlkClient.Connect(Socket("b"));
             Assert.Equal((ulong)(2 * Mib / 512), a.CapacitySectors);
             Assert.Equal((ulong)(3 * Mib / 512), b.CapacitySectors);
-            Write(a, 8, 0xaa);
-            Write(b, 8, 0xbb);
-            Assert.Equal(0xaa, ReadByte(a, 8));
-            Assert.Equal(0xbb, ReadByte(b, 8));
+            a.WriteFilled(8, 0xaa);
+            b.WriteFilled(8, 0xbb);
+            Assert.Equal(0xaa, a.ReadFilled(8));
+            Assert.Equal(0xbb, b.ReadFilled(8));
             Assert.Equal(VirtioBlkStatus.IoError, a.Execute(VirtioBlkRequestType.In, a.CapacitySectors, 512));
             Assert.Contains("disk b on " + Socket("b") + ": 3145728 bytes at 0 of rbd:rbd/vm-b, Rbd engine", daemon.Stderr, StringComparison.Ordinal);
 
@@ -49,7 +49,7 @@ public sealed class MuxRbdTests(CephCluster cluster) : IClassFixture<CephCluster
         using (var daemon = Start(image, 1000, Disk("a", "2M")))
         {
             using var a = BlkClient.Connect(Socket("a"));
-            Assert.Equal(0xaa, ReadByte(a, 8));
+            Assert.Equal(0xaa, a.ReadFilled(8));
             daemon.StopAndReadReport();
         }
 
@@ -111,19 +111,6 @@ public sealed class MuxRbdTests(CephCluster cluster) : IClassFixture<CephCluster
         using var process = DaemonProcess.Start(["mux", "volumes", .. args]);
         var exit = process.WaitForExit(40_000);
         return (exit, process.Stdout + process.Stderr);
-    }
-
-    private static void Write(BlkClient client, ulong sector, byte pattern)
-    {
-        client.Data(0)[..512].Fill(pattern);
-        Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Out, sector, 512));
-    }
-
-    private static byte ReadByte(BlkClient client, ulong sector)
-    {
-        client.Data(0)[..512].Fill(0x5a);
-        Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.In, sector, 512));
-        return client.Data(0)[0];
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

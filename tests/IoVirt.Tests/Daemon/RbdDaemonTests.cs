@@ -31,9 +31,9 @@ public sealed class RbdDaemonTests(CephCluster cluster) : IClassFixture<CephClus
             using (var client = BlkClient.Connect(Socket))
             {
                 Assert.Equal(64UL << 20 >> 9, client.CapacitySectors);
-                Write(client, 0, 0x11, 64 << 10);
-                Write(client, 1024, 0x22, 64 << 10);
-                Write(client, 4096, 0x33, 64 << 10);
+                client.WriteFilled(0, 0x11, 64 << 10);
+                client.WriteFilled(1024, 0x22, 64 << 10);
+                client.WriteFilled(4096, 0x33, 64 << 10);
                 Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Flush, 0, 0));
                 Assert.Equal(VirtioBlkStatus.Ok, Range(client, VirtioBlkRequestType.WriteZeroes, 1024, 8, VirtioBlkDiscardWriteZeroesFlags.None));
                 Assert.Equal(VirtioBlkStatus.Ok, Range(client, VirtioBlkRequestType.Discard, 4096, 128, VirtioBlkDiscardWriteZeroesFlags.None));
@@ -169,12 +169,6 @@ public sealed class RbdDaemonTests(CephCluster cluster) : IClassFixture<CephClus
         }
 
         return result;
-    }
-
-    private static void Write(BlkClient client, ulong sector, byte value, int length)
-    {
-        client.Data(0)[..length].Fill(value);
-        Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Out, sector, length));
     }
 
     private static VirtioBlkStatus Range(BlkClient client, VirtioBlkRequestType type, ulong sector, uint sectors, VirtioBlkDiscardWriteZeroesFlags flags)

@@ -19,12 +19,8 @@ public sealed class RbdOsdRestartTests(CephCluster cluster) : IClassFixture<Ceph
     [Fact]
     public void Requests_wait_out_an_osd_restart_and_complete_with_the_data_written()
     {
-        cluster.CreateImage(16 << 20, out var name);
-        using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--image", cluster.Spec(name));
-        daemon.WaitForSocket(Socket);
+        using var daemon = Serve(string.Empty);
         using var client = BlkClient.Connect(Socket);
-        Write(client, 0, 8, 0x5a);
-        Assert.True(client.WaitComplete(out _, out var before, 10_000) && before == VirtioBlkStatus.Ok);
 
         cluster.StopOsd();
         try
@@ -48,12 +44,8 @@ public sealed class RbdOsdRestartTests(CephCluster cluster) : IClassFixture<Ceph
     [Fact]
     public void Past_its_timeout_a_request_fails_with_ioerr_and_the_daemon_serves_the_next()
     {
-        cluster.CreateImage(16 << 20, out var name);
-        using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--image", cluster.Spec(name, ",timeout=3"));
-        daemon.WaitForSocket(Socket);
+        using var daemon = Serve(",timeout=3");
         using var client = BlkClient.Connect(Socket);
-        Write(client, 0, 8, 0x5a);
-        Assert.True(client.WaitComplete(out _, out var before, 10_000) && before == VirtioBlkStatus.Ok);
 
         cluster.StopOsd();
         try
@@ -74,6 +66,25 @@ public sealed class RbdOsdRestartTests(CephCluster cluster) : IClassFixture<Ceph
         Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.In, 6144, 4096));
         Assert.All(client.Data(0)[..4096].ToArray(), b => Assert.Equal(0x3c, b));
         Assert.Contains("Connection timed out", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Serves a new image with <paramref name="options"/> after its spec, once it has completed a first write (the cluster is reached).</summary>
+    private DaemonProcess Serve(string options)
+    {
+        cluster.CreateImage(16 << 20, out var name);
+        var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--image", cluster.Spec(name, options));
+        try
+        {
+            daemon.WaitForSocket(Socket);
+            using var client = BlkClient.Connect(Socket);
+            client.WriteFilled(8, 0x5a, 4096);
+            return daemon;
+        }
+        catch
+        {
+            daemon.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Adds a 4 KiB write of <paramref name="value"/> at <paramref name="sector"/> in <paramref name="slot"/>, without waiting.</summary>
