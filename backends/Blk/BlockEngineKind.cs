@@ -21,3 +21,12 @@ public enum BlockEngineKind
     /// <summary>librbd's asynchronous I/O: the engine of an RBD image, and its only one.</summary>
     Rbd,
 }
+
+public static class BlockEngineKinds
+{
+    /// <summary>
+    /// Whether the engine's completions come later and wake the queue's worker (io_uring's
+    /// eventfd, librbd's callback), rather than inside the call: such a worker need not busy-poll.
+    /// </summary>
+    public static bool WakesOnCompletion(this BlockEngineKind kind) => kind is BlockEngineKind.Uring or BlockEngineKind.Rbd;
+}

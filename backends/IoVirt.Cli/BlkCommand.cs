@@ -27,7 +27,7 @@ internal static class BlkCommand
     /// request completes at once.
     /// </summary>
     public static int DefaultBusyPoll(BlockEngineKind engine, IBlockImage image) =>
-        image.ResolveEngine(engine) is BlockEngineKind.Uring or BlockEngineKind.Rbd ? 0 : DefaultBusyPollMicroseconds;
+        image.ResolveEngine(engine).WakesOnCompletion() ? 0 : DefaultBusyPollMicroseconds;
 
     public static Command Create()
     {

@@ -48,7 +48,7 @@ public sealed class Multiplexer : IDisposable
 
         // One busy-poll for all: a nic's receive side wants the network's, disks alone their
         // images' (none where completions wake the worker: io_uring, librbd).
-        var woken = images.Count > 0 && images[0].ResolveEngine(BlockEngineKind.Auto) is BlockEngineKind.Uring or BlockEngineKind.Rbd;
+        var woken = images.Count > 0 && images[0].ResolveEngine(BlockEngineKind.Auto).WakesOnCompletion();
         BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || !woken ? BusyPollMicroseconds : 0);
     }
 

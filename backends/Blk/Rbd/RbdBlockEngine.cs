@@ -23,7 +23,6 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
     private readonly Stack<nint> _freeSlots = new();
     private readonly List<nint> _chunks = [];
     private GCHandle _self;
-    private int _outstanding;
 
     /// <summary>One operation in librbd's hands.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -139,7 +138,6 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
             }
 
             slot = (Slot*)_freeSlots.Pop();
-            _outstanding++;
         }
 
         slot->Engine = GCHandle.ToIntPtr(_self);
@@ -208,7 +206,6 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
         {
             _done.Add(slot->Tag, reported);
             _freeSlots.Push((nint)slot);
-            _outstanding--;
         }
 
         _completions.Signal();
@@ -221,7 +218,8 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
         {
             lock (_lock)
             {
-                if (_outstanding == 0)
+                // Every slot made is free again.
+                if (_freeSlots.Count == _chunks.Count * SlotsPerChunk)
                 {
                     break;
                 }
