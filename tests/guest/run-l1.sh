@@ -4,7 +4,7 @@
 # L1 runs under TCG (QEMU 10, see qemu-l1.sh) with an SVM-capable CPU (-cpu max,+svm), so its
 # /dev/kvm is real; inside it, our VMM (or QEMU) runs the L2 guest with KVM. DIR's files appear
 # in L1 as /payload, with the shared libraries its top-level executables link in their own paths.
-# The serial console goes to stdout. Exit status: the script's, from its "IOVIRT-EXIT n" line;
+# The serial console goes to stdout. Exit status: the script's, from its "IOVIRT-L1-EXIT n" line;
 # 124 when L1 did not finish in time or ended without the status (reset, crashed); 125 when it
 # never reached its init.
 set -euo pipefail
@@ -94,7 +94,7 @@ elapsed="$((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))"
 if ! grep -q IOVIRT-L1-READY "$work/console.log"; then
   echo "run-l1.sh: L1 never reached its init (${elapsed}s)" >&2; exit 125
 fi
-status=$(sed -n 's/^IOVIRT-EXIT \([0-9]*\).*/\1/p' "$work/console.log" | tail -n 1)
+status=$(sed -n 's/^IOVIRT-L1-EXIT \([0-9]*\).*/\1/p' "$work/console.log" | tail -n 1)
 if [ -z "$status" ]; then
   if [ "$elapsed_ms" -lt $((timeout * 1000)) ]; then
     # With -no-reboot, a reset of L1 (a triple fault, a reboot) ends QEMU without a word on the
