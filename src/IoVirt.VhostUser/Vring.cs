@@ -128,6 +128,12 @@ internal sealed class Vring(int index, object gate, QueueWorker worker, IRingHos
             {
                 worker.Watch(this, _kick, host.Device.QueueEventSource(Index));
                 Pending = true;
+
+                // A previous back end (killed, or stopped for a migration) may have published
+                // completions and not lived to signal them; with EVENT_IDX the driver would wait
+                // for that interrupt for ever, and this queue, which counts from the ring's used
+                // index, would never judge one due. One spurious interrupt costs a look at the ring.
+                _call?.Signal();
             }
         }
 

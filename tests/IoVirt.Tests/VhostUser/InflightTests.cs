@@ -100,6 +100,42 @@ public class InflightTests
         Assert.Equal([2, 3], holding.Seen);
     }
 
+    /// <summary>
+    /// A back end killed between publishing a completion and signalling it leaves the driver
+    /// waiting for an interrupt; with nothing left in flight, the next back end has no completion
+    /// of its own to signal, so a ring's start signals once. Found in the nested VMM's kill -9
+    /// test: the guest's I/O hung after the reconnect ("blocked for more than 120 seconds").
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_completion_the_dead_back_end_never_signalled_is_signalled_by_the_next(bool packed)
+    {
+        using var bed = new VhostUserTestBed(new NumberedRequestDevice(holdEven: false));
+        var frontend = Handshake.Connect(bed, packed);
+        var inflight = frontend.GetInflightFd(1, 16, out var inflightFile);
+        using var file = inflightFile;
+        using var queue = FrontendQueue.Start(frontend, bed.Memory, 0, 16, packed, eventIdx: true, VhostUserTestBed.RingBase(0));
+        frontend.SetVringEnable(0, true);
+        var id = NumberedRequestDevice.Add(queue.Driver, 1);
+        queue.Submit();
+        Assert.True(queue.TryWaitUsed(out var used, out _, 5000), "the first back end did not complete the request");
+        Assert.Equal(id, used);
+
+        // The next interrupt is lost with the back end that would have raised it.
+        _ = queue.Call.TryConsume();
+        bed.RestartServer(new NumberedRequestDevice(holdEven: false));
+        frontend.Dispose();
+        using var again = Handshake.Connect(bed, packed);
+        again.SetInflightFd(inflight, file);
+        queue.Reconnect(again, packed ? QueuePosition.Initial.ToPackedWord() : ReadUsedIndex(bed.Memory, queue.Driver.Config));
+        again.SetVringEnable(0, true);
+
+        Assert.True(queue.Call.Wait(5000), "the ring started without an interrupt; a driver waiting for one waits for ever");
+        Assert.False(queue.Call.Wait(200), "signalled more than once");
+        Assert.Equal([], ((NumberedRequestDevice)bed.Device).Seen);
+    }
+
     [Fact]
     public void A_mismatched_inflight_buffer_is_refused()
     {
