@@ -39,9 +39,11 @@ public sealed class RbdImage : IBlockImage
     internal nint Handle => _image != 0 ? _image : throw new ObjectDisposedException(Name);
 
     /// <summary>Connects to the cluster and opens the image; an <see cref="IOException"/> with one line when anything is missing or refused.</summary>
-    public static RbdImage Open(RbdImageSpec spec, bool readOnly)
+    public static RbdImage Open(RbdImageSpec spec, bool readOnly) => Open(RbdConnection.Open(spec), spec, readOnly);
+
+    /// <summary>Opens the image on <paramref name="connection"/>, which the image then owns (and which is closed here when the open fails).</summary>
+    internal static RbdImage Open(RbdConnection connection, RbdImageSpec spec, bool readOnly)
     {
-        var connection = RbdConnection.Open(spec);
         try
         {
             var opened = readOnly

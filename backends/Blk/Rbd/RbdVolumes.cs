@@ -18,7 +18,8 @@ public static class RbdVolumes
     public static RbdImage OpenOrCreate(RbdImageSpec spec, string volume, ulong size)
     {
         var name = ImageName(spec, volume);
-        using (var connection = RbdConnection.Open(spec))
+        var connection = RbdConnection.Open(spec);
+        try
         {
             switch (connection.ImageSize(name))
             {
@@ -29,8 +30,14 @@ public static class RbdVolumes
                     throw new InvalidOperationException($"volume '{volume}' exists as {spec.Pool}/{name} with {existing} bytes, not the {size} asked for");
             }
         }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
 
-        return RbdImage.Open(spec with { Image = name }, readOnly: false);
+        // One connection serves the check and the image: a mux with many disks connects once per disk.
+        return RbdImage.Open(connection, spec with { Image = name }, readOnly: false);
     }
 
     /// <summary>Every volume of the prefix, with its size in bytes.</summary>
