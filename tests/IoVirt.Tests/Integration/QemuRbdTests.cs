@@ -4,8 +4,9 @@ namespace IoVirt.Tests.Integration;
 
 /// <summary>
 /// A Linux guest in QEMU uses /dev/vda through vhost-user-blk-pci, served by `iovirt blk` on an
-/// RBD image of a real Ceph cluster (one for the class): fio verifies its writes, and a kill -9
-/// of the back end with a restart on the same image loses no acknowledged write.
+/// RBD image of a real Ceph cluster (one for the class): fio verifies its writes, a kill -9
+/// of the back end with a restart on the same image loses no acknowledged write, and the guest
+/// live-migrates between two back ends on one image.
 /// </summary>
 [Collection(QemuCollection.Name)]
 [Trait(Tier.Name, Tier.Integration)]
@@ -45,6 +46,33 @@ public sealed class QemuRbdTests(CephCluster cluster) : IClassFixture<CephCluste
             Socket, packed: false, "32M", 2, () => StartDaemon(image, "--log-level", "debug"), r => r.GetProperty("totals").GetProperty("writes").GetInt64());
         Assert.Contains("front end connected (1)", second.Stderr, StringComparison.Ordinal);
         Assert.Contains("SetInflightFd", second.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Two daemons hold the one image open at once, as two QEMUs do when they migrate a guest on
+    /// RBD: librbd's exclusive lock passes from the source's daemon to the destination's when
+    /// the destination first writes. Every write the source acknowledged must be what the
+    /// destination reads (fio's verification runs across the move), and every page the source
+    /// daemon wrote into guest memory must be in the dirty log (the memories are compared).
+    /// </summary>
+    [Fact]
+    public void A_guest_migrates_under_fio_verify_between_two_back_ends_on_one_image()
+    {
+        var image = cluster.CreateImage(64 << 20, out _);
+        using var source = ServedDaemon.Blk(Path.Combine(_directory, "source.sock"), "--image", image);
+        using var destination = ServedDaemon.Blk(Path.Combine(_directory, "destination.sock"), "--image", image);
+
+        var run = QemuMigration.Run(QemuGuest.VhostUserBlk(source.Socket), QemuGuest.VhostUserBlk(destination.Socket), compareMemory: true);
+
+        Assert.True(run.ExitCode == 0, run.Output + source.Process.Stderr + destination.Process.Stderr);
+        Assert.Equal("completed", run.Figures.Status);
+        Assert.Equal(0, run.Figures.DifferingPages);
+        Assert.Contains("FIO-STATUS 0", run.Output, StringComparison.Ordinal);
+        foreach (var side in new[] { source, destination })
+        {
+            var totals = side.Process.StopAndReadReport().GetProperty("totals");
+            Assert.True(totals.GetProperty("reads").GetInt64() > 0 && totals.GetProperty("writes").GetInt64() > 0, totals.ToString());
+        }
     }
 
     private DaemonProcess StartDaemon(string image, params string[] options)
