@@ -125,15 +125,22 @@ public sealed class VhostUserFrontend : IDisposable
 
     public void SetVringEnable(uint index, bool enable) => Command(VhostUserRequest.SetVringEnable, State(index, enable ? 1u : 0u));
 
-    /// <summary>Reads <paramref name="length"/> bytes of the device config space at <paramref name="offset"/>; an empty result is the back end's refusal.</summary>
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes of the device config space at <paramref name="offset"/>;
+    /// an empty result is the back end's refusal. The request always starts at offset 0 and the
+    /// slice is cut here: that is how QEMU asks, and back ends built on libvhost-user
+    /// (qemu-storage-daemon among them) ignore the message's offset and answer from 0.
+    /// </summary>
     public byte[] GetConfig(uint offset, uint length)
     {
-        var payload = new byte[VhostUserConfigHeader.Size + length];
-        var header = new VhostUserConfigHeader { Offset = offset, ConfigSize = length };
+        var end = checked(offset + length);
+        var payload = new byte[VhostUserConfigHeader.Size + end];
+        var header = new VhostUserConfigHeader { Offset = 0, ConfigSize = end };
         MemoryMarshal.Write(payload, in header);
         Send(VhostUserRequest.GetConfig, payload, [], needReply: false);
         var reply = ReceiveReply(VhostUserRequest.GetConfig, -1);
-        return reply.Length <= VhostUserConfigHeader.Size ? [] : reply[VhostUserConfigHeader.Size..].ToArray();
+        var start = VhostUserConfigHeader.Size + (int)offset;
+        return reply.Length <= start ? [] : reply.Slice(start, Math.Min(reply.Length - start, (int)length)).ToArray();
     }
 
     public void SetConfig(uint offset, ReadOnlySpan<byte> data)

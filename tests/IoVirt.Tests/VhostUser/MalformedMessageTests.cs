@@ -132,6 +132,13 @@ public class MalformedMessageTests
         Assert.Throws<VhostUserProtocolException>(() => frontend.SetConfig(6, [9, 9, 9]));
         frontend.SetConfig(4, [7, 8]);
         Assert.Equal([1, 2, 3, 4, 7, 8, 0, 0], frontend.GetConfig(0, 8));
+        Assert.Equal([7, 8], frontend.GetConfig(4, 2));
+
+        // The front end asks from offset 0 (as QEMU does); the back end honours any offset.
+        var request = new byte[VhostUserConfigHeader.Size + 2];
+        MemoryMarshal.Write(request, new VhostUserConfigHeader { Offset = 4, ConfigSize = 2 });
+        var reply = frontend.SendRaw((uint)VhostUserRequest.GetConfig, (uint)VhostUserHeaderFlags.Version1, request, [], expectReply: true);
+        Assert.Equal([7, 8], reply![VhostUserConfigHeader.Size..]);
         StillServes(frontend);
     }
 
