@@ -44,11 +44,7 @@ public class InflightTests
 
         using var again = Handshake.Connect(bed, packed);
         again.SetInflightFd(inflight, file);
-        // What a front end that could not ask the dead back end sends: for a split ring the used
-        // index in the ring; for a packed ring it has nothing better than the start. Either way
-        // the back end takes its real positions from the inflight buffer.
-        var position = packed ? QueuePosition.Initial.ToPackedWord() : ReadUsedIndex(bed.Memory, queue.Driver.Config);
-        queue.Reconnect(again, position);
+        queue.Reconnect(again, ResumePosition(bed, queue, packed));
         again.SetVringEnable(0, true);
 
         // Nothing new was submitted: the held requests come back by themselves, in pop order.
@@ -128,7 +124,7 @@ public class InflightTests
         frontend.Dispose();
         using var again = Handshake.Connect(bed, packed);
         again.SetInflightFd(inflight, file);
-        queue.Reconnect(again, packed ? QueuePosition.Initial.ToPackedWord() : ReadUsedIndex(bed.Memory, queue.Driver.Config));
+        queue.Reconnect(again, ResumePosition(bed, queue, packed));
         again.SetVringEnable(0, true);
 
         Assert.True(queue.Call.Wait(5000), "the ring started without an interrupt; a driver waiting for one waits for ever");
@@ -170,9 +166,19 @@ public class InflightTests
         return done;
     }
 
-    private static unsafe ushort ReadUsedIndex(GuestMemory memory, QueueConfig config)
+    /// <summary>
+    /// What a front end that could not ask the dead back end sends: for a split ring the used
+    /// index in the ring; for a packed ring it has nothing better than the start. Either way the
+    /// back end takes its real positions from the inflight buffer.
+    /// </summary>
+    private static uint ResumePosition(VhostUserTestBed bed, FrontendQueue queue, bool packed)
     {
-        Assert.Equal(MemoryFault.None, memory.Read(config.DeviceArea + 2, out ushort used));
+        if (packed)
+        {
+            return QueuePosition.Initial.ToPackedWord();
+        }
+
+        Assert.Equal(MemoryFault.None, bed.Memory.Read(queue.Driver.Config.DeviceArea + 2, out ushort used));
         return used;
     }
 
