@@ -13,17 +13,41 @@ public static class NestedKvm
     /// <summary>Where backends/IoVirt.Cli/publish-aot.sh leaves the native `iovirt`, alone (tests/run.sh runs it after the build).</summary>
     public static string ProgramDirectory => Path.Combine(QemuGuest.RepositoryRoot, "backends", "IoVirt.Cli", "bin", "aot");
 
-    /// <summary>Boots L1 with `iovirt` as its payload, runs <paramref name="script"/> there, and returns the exit code and the console.</summary>
-    public static (int ExitCode, string Output) Run(string script, int timeoutSeconds = 300)
+    /// <summary>
+    /// Boots L1 with `iovirt` as its payload, and beside it each of <paramref name="hostPrograms"/>
+    /// (paths on this machine; run-l1.sh brings the libraries they link), runs
+    /// <paramref name="script"/> there, and returns the exit code and the console.
+    /// </summary>
+    public static (int ExitCode, string Output) Run(string script, int timeoutSeconds = 300, IReadOnlyList<string>? hostPrograms = null)
     {
         QemuGuest.RequireBuilt("build-l1.sh", "nested-KVM host");
         RequireCurrentProgram();
 
-        return QemuGuest.RunScript(script,
-        [
-            "bash", Path.Combine(QemuGuest.RepositoryRoot, "tests", "guest", "run-l1.sh"),
-            "--timeout", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "--script", "{script}", "--payload", ProgramDirectory,
-        ]);
+        var payload = ProgramDirectory;
+        if (hostPrograms is { Count: > 0 })
+        {
+            payload = Directory.CreateTempSubdirectory("iovirt-l1-payload-").FullName;
+            foreach (var program in hostPrograms.Prepend(Path.Combine(ProgramDirectory, "iovirt")))
+            {
+                File.Copy(program, Path.Combine(payload, Path.GetFileName(program)));
+            }
+        }
+
+        try
+        {
+            return QemuGuest.RunScript(script,
+            [
+                "bash", Path.Combine(QemuGuest.RepositoryRoot, "tests", "guest", "run-l1.sh"),
+                "--timeout", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "--script", "{script}", "--payload", payload,
+            ]);
+        }
+        finally
+        {
+            if (payload != ProgramDirectory)
+            {
+                Directory.Delete(payload, recursive: true);
+            }
+        }
     }
 
     /// <summary>

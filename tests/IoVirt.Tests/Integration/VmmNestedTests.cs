@@ -42,7 +42,16 @@ public sealed class VmmNestedTests
         done; done
         """;
 
-    private const string Vmm = "/payload/iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus 2";
+    /// <summary>
+    /// L1 shell: `iovirt vmm` booting the L2 image with <paramref name="cpus"/> vCPUs. L0's TCG
+    /// emulation of nested SVM now and then loses an L2 under sustained I/O with two vCPUs: a
+    /// triple fault, or a vCPU that stops taking interrupts. That happened with QEMU's
+    /// qemu-storage-daemon as the back end too, and without any back-end restart; with one vCPU
+    /// it was not seen in 16 runs of the restart scenario (about 1 in 5 runs with two). So a
+    /// test that needs no second vCPU runs L2 with one.
+    /// </summary>
+    private static string Vmm(int cpus = 2) =>
+        $"/payload/iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus {cpus}";
 
     [Fact]
     public void Boots_debian_to_init_with_two_vcpus_and_ends_when_the_guest_reboots()
@@ -52,7 +61,7 @@ public sealed class VmmNestedTests
                 echo "L2-CPUS $(grep -c ^processor /proc/cpuinfo)"
                 echo "L2-XSAVE-WARNINGS $(dmesg | grep -c 'XSAVE consistency problem')"
                 """)}
-            {Vmm}
+            {Vmm()}
             echo "VMM-EXIT $?"
             """);
         Assert.True(exit == 0, output);
@@ -81,12 +90,39 @@ public sealed class VmmNestedTests
             /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --queues 2 --sandbox seccomp &
             blk=$!
             i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
-            {Vmm} --vhost-user type=blk,socket=/tmp/blk.sock
+            {Vmm()} --vhost-user type=blk,socket=/tmp/blk.sock
             echo "VMM-EXIT $?"
             kill $blk; wait $blk
             """);
         Assert.True(exit == 0, output);
         Assert.True(output.Contains("L2-QUEUES 2", StringComparison.Ordinal), output);
+        Assert.Matches("err= 0", output);
+        Assert.DoesNotContain("err= 1", output);
+        Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
+    public void Fio_verifies_random_writes_on_a_qemu_storage_daemon_disk_with_4k_blocks()
+    {
+        // QEMU's own back end: libvhost-user answers GET_CONFIG from offset 0 whatever offset the
+        // message names, so the block size (offset 20) shows the VMM reads config as QEMU does.
+        var (exit, output) = NestedKvm.Run($"""
+            {L2Image("""
+                echo "L2-BLOCK $(cat /sys/block/vda/queue/logical_block_size) $(cat /sys/block/vda/size)"
+                fio --name=verify --filename=/dev/vda --rw=randwrite --bsrange=4k-1M --size=32M --direct=1 \
+                    --ioengine=libaio --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify:"
+                """)}
+            truncate -s 128M /tmp/disk.img
+            /payload/qemu-storage-daemon --blockdev driver=file,node-name=disk,filename=/tmp/disk.img \
+                --export type=vhost-user-blk,id=disk,node-name=disk,addr.type=unix,addr.path=/tmp/blk.sock,writable=on,logical-block-size=4096 &
+            qsd=$!
+            i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+            {Vmm(cpus: 1)} --vhost-user type=blk,socket=/tmp/blk.sock
+            echo "VMM-EXIT $?"
+            kill $qsd; wait $qsd
+            """, hostPrograms: ["/usr/bin/qemu-storage-daemon"]);
+        Assert.True(exit == 0, output);
+        Assert.True(output.Contains("L2-BLOCK 4096 262144", StringComparison.Ordinal), output);
         Assert.Matches("err= 0", output);
         Assert.DoesNotContain("err= 1", output);
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
@@ -113,7 +149,7 @@ public sealed class VmmNestedTests
             tunctl -t tap0 > /dev/null
             ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up
             truncate -s 256M /tmp/disk.img
-            ({Vmm} --disk path=/tmp/disk.img --net tap=tap0 --rng; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
+            ({Vmm()} --disk path=/tmp/disk.img --net tap=tap0 --rng; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
             i=0; while ! grep -q L2-NET-UP /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
             ping -c 3 -W 5 10.0.2.15 > /dev/null && echo L1-PING-OK
             i=0; until echo hello-from-l1 | nc 10.0.2.15 5000 2>/dev/null || [ $i -ge 50 ]; do sleep 0.2; i=$((i+1)); done
@@ -154,7 +190,7 @@ public sealed class VmmNestedTests
             /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
             blk=$!
             i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
-            ({Vmm} --vhost-user type=blk,socket=/tmp/blk.sock{(packed ? ",packed=on" : string.Empty)}; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
+            ({Vmm(cpus: 1)} --vhost-user type=blk,socket=/tmp/blk.sock{(packed ? ",packed=on" : string.Empty)}; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
             i=0; while ! grep -q L2-FIO-START /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
             sleep 3
             grep -q "restart: " /tmp/vmm.out && echo "L1: fio ended before the kill"
@@ -185,7 +221,7 @@ public sealed class VmmNestedTests
             /payload/iovirt rng --socket /tmp/rng.sock --sandbox seccomp &
             rng=$!
             i=0; while [ ! -S /tmp/rng.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
-            {Vmm} --vhost-user type=rng,socket=/tmp/rng.sock
+            {Vmm()} --vhost-user type=rng,socket=/tmp/rng.sock
             echo "VMM-EXIT $?"
             kill $rng; wait $rng
             /payload/iovirt vmm --kernel /l2/vmlinuz --vhost-user type=rng,socket=/tmp/nobody.sock
