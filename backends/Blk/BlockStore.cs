@@ -180,8 +180,8 @@ public sealed unsafe class BlockStore : IBlockImage
         return engine switch
         {
             BlockEngineKind.Mapped when WhyNotMappable is { Length: > 0 } reason =>
-                throw new ArgumentException($"the mapped engine cannot serve this image: {reason}", nameof(requested)),
-            BlockEngineKind.Rbd => throw new ArgumentException($"the rbd engine serves RBD images only, not {Name}", nameof(requested)),
+                throw new ArgumentException($"the mapped engine cannot serve this image: {reason}"),
+            BlockEngineKind.Rbd => throw new ArgumentException($"the rbd engine serves rbd: images only, not {Name}"),
             _ => engine,
         };
     }

@@ -202,21 +202,14 @@ internal static class BlkCommand
 
         using (store)
         {
-            if (settings.Engine == BlockEngineKind.Mapped && store is not BlockStore { Buffered.IsMemoryBacked: true })
+            try
             {
-                return CommandLine.UsageError(result, $"--engine mapped needs an image in RAM (tmpfs or --ram); {settings.Image} is not");
+                _ = store.ResolveEngine(settings.Engine);
             }
-
-            if (settings.Engine == BlockEngineKind.Mapped && store is BlockStore { WhyNotMappable: { Length: > 0 } unmappable })
+            catch (ArgumentException e)
             {
-                Console.Error.WriteLine($"iovirt blk: --engine mapped cannot serve it: {unmappable}");
-                return 1;
-            }
-
-            if (settings.Engine is not BlockEngineKind.Auto and not BlockEngineKind.Rbd && store is RbdImage
-                || settings.Engine == BlockEngineKind.Rbd && store is not RbdImage)
-            {
-                return CommandLine.UsageError(result, $"--engine rbd goes with an rbd: image, and an rbd: image with no other engine");
+                // The image knows which engines can serve it; asking for another is a usage error.
+                return CommandLine.UsageError(result, e.Message);
             }
 
             // The service container owns the device and disposes it after the server.

@@ -80,7 +80,7 @@ public sealed class RbdImage : IBlockImage
 
     public BlockEngineKind ResolveEngine(BlockEngineKind requested) => requested is BlockEngineKind.Auto or BlockEngineKind.Rbd
         ? BlockEngineKind.Rbd
-        : throw new ArgumentException($"the {requested.ToString().ToLowerInvariant()} engine cannot serve an RBD image: it has the rbd engine only", nameof(requested));
+        : throw new ArgumentException($"the {requested.ToString().ToLowerInvariant()} engine cannot serve an RBD image: it has the rbd engine only");
 
     public IBlockEngine CreateEngine(BlockEngineKind kind, int depth) => kind == BlockEngineKind.Rbd
         ? new RbdBlockEngine(this)

@@ -56,7 +56,7 @@ public sealed class BlkDaemonTests : IDisposable
         File.WriteAllBytes(image, new byte[1 << 20]);
         using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--image", image, "--engine", "mapped");
         Assert.Equal(2, daemon.WaitForExit());
-        Assert.Contains("--engine mapped needs an image in RAM", daemon.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"the mapped engine cannot serve this image: {image} is not in RAM", daemon.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -150,7 +150,7 @@ public sealed class RbdDaemonTests(CephCluster cluster) : IClassFixture<CephClus
     [InlineData("timeout '0' is not a whole number of seconds from 1 to 86400", "--image", "rbd:p/i,timeout=0")]
     [InlineData("'bogus' is not an option of an RBD image", "--image", "rbd:p/i,bogus=1")]
     [InlineData("--direct is for an image file", "--image", "rbd:p/i", "--direct")]
-    [InlineData("--engine rbd goes with an rbd: image", "--engine", "rbd")]
+    [InlineData("the rbd engine serves rbd: images only", "--engine", "rbd")]
     public void Bad_rbd_options_are_usage_errors(string message, params string[] options)
     {
         using var daemon = DaemonProcess.Start(["blk", "--socket", Socket, .. options]);
