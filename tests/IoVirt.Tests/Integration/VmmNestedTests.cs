@@ -53,6 +53,20 @@ public sealed class VmmNestedTests
     private static string Vmm(int cpus = 2) =>
         $"/payload/iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus {cpus}";
 
+    /// <summary>L2 shell: fio's verified random writes of 4 KiB to 1 MiB over 32 MiB of /dev/vda, with <paramref name="options"/>; prints its result lines.</summary>
+    private static string FioVerify(string options = "") =>
+        $"fio --name=verify --filename=/dev/vda --rw=randwrite --bsrange=4k-1M --size=32M --direct=1 --ioengine=libaio --iodepth=8 " +
+        $"--verify=crc32c --do_verify=1 --verify_fatal=1 {options} 2>&1 | grep -E \"err=|verify:\"";
+
+    /// <summary>L1 shell: waits up to 30 s for a back end's socket to appear.</summary>
+    private static string WaitForSocket(string path) => $"i=0; while [ ! -S {path} ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done";
+
+    private static void AssertFioVerified(string output)
+    {
+        Assert.Matches("err= 0", output);
+        Assert.DoesNotContain("err= 1", output);
+    }
+
     [Fact]
     public void Boots_debian_to_init_with_two_vcpus_and_ends_when_the_guest_reboots()
     {
@@ -80,24 +94,21 @@ public sealed class VmmNestedTests
     public void Fio_verifies_random_writes_on_a_two_queue_iovirt_blk_disk()
     {
         var (exit, output) = NestedKvm.Run($"""
-            {L2Image("""
+            {L2Image($"""
                 echo "L2-QUEUES $(ls /sys/block/vda/mq | wc -l)"
-                fio --name=verify --filename=/dev/vda --rw=randwrite --bsrange=4k-1M --size=32M --direct=1 \
-                    --ioengine=libaio --iodepth=8 --numjobs=2 --offset_increment=32M \
-                    --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting 2>&1 | grep -E "err=|verify:"
+                {FioVerify("--numjobs=2 --offset_increment=32M --group_reporting")}
                 """)}
             truncate -s 256M /tmp/disk.img
             /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --queues 2 --sandbox seccomp &
             blk=$!
-            i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+            {WaitForSocket("/tmp/blk.sock")}
             {Vmm()} --vhost-user type=blk,socket=/tmp/blk.sock
             echo "VMM-EXIT $?"
             kill $blk; wait $blk
             """);
         Assert.True(exit == 0, output);
         Assert.True(output.Contains("L2-QUEUES 2", StringComparison.Ordinal), output);
-        Assert.Matches("err= 0", output);
-        Assert.DoesNotContain("err= 1", output);
+        AssertFioVerified(output);
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
     }
 
@@ -107,24 +118,22 @@ public sealed class VmmNestedTests
         // QEMU's own back end: libvhost-user answers GET_CONFIG from offset 0 whatever offset the
         // message names, so the block size (offset 20) shows the VMM reads config as QEMU does.
         var (exit, output) = NestedKvm.Run($"""
-            {L2Image("""
+            {L2Image($"""
                 echo "L2-BLOCK $(cat /sys/block/vda/queue/logical_block_size) $(cat /sys/block/vda/size)"
-                fio --name=verify --filename=/dev/vda --rw=randwrite --bsrange=4k-1M --size=32M --direct=1 \
-                    --ioengine=libaio --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 2>&1 | grep -E "err=|verify:"
+                {FioVerify()}
                 """)}
             truncate -s 128M /tmp/disk.img
             /payload/qemu-storage-daemon --blockdev driver=file,node-name=disk,filename=/tmp/disk.img \
                 --export type=vhost-user-blk,id=disk,node-name=disk,addr.type=unix,addr.path=/tmp/blk.sock,writable=on,logical-block-size=4096 &
             qsd=$!
-            i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+            {WaitForSocket("/tmp/blk.sock")}
             {Vmm(cpus: 1)} --vhost-user type=blk,socket=/tmp/blk.sock
             echo "VMM-EXIT $?"
             kill $qsd; wait $qsd
             """, hostPrograms: ["/usr/bin/qemu-storage-daemon"]);
         Assert.True(exit == 0, output);
         Assert.True(output.Contains("L2-BLOCK 4096 262144", StringComparison.Ordinal), output);
-        Assert.Matches("err= 0", output);
-        Assert.DoesNotContain("err= 1", output);
+        AssertFioVerified(output);
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
     }
 
@@ -134,7 +143,7 @@ public sealed class VmmNestedTests
         // L2 waits on a TCP port until L1 has pinged it and connects, so both directions are
         // proven before fio starts; L1 tries again until L2's listener is up.
         var (exit, output) = NestedKvm.Run($"""
-            {L2Image("""
+            {L2Image($"""
                 echo "L2-RNG $(cat /sys/class/misc/hw_random/rng_current)"
                 echo "L2-BYTES $(dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c)"
                 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
@@ -142,9 +151,7 @@ public sealed class VmmNestedTests
                 echo L2-NET-UP
                 echo "L2-GOT $(timeout 60 nc -l -p 5000)"
                 echo "L2-QUEUES $(ls /sys/block/vda/mq | wc -l)"
-                fio --name=verify --filename=/dev/vda --rw=randwrite --bsrange=4k-1M --size=32M --direct=1 \
-                    --ioengine=libaio --iodepth=8 --numjobs=2 --offset_increment=32M \
-                    --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting 2>&1 | grep -E "err=|verify:"
+                {FioVerify("--numjobs=2 --offset_increment=32M --group_reporting")}
                 """)}
             tunctl -t tap0 > /dev/null
             ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up
@@ -189,7 +196,7 @@ public sealed class VmmNestedTests
             truncate -s 128M /tmp/disk.img
             /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
             blk=$!
-            i=0; while [ ! -S /tmp/blk.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+            {WaitForSocket("/tmp/blk.sock")}
             ({Vmm(cpus: 1)} --vhost-user type=blk,socket=/tmp/blk.sock{(packed ? ",packed=on" : string.Empty)}; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
             i=0; while ! grep -q L2-FIO-START /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
             sleep 3
@@ -220,7 +227,7 @@ public sealed class VmmNestedTests
                 """)}
             /payload/iovirt rng --socket /tmp/rng.sock --sandbox seccomp &
             rng=$!
-            i=0; while [ ! -S /tmp/rng.sock ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+            {WaitForSocket("/tmp/rng.sock")}
             {Vmm()} --vhost-user type=rng,socket=/tmp/rng.sock
             echo "VMM-EXIT $?"
             kill $rng; wait $rng
