@@ -9,7 +9,11 @@ namespace IoVirt.Backends.Blk;
 /// </summary>
 public interface IBlockEngine : IDisposable
 {
-    /// <summary>A descriptor that becomes readable when completions are ready, or -1 when every operation completes inside <see cref="Submit"/>.</summary>
+    /// <summary>
+    /// A descriptor that becomes readable when completions are ready, or -1 when every operation
+    /// completes inside <see cref="Submit"/>. It may be signalled only when the first of a run of
+    /// completions arrives: after a wake-up, take completions until <see cref="TryTakeCompletion"/> says none is left.
+    /// </summary>
     int CompletionEvent { get; }
 
     /// <summary>Reads into <paramref name="buffers"/> from byte <paramref name="offset"/> of the image. The buffers must stay mapped until completion.</summary>

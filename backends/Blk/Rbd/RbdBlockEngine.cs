@@ -202,13 +202,21 @@ internal sealed unsafe class RbdBlockEngine : IBlockEngine
         var reported = result < 0 ? (int)Math.Max(result, int.MinValue)
             : slot->Success >= 0 ? (int)slot->Success
             : (int)Math.Min(result, int.MaxValue);
+        bool first;
         lock (_lock)
         {
+            first = _done.IsEmpty;
             _done.Add(slot->Tag, reported);
             _freeSlots.Push((nint)slot);
         }
 
-        _completions.Signal();
+        // The worker takes completions until none is left (under the lock), so only the first of
+        // a run needs to wake it; a signal per completion would cost librbd's thread a system
+        // call and the worker an empty wake-up at every completion of a deep queue.
+        if (first)
+        {
+            _completions.Signal();
+        }
     }
 
     /// <summary>Waits for every operation librbd still holds (its callback uses the slots), then frees them.</summary>
