@@ -22,12 +22,12 @@ internal static class BlkCommand
     private const int DefaultBusyPollMicroseconds = 32;
 
     /// <summary>
-    /// The busy polling that suits <paramref name="engine"/> on <paramref name="image"/>, in
-    /// microseconds: none where completions wake the worker (io_uring, librbd), some where every
-    /// request completes at once.
+    /// The busy polling that suits the <paramref name="resolved"/> engine, in microseconds: none
+    /// where completions wake the worker (io_uring, librbd), some where every request completes
+    /// at once.
     /// </summary>
-    public static int DefaultBusyPoll(BlockEngineKind engine, IBlockImage image) =>
-        image.ResolveEngine(engine).WakesOnCompletion() ? 0 : DefaultBusyPollMicroseconds;
+    public static int DefaultBusyPoll(BlockEngineKind resolved) =>
+        resolved.WakesOnCompletion() ? 0 : DefaultBusyPollMicroseconds;
 
     public static Command Create()
     {
@@ -202,9 +202,10 @@ internal static class BlkCommand
 
         using (store)
         {
+            BlockEngineKind engine;
             try
             {
-                _ = store.ResolveEngine(settings.Engine);
+                engine = store.ResolveEngine(settings.Engine);
             }
             catch (ArgumentException e)
             {
@@ -226,7 +227,7 @@ internal static class BlkCommand
                     return device;
                 },
                 telemetry,
-                TimeSpan.FromMicroseconds(busyPoll ?? DefaultBusyPoll(settings.Engine, store)),
+                TimeSpan.FromMicroseconds(busyPoll ?? DefaultBusyPoll(engine)),
                 () => DaemonHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())]), ReportJson.Default.BlkReport),
                 sandbox);
         }
