@@ -3,14 +3,19 @@ using IoVirt.Interop;
 
 namespace IoVirt.Cli;
 
-/// <summary>The socket a one-device daemon serves: the path it is on, and the listening socket it was passed, if it was.</summary>
-internal sealed record ServedSocket(string Path, UnixSocket? Passed);
+/// <summary>
+/// The socket a one-device daemon serves: the path it is on, and the listening socket it was
+/// passed, if it was; or a connection it was passed (<paramref name="Path"/> then names it).
+/// </summary>
+internal sealed record ServedSocket(string Path, UnixSocket? Passed, UnixSocket? Connection = null);
 
 /// <summary>
 /// Where a one-device daemon serves, by QEMU's back-end program conventions
 /// (docs/interop/vhost-user.rst): <c>--socket-path PATH</c> (also <c>--socket</c>), which it binds,
-/// or <c>--fd N</c>, a listening socket a management layer made and started it with (as
-/// virtiofsd takes one), whose file stays the manager's. Exactly one, but for --print-capabilities.
+/// or <c>--fd N</c>, a socket a management layer made and started it with: a listening one,
+/// whose file stays the manager's (as virtiofsd takes one), or a connected one, served until
+/// the front end goes (libvirt's socketpair for vhost-user-gpu, and inetd-style activation).
+/// Exactly one, but for --print-capabilities.
 /// </summary>
 internal sealed class BackendSocket
 {
@@ -20,8 +25,9 @@ internal sealed class BackendSocket
         "--fd",
         "N",
         """
-        serve the listening Unix socket passed as descriptor N
-        (bound to a path; a management layer's, which keeps its file)
+        serve the Unix socket passed as descriptor N: a listening
+        one bound to a path (the manager keeps its file), or a
+        connected one, served until that front end goes
         """,
         3,
         65535);
@@ -48,8 +54,8 @@ internal sealed class BackendSocket
     /// <summary>
     /// The socket to serve: the path given, or the one descriptor N is bound to (taken over here,
     /// so after the sandbox's re-exec, which it must survive). Null, with one line on stderr, when
-    /// the descriptor is not a listening Unix socket on a path, or sockets were passed by socket
-    /// activation as well.
+    /// the descriptor is neither a listening Unix socket on a path nor a connected one, or sockets
+    /// were passed by socket activation as well.
     /// </summary>
     public ServedSocket? Open(ParseResult result, string program)
     {
@@ -67,15 +73,15 @@ internal sealed class BackendSocket
             return null;
         }
 
-        try
+        switch (UnixSocket.Passed(fd, out var path))
         {
-            var passed = UnixSocket.AdoptListening(fd, out var path);
-            return new ServedSocket(path, passed);
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine($"{program}: --fd {fd}: {e.Message}");
-            return null;
+            case PassedSocket.Listening:
+                return new ServedSocket(path!, UnixSocket.AdoptListening(fd, out _));
+            case PassedSocket.Connected:
+                return new ServedSocket($"descriptor {fd}", null, UnixSocket.AdoptConnected(fd));
+            default:
+                Console.Error.WriteLine($"{program}: --fd {fd}: descriptor {fd} is not a Unix stream socket, connected or listening on a path");
+                return null;
         }
     }
 }

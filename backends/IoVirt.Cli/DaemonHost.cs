@@ -13,8 +13,12 @@ using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Cli;
 
-/// <summary>A device to serve, the socket path it is served on, and the listening socket it was passed for that path (--fd), if any.</summary>
-internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device, UnixSocket? Passed = null);
+/// <summary>
+/// A device to serve, the socket path it is served on, and the listening socket it was passed for
+/// that path (--fd), if any; or the connection it was passed (--fd), which
+/// <paramref name="SocketPath"/> then only names.
+/// </summary>
+internal sealed record HostedDevice(string SocketPath, Func<IServiceProvider, VirtioDeviceModel> Device, UnixSocket? Passed = null, UnixSocket? Connection = null);
 
 /// <summary>How a daemon confines itself: the policy, and whether it opened a TAP (and so keeps the host's network).</summary>
 internal sealed record DaemonSandbox(SandboxPolicy Policy, NetworkAccess Network);
@@ -38,7 +42,8 @@ internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSand
 
 /// <summary>
 /// Runs devices as a vhost-user back-end process on Microsoft.Extensions.Hosting: logs to stderr,
-/// serves each socket until SIGTERM or SIGINT (the host's console lifetime), then stops cleanly,
+/// serves each socket until SIGTERM or SIGINT (the host's console lifetime), or a passed
+/// connection until its front end goes, then stops cleanly,
 /// removes the socket files and prints the report (SIGUSR1 prints it at any time too). The host
 /// is built bare: no configuration files (nothing to watch, which the sandbox would not allow), no
 /// environment-variable settings, only the console logger configured here.
@@ -46,7 +51,7 @@ internal sealed class DaemonPlan(IReadOnlyList<HostedDevice> devices, DaemonSand
 internal static class DaemonHost
 {
     public static int Run(ServedSocket socket, Func<IServiceProvider, VirtioDeviceModel> device, DaemonTelemetry telemetry, TimeSpan busyPoll, Action report, DaemonSandbox sandbox) =>
-        Run([new HostedDevice(socket.Path, device, socket.Passed)], telemetry, busyPoll, report, sandbox);
+        Run([new HostedDevice(socket.Path, device, socket.Passed, socket.Connection)], telemetry, busyPoll, report, sandbox);
 
     /// <summary>
     /// Serves every device from this process; if any socket cannot be served, none is (exit 1, or 2
@@ -81,7 +86,10 @@ internal static class DaemonHost
         for (var i = 0; i < devices.Count; i++)
         {
             // Keyed by socket path: one container holds every device and its server.
-            builder.Services.AddKeyedVhostUserBackend(devices[i].SocketPath, devices[i].SocketPath, devices[i].Device, busyPoll, listeners[i]);
+            var (path, device) = (devices[i].SocketPath, devices[i].Device);
+            _ = devices[i].Connection is { } connection
+                ? builder.Services.AddKeyedVhostUserConnection(path, connection, path, device, busyPoll)
+                : builder.Services.AddKeyedVhostUserBackend(path, path, device, busyPoll, listeners[i]);
         }
 
         var plan = new DaemonPlan(devices, sandbox, report, telemetry.Metrics);
@@ -113,7 +121,8 @@ internal static class DaemonHost
             return null;
         }
 
-        var listeners = devices.Select(device => device.Passed ?? (inherited.Remove(Path.GetFullPath(device.SocketPath), out var listener) ? listener : null)).ToArray();
+        var listeners = devices.Select(device =>
+            device.Connection is null ? device.Passed ?? (inherited.Remove(Path.GetFullPath(device.SocketPath), out var listener) ? listener : null) : null).ToArray();
         if (inherited.Count == 0)
         {
             return listeners;

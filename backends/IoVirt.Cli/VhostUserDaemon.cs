@@ -48,6 +48,13 @@ internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services
         {
             _servers.ForEach(server => server.Start());
             _serving = true;
+
+            // A passed connection is all such a daemon serves: when its front end goes, so does the daemon.
+            foreach (var server in _servers.Where(server => plan.Devices.Any(device => device.SocketPath == server.SocketPath && device.Connection is not null)))
+            {
+                server.Ended.ContinueWith(_ => lifetime.StopApplication(), TaskScheduler.Default);
+            }
+
             _notification!.Ready();
         }
         else
@@ -122,7 +129,7 @@ internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services
             ProcessSandbox.Confine(
                 plan.Sandbox.Policy,
                 plan.Sandbox.Network,
-                [.. plan.Devices.Select(device => Path.GetDirectoryName(Path.GetFullPath(device.SocketPath))!)],
+                [.. plan.Devices.Where(device => device.Connection is null).Select(device => Path.GetDirectoryName(Path.GetFullPath(device.SocketPath))!)],
                 [.. _servers.Where(server => server.OwnsSocketFile).SelectMany(server => new[] { server.SocketPath, SocketPathClaim.LockPathFor(server.SocketPath) })],
                 _log);
             return true;

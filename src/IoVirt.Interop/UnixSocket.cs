@@ -103,27 +103,58 @@ public sealed unsafe partial class UnixSocket : IDisposable
     /// </summary>
     public static UnixSocket AdoptListening(int fd, out string path)
     {
+        if (Passed(fd, out var listeningPath) != PassedSocket.Listening)
+        {
+            throw new ArgumentException($"descriptor {fd} is not a listening Unix stream socket bound to a path");
+        }
+
+        path = listeningPath!;
+        return TakeOver(fd);
+    }
+
+    /// <summary>
+    /// Takes over descriptor <paramref name="fd"/>, a connected Unix stream socket (one end of a
+    /// socketpair a management layer made, or a connection it accepted); <see cref="ArgumentException"/>
+    /// when the descriptor is anything else. The descriptor is closed on exec from now on.
+    /// </summary>
+    public static UnixSocket AdoptConnected(int fd) =>
+        Passed(fd, out _) == PassedSocket.Connected
+            ? TakeOver(fd)
+            : throw new ArgumentException($"descriptor {fd} is not a connected Unix stream socket");
+
+    /// <summary>What descriptor <paramref name="fd"/> is, as a socket someone passed: a listening Unix stream socket (and its path), a connected one, or neither.</summary>
+    public static PassedSocket Passed(int fd, out string? listeningPath)
+    {
+        listeningPath = null;
         int type = 0, listening = 0;
         socklen_t size = sizeof(int);
         var address = default(sockaddr_un);
         socklen_t addressSize = (uint)sizeof(sockaddr_un);
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_STREAM
-            || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0
-            || getsockname(fd, (sockaddr*)&address, &addressSize) != 0 || address.sun_family != AF_UNIX
-            || address.sun_path[0] == 0)
+            || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0
+            || getsockname(fd, (sockaddr*)&address, &addressSize) != 0 || address.sun_family != AF_UNIX)
         {
-            throw new ArgumentException($"descriptor {fd} is not a listening Unix stream socket bound to a path");
+            return PassedSocket.Other;
         }
 
-        if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+        if (listening == 0)
         {
-            throw Errno.Exception($"fcntl(FD_CLOEXEC) on descriptor {fd}");
+            // A peer of a socketpair or of an accept() has no name of its own to check.
+            return PassedSocket.Connected;
+        }
+
+        if (address.sun_path[0] == 0)
+        {
+            return PassedSocket.Other;
         }
 
         var length = new ReadOnlySpan<byte>(address.sun_path, MaxPathBytes).IndexOf((byte)0);
-        path = Encoding.UTF8.GetString(address.sun_path, length < 0 ? MaxPathBytes : length);
-        return new UnixSocket(fd);
+        listeningPath = Encoding.UTF8.GetString(address.sun_path, length < 0 ? MaxPathBytes : length);
+        return PassedSocket.Listening;
     }
+
+    private static UnixSocket TakeOver(int fd) =>
+        fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ? throw Errno.Exception($"fcntl(FD_CLOEXEC) on descriptor {fd}") : new UnixSocket(fd);
 
     /// <summary>
     /// Waits for a connection; null once <paramref name="stop"/> is signalled. (Not shutdown() on

@@ -7,8 +7,9 @@ namespace IoVirt.VhostUser;
 /// <summary>
 /// Serves one device on one Unix socket path: accepts a front end, runs a <see cref="BackendSession"/>
 /// until it goes away, resets the device and waits for the next one (so a restarted QEMU, or a
-/// restarted back end that QEMU reconnects to, finds the device ready). Runs on its own thread;
-/// a broken connection is logged and never stops the server.
+/// restarted back end that QEMU reconnects to, finds the device ready). Or serves one connection
+/// it was given (<see cref="ForConnection"/>) and ends with it. Runs on its own thread; a broken
+/// connection is logged and never stops the server.
 /// </summary>
 public sealed class VhostUserServer : IDisposable
 {
@@ -16,7 +17,9 @@ public sealed class VhostUserServer : IDisposable
     private readonly ILogger _log;
     private readonly TimeSpan _busyPoll;
     private readonly SocketPathClaim? _claim;
-    private readonly UnixSocket _listener;
+    private readonly UnixSocket? _listener;
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private UnixSocket? _given;
     private readonly EventFd _stop = EventFd.Create();
     private readonly Thread _thread;
     private readonly object _gate = new();
@@ -40,9 +43,10 @@ public sealed class VhostUserServer : IDisposable
     {
     }
 
-    private VhostUserServer((UnixSocket Listener, SocketPathClaim? Claim) endpoint, string socketPath, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll)
+    private VhostUserServer((UnixSocket? Listener, SocketPathClaim? Claim) endpoint, string socketPath, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll, UnixSocket? given = null)
     {
         (_listener, _claim) = endpoint;
+        _given = given;
         if (device is null)
         {
             Release();
@@ -56,7 +60,20 @@ public sealed class VhostUserServer : IDisposable
         _thread = new Thread(Run) { Name = $"vhost-user {device.Name}", IsBackground = true };
     }
 
+    /// <summary>
+    /// Serves <paramref name="connection"/>, a front end's connection a management layer passed
+    /// (libvirt gives a back end one end of a socketpair), and nothing after it: there is no
+    /// socket to come back to. <paramref name="name"/> names it in logs. <see cref="Ended"/>
+    /// completes when that front end has gone.
+    /// </summary>
+    public static VhostUserServer ForConnection(UnixSocket connection, string name, VirtioDeviceModel device, ILogger log, TimeSpan busyPoll = default) =>
+        new((null, null), name, device, log, busyPoll, connection ?? throw new ArgumentNullException(nameof(connection)));
+
+    /// <summary>The path served, or for <see cref="ForConnection"/> the connection's name.</summary>
     public string SocketPath { get; }
+
+    /// <summary>Completes when the server has stopped serving: disposed, or its one given connection ended.</summary>
+    public Task Ended => _ended.Task;
 
     /// <summary>False when the socket was passed by a service manager, which owns its file (and there is no lock file).</summary>
     public bool OwnsSocketFile => _claim is not null;
@@ -83,10 +100,30 @@ public sealed class VhostUserServer : IDisposable
 
     private void Run()
     {
-        _log.LogInformation(OwnsSocketFile ? "{Device} listening on {Path}" : "{Device} listening on {Path} (a socket passed by the service manager)", _device.Name, SocketPath);
+        try
+        {
+            Serve();
+        }
+        finally
+        {
+            _ended.SetResult();
+        }
+    }
+
+    private void Serve()
+    {
+        if (_listener is null)
+        {
+            _log.LogInformation("{Device} serving the connection passed as {Name}", _device.Name, SocketPath);
+        }
+        else
+        {
+            _log.LogInformation(OwnsSocketFile ? "{Device} listening on {Path}" : "{Device} listening on {Path} (a socket passed by the service manager)", _device.Name, SocketPath);
+        }
+
         while (!_stopping)
         {
-            var connection = _listener.Accept(_stop);
+            var connection = Interlocked.Exchange(ref _given, null) ?? _listener?.Accept(_stop);
             if (connection is null)
             {
                 break;
@@ -133,6 +170,12 @@ public sealed class VhostUserServer : IDisposable
                 Interlocked.Increment(ref _connectionsClosedForErrors);
                 _log.LogCritical(e, "the session failed; dropping the connection");
             }
+
+            if (_listener is null)
+            {
+                _log.LogInformation("the passed connection ended; nothing more to serve");
+                break;
+            }
         }
     }
 
@@ -158,6 +201,10 @@ public sealed class VhostUserServer : IDisposable
         {
             _thread.Join();
         }
+        else
+        {
+            _ended.SetResult();
+        }
 
         if (Release() is { } why)
         {
@@ -179,10 +226,11 @@ public sealed class VhostUserServer : IDisposable
         }
     }
 
-    /// <summary>Closes the listener and the stop signal, and gives up a claimed path: null, or why the socket file was left.</summary>
+    /// <summary>Closes the listener (or a given connection never served) and the stop signal, and gives up a claimed path: null, or why the socket file was left.</summary>
     private string? Release()
     {
-        _listener.Dispose();
+        _listener?.Dispose();
+        Interlocked.Exchange(ref _given, null)?.Dispose();
         _stop.Dispose();
         return _claim?.Release();
     }

@@ -25,7 +25,24 @@ public static class VhostUserServiceCollectionExtensions
     /// <see cref="VhostUserMetrics"/> in the container gets the server's figures.
     /// </summary>
     public static IServiceCollection AddKeyedVhostUserBackend(
-        this IServiceCollection services, object? key, string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default, UnixSocket? inherited = null)
+        this IServiceCollection services, object? key, string socketPath, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default, UnixSocket? inherited = null) =>
+        services.AddKeyedServer(key, device, (model, log) =>
+            inherited is null ? new VhostUserServer(socketPath, model, log, busyPoll) : new VhostUserServer(inherited, socketPath, model, log, busyPoll));
+
+    /// <summary>
+    /// As <see cref="AddKeyedVhostUserBackend"/>, with a server that serves <paramref name="connection"/>,
+    /// a front end's connection a management layer passed, named <paramref name="name"/>, and ends
+    /// with it (<see cref="VhostUserServer.ForConnection"/>).
+    /// </summary>
+    public static IServiceCollection AddKeyedVhostUserConnection(
+        this IServiceCollection services, object? key, UnixSocket connection, string name, Func<IServiceProvider, VirtioDeviceModel> device, TimeSpan busyPoll = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return services.AddKeyedServer(key, device, (model, log) => VhostUserServer.ForConnection(connection, name, model, log, busyPoll));
+    }
+
+    private static IServiceCollection AddKeyedServer(
+        this IServiceCollection services, object? key, Func<IServiceProvider, VirtioDeviceModel> device, Func<VirtioDeviceModel, ILogger, VhostUserServer> server)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(device);
@@ -34,10 +51,9 @@ public static class VhostUserServiceCollectionExtensions
         {
             var model = provider.GetRequiredKeyedService<VirtioDeviceModel>(key);
             var logs = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-            var log = logs.CreateLogger($"iovirt.{model.Name}");
-            var server = inherited is null ? new VhostUserServer(socketPath, model, log, busyPoll) : new VhostUserServer(inherited, socketPath, model, log, busyPoll);
-            provider.GetService<VhostUserMetrics>()?.Add(server);
-            return server;
+            var made = server(model, logs.CreateLogger($"iovirt.{model.Name}"));
+            provider.GetService<VhostUserMetrics>()?.Add(made);
+            return made;
         });
         return services;
     }

@@ -97,7 +97,19 @@ public sealed class DaemonProcess : IDisposable
     /// connection; env drops its variables before iovirt runs).
     /// </summary>
     public static DaemonProcess StartWithPassedSocket(string listen, params string[] args) =>
-        Launch(["systemd-socket-activate", "-l", listen, "env", "-u", "LISTEN_FDS", "-u", "LISTEN_PID", "-u", "LISTEN_FDNAMES", "dotnet", ProgramPath, .. args]);
+        Launch(["systemd-socket-activate", "-l", listen, .. WithoutActivation, "dotnet", ProgramPath, .. args]);
+
+    /// <summary>
+    /// Starts the program as a management layer starts a back end with <c>--fd N</c> on a
+    /// connection (libvirt gives one end of a socketpair): systemd-socket-activate --accept
+    /// listens on <paramref name="listen"/> and, for each connection, runs the program with it
+    /// as descriptor 3 (and no LISTEN_FDS), logging "Child PID died with code N" when it ends.
+    /// </summary>
+    public static DaemonProcess StartPerConnection(string listen, params string[] args) =>
+        Launch(["systemd-socket-activate", "--accept", "-l", listen, .. WithoutActivation, "dotnet", ProgramPath, .. args]);
+
+    /// <summary>Runs the rest of a command line without socket activation's variables (env drops them, then execs it).</summary>
+    private static readonly string[] WithoutActivation = ["env", "-u", "LISTEN_FDS", "-u", "LISTEN_PID", "-u", "LISTEN_FDNAMES"];
 
     /// <summary>
     /// Runs <paramref name="command"/> with SIGINT and SIGQUIT at their defaults, as a service
@@ -129,6 +141,10 @@ public sealed class DaemonProcess : IDisposable
     /// </summary>
     public void WaitForManagerSocket(string path, int timeoutMs = 20_000) =>
         WaitWhileRunning(() => Stderr.Contains($"Listening on {path} as ", StringComparison.Ordinal), $"systemd-socket-activate did not listen on {path}", timeoutMs);
+
+    /// <summary>Waits until <paramref name="text"/> is on stderr (the program's, or the launcher's that started it).</summary>
+    public void WaitForStderr(string text, int timeoutMs = 20_000) =>
+        WaitWhileRunning(() => Stderr.Contains(text, StringComparison.Ordinal), $"nothing said \"{text}\"", timeoutMs);
 
     /// <summary>Waits until the daemon listens on <paramref name="path"/> (it logs that after listen(), not just bind()).</summary>
     public void WaitForSocket(string path, int timeoutMs = 20_000) =>

@@ -84,6 +84,21 @@ public sealed class BackendConventionsTests : IDisposable
     }
 
     [Fact]
+    public void A_back_end_serves_a_connection_passed_with_fd_and_ends_when_the_front_end_goes()
+    {
+        var listen = Path.Combine(_directory, "rng.sock");
+        using var launcher = DaemonProcess.StartPerConnection(listen, "rng", "--fd=3");
+        launcher.WaitForManagerSocket(listen);
+
+        Assert.Contains(RngFrontend.Fetch(listen, launcher), b => b != 0);
+        launcher.WaitForStderr("died with code ");
+        Assert.Contains("rng serving the connection passed as descriptor 3", launcher.Stderr, StringComparison.Ordinal);
+        Assert.Contains("the passed connection ended; nothing more to serve", launcher.Stderr, StringComparison.Ordinal);
+        Assert.Matches("Child [0-9]+ died with code 0", launcher.Stderr);
+        Assert.Contains("a root of its own with 0 socket directories", launcher.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Fd_and_socket_activation_together_are_refused()
     {
         var listen = Path.Combine(_directory, "rng.sock");
@@ -103,7 +118,7 @@ public sealed class BackendConventionsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("blk", new[] { "--fd", "9" }, "iovirt blk: --fd 9: descriptor 9 is not a listening Unix stream socket bound to a path")]
+    [InlineData("blk", new[] { "--fd", "9" }, "iovirt blk: --fd 9: descriptor 9 is not a Unix stream socket, connected or listening on a path")]
     [InlineData("rng", new[] { "--fd", "0" }, "bad --fd '0': a whole number from 3 to 65535")]
     [InlineData("net", new[] { "--fd", "3", "--socket", "/tmp/x.sock" }, "--socket and --fd exclude each other")]
     [InlineData("rng", new string[0], "--socket PATH or --fd N is required")]

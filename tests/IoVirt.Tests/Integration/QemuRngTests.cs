@@ -48,6 +48,24 @@ public class QemuRngTests
         Assert.Equal(0, daemon.WaitForExit());
     }
 
+    [Fact]
+    public void A_daemon_started_on_qemus_connection_serves_it_and_ends_with_it()
+    {
+        // As a management layer starts a back end on a connection of its own making (libvirt's
+        // socketpair): here systemd-socket-activate accepts QEMU's connection and starts the
+        // daemon with it as descriptor 3, which is all the daemon serves.
+        var listen = Path.Combine(Directory.CreateTempSubdirectory("iovirt-qemu-").FullName, "rng.sock");
+        using var launcher = DaemonProcess.StartPerConnection(listen, "rng", "--fd", "3");
+        launcher.WaitForManagerSocket(listen);
+        var (exit, output) = QemuGuest.Run(ReadHwrng, RngDevice(listen, ""));
+
+        Assert.True(exit == 0, output + launcher.Stderr);
+        Assert.Contains("HWRNG bytes=65536", output, StringComparison.Ordinal);
+        launcher.WaitForStderr("died with code ");
+        Assert.Contains("the passed connection ended; nothing more to serve", launcher.Stderr, StringComparison.Ordinal);
+        Assert.Matches("Child [0-9]+ died with code 0", launcher.Stderr);
+    }
+
     private static string[] RngDevice(string socket, string options) =>
         ["-chardev", $"socket,id=rng0,path={socket}", "-device", $"vhost-user-rng-pci,chardev=rng0{options}"];
 

@@ -32,4 +32,30 @@ public class UnixSocketTests
             events[i].Dispose();
         }
     }
+
+    [Fact]
+    public void A_passed_descriptor_is_told_apart_as_listening_connected_or_neither()
+    {
+        var (a, b) = UnixSocket.Pair();
+        using var left = a;
+        using var right = b;
+        Assert.Equal(PassedSocket.Connected, UnixSocket.Passed(left.Fd, out var path));
+        Assert.Null(path);
+
+        var directory = Directory.CreateTempSubdirectory("iovirt-passed-").FullName;
+        var socketPath = Path.Combine(directory, "l.sock");
+        using (var claim = SocketPathClaim.Acquire(socketPath))
+        using (var listener = UnixSocket.Listen(claim))
+        {
+            Assert.Equal(PassedSocket.Listening, UnixSocket.Passed(listener.Fd, out path));
+            // The name it was bound at: Listen binds beside the path, then renames into place.
+            Assert.StartsWith(socketPath, path, StringComparison.Ordinal);
+            Assert.Throws<ArgumentException>(() => UnixSocket.AdoptConnected(listener.Fd));
+        }
+
+        using var eventFd = EventFd.Create();
+        Assert.Equal(PassedSocket.Other, UnixSocket.Passed(eventFd.Fd, out _));
+        Assert.Throws<ArgumentException>(() => UnixSocket.AdoptListening(right.Fd, out _));
+        Directory.Delete(directory, recursive: true);
+    }
 }
