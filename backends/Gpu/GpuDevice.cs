@@ -191,9 +191,10 @@ public sealed class GpuDevice : VirtioDeviceModel
             return VirtioGpuCtrlType.ErrInvalidScanoutId;
         }
 
+        var (width, height) = _state.PreferredSize(scanout);
         var answer = new VirtioGpuRespEdid { EdidSize = Edid.Size };
         MemoryMarshal.Write(_response, in answer);
-        Edid.Write(_response.AsSpan(VirtioGpuRespEdid.EdidOffset, Edid.Size), _options.Width, _options.Height, (int)scanout);
+        Edid.Write(_response.AsSpan(VirtioGpuRespEdid.EdidOffset, Edid.Size), width, height, (int)scanout);
         return VirtioGpuCtrlType.OkEdid;
     }
 
@@ -269,6 +270,10 @@ public sealed class GpuDevice : VirtioDeviceModel
             local?.SetCursor(scanout, x, y, hotX, hotY, image);
             Volatile.Read(ref _remote)?.SetCursor(scanout, x, y, hotX, hotY, image);
         }
+
+        /// <summary>The VMM's modes while its display is connected and sound; else the local display's, if it has any.</summary>
+        public bool TryGetModes(Span<VirtioGpuDisplayOne> modes) =>
+            Volatile.Read(ref _remote)?.TryGetModes(modes) == true || local?.TryGetModes(modes) == true;
     }
 
     /// <summary>Writes <paramref name="answer"/> into the chain's writable buffers, in order, if it fits; the bytes written (zero when it does not).</summary>

@@ -208,14 +208,33 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
         return VirtioGpuCtrlType.OkNoData;
     }
 
-    /// <summary>Fills the enabled scanouts' preferred modes.</summary>
+    /// <summary>
+    /// Fills the scanouts' preferred modes: the display's (a VMM's windows) when it has them, as
+    /// it gives them; otherwise every scanout enabled at the configured size.
+    /// </summary>
     public void DisplayInfo(Span<VirtioGpuDisplayOne> modes)
     {
+        if (display?.TryGetModes(modes[.._scanouts.Length]) == true)
+        {
+            return;
+        }
+
         for (var i = 0; i < _scanouts.Length; i++)
         {
             modes[i].Rect = new VirtioGpuRect(0, 0, options.Width, options.Height);
             modes[i].Enabled = 1;
         }
+    }
+
+    /// <summary>The size a scanout's EDID offers: its mode in <see cref="DisplayInfo"/> where that is a size an EDID can carry, else the configured one.</summary>
+    public (uint Width, uint Height) PreferredSize(uint scanout)
+    {
+        Span<VirtioGpuDisplayOne> modes = stackalloc VirtioGpuDisplayOne[_scanouts.Length];
+        DisplayInfo(modes);
+        var rect = modes[(int)scanout].Rect;
+        return rect.Width is 0 or > GpuDeviceOptions.MaxDisplaySide || rect.Height is 0 or > GpuDeviceOptions.MaxDisplaySide
+            ? (options.Width, options.Height)
+            : (rect.Width, rect.Height);
     }
 
     public bool IsScanout(uint scanout) => scanout < (uint)_scanouts.Length;

@@ -19,6 +19,13 @@ public interface IGpuDisplay
 
     /// <summary>The cursor has a new 64x64 <paramref name="image"/> with its hot spot, at x, y.</summary>
     void SetCursor(int scanout, uint x, uint y, uint hotX, uint hotY, GpuFrame image);
+
+    /// <summary>
+    /// The display's own preferred modes for the first modes.Length scanouts (a VMM's windows,
+    /// whose sizes the VMM decides); false when it has none, and the device's configured size
+    /// stands. Called for each GET_DISPLAY_INFO and GET_EDID.
+    /// </summary>
+    bool TryGetModes(Span<VirtioGpuDisplayOne> modes);
 }
 
 /// <summary>A scanout's image: <see cref="Height"/> rows of <see cref="Stride"/> bytes, <see cref="Width"/> pixels of 4 bytes each in <see cref="Format"/>.</summary>

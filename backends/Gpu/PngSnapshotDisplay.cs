@@ -9,6 +9,9 @@ namespace IoVirt.Backends.Gpu;
 /// </summary>
 public sealed class PngSnapshotDisplay(string directory) : IGpuDisplay
 {
+    /// <summary>Files have no size of their own to ask for: the device's configured size stands.</summary>
+    public bool TryGetModes(Span<VirtioGpuDisplayOne> modes) => false;
+
     public string PathOf(int scanout) => Path.Combine(directory, $"scanout-{scanout}.png");
 
     public void ScanoutChanged(int scanout, uint width, uint height)

@@ -9,13 +9,19 @@ namespace IoVirt.Backends.Gpu;
 /// <summary>
 /// The VMM's display over the vhost-user-gpu protocol (QEMU docs/interop/vhost-user-gpu.rst), on
 /// the socket GPU_SET_SOCKET handed over: SCANOUT when a scanout changes, UPDATE with the damaged
-/// region's pixels (x8r8g8b8) on each flush, and the cursor messages. Protocol features are
-/// negotiated (none are used) before the first message, on the device's worker: the front end
-/// answers from its main loop, which may be waiting on the vhost-user socket while
-/// GPU_SET_SOCKET is being handled. A broken socket ends the display, never the device.
+/// region's pixels (x8r8g8b8) on each flush, and the cursor messages; GET_DISPLAY_INFO asks the
+/// VMM for its windows' sizes, since the VMM owns them (it tells the guest of a change itself,
+/// through the config space's events_read, and the guest then asks the device again). Protocol
+/// features are negotiated (none are used) before the first message, on the device's worker: the
+/// front end answers from its main loop, which may be waiting on the vhost-user socket while
+/// GPU_SET_SOCKET is being handled. A front end that breaks the protocol, closes the socket or
+/// leaves a request unanswered for <paramref name="replyTimeout"/> (default 10 s) ends the
+/// display, never the device.
 /// </summary>
-public sealed class VhostUserGpuDisplay(UnixSocket socket) : IGpuDisplay, IDisposable
+public sealed class VhostUserGpuDisplay(UnixSocket socket, TimeSpan replyTimeout = default) : IGpuDisplay, IDisposable
 {
+    private readonly int _replyTimeoutMs = replyTimeout == default ? 10_000 : (int)replyTimeout.TotalMilliseconds;
+
     private byte[] _message = new byte[VhostUserHeader.Size + VhostUserGpuCursorUpdate.Size + VhostUserGpuCursorUpdate.ImageBytes];
     private bool _negotiated;
     private bool _broken;
@@ -59,6 +65,45 @@ public sealed class VhostUserGpuDisplay(UnixSocket socket) : IGpuDisplay, IDispo
         // a8r8g8b8 in native order is the same bytes as x8r8g8b8 with alpha kept.
         ToX8R8G8B8(image.Format, image.Pixels[..VhostUserGpuCursorUpdate.ImageBytes], body[VhostUserGpuCursorUpdate.Size..], keepAlpha: true);
         SendReserved(VhostUserGpuRequest.CursorUpdate, body.Length);
+    }
+
+    /// <summary>GET_DISPLAY_INFO: the VMM's modes for the first modes.Length scanouts; false when the display is broken (or breaks now).</summary>
+    public bool TryGetModes(Span<VirtioGpuDisplayOne> modes)
+    {
+        if (_broken || !Negotiate())
+        {
+            return false;
+        }
+
+        try
+        {
+            Span<byte> message = stackalloc byte[VhostUserHeader.Size + VirtioGpuRespDisplayInfo.Size];
+            MemoryMarshal.Write(message, new VhostUserHeader { Request = (uint)VhostUserGpuRequest.GetDisplayInfo });
+            socket.Send(message[..VhostUserHeader.Size]);
+            ReceiveExactly(message[..VhostUserHeader.Size]);
+            var reply = MemoryMarshal.Read<VhostUserHeader>(message);
+            if (reply.Request != (uint)VhostUserGpuRequest.GetDisplayInfo || (reply.Flags & VhostUserHeaderFlags.Reply) == 0 || reply.PayloadSize != VirtioGpuRespDisplayInfo.Size)
+            {
+                // Its payload, of a size we did not ask for, cannot be skipped safely: no more requests.
+                _broken = true;
+                return false;
+            }
+
+            ReceiveExactly(message[VhostUserHeader.Size..]);
+            var info = MemoryMarshal.Read<VirtioGpuRespDisplayInfo>(message[VhostUserHeader.Size..]);
+            if (info.Header.Type != VirtioGpuCtrlType.OkDisplayInfo)
+            {
+                return false;
+            }
+
+            info.Modes[..Math.Min(modes.Length, VirtioGpuConfig.MaxScanouts)].CopyTo(modes);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or TimeoutException)
+        {
+            _broken = true;
+            return false;
+        }
     }
 
     public void Dispose() => socket.Dispose();
@@ -143,18 +188,24 @@ public sealed class VhostUserGpuDisplay(UnixSocket socket) : IGpuDisplay, IDispo
             _negotiated = true;
             return true;
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or TimeoutException)
         {
             _broken = true;
             return false;
         }
     }
 
+    /// <summary>Reads exactly buffer's length of a reply; TimeoutException when the front end is silent for the reply timeout.</summary>
     private void ReceiveExactly(Span<byte> buffer)
     {
         Span<SafeFileHandle?> fds = new SafeFileHandle?[UnixSocket.MaxFds];
         while (!buffer.IsEmpty)
         {
+            if (!socket.WaitReadable(_replyTimeoutMs))
+            {
+                throw new TimeoutException($"the display did not answer within {_replyTimeoutMs} ms");
+            }
+
             var read = socket.Receive(buffer, fds, out var fdCount);
             foreach (var fd in fds[..fdCount])
             {

@@ -11,8 +11,14 @@ internal static class GpuCommand
     {
         var socket = new BackendSocket();
         var scanouts = CommandLine.Int("--scanouts", "N", "displays, 1 to 16 (default 1)", 1, 16);
-        var width = CommandLine.Int("--width", "PIXELS", "preferred display width (default 1280)", 1, (int)GpuDeviceOptions.MaxDisplaySide);
-        var height = CommandLine.Int("--height", "PIXELS", "preferred display height (default 800)", 1, (int)GpuDeviceOptions.MaxDisplaySide);
+        var width = CommandLine.Int("--width", "PIXELS", """
+            display width where the VMM's display
+            gives none (default 1280)
+            """, 1, (int)GpuDeviceOptions.MaxDisplaySide);
+        var height = CommandLine.Int("--height", "PIXELS", """
+            display height where the VMM's display
+            gives none (default 800)
+            """, 1, (int)GpuDeviceOptions.MaxDisplaySide);
         var memory = CommandLine.Parsed<ulong>("--max-resource-memory", "SIZE", """
             host memory the guest's resources may take together,
             e.g. 64M (default 256M)

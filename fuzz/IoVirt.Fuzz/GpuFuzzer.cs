@@ -123,6 +123,9 @@ public static class GpuCommandTarget
     /// <summary>Touches every pixel row of every frame it is shown, so a frame that reaches outside its resource throws.</summary>
     private sealed class ReadingDisplay : IGpuDisplay
     {
+        /// <summary>None of its own: the configured size stands.</summary>
+        public bool TryGetModes(Span<VirtioGpuDisplayOne> modes) => false;
+
         public void ScanoutChanged(int scanout, uint width, uint height)
         {
         }

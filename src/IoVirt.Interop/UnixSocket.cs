@@ -362,6 +362,34 @@ public sealed unsafe partial class UnixSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for something to read (or the peer's close, or an
+    /// error, which a read then reports); false when the time ran out first.
+    /// </summary>
+    public bool WaitReadable(int timeoutMs)
+    {
+        var referenced = false;
+        try
+        {
+            _handle.DangerousAddRef(ref referenced);
+            var entry = new Tmds.Linux.pollfd { fd = Fd, events = POLLIN };
+            int ready;
+            while ((ready = poll(&entry, 1, timeoutMs)) < 0 && errno == EINTR)
+            {
+                // A signal cut the wait short: wait again (the limit starts over; it is a safety net).
+            }
+
+            return ready != 0; // another error lets the read that follows report it
+        }
+        finally
+        {
+            if (referenced)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
     public void Dispose() => _handle.Dispose();
 
     /// <summary>

@@ -206,6 +206,33 @@ public sealed class GpuDeviceTests : IDisposable
     }
 
     [Fact]
+    public void A_display_with_modes_of_its_own_decides_display_info_and_the_edid()
+    {
+        // A VMM's display: scanout 0 at its window's size, scanout 1 disabled.
+        var modes = new VirtioGpuDisplayOne[2];
+        modes[0] = new VirtioGpuDisplayOne { Rect = new VirtioGpuRect(0, 0, 1920, 1080), Enabled = 1 };
+        _display.Modes = modes;
+        var info = MemoryMarshal.Read<VirtioGpuRespDisplayInfo>(_gpu.SendRaw(MemoryMarshal.AsBytes([GpuTestDriver.Header(VirtioGpuCtrlType.GetDisplayInfo)])));
+        Assert.Equal((1920U, 1080U, 1U), (info.Modes[0].Rect.Width, info.Modes[0].Rect.Height, info.Modes[0].Enabled));
+        Assert.Equal((0U, 0U, 0U), (info.Modes[1].Rect.Width, info.Modes[1].Rect.Height, info.Modes[1].Enabled));
+        Assert.Equal(EdidSize(0), (1920, 1080));
+
+        // A scanout the display gives no size (or one no EDID can carry) keeps the configured one.
+        Assert.Equal(EdidSize(1), (1024, 768));
+        modes[0].Rect = new VirtioGpuRect(0, 0, 5000, 1080);
+        Assert.Equal(EdidSize(0), (1024, 768));
+    }
+
+    /// <summary>GET_EDID for <paramref name="scanout"/>: the preferred mode's size in its first detailed timing.</summary>
+    private (int Width, int Height) EdidSize(uint scanout)
+    {
+        var answer = _gpu.SendRaw(MemoryMarshal.AsBytes([new VirtioGpuGetEdid { Header = GpuTestDriver.Header(VirtioGpuCtrlType.GetEdid), Scanout = scanout }]));
+        Assert.Equal(VirtioGpuCtrlType.OkEdid, MemoryMarshal.Read<VirtioGpuRespEdid>(answer).Header.Type);
+        var timing = answer.AsSpan(VirtioGpuRespEdid.EdidOffset + 54, 18);
+        return (timing[2] | ((timing[4] >> 4) << 8), timing[5] | ((timing[7] >> 4) << 8));
+    }
+
+    [Fact]
     public void The_driver_clears_display_events_through_events_clear()
     {
         Assert.True(_gpu.Device.WriteConfig(VirtioGpuConfig.EventsClearOffset, BitConverter.GetBytes(VirtioGpuConfig.EventDisplay)));

@@ -124,7 +124,16 @@ internal sealed class RecordingDisplay : IGpuDisplay
 
     public List<(int Scanout, uint X, uint Y, bool Visible, byte[]? Image)> CursorEvents { get; } = [];
 
+    /// <summary>The modes this display answers with, as a VMM's display does; null: none of its own.</summary>
+    public VirtioGpuDisplayOne[]? Modes { get; set; }
+
     public void ScanoutChanged(int scanout, uint width, uint height) => Scanouts[scanout] = (width, height);
+
+    public bool TryGetModes(Span<VirtioGpuDisplayOne> modes)
+    {
+        Modes?.AsSpan(0, modes.Length).CopyTo(modes);
+        return Modes is not null;
+    }
 
     public void MoveCursor(int scanout, uint x, uint y, bool visible) => CursorEvents.Add((scanout, x, y, visible, null));
 

@@ -83,13 +83,8 @@ internal static class GpuWire
     /// </summary>
     public static (VhostUserGpuScanout Scanout, VhostUserGpuUpdate Update, byte[] Pixels) ReceivePicture(UnixSocket display)
     {
-        var (request, _) = Receive(display);
-        Assert.Equal(VhostUserGpuRequest.GetProtocolFeatures, request);
-        var reply = new VhostUserHeader { Request = (uint)VhostUserGpuRequest.GetProtocolFeatures, Flags = VhostUserHeaderFlags.Reply, PayloadSize = 8 };
-        display.Send([.. MemoryMarshal.AsBytes([reply]), .. new byte[8]]);
-        (request, var payload) = Receive(display);
-        Assert.Equal((VhostUserGpuRequest.SetProtocolFeatures, 0UL), (request, MemoryMarshal.Read<ulong>(payload)));
-        (request, payload) = Receive(display);
+        AnswerNegotiation(display);
+        var (request, payload) = Receive(display);
         Assert.Equal(VhostUserGpuRequest.Scanout, request);
         var scanout = MemoryMarshal.Read<VhostUserGpuScanout>(payload);
         (request, payload) = Receive(display);
@@ -107,7 +102,24 @@ internal static class GpuWire
         }
     }
 
-    private static (VhostUserGpuRequest Request, byte[] Payload) Receive(UnixSocket display)
+    /// <summary>Plays the VMM's part of the protocol-feature negotiation, as QEMU does: offers none, and checks the device takes none.</summary>
+    public static void AnswerNegotiation(UnixSocket display)
+    {
+        Assert.Equal(VhostUserGpuRequest.GetProtocolFeatures, Receive(display).Request);
+        Reply(display, VhostUserGpuRequest.GetProtocolFeatures, new byte[8]);
+        var (request, payload) = Receive(display);
+        Assert.Equal((VhostUserGpuRequest.SetProtocolFeatures, 0UL), (request, MemoryMarshal.Read<ulong>(payload)));
+    }
+
+    /// <summary>Sends the VMM's reply to <paramref name="request"/>.</summary>
+    public static void Reply(UnixSocket display, VhostUserGpuRequest request, ReadOnlySpan<byte> payload)
+    {
+        var header = new VhostUserHeader { Request = (uint)request, Flags = VhostUserHeaderFlags.Reply, PayloadSize = (uint)payload.Length };
+        display.Send([.. MemoryMarshal.AsBytes([header]), .. payload]);
+    }
+
+    /// <summary>The device's next message on the display socket.</summary>
+    public static (VhostUserGpuRequest Request, byte[] Payload) Receive(UnixSocket display)
     {
         var header = new byte[VhostUserHeader.Size];
         ReceiveExactly(display, header);

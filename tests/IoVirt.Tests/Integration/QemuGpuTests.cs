@@ -5,7 +5,8 @@ namespace IoVirt.Tests.Integration;
 
 /// <summary>
 /// QEMU's vhost-user-gpu-pci with `iovirt gpu` behind it: Linux's virtio-gpu driver (Debian's full
-/// kernel) probes our device, takes our display mode as its frame buffer's, and the text it draws
+/// kernel) probes our device, takes QEMU's window size (which our back end asks QEMU for, over
+/// the vhost-user-gpu socket) as its frame buffer's, and the text it draws
 /// on its console reaches our PNG snapshot through the whole path (driver, virtqueues, vhost-user,
 /// our resources and transfers), and QEMU's own display through the vhost-user-gpu protocol (its
 /// screendump). QEMU 10 (7.2 refuses vhost-user-gpu-pci under TCG).
@@ -29,6 +30,9 @@ public sealed class QemuGpuTests : IDisposable
         sleep 3
         """;
 
+    /// <summary>QEMU's window size (xres, yres), which is not the daemon's: the VMM owns the display, so the guest gets QEMU's.</summary>
+    private const int Width = 1024, Height = 768;
+
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-qemu-gpu-").FullName;
 
     [Fact]
@@ -47,24 +51,24 @@ public sealed class QemuGpuTests : IDisposable
         dumper.Start();
         var (exit, output) = QemuGuest.RunGpu(
             DrawText,
-            ["-chardev", $"socket,id=gpu0,path={socket}", "-device", "vhost-user-gpu-pci,chardev=gpu0", "-monitor", $"unix:{monitor},server,nowait"],
+            ["-chardev", $"socket,id=gpu0,path={socket}", "-device", $"vhost-user-gpu-pci,chardev=gpu0,xres={Width},yres={Height}", "-monitor", $"unix:{monitor},server,nowait"],
             console);
         Assert.True(exit == 0, output + daemon.Stderr);
         Assert.True(dumper.Join(30_000), "the screendump did not finish");
         Assert.Null(dumpFailed);
-        Assert.Contains("FB 1280,800", output, StringComparison.Ordinal);
+        Assert.Contains($"FB {Width},{Height}", output, StringComparison.Ordinal);
 
         var ours = PngImage.Read(File.ReadAllBytes(Path.Combine(_directory, "scanout-0.png")));
-        Assert.Equal((1280U, 800U), (ours.Width, ours.Height));
+        Assert.Equal(((uint)Width, (uint)Height), (ours.Width, ours.Height));
         var qemu = Ppm(File.ReadAllBytes(screendump));
-        Assert.Equal((1280, 800), (qemu.Width, qemu.Height));
+        Assert.Equal((Width, Height), (qemu.Width, qemu.Height));
         int lit = 0, litInQemu = 0, differ = 0;
-        for (var y = 0; y < 800; y++)
+        for (var y = 0; y < Height; y++)
         {
-            for (var x = 0; x < 1280; x++)
+            for (var x = 0; x < Width; x++)
             {
                 var pixel = ours.Pixel(x, y);
-                var at = ((y * 1280) + x) * 3;
+                var at = ((y * Width) + x) * 3;
                 var shown = (qemu.Pixels[at], qemu.Pixels[at + 1], qemu.Pixels[at + 2]);
                 lit += pixel == (0, 0, 0) ? 0 : 1;
                 litInQemu += shown == (0, 0, 0) ? 0 : 1;
@@ -74,8 +78,8 @@ public sealed class QemuGpuTests : IDisposable
 
         // A tenth of the screen lit (a boot alone lights under 1%), and QEMU shows what we hold
         // but for the cursor's blink between the two pictures.
-        Assert.True(lit > 1280 * 800 / 10, $"{lit} lit pixels in the snapshot");
-        Assert.True(litInQemu > 1280 * 800 / 10, $"{litInQemu} lit pixels on QEMU's display");
+        Assert.True(lit > Width * Height / 10, $"{lit} lit pixels in the snapshot");
+        Assert.True(litInQemu > Width * Height / 10, $"{litInQemu} lit pixels on QEMU's display");
         Assert.True(differ <= 8 * 16 * 2, $"{differ} pixels differ between the snapshot and QEMU's display");
         daemon.Signal(15);
         Assert.Equal(0, daemon.WaitForExit());
@@ -94,7 +98,7 @@ public sealed class QemuGpuTests : IDisposable
         using var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
         client.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(monitor));
         client.Send(System.Text.Encoding.ASCII.GetBytes($"screendump {screendump}\n"));
-        while (!File.Exists(screendump) || new FileInfo(screendump).Length < (1280 * 800 * 3) + 15)
+        while (!File.Exists(screendump) || new FileInfo(screendump).Length < (Width * Height * 3) + 15)
         {
             Assert.True(DateTime.UtcNow < deadline, "QEMU wrote no screendump");
             Thread.Sleep(100);
