@@ -340,25 +340,14 @@ public sealed unsafe partial class UnixSocket : IDisposable
     /// </summary>
     public bool WaitForHangup(int timeoutMs)
     {
-        var referenced = false;
         try
         {
-            _handle.DangerousAddRef(ref referenced);
-            var entry = new Tmds.Linux.pollfd { fd = Fd, events = POLLRDHUP };
-            var ready = poll(&entry, 1, timeoutMs);
-            var events = (ushort)entry.revents;
+            var events = (ushort)PollAlone(POLLRDHUP, timeoutMs, out var ready, out _);
             return ready > 0 && (events & ((ushort)POLLRDHUP | (ushort)POLLHUP | (ushort)POLLERR | (ushort)POLLNVAL)) != 0;
         }
         catch (ObjectDisposedException)
         {
             return true;
-        }
-        finally
-        {
-            if (referenced)
-            {
-                _handle.DangerousRelease();
-            }
         }
     }
 
@@ -368,18 +357,32 @@ public sealed unsafe partial class UnixSocket : IDisposable
     /// </summary>
     public bool WaitReadable(int timeoutMs)
     {
+        int ready, error;
+        do
+        {
+            // A signal may cut the wait short (EINTR): wait again (the limit starts over; it is a safety net).
+            PollAlone(POLLIN, timeoutMs, out ready, out error);
+        }
+        while (ready < 0 && error == EINTR);
+
+        return ready != 0; // another error lets the read that follows report it
+    }
+
+    /// <summary>
+    /// poll() on this socket alone for <paramref name="events"/>, holding the handle so it cannot
+    /// be closed under the call; returns the events seen, with poll's result in
+    /// <paramref name="ready"/> and, when that is negative, errno in <paramref name="error"/>.
+    /// </summary>
+    private short PollAlone(short events, int timeoutMs, out int ready, out int error)
+    {
         var referenced = false;
         try
         {
             _handle.DangerousAddRef(ref referenced);
-            var entry = new Tmds.Linux.pollfd { fd = Fd, events = POLLIN };
-            int ready;
-            while ((ready = poll(&entry, 1, timeoutMs)) < 0 && errno == EINTR)
-            {
-                // A signal cut the wait short: wait again (the limit starts over; it is a safety net).
-            }
-
-            return ready != 0; // another error lets the read that follows report it
+            var entry = new Tmds.Linux.pollfd { fd = Fd, events = events };
+            ready = poll(&entry, 1, timeoutMs);
+            error = ready < 0 ? errno : 0;
+            return entry.revents;
         }
         finally
         {
