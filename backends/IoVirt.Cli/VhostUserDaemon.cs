@@ -50,7 +50,7 @@ internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services
             _serving = true;
 
             // A passed connection is all such a daemon serves: when its front end goes, so does the daemon.
-            foreach (var server in _servers.Where(server => plan.Devices.Any(device => device.SocketPath == server.SocketPath && device.Connection is not null)))
+            foreach (var server in _servers.Where(server => server.ServesOneConnection))
             {
                 server.Ended.ContinueWith(_ => lifetime.StopApplication(), TaskScheduler.Default);
             }

@@ -72,6 +72,9 @@ public sealed class VhostUserServer : IDisposable
     /// <summary>The path served, or for <see cref="ForConnection"/> the connection's name.</summary>
     public string SocketPath { get; }
 
+    /// <summary>True for a server made by <see cref="ForConnection"/>: it has no socket to accept on.</summary>
+    public bool ServesOneConnection => _listener is null;
+
     /// <summary>Completes when the server has stopped serving: disposed, or its one given connection ended.</summary>
     public Task Ended => _ended.Task;
 
@@ -112,7 +115,7 @@ public sealed class VhostUserServer : IDisposable
 
     private void Serve()
     {
-        if (_listener is null)
+        if (ServesOneConnection)
         {
             _log.LogInformation("{Device} serving the connection passed as {Name}", _device.Name, SocketPath);
         }
@@ -171,7 +174,7 @@ public sealed class VhostUserServer : IDisposable
                 _log.LogCritical(e, "the session failed; dropping the connection");
             }
 
-            if (_listener is null)
+            if (ServesOneConnection)
             {
                 _log.LogInformation("the passed connection ended; nothing more to serve");
                 break;
