@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Gpu;
 using IoVirt.Abi.Virtio;
+using IoVirt.Backends.Gpu.Virgl;
 using IoVirt.Devices;
 using IoVirt.Interop;
 using IoVirt.Memory;
@@ -10,13 +11,16 @@ using Microsoft.Win32.SafeHandles;
 namespace IoVirt.Backends.Gpu;
 
 /// <summary>
-/// virtio-gpu in 2D mode (virtio 1.2 §5.7): a control queue of commands, each answered in the
-/// chain's writable part, and a cursor queue without answers. Both queues share one worker, so
-/// commands see one state in order. Commands finish before they are answered, so a fenced
-/// command's fence has signalled by then. A request too short for its command, or an unknown
-/// command, gets ERR_UNSPEC; a chain with no room for the answer completes with nothing written.
+/// virtio-gpu (virtio 1.2 §5.7): a control queue of commands, each answered in the chain's
+/// writable part, and a cursor queue without answers. Both queues share one worker, so commands
+/// see one state in order. Commands finish before they are answered, so a fenced command's fence
+/// has signalled by then (with 3D, the GPU has retired all work before it). A request too short
+/// for its command, or an unknown command, gets ERR_UNSPEC; a chain with no room for the answer
+/// completes with nothing written. With <see cref="GpuDeviceOptions.Virgl"/> the 3D commands go to
+/// virglrenderer, on its thread; 2D resources stay here, and a 3D resource on a scanout is read
+/// back for the display.
 /// </summary>
-public sealed class GpuDevice : VirtioDeviceModel
+public sealed class GpuDevice : VirtioDeviceModel, IDisposable
 {
     public const int ControlQueue = 0;
     public const int CursorQueue = 1;
@@ -26,25 +30,50 @@ public sealed class GpuDevice : VirtioDeviceModel
     private readonly Displays _displays;
     private readonly byte[] _config = new byte[VirtioGpuConfig.Size];
     private readonly byte[] _request;
-    private readonly byte[] _response = new byte[VirtioGpuRespEdid.Size];
+    private readonly byte[] _response;
     private readonly List<(ulong Address, uint Length)> _writable = [];
+    private readonly VirglRenderer? _renderer;
+    private readonly VirglState? _virgl;
+    private readonly VirglCapsets? _capsets;
+    private readonly Action? _processOnRenderer;
+    private readonly Action? _resetOnRenderer;
+    private (int Index, DeviceQueue? Queue) _pending;
     private long _commands;
     private long _errors;
 
+    /// <summary>A device; with <see cref="GpuDeviceOptions.Virgl"/> it claims the process's renderer until disposed (throws when that cannot start or serves another guest).</summary>
     public GpuDevice(GpuDeviceOptions options, IGpuDisplay? display = null)
     {
         options.Validate();
         _options = options;
         _displays = new Displays(display);
         _state = new GpuState(options, _displays);
-        _request = new byte[VirtioGpuResourceAttachBacking.Size + (options.MaxBackingEntries * VirtioGpuMemEntry.Size)];
+        var requestBytes = VirtioGpuResourceAttachBacking.Size + (options.MaxBackingEntries * VirtioGpuMemEntry.Size);
+        var responseBytes = VirtioGpuRespEdid.Size;
         var config = new VirtioGpuConfig { NumScanouts = (uint)options.Scanouts };
+        if (options.Virgl)
+        {
+            _renderer = VirglRenderer.Shared;
+            _renderer.Claim(this);
+            _virgl = new VirglState(_renderer, options);
+            VirglCapsets? capsets = null;
+            _renderer.Invoke(() => capsets = VirglCapsets.Query());
+            _capsets = capsets!;
+            _processOnRenderer = () => ProcessQueueHere(_pending.Index, _pending.Queue!);
+            _resetOnRenderer = _virgl.Reset;
+            config.NumCapsets = (uint)_capsets.Count;
+            requestBytes = Math.Max(requestBytes, VirtioGpuCmdSubmit.Size + options.MaxSubmitBytes);
+            responseBytes = Math.Max(responseBytes, VirtioGpuCtrlHeader.Size + _capsets.MaxSize);
+        }
+
+        _request = new byte[requestBytes];
+        _response = new byte[responseBytes];
         MemoryMarshal.Write(_config, in config);
     }
 
     public override string Name => "gpu";
 
-    public override ulong Features => RingFeatures | (1UL << VirtioGpuFeature.Edid);
+    public override ulong Features => RingFeatures | (1UL << VirtioGpuFeature.Edid) | (_virgl is null ? 0 : 1UL << VirtioGpuFeature.Virgl);
 
     public override int QueueCount => 2;
 
@@ -56,8 +85,8 @@ public sealed class GpuDevice : VirtioDeviceModel
     /// <summary>Control commands answered with an error.</summary>
     public long Errors => Volatile.Read(ref _errors);
 
-    /// <summary>Host bytes the guest's resources take now.</summary>
-    public ulong ResourceBytes => _state.ResourceBytes;
+    /// <summary>Bytes the guest's resources count for now, 2D and 3D.</summary>
+    public ulong ResourceBytes => _state.ResourceBytes + (_virgl?.ResourceBytes ?? 0);
 
     /// <summary>The cursor's image resource (zero: hidden), scanout and position.</summary>
     public (uint Resource, uint Scanout, uint X, uint Y) Cursor => _state.Cursor;
@@ -86,6 +115,44 @@ public sealed class GpuDevice : VirtioDeviceModel
     }
 
     public override void ProcessQueue(int queueIndex, DeviceQueue queue)
+    {
+        if (_renderer is null)
+        {
+            ProcessQueueHere(queueIndex, queue);
+            return;
+        }
+
+        _pending = (queueIndex, queue);
+        try
+        {
+            _renderer.Invoke(_processOnRenderer!);
+        }
+        finally
+        {
+            _pending = default;
+        }
+    }
+
+    public override void Reset()
+    {
+        _state.Reset();
+        if (_renderer is not null)
+        {
+            _renderer.Invoke(_resetOnRenderer!);
+        }
+    }
+
+    /// <summary>Gives the guest's 3D state back to the renderer and releases it for another device.</summary>
+    public void Dispose()
+    {
+        if (_renderer is not null)
+        {
+            _renderer.Invoke(_resetOnRenderer!);
+            _renderer.Release(this);
+        }
+    }
+
+    private void ProcessQueueHere(int queueIndex, DeviceQueue queue)
     {
         while (queue.TryPop(out var chain))
         {
@@ -131,8 +198,6 @@ public sealed class GpuDevice : VirtioDeviceModel
         }
     }
 
-    public override void Reset() => _state.Reset();
-
     /// <summary>Runs one control command; returns the answer's length in <see cref="_response"/>.</summary>
     private int Execute(GuestMemory memory, ReadOnlySpan<byte> request)
     {
@@ -144,15 +209,21 @@ public sealed class GpuDevice : VirtioDeviceModel
         {
             VirtioGpuCtrlType.GetDisplayInfo => DisplayInfo(out length),
             VirtioGpuCtrlType.GetEdid when TryRead<VirtioGpuGetEdid>(request, out var c) => GetEdid(c.Scanout, out length),
-            VirtioGpuCtrlType.ResourceCreate2d when TryRead<VirtioGpuResourceCreate2d>(request, out var c) => _state.Create2d(c),
-            VirtioGpuCtrlType.ResourceUnref when TryRead<VirtioGpuResourceIdCommand>(request, out var c) => _state.Unref(c.ResourceId),
+            VirtioGpuCtrlType.ResourceCreate2d when TryRead<VirtioGpuResourceCreate2d>(request, out var c) => Create2d(c),
+            VirtioGpuCtrlType.ResourceUnref when TryRead<VirtioGpuResourceIdCommand>(request, out var c) => Unref(c.ResourceId),
             VirtioGpuCtrlType.ResourceAttachBacking when TryRead<VirtioGpuResourceAttachBacking>(request, out var c) => AttachBacking(memory, c, request),
-            VirtioGpuCtrlType.ResourceDetachBacking when TryRead<VirtioGpuResourceIdCommand>(request, out var c) => _state.DetachBacking(c.ResourceId),
-            VirtioGpuCtrlType.SetScanout when TryRead<VirtioGpuSetScanout>(request, out var c) => _state.SetScanout(c),
-            VirtioGpuCtrlType.ResourceFlush when TryRead<VirtioGpuResourceFlush>(request, out var c) => _state.Flush(c),
-            VirtioGpuCtrlType.TransferToHost2d when TryRead<VirtioGpuTransferToHost2d>(request, out var c) => _state.TransferToHost2d(memory, c),
+            VirtioGpuCtrlType.ResourceDetachBacking when TryRead<VirtioGpuResourceIdCommand>(request, out var c) => Is3d(c.ResourceId) ? _virgl!.DetachBacking(c.ResourceId) : _state.DetachBacking(c.ResourceId),
+            VirtioGpuCtrlType.SetScanout when TryRead<VirtioGpuSetScanout>(request, out var c) => SetScanout(c),
+            VirtioGpuCtrlType.ResourceFlush when TryRead<VirtioGpuResourceFlush>(request, out var c) => Flush(c),
+            VirtioGpuCtrlType.TransferToHost2d when TryRead<VirtioGpuTransferToHost2d>(request, out var c) => TransferToHost2d(memory, c),
+            _ when _virgl is not null => Execute3d(memory, header, request, ref length),
             _ => VirtioGpuCtrlType.ErrUnspec,
         };
+
+        if (_virgl is not null && (header.Flags & VirtioGpuCtrlFlags.Fence) != 0 && !_virgl.Fence())
+        {
+            result = VirtioGpuCtrlType.ErrUnspec; // the GPU did not finish in time
+        }
 
         if (result >= VirtioGpuCtrlType.ErrUnspec)
         {
@@ -172,6 +243,127 @@ public sealed class GpuDevice : VirtioDeviceModel
 
         MemoryMarshal.Write(_response, in answer);
         return length;
+    }
+
+    /// <summary>The 3D commands (renderer thread); the answer's length in <paramref name="length"/> when it has data.</summary>
+    private VirtioGpuCtrlType Execute3d(GuestMemory memory, in VirtioGpuCtrlHeader header, ReadOnlySpan<byte> request, ref int length)
+    {
+        var virgl = _virgl!;
+        switch (header.Type)
+        {
+            case VirtioGpuCtrlType.GetCapsetInfo when TryRead<VirtioGpuGetCapsetInfo>(request, out var c):
+                length = VirtioGpuRespCapsetInfo.Size;
+                return _capsets!.Info(c.CapsetIndex, _response);
+            case VirtioGpuCtrlType.GetCapset when TryRead<VirtioGpuGetCapset>(request, out var c):
+                return _capsets!.Fill(c.CapsetId, c.CapsetVersion, _response.AsSpan(VirtioGpuCtrlHeader.Size), ref length);
+            case VirtioGpuCtrlType.CtxCreate when TryRead<VirtioGpuCtxCreate>(request, out var c):
+                var nameLength = (int)Math.Min(c.NameLength, VirtioGpuCtxCreate.DebugNameSize);
+                return virgl.CreateContext(header.CtxId, request.Slice(VirtioGpuCtxCreate.DebugNameOffset, nameLength));
+            case VirtioGpuCtrlType.CtxDestroy:
+                return virgl.DestroyContext(header.CtxId);
+            case VirtioGpuCtrlType.CtxAttachResource or VirtioGpuCtrlType.CtxDetachResource when TryRead<VirtioGpuCtxResource>(request, out var c):
+                return virgl.AttachToContext(header.CtxId, c.ResourceId, header.Type == VirtioGpuCtrlType.CtxAttachResource, _state.Find(c.ResourceId) is not null);
+            case VirtioGpuCtrlType.ResourceCreate3d when TryRead<VirtioGpuResourceCreate3d>(request, out var c):
+                return c.ResourceId == 0 || virgl.Owns(c.ResourceId) || _state.Find(c.ResourceId) is not null
+                    ? VirtioGpuCtrlType.ErrInvalidResourceId
+                    : virgl.Create(c, _state.ResourceBytes);
+            case VirtioGpuCtrlType.TransferToHost3d when TryRead<VirtioGpuTransferHost3d>(request, out var c):
+                return virgl.TransferToHost(c, header.CtxId);
+            case VirtioGpuCtrlType.TransferFromHost3d when TryRead<VirtioGpuTransferHost3d>(request, out var c):
+                return virgl.TransferFromHost(c, header.CtxId, memory);
+            case VirtioGpuCtrlType.Submit3d when TryRead<VirtioGpuCmdSubmit>(request, out var c):
+                var stream = request[VirtioGpuCmdSubmit.Size..];
+                return c.StreamSize > (uint)stream.Length ? VirtioGpuCtrlType.ErrInvalidParameter : virgl.Submit(header.CtxId, stream[..(int)c.StreamSize]);
+            default:
+                return VirtioGpuCtrlType.ErrUnspec;
+        }
+    }
+
+    private bool Is3d(uint resourceId) => _virgl?.Owns(resourceId) == true;
+
+    private VirtioGpuCtrlType Create2d(in VirtioGpuResourceCreate2d command) =>
+        Is3d(command.ResourceId) ? VirtioGpuCtrlType.ErrInvalidResourceId : _state.Create2d(command, _virgl?.ResourceBytes ?? 0);
+
+    /// <summary>A 3D resource goes from the renderer and, if it was on a scanout, from here.</summary>
+    private VirtioGpuCtrlType Unref(uint id)
+    {
+        if (!Is3d(id))
+        {
+            return _state.Unref(id);
+        }
+
+        if (_state.Find(id) is not null)
+        {
+            _state.Unref(id);
+        }
+
+        return _virgl!.Unref(id);
+    }
+
+    /// <summary>
+    /// A 3D resource on a scanout gets a host copy here, which each flush reads back into: no
+    /// dmabuf path reaches the VMM's display. Only plain 2D textures in a scanout format qualify.
+    /// </summary>
+    private VirtioGpuCtrlType SetScanout(in VirtioGpuSetScanout command)
+    {
+        var id = command.ResourceId;
+        if (Is3d(id) && _state.Find(id) is null && _state.IsScanout(command.ScanoutId))
+        {
+            _virgl!.TryGet(id, out var resource);
+            var format = (VirtioGpuFormat)resource.Format;
+            if (resource.Target != VirglState.PipeTexture2d || !GpuResource.IsKnownFormat(format))
+            {
+                return VirtioGpuCtrlType.ErrInvalidParameter;
+            }
+
+            // The copy counts against the quota as what it is: host memory.
+            var shadow = new VirtioGpuResourceCreate2d { ResourceId = id, Format = format, Width = resource.Width, Height = resource.Height };
+            var created = _state.Create2d(shadow, _virgl.ResourceBytes);
+            if (created != VirtioGpuCtrlType.OkNoData)
+            {
+                return created;
+            }
+        }
+
+        return _state.SetScanout(command);
+    }
+
+    private VirtioGpuCtrlType Flush(in VirtioGpuResourceFlush command)
+    {
+        var id = command.ResourceId;
+        if (Is3d(id))
+        {
+            if (_state.Find(id) is not { } shadow)
+            {
+                return VirtioGpuCtrlType.OkNoData; // on no scanout: nothing to show
+            }
+
+            var rect = command.Rect;
+            if (!rect.IsInside(shadow.Width, shadow.Height))
+            {
+                return VirtioGpuCtrlType.ErrInvalidParameter;
+            }
+
+            if (rect.Width != 0 && rect.Height != 0 && !_virgl!.ReadBack(id, rect, shadow.Pixels, shadow.Stride))
+            {
+                return VirtioGpuCtrlType.ErrUnspec;
+            }
+        }
+
+        return _state.Flush(command);
+    }
+
+    /// <summary>TRANSFER_TO_HOST_2D on a 3D resource is a transfer of its first level.</summary>
+    private VirtioGpuCtrlType TransferToHost2d(GuestMemory memory, in VirtioGpuTransferToHost2d command)
+    {
+        if (!Is3d(command.ResourceId))
+        {
+            return _state.TransferToHost2d(memory, command);
+        }
+
+        var rect = command.Rect;
+        var transfer = new VirtioGpuTransferHost3d { Box = new VirtioGpuBox(rect.X, rect.Y, 0, rect.Width, rect.Height, 1), Offset = command.Offset, ResourceId = command.ResourceId };
+        return _virgl!.TransferToHost(transfer, 0);
     }
 
     private VirtioGpuCtrlType DisplayInfo(out int length)
@@ -207,7 +399,8 @@ public sealed class GpuDevice : VirtioDeviceModel
             return VirtioGpuCtrlType.ErrInvalidParameter;
         }
 
-        return _state.AttachBacking(memory, command.ResourceId, MemoryMarshal.Cast<byte, VirtioGpuMemEntry>(entries[..((int)count * VirtioGpuMemEntry.Size)]));
+        var list = MemoryMarshal.Cast<byte, VirtioGpuMemEntry>(entries[..((int)count * VirtioGpuMemEntry.Size)]);
+        return Is3d(command.ResourceId) ? _virgl!.AttachBacking(memory, command.ResourceId, list) : _state.AttachBacking(memory, command.ResourceId, list);
     }
 
     private void ExecuteCursor(ReadOnlySpan<byte> request)

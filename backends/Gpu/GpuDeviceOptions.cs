@@ -24,6 +24,18 @@ public sealed record GpuDeviceOptions
     /// <summary>Most pieces one RESOURCE_ATTACH_BACKING may name.</summary>
     public int MaxBackingEntries { get; init; } = 16384;
 
+    /// <summary>3D through virglrenderer (VIRTIO_GPU_F_VIRGL): contexts, 3D resources and command streams.</summary>
+    public bool Virgl { get; init; }
+
+    /// <summary>Most 3D contexts one guest may have at once.</summary>
+    public int MaxContexts { get; init; } = 64;
+
+    /// <summary>Largest command stream one SUBMIT_3D may carry, in bytes.</summary>
+    public int MaxSubmitBytes { get; init; } = 1 << 20;
+
+    /// <summary>How long a fenced command waits for the GPU before it is answered with an error (a guest's endless shader).</summary>
+    public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Throws for options no device can have.</summary>
     public void Validate()
     {
@@ -35,6 +47,11 @@ public sealed record GpuDeviceOptions
         if (Width is 0 or > MaxDisplaySide || Height is 0 or > MaxDisplaySide)
         {
             throw new ArgumentOutOfRangeException(nameof(Width), $"{Width}x{Height}", $"each side is 1 to {MaxDisplaySide} pixels");
+        }
+
+        if (MaxContexts < 1 || MaxSubmitBytes < sizeof(uint) || FenceTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxContexts), "3D limits must be positive");
         }
 
         if (MaxBackingEntries < 1)

@@ -25,7 +25,8 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
     /// <summary>The cursor's image resource (zero: hidden), scanout and position.</summary>
     public (uint Resource, uint Scanout, uint X, uint Y) Cursor { get; private set; }
 
-    public VirtioGpuCtrlType Create2d(in VirtioGpuResourceCreate2d command)
+    /// <summary>RESOURCE_CREATE_2D; <paramref name="otherBytes"/> are the guest's 3D bytes, which share its quota.</summary>
+    public VirtioGpuCtrlType Create2d(in VirtioGpuResourceCreate2d command, ulong otherBytes)
     {
         var (id, width, height) = (command.ResourceId, command.Width, command.Height);
         if (id == 0 || _resources.ContainsKey(id))
@@ -39,7 +40,8 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
         }
 
         var bytes = GpuResource.BytesFor(width, height);
-        if (bytes > options.MaxResourceBytes - _resourceBytes)
+        var used = _resourceBytes + otherBytes;
+        if (used > options.MaxResourceBytes || bytes > options.MaxResourceBytes - used)
         {
             return VirtioGpuCtrlType.ErrOutOfMemory;
         }
@@ -48,6 +50,9 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
         _resourceBytes += bytes;
         return VirtioGpuCtrlType.OkNoData;
     }
+
+    /// <summary>The resource with this id, if it is one here.</summary>
+    public GpuResource? Find(uint id) => _resources.GetValueOrDefault(id);
 
     public VirtioGpuCtrlType Unref(uint id)
     {

@@ -57,6 +57,8 @@ public sealed class VirtioGpuAbiTests(CHeaderProbe probe)
         { "VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID", (ulong)VirtioGpuCtrlType.ErrInvalidResourceId, 0x1203 },
         { "VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID", (ulong)VirtioGpuCtrlType.ErrInvalidContextId, 0x1204 },
         { "VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER", (ulong)VirtioGpuCtrlType.ErrInvalidParameter, 0x1205 },
+        { "VIRTIO_GPU_CAPSET_VIRGL", VirtioGpuCapset.Virgl, 1 },
+        { "VIRTIO_GPU_CAPSET_VIRGL2", VirtioGpuCapset.Virgl2, 2 },
         { "VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM", (ulong)VirtioGpuFormat.B8G8R8A8Unorm, 1 },
         { "VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM", (ulong)VirtioGpuFormat.B8G8R8X8Unorm, 2 },
         { "VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM", (ulong)VirtioGpuFormat.A8R8G8B8Unorm, 3 },
@@ -104,6 +106,85 @@ public sealed class VirtioGpuAbiTests(CHeaderProbe probe)
         AbiAssert.Layout<VirtioGpuUpdateCursor>(56, ("_header", 0), ("_position", 24), ("_resourceId", 40), ("_hotX", 44), ("_hotY", 48), ("_padding", 52));
         AbiAssert.Layout<VirtioGpuDisplayOne>(24, ("_rect", 0), ("_enabled", 16), ("_flags", 20));
         AbiAssert.Layout<VirtioGpuRespDisplayInfo>(408, ("_header", 0), ("_modes", 24));
+    }
+
+    [Fact]
+    public void Structs_3d_are_laid_out_as_the_spec_says()
+    {
+        AbiAssert.Layout<VirtioGpuGetCapsetInfo>(32, ("_header", 0), ("_capsetIndex", 24), ("_padding", 28));
+        AbiAssert.Layout<VirtioGpuRespCapsetInfo>(40, ("_header", 0), ("_capsetId", 24), ("_capsetMaxVersion", 28), ("_capsetMaxSize", 32), ("_padding", 36));
+        AbiAssert.Layout<VirtioGpuGetCapset>(32, ("_header", 0), ("_capsetId", 24), ("_capsetVersion", 28));
+        AbiAssert.Layout<VirtioGpuCtxCreate>(96, ("_header", 0), ("_nameLength", 24), ("_contextInit", 28), ("_debugName", 32));
+        AbiAssert.Layout<VirtioGpuCtxResource>(32, ("_header", 0), ("_resourceId", 24), ("_padding", 28));
+        AbiAssert.Layout<VirtioGpuBox>(24, ("_x", 0), ("_y", 4), ("_z", 8), ("_width", 12), ("_height", 16), ("_depth", 20));
+        AbiAssert.Layout<VirtioGpuTransferHost3d>(72, ("_header", 0), ("_box", 24), ("_offset", 48), ("_resourceId", 56), ("_level", 60), ("_stride", 64), ("_layerStride", 68));
+        AbiAssert.Layout<VirtioGpuCmdSubmit>(32, ("_header", 0), ("_size", 24), ("_padding", 28));
+        AbiAssert.Layout<VirtioGpuResourceCreate3d>(
+            72,
+            ("_header", 0),
+            ("_resourceId", 24),
+            ("_target", 28),
+            ("_format", 32),
+            ("_bind", 36),
+            ("_width", 40),
+            ("_height", 44),
+            ("_depth", 48),
+            ("_arraySize", 52),
+            ("_lastLevel", 56),
+            ("_nrSamples", 60),
+            ("_flags", 64),
+            ("_padding", 68));
+        AbiAssert.LittleEndianField<VirtioGpuTransferHost3d>("Offset", 48, 8, (ref t, v) => t.Offset = v, t => t.Offset);
+        AbiAssert.LittleEndianField<VirtioGpuCmdSubmit>("StreamSize", 24, 4, (ref t, v) => t.StreamSize = (uint)v, t => t.StreamSize);
+    }
+
+    [Fact]
+    public void Structs_3d_match_linux_virtio_gpu_h()
+    {
+        CHeaderAssert.Struct(probe, "virtio_gpu_get_capset_info", VirtioGpuGetCapsetInfo.Size, ("capset_index", VirtioGpuGetCapsetInfo.CapsetIndexOffset));
+        CHeaderAssert.Struct(
+            probe,
+            "virtio_gpu_resp_capset_info",
+            VirtioGpuRespCapsetInfo.Size,
+            ("capset_id", VirtioGpuRespCapsetInfo.CapsetIdOffset),
+            ("capset_max_version", VirtioGpuRespCapsetInfo.CapsetMaxVersionOffset),
+            ("capset_max_size", VirtioGpuRespCapsetInfo.CapsetMaxSizeOffset));
+        CHeaderAssert.Struct(probe, "virtio_gpu_get_capset", VirtioGpuGetCapset.Size, ("capset_id", VirtioGpuGetCapset.CapsetIdOffset), ("capset_version", VirtioGpuGetCapset.CapsetVersionOffset));
+        CHeaderAssert.Struct(
+            probe,
+            "virtio_gpu_ctx_create",
+            VirtioGpuCtxCreate.Size,
+            ("nlen", VirtioGpuCtxCreate.NameLengthOffset),
+            ("context_init", VirtioGpuCtxCreate.ContextInitOffset),
+            ("debug_name", VirtioGpuCtxCreate.DebugNameOffset));
+        CHeaderAssert.Struct(probe, "virtio_gpu_ctx_resource", VirtioGpuCtxResource.Size, ("resource_id", VirtioGpuCtxResource.ResourceIdOffset));
+        CHeaderAssert.Struct(probe, "virtio_gpu_box", VirtioGpuBox.Size, ("x", 0), ("y", 4), ("z", 8), ("w", 12), ("h", 16), ("d", 20));
+        CHeaderAssert.Struct(
+            probe,
+            "virtio_gpu_transfer_host_3d",
+            VirtioGpuTransferHost3d.Size,
+            ("box", VirtioGpuTransferHost3d.BoxOffset),
+            ("offset", VirtioGpuTransferHost3d.OffsetOffset),
+            ("resource_id", VirtioGpuTransferHost3d.ResourceIdOffset),
+            ("level", VirtioGpuTransferHost3d.LevelOffset),
+            ("stride", VirtioGpuTransferHost3d.StrideOffset),
+            ("layer_stride", VirtioGpuTransferHost3d.LayerStrideOffset));
+        CHeaderAssert.Struct(probe, "virtio_gpu_cmd_submit", VirtioGpuCmdSubmit.Size, ("size", VirtioGpuCmdSubmit.SizeOffset));
+        CHeaderAssert.Struct(
+            probe,
+            "virtio_gpu_resource_create_3d",
+            VirtioGpuResourceCreate3d.Size,
+            ("resource_id", VirtioGpuResourceCreate3d.ResourceIdOffset),
+            ("target", VirtioGpuResourceCreate3d.TargetOffset),
+            ("format", VirtioGpuResourceCreate3d.FormatOffset),
+            ("bind", VirtioGpuResourceCreate3d.BindOffset),
+            ("width", VirtioGpuResourceCreate3d.WidthOffset),
+            ("height", VirtioGpuResourceCreate3d.HeightOffset),
+            ("depth", VirtioGpuResourceCreate3d.DepthOffset),
+            ("array_size", VirtioGpuResourceCreate3d.ArraySizeOffset),
+            ("last_level", VirtioGpuResourceCreate3d.LastLevelOffset),
+            ("nr_samples", VirtioGpuResourceCreate3d.NrSamplesOffset),
+            ("flags", VirtioGpuResourceCreate3d.FlagsOffset));
     }
 
     [Fact]

@@ -389,6 +389,22 @@ static void gpu(void)
     OFF(virtio_gpu_update_cursor, hot_x); OFF(virtio_gpu_update_cursor, hot_y);
     SIZE(virtio_gpu_resp_display_info); OFF(virtio_gpu_resp_display_info, pmodes);
     SIZE(virtio_gpu_display_one); OFF(virtio_gpu_display_one, r); OFF(virtio_gpu_display_one, enabled); OFF(virtio_gpu_display_one, flags);
+    SIZE(virtio_gpu_get_capset_info); OFF(virtio_gpu_get_capset_info, capset_index);
+    SIZE(virtio_gpu_resp_capset_info); OFF(virtio_gpu_resp_capset_info, capset_id); OFF(virtio_gpu_resp_capset_info, capset_max_version);
+    OFF(virtio_gpu_resp_capset_info, capset_max_size);
+    SIZE(virtio_gpu_get_capset); OFF(virtio_gpu_get_capset, capset_id); OFF(virtio_gpu_get_capset, capset_version);
+    SIZE(virtio_gpu_ctx_create); OFF(virtio_gpu_ctx_create, nlen); OFF(virtio_gpu_ctx_create, context_init); OFF(virtio_gpu_ctx_create, debug_name);
+    SIZE(virtio_gpu_ctx_resource); OFF(virtio_gpu_ctx_resource, resource_id);
+    SIZE(virtio_gpu_box); OFF(virtio_gpu_box, x); OFF(virtio_gpu_box, y); OFF(virtio_gpu_box, z);
+    OFF(virtio_gpu_box, w); OFF(virtio_gpu_box, h); OFF(virtio_gpu_box, d);
+    SIZE(virtio_gpu_transfer_host_3d); OFF(virtio_gpu_transfer_host_3d, box); OFF(virtio_gpu_transfer_host_3d, offset);
+    OFF(virtio_gpu_transfer_host_3d, resource_id); OFF(virtio_gpu_transfer_host_3d, level); OFF(virtio_gpu_transfer_host_3d, stride);
+    OFF(virtio_gpu_transfer_host_3d, layer_stride);
+    SIZE(virtio_gpu_cmd_submit); OFF(virtio_gpu_cmd_submit, size);
+    SIZE(virtio_gpu_resource_create_3d); OFF(virtio_gpu_resource_create_3d, resource_id); OFF(virtio_gpu_resource_create_3d, target);
+    OFF(virtio_gpu_resource_create_3d, format); OFF(virtio_gpu_resource_create_3d, bind); OFF(virtio_gpu_resource_create_3d, width);
+    OFF(virtio_gpu_resource_create_3d, height); OFF(virtio_gpu_resource_create_3d, depth); OFF(virtio_gpu_resource_create_3d, array_size);
+    OFF(virtio_gpu_resource_create_3d, last_level); OFF(virtio_gpu_resource_create_3d, nr_samples); OFF(virtio_gpu_resource_create_3d, flags);
     VAL(VIRTIO_GPU_F_VIRGL); VAL(VIRTIO_GPU_F_EDID); VAL(VIRTIO_GPU_F_RESOURCE_UUID); VAL(VIRTIO_GPU_F_RESOURCE_BLOB); VAL(VIRTIO_GPU_F_CONTEXT_INIT);
     VAL(VIRTIO_GPU_FLAG_FENCE); VAL(VIRTIO_GPU_FLAG_INFO_RING_IDX); VAL(VIRTIO_GPU_EVENT_DISPLAY); VAL(VIRTIO_GPU_MAX_SCANOUTS);
     VAL(VIRTIO_GPU_CMD_GET_DISPLAY_INFO); VAL(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D); VAL(VIRTIO_GPU_CMD_RESOURCE_UNREF);
@@ -407,6 +423,7 @@ static void gpu(void)
     VAL(VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM); VAL(VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM); VAL(VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM);
     VAL(VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM); VAL(VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM); VAL(VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM);
     VAL(VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM); VAL(VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM);
+    VAL(VIRTIO_GPU_CAPSET_VIRGL); VAL(VIRTIO_GPU_CAPSET_VIRGL2);
 }
 
 int main(void)

@@ -108,6 +108,7 @@ internal sealed class GpuTestDriver : IDisposable
 
     public void Dispose()
     {
+        Device.Dispose();
         _control.Dispose();
         _cursor.Dispose();
     }
