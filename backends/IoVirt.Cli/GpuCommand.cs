@@ -1,10 +1,11 @@
 using System.CommandLine;
 using IoVirt.Backends.Gpu;
+using IoVirt.Backends.Gpu.Virgl;
 using IoVirt.Sandbox;
 
 namespace IoVirt.Cli;
 
-/// <summary><c>iovirt gpu</c>: virtio-gpu (2D) over vhost-user.</summary>
+/// <summary><c>iovirt gpu</c>: virtio-gpu (2D, and 3D with --virgl) over vhost-user.</summary>
 internal static class GpuCommand
 {
     public static Command Create()
@@ -27,14 +28,22 @@ internal static class GpuCommand
             after each flush, write scanout N's image to
             DIR/scanout-N.png (needs --sandbox none)
             """);
+        var virgl = CommandLine.Flag("--virgl", """
+            3D: the guest's OpenGL through virglrenderer on this
+            host's GPU (Mesa's llvmpipe where it has none);
+            one guest per process
+            """);
         var daemon = new DaemonOptions();
         var capabilities = CommandLine.Flag("--print-capabilities", "print the back end's capabilities as JSON and exit");
-        var command = new DocumentedCommand("gpu", "Serves a virtio-gpu device (2D) over vhost-user on the Unix socket PATH.")
+        var command = new DocumentedCommand("gpu", "Serves a virtio-gpu device over vhost-user on the Unix socket PATH.")
         {
             Details = """
                 The guest's 2D resources live in this process; what its scanouts show goes to
                 the VMM's display over the vhost-user-gpu protocol, and with --snapshot to PNG
-                files. QEMU connects with
+                files. With --virgl the guest also gets 3D (VIRTIO_GPU_F_VIRGL): its contexts,
+                3D resources and command streams go to virglrenderer, started before the
+                sandbox closes; a 3D resource on a scanout is read back for the display.
+                QEMU connects with
                   -chardev socket,id=gpu0,path=PATH -device vhost-user-gpu-pci,chardev=gpu0
                 (guest RAM must be shared: -object memory-backend-memfd,id=mem,size=...,share=on
                  -machine memory-backend=mem). A guest over --max-resource-memory gets
@@ -57,6 +66,7 @@ internal static class GpuCommand
         command.Add(height);
         command.Add(memory);
         command.Add(snapshot);
+        command.Add(virgl);
         command.Add(DaemonOptions.SettingsFile());
         daemon.AddTo(command);
         command.Add(capabilities);
@@ -64,9 +74,9 @@ internal static class GpuCommand
         {
             if (result.GetValue(capabilities))
             {
-                // vhost-user.json's gpu features (render-node, virgl) are 3D options, none yet; its
-                // gpu capabilities must list them all the same.
-                Console.Out.WriteLine("{\n  \"type\": \"gpu\",\n  \"features\": []\n}");
+                // vhost-user.json's gpu features: virgl (--virgl). render-node is not one: the
+                // renderer picks its GPU through EGL.
+                Console.Out.WriteLine("{\n  \"type\": \"gpu\",\n  \"features\": [\n    \"virgl\"\n  ]\n}");
                 return 0;
             }
 
@@ -76,7 +86,13 @@ internal static class GpuCommand
                 Width = (uint)(result.GetValue(width) ?? 1280),
                 Height = (uint)(result.GetValue(height) ?? 800),
                 MaxResourceBytes = result.GetValue(memory) ?? (256UL << 20),
+                Virgl = result.GetValue(virgl),
             };
+            if (options.Virgl && StartRenderer() is { } rendererExit)
+            {
+                return rendererExit;
+            }
+
             var snapshotDirectory = result.GetValue(snapshot);
             if (daemon.Enter(result, NetworkAccess.None, "iovirt gpu", out var sandbox) is { } sandboxExit)
             {
@@ -104,6 +120,21 @@ internal static class GpuCommand
                 sandbox);
         });
         return command;
+    }
+
+    /// <summary>Starts virglrenderer while the host's GL drivers are still in view (the sandbox hides them); 1 with the reason when it cannot.</summary>
+    private static int? StartRenderer()
+    {
+        try
+        {
+            _ = VirglRenderer.Shared;
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"iovirt gpu: --virgl: {e.Message}");
+            return 1;
+        }
     }
 
     private static ulong? ParseSize(string text, out string why)

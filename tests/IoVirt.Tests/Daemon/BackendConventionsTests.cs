@@ -54,7 +54,7 @@ public sealed class BackendConventionsTests : IDisposable
 
         // Each feature is "the --FEATURE command line option is supported".
         var features = capabilities.TryGetProperty("features", out var list) ? list.EnumerateArray().Select(f => f.GetString()!).ToList() : [];
-        Assert.Equal(command[2] == "blk" ? ["read-only", "blk-file"] : [], features);
+        Assert.Equal(command[2] switch { "blk" => ["read-only", "blk-file"], "gpu" => ["virgl"], _ => [] }, features);
         if (features.Count > 0)
         {
             using var help = DaemonProcess.StartWrapper(local, "--help");

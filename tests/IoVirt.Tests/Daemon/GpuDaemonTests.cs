@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using IoVirt.Abi.Gpu;
 using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Testing;
@@ -62,6 +64,55 @@ public sealed class GpuDaemonTests : IDisposable
         Assert.Equal(0, daemon.WaitForExit());
         var last = JsonDocument.Parse(daemon.Stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal(5, last.GetProperty("commands").GetInt64());
+    }
+
+    /// <summary>
+    /// A guest's 3D in the default sandbox: the renderer starts before the sandbox hides the
+    /// host's GL drivers, and renders confined.
+    /// </summary>
+    [Fact]
+    public void With_virgl_a_confined_daemon_renders_a_guests_clear_and_reads_it_back()
+    {
+        const ulong scratch = VhostUserTestBed.MemoryBase + 0x8_0000;
+        const ulong backing = VhostUserTestBed.MemoryBase + 0x10_0000;
+        var socket = Path.Combine(_directory, "gpu.sock");
+        using var daemon = DaemonProcess.Start("gpu", "--socket", socket, "--virgl");
+        daemon.WaitForSocket(socket);
+
+        using var memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 2 << 20));
+        using var frontend = VhostUserFrontend.Connect(socket);
+        Assert.NotEqual(0UL, frontend.GetFeatures() & (1UL << VirtioGpuFeature.Virgl));
+        using var queue = FirstRing.Start(frontend, memory);
+
+        var context = new VirtioGpuCtrlHeader { Type = VirtioGpuCtrlType.CtxCreate, CtxId = 1 };
+        GpuWire.Command(memory, queue, scratch, new VirtioGpuCtxCreate { Header = context });
+        GpuWire.Command(memory, queue, scratch, new VirtioGpuResourceCreate3d
+        {
+            Header = GpuWire.Header(VirtioGpuCtrlType.ResourceCreate3d),
+            ResourceId = 1,
+            Target = 2, // PIPE_TEXTURE_2D
+            Format = (uint)VirtioGpuFormat.R8G8B8A8Unorm,
+            Bind = 1 << 1, // VIRGL_BIND_RENDER_TARGET
+            Width = Width,
+            Height = Height,
+            Depth = 1,
+            ArraySize = 1,
+        });
+        GpuWire.Command(memory, queue, scratch, new VirtioGpuResourceAttachBacking { Header = GpuWire.Header(VirtioGpuCtrlType.ResourceAttachBacking), ResourceId = 1, NrEntries = 1 }, MemoryMarshal.AsBytes([new VirtioGpuMemEntry { Addr = backing, Length = Width * Height * 4 }]));
+        GpuWire.Command(memory, queue, scratch, new VirtioGpuCtxResource { Header = context with { Type = VirtioGpuCtrlType.CtxAttachResource }, ResourceId = 1 });
+        var stream = new VirglCommandStream().Surface(1, 1, (uint)VirtioGpuFormat.R8G8B8A8Unorm).Framebuffer(1).ClearColor(0.25f, 1, 0, 1).ToBytes();
+        GpuWire.Command(memory, queue, scratch, new VirtioGpuCmdSubmit { Header = context with { Type = VirtioGpuCtrlType.Submit3d, Flags = VirtioGpuCtrlFlags.Fence, FenceId = 1 }, StreamSize = (uint)stream.Length }, stream);
+        GpuWire.Command(memory, queue, scratch, new VirtioGpuTransferHost3d { Header = context with { Type = VirtioGpuCtrlType.TransferFromHost3d }, ResourceId = 1, Box = new VirtioGpuBox(0, 0, 0, Width, Height, 1), Stride = Width * 4 });
+
+        var pixels = new byte[Width * Height * 4];
+        Assert.Equal(MemoryFault.None, memory.Read(backing, pixels));
+        for (var i = 0; i < pixels.Length; i += 4)
+        {
+            Assert.InRange(pixels[i], (byte)0x3f, (byte)0x40);
+            Assert.Equal([0xff, 0, 0xff], pixels.AsSpan(i + 1, 3).ToArray());
+        }
+
+        Assert.Equal((Width * Height * 4UL, 0L), (daemon.SnapshotReport().GetProperty("resourceBytes").GetUInt64(), daemon.SnapshotReport().GetProperty("errors").GetInt64()));
     }
 
     [Fact]
