@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the GPU test guest from Debian packages only: Debian's full kernel (the cloud kernel has
-# no DRM), its virtio and virtio-gpu modules, busybox-static and the test guest's init, into
+# no DRM), its virtio and virtio-gpu modules, busybox-static, the test guest's init and
+# /bin/virgl-clear (virgl-clear.c, static against Debian's libc and libdrm's uapi header), into
 # ${IOVIRT_CACHE:-~/.cache/iovirt}/guest-gpu (never into the repository). Idempotent; with
 # --check it builds nothing and says whether the guest is there and current.
 # Output: $CACHE/guest-gpu/vmlinuz and $CACHE/guest-gpu/initramfs.cpio.gz
@@ -9,7 +10,7 @@ set -euo pipefail
 cache="${IOVIRT_CACHE:-$HOME/.cache/iovirt}/guest-gpu"
 here="$(cd "$(dirname "$0")" && pwd)"
 stamp="$cache/stamp"
-inputs="$(cat "$here/build-gpu.sh" "$here/guest-parts.sh" "$here/init")"
+inputs="$(cat "$here/build-gpu.sh" "$here/guest-parts.sh" "$here/init" "$here/virgl-clear.c")"
 
 if [ -f "$stamp" ] && [ -f "$cache/vmlinuz" ] && [ -f "$cache/initramfs.cpio.gz" ] &&
    [ "$(cat "$stamp")" = "$(printf '%s' "$inputs" | sha256sum)" ]; then
@@ -31,6 +32,7 @@ add_modules "$root" virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virt
   drm drm_kms_helper drm_shmem_helper virtio_dma_buf virtio-gpu
 
 install -m 0755 "$here/init" "$root/init"
+gcc -static -O2 -Wall -Werror -I/usr/include/libdrm -o "$root/bin/virgl-clear" "$here/virgl-clear.c"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$cache/initramfs.cpio.gz"
 rm -rf "$cache/kernel"
 printf '%s' "$inputs" | sha256sum > "$stamp"
