@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Fuzzes one target under AFL++ for a while and fails if it found a crash.
-#   fuzz/run.sh split-chain|packed-chain|vhost-user-messages|blk-request-split|blk-request-packed|net-tx-header|net-ctrl|net-device-split|net-device-packed|net-switch|mux-config|vhost-user-sequences|gpu-command [SECONDS]     (default 600 s)
+#   fuzz/run.sh split-chain|packed-chain|vhost-user-messages|blk-request-split|blk-request-packed|net-tx-header|net-ctrl|net-device-split|net-device-packed|net-switch|mux-config|vhost-user-sequences|gpu-command|gpu-command-3d [SECONDS]     (default 600 s)
 # Installs afl++ when missing (apt-get, needs root), restores the sharpfuzz tool from
 # fuzz/.config/dotnet-tools.json, publishes the fuzz project in Release to fuzz/out/, writes the
 # generated seed corpus to fuzz/corpus/TARGET/, instruments the library assemblies and runs
 # afl-fuzz with its findings in fuzz/findings/TARGET/ (crashes are replayed to show the exception).
 set -euo pipefail
 
-target=${1:?usage: fuzz/run.sh split-chain|packed-chain|vhost-user-messages|blk-request-split|blk-request-packed|net-tx-header|net-ctrl|net-device-split|net-device-packed|net-switch|mux-config|vhost-user-sequences|gpu-command [SECONDS]}
+target=${1:?usage: fuzz/run.sh split-chain|packed-chain|vhost-user-messages|blk-request-split|blk-request-packed|net-tx-header|net-ctrl|net-device-split|net-device-packed|net-switch|mux-config|vhost-user-sequences|gpu-command|gpu-command-3d [SECONDS]}
 seconds=${2:-600}
 case "$target" in
-  split-chain | packed-chain | vhost-user-messages | blk-request-split | blk-request-packed | net-tx-header | net-ctrl | net-device-split | net-device-packed | net-switch | mux-config | vhost-user-sequences | gpu-command) ;;
-  *) echo "unknown target '$target' (split-chain, packed-chain, vhost-user-messages, blk-request-split, blk-request-packed, net-tx-header, net-ctrl, net-device-split, net-device-packed, net-switch, mux-config, vhost-user-sequences or gpu-command)" >&2; exit 2 ;;
+  split-chain | packed-chain | vhost-user-messages | blk-request-split | blk-request-packed | net-tx-header | net-ctrl | net-device-split | net-device-packed | net-switch | mux-config | vhost-user-sequences | gpu-command | gpu-command-3d) ;;
+  *) echo "unknown target '$target' (split-chain, packed-chain, vhost-user-messages, blk-request-split, blk-request-packed, net-tx-header, net-ctrl, net-device-split, net-device-packed, net-switch, mux-config, vhost-user-sequences, gpu-command or gpu-command-3d)" >&2; exit 2 ;;
 esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

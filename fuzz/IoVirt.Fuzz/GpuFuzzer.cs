@@ -11,7 +11,7 @@ namespace IoVirt.Fuzz;
 /// that many request bytes, sent through a real ring to one <see cref="GpuDevice"/>; whatever
 /// bytes are left fill the guest memory that backing entries point into. Every command must be
 /// answered (a header at least), and what the device shows must stay inside the frame it hands
-/// out. The device starts each run fresh.
+/// out. The device starts each run fresh. <see cref="Gpu3dCommandTarget"/> runs the same with 3D.
 /// </summary>
 public static class GpuCommandTarget
 {
@@ -22,11 +22,20 @@ public static class GpuCommandTarget
 
     private const int MaxCommands = 64;
 
+    /// <summary>Room for any answer: display info, an EDID or a capset.</summary>
+    private const uint AnswerRoom = 8192;
+
     /// <summary>Runs the input; returns how many commands the device accepted (answered OK).</summary>
-    public static int Run(ReadOnlySpan<byte> input)
+    public static int Run(ReadOnlySpan<byte> input) => Run(input, virgl: false);
+
+    /// <summary>
+    /// Runs the input on a device with or without 3D; with it, the device must also leave the
+    /// renderer holding nothing of the guest's once reset.
+    /// </summary>
+    public static int Run(ReadOnlySpan<byte> input, bool virgl)
     {
         using var harness = NewHarness();
-        var device = new GpuDevice(new GpuDeviceOptions { Scanouts = 2, MaxResourceBytes = 4 << 20, MaxBackingEntries = 256 }, new ReadingDisplay());
+        using var device = new GpuDevice(new GpuDeviceOptions { Scanouts = 2, MaxResourceBytes = 4 << 20, MaxBackingEntries = 256, Virgl = virgl, FenceTimeout = TimeSpan.FromSeconds(2) }, new ReadingDisplay());
         var commands = new List<byte[]>();
         var at = 0;
         while (commands.Count < MaxCommands && at + 2 <= input.Length)
@@ -50,6 +59,12 @@ public static class GpuCommandTarget
             accepted += MemoryMarshal.Read<VirtioGpuCtrlHeader>(answer).Type < VirtioGpuCtrlType.ErrUnspec ? 1 : 0;
         }
 
+        device.Reset();
+        if (device.ResourceBytes != 0)
+        {
+            throw new FuzzInvariantException($"{device.ResourceBytes} resource bytes held after a reset");
+        }
+
         return accepted;
     }
 
@@ -59,11 +74,7 @@ public static class GpuCommandTarget
     public static IEnumerable<byte[]> Seeds()
     {
         var header = static (VirtioGpuCtrlType type) => new VirtioGpuCtrlHeader { Type = type };
-        ulong backing;
-        using (var harness = NewHarness())
-        {
-            backing = harness.DataBase + BackingOffset;
-        }
+        var backing = BackingAddress();
 
         var drawing = new List<byte[]>
         {
@@ -79,9 +90,15 @@ public static class GpuCommandTarget
         yield return Sequence([Bytes(new VirtioGpuGetEdid { Header = header(VirtioGpuCtrlType.GetEdid), Scanout = 1 })]);
     }
 
-    private static QueueHarness NewHarness() => QueueHarness.Create(packed: false, 8, dataBytes: 1 << 20);
+    /// <summary>The guest address backing entries point at.</summary>
+    public static ulong BackingAddress()
+    {
+        using var harness = NewHarness();
+        return harness.DataBase + BackingOffset;
+    }
 
-    private static byte[] Sequence(List<byte[]> commands)
+    /// <summary>Commands as one input: each a 2-byte length and its bytes.</summary>
+    public static byte[] Sequence(List<byte[]> commands)
     {
         var bytes = new List<byte>();
         foreach (var command in commands)
@@ -94,15 +111,17 @@ public static class GpuCommandTarget
         return [.. bytes];
     }
 
-    private static byte[] Bytes<T>(T value)
+    public static byte[] Bytes<T>(T value)
         where T : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)).ToArray();
+
+    private static QueueHarness NewHarness() => QueueHarness.Create(packed: false, 8, dataBytes: 1 << 20);
 
     private static byte[] Send(QueueHarness harness, GpuDevice device, byte[] request)
     {
         var requestAt = harness.DataBase;
         var answerAt = harness.DataBase + (64 << 10);
         _ = harness.Memory.Write(requestAt, request);
-        if (!harness.Driver.TryAdd([new(requestAt, (uint)Math.Max(request.Length, 1), false), new(answerAt, VirtioGpuRespEdid.Size, true)], false, out _))
+        if (!harness.Driver.TryAdd([new(requestAt, (uint)Math.Max(request.Length, 1), false), new(answerAt, AnswerRoom, true)], false, out _))
         {
             throw new FuzzInvariantException("the ring did not take a command: an earlier one was never completed");
         }

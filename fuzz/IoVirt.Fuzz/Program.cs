@@ -27,6 +27,7 @@ internal static class Program
         [VhostUserSequenceTarget.Name] = (input => VhostUserSequenceTarget.Run(input), VhostUserSequenceTarget.WriteSeeds),
         [MuxConfigTarget.Name] = (input => MuxConfigTarget.Run(input), MuxConfigTarget.WriteSeeds),
         [GpuCommandTarget.Name] = (input => GpuCommandTarget.Run(input), GpuCommandTarget.WriteSeeds),
+        [Gpu3dCommandTarget.Name] = (input => Gpu3dCommandTarget.Run(input), Gpu3dCommandTarget.WriteSeeds),
     };
 
     private static int Main(string[] args)

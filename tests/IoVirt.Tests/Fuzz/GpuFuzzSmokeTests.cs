@@ -24,10 +24,12 @@ public class GpuFuzzSmokeTests
     }
 
     [Fact]
-    public void Mutated_command_sequences_never_throw()
+    public void Mutated_command_sequences_never_throw() => RunMutations(GpuCommandTarget.Seeds().ToArray(), input => GpuCommandTarget.Run(input), 0x69_0001);
+
+    /// <summary>Runs <see cref="Inputs"/> mutations of the seeds through <paramref name="run"/>; none may throw, and more commands than inputs must be accepted.</summary>
+    internal static void RunMutations(byte[][] seeds, Func<byte[], int> run, int seed)
     {
-        var seeds = GpuCommandTarget.Seeds().ToArray();
-        var random = new Random(0x69_0001);
+        var random = new Random(seed);
         var accepted = 0;
         for (var i = 0; i < Inputs; i++)
         {
@@ -51,7 +53,7 @@ public class GpuFuzzSmokeTests
                 }
             }
 
-            var exception = Record.Exception(() => accepted += GpuCommandTarget.Run(input));
+            var exception = Record.Exception(() => accepted += run(input));
             Assert.True(exception is null, $"input {i} ({Convert.ToHexString(input)}): {exception}");
         }
 

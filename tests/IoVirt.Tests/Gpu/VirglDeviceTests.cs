@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using IoVirt.Abi.Gpu;
 using IoVirt.Backends.Gpu;
 using IoVirt.Memory;
+using IoVirt.Testing;
 
 namespace IoVirt.Tests.Gpu;
 

@@ -1,10 +1,10 @@
-namespace IoVirt.Tests.Gpu;
+namespace IoVirt.Testing;
 
 /// <summary>
 /// Builds virgl command streams (virglrenderer's virgl_protocol.h) for SUBMIT_3D: the few commands
 /// a guest needs to clear a render target, as Mesa's virgl driver encodes them.
 /// </summary>
-internal sealed class VirglCommandStream
+public sealed class VirglCommandStream
 {
     private const uint CreateObject = 1;
     private const uint SetFramebufferState = 5;
