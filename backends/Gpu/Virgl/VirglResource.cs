@@ -21,6 +21,12 @@ internal sealed unsafe class VirglResource(in VirtioGpuResourceCreate3d command,
 
     public uint Height { get; } = command.Height;
 
+    public uint Depth { get; } = command.Depth;
+
+    public uint ArraySize { get; } = command.ArraySize;
+
+    public uint LastLevel { get; } = command.LastLevel;
+
     /// <summary>What it counts against the guest's quota.</summary>
     public ulong Bytes { get; } = bytes;
 

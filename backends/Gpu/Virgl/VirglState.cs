@@ -15,8 +15,14 @@ namespace IoVirt.Backends.Gpu.Virgl;
 /// </summary>
 internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions options)
 {
-    /// <summary>Gallium's buffer target, whose width is its size in bytes.</summary>
+    /// <summary>Gallium's targets: a buffer (its width is its size in bytes) and the textures whose layers live in a box's y or z.</summary>
     private const uint PipeBuffer = 0;
+    private const uint PipeTexture1d = 1;
+    private const uint PipeTexture3d = 3;
+    private const uint PipeTextureCube = 4;
+    private const uint PipeTexture1dArray = 6;
+    private const uint PipeTexture2dArray = 7;
+    private const uint PipeTextureCubeArray = 8;
 
     /// <summary>Gallium's plain 2D texture target, the one a scanout can show.</summary>
     public const uint PipeTexture2d = 2;
@@ -308,9 +314,15 @@ internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions
             return VirtioGpuCtrlType.ErrUnspec;
         }
 
-        // The renderer checks the box against the resource and the bytes it spans against the
-        // backing, which is the guest's own: a bad box reaches nothing else.
+        // The renderer checks the bytes a box spans against the backing, which is the guest's
+        // own; the box itself is checked here, as the renderer spends seconds on one billions of
+        // layers deep before it refuses it.
         var box = command.Box;
+        if (!IsInside(resource, command.Level, box))
+        {
+            return VirtioGpuCtrlType.ErrInvalidParameter;
+        }
+
         var status = toHost
             ? VirglNative.TransferWriteIov(resource.Id, contextId, (int)command.Level, command.Stride, command.LayerStride, &box, command.Offset, null, 0)
             : VirglNative.TransferReadIov(resource.Id, contextId, command.Level, command.Stride, command.LayerStride, &box, command.Offset, null, 0);
@@ -328,6 +340,35 @@ internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions
         }
 
         return VirtioGpuCtrlType.OkNoData;
+    }
+
+    /// <summary>Whether <paramref name="box"/> lies in mip <paramref name="level"/> of the resource, its layers counted where its target keeps them (y for 1D arrays, z otherwise).</summary>
+    private static bool IsInside(VirglResource resource, uint level, in VirtioGpuBox box)
+    {
+        if (level > resource.LastLevel)
+        {
+            return false;
+        }
+
+        var width = Math.Max(resource.Width >> (int)level, 1U);
+        var height = Math.Max(resource.Height >> (int)level, 1U);
+        var layers = resource.Target switch
+        {
+            PipeTexture3d => Math.Max(resource.Depth >> (int)level, 1U),
+            PipeTextureCube => 6U,
+            PipeTexture2dArray or PipeTextureCubeArray => resource.ArraySize,
+            _ => 1U,
+        };
+        if (resource.Target == PipeTexture1dArray)
+        {
+            height = resource.ArraySize;
+        }
+        else if (resource.Target is PipeBuffer or PipeTexture1d)
+        {
+            height = 1;
+        }
+
+        return (ulong)box.X + box.Width <= width && (ulong)box.Y + box.Height <= height && (ulong)box.Z + box.Depth <= layers;
     }
 
     /// <summary>Takes the backing back from the renderer (which may write its copy out to it first) and lets the memory go.</summary>

@@ -149,6 +149,13 @@ public sealed class VirglDeviceTests : IDisposable
         Assert.Equal(VirtioGpuCtrlType.ErrInvalidParameter, ReadBack(4, new VirtioGpuBox(0, 0, 0, Width + 1, Height, 1)));
         Assert.Equal(VirtioGpuCtrlType.ErrInvalidParameter, ReadBack(4, new VirtioGpuBox(0, 0, 0, Width, Height, 1), level: 3));
 
+        // A box billions of layers deep (the renderer took seconds to refuse one: found by the
+        // gpu-command-3d fuzz target) or off a 2D texture's one layer never reaches it.
+        Assert.Equal(VirtioGpuCtrlType.ErrInvalidParameter, ReadBack(4, new VirtioGpuBox(0, 0, 0, 16, 16, 0xfffffff5)));
+        Assert.Equal(VirtioGpuCtrlType.ErrInvalidParameter, ReadBack(4, new VirtioGpuBox(0, 0, 1, 1, 1, 1)));
+        Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Attach(3, (_gpu.Backing + 0x10000, 4096)));
+        Assert.Equal(VirtioGpuCtrlType.ErrInvalidParameter, ReadBack(3, new VirtioGpuBox(4000, 0, 0, 100, 1, 1)));
+
         // A stream longer than the request, or not whole words, or nonsense to the renderer.
         var claimsMore = new VirtioGpuCmdSubmit { Header = Header(VirtioGpuCtrlType.Submit3d, Context), StreamSize = 64 };
         Assert.Equal(VirtioGpuCtrlType.ErrInvalidParameter, _gpu.Send(claimsMore, new byte[16]).Type);
