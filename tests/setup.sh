@@ -17,9 +17,11 @@ cd "$(dirname "$0")/.."
 # iputils-ping: pings a migrating guest every 20 ms from the host side. libvirglrenderer1 with
 # Mesa's EGL, GLES and llvmpipe (libegl-mesa0, libgles2, libgl1-mesa-dri): `iovirt gpu --virgl`.
 # libdrm-dev: virtgpu_drm.h, for the GPU guest's 3D check (tests/guest/virgl-clear.c).
+# qemu-system-gui: /usr/lib/qemu/vhost-user-gpu, QEMU's own GPU back end, the peer of ours.
 # QEMU and the guest's packages come with the guest build below.
 packages=(gcc libc6-dev linux-libc-dev dpdk-dev iproute2 python3 libfuse3-dev fuse3 pkg-config acpica-tools systemd iputils-ping
-  libvirglrenderer1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm-dev)
+  libvirglrenderer1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libdrm-dev
+  qemu-system-gui)
 
 # The Ceph cluster the RBD tests start (tests/ceph/cluster.sh): monitor, manager, OSD and the
 # ceph/rbd tools, with librbd1, which `iovirt blk --image rbd:...` loads. qemu-block-extra:

@@ -70,6 +70,9 @@ public sealed class DaemonProcess : IDisposable
     /// <summary>Runs <paramref name="wrapper"/>, a shell script that execs iovirt (as the vhost-user descriptors' binaries do), with <paramref name="args"/>.</summary>
     public static DaemonProcess StartWrapper(string wrapper, params string[] args) => Launch(["sh", wrapper, .. args]);
 
+    /// <summary>Starts another program (a peer's back end) the way the daemons start.</summary>
+    public static DaemonProcess StartPeer(string program, params string[] args) => Launch([program, .. args]);
+
     /// <summary>
     /// Starts the program inside <paramref name="netNamespace"/> (<c>ip netns exec</c>, which
     /// execs it in place, so <see cref="Id"/> and <see cref="Signal"/> reach the daemon itself).
@@ -141,6 +144,17 @@ public sealed class DaemonProcess : IDisposable
     /// </summary>
     public void WaitForManagerSocket(string path, int timeoutMs = 20_000) =>
         WaitWhileRunning(() => Stderr.Contains($"Listening on {path} as ", StringComparison.Ordinal), $"systemd-socket-activate did not listen on {path}", timeoutMs);
+
+    /// <summary>
+    /// Waits until some process listens on <paramref name="path"/>, for peers that log nothing:
+    /// /proc/net/unix shows the socket with __SO_ACCEPTCON (flags 00010000) once listen() ran. A
+    /// probing connection would not do: a one-connection back end ends when it closes.
+    /// </summary>
+    public void WaitForListening(string path, int timeoutMs = 20_000) =>
+        WaitWhileRunning(
+            () => File.ReadLines("/proc/net/unix").Any(line => line.EndsWith(" " + path, StringComparison.Ordinal) && line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3] == "00010000"),
+            $"nothing listened on {path}",
+            timeoutMs);
 
     /// <summary>Waits until <paramref name="text"/> is on stderr (the program's, or the launcher's that started it).</summary>
     public void WaitForStderr(string text, int timeoutMs = 20_000) =>

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using IoVirt.Abi.Gpu;
 using IoVirt.Interop;
@@ -84,28 +83,7 @@ public sealed class GpuDaemonTests : IDisposable
         Assert.NotEqual(0UL, frontend.GetFeatures() & (1UL << VirtioGpuFeature.Virgl));
         using var queue = FirstRing.Start(frontend, memory);
 
-        var context = new VirtioGpuCtrlHeader { Type = VirtioGpuCtrlType.CtxCreate, CtxId = 1 };
-        GpuWire.Command(memory, queue, scratch, new VirtioGpuCtxCreate { Header = context });
-        GpuWire.Command(memory, queue, scratch, new VirtioGpuResourceCreate3d
-        {
-            Header = GpuWire.Header(VirtioGpuCtrlType.ResourceCreate3d),
-            ResourceId = 1,
-            Target = 2, // PIPE_TEXTURE_2D
-            Format = (uint)VirtioGpuFormat.R8G8B8A8Unorm,
-            Bind = 1 << 1, // VIRGL_BIND_RENDER_TARGET
-            Width = Width,
-            Height = Height,
-            Depth = 1,
-            ArraySize = 1,
-        });
-        GpuWire.Command(memory, queue, scratch, new VirtioGpuResourceAttachBacking { Header = GpuWire.Header(VirtioGpuCtrlType.ResourceAttachBacking), ResourceId = 1, NrEntries = 1 }, MemoryMarshal.AsBytes([new VirtioGpuMemEntry { Addr = backing, Length = Width * Height * 4 }]));
-        GpuWire.Command(memory, queue, scratch, new VirtioGpuCtxResource { Header = context with { Type = VirtioGpuCtrlType.CtxAttachResource }, ResourceId = 1 });
-        var stream = new VirglCommandStream().Surface(1, 1, (uint)VirtioGpuFormat.R8G8B8A8Unorm).Framebuffer(1).ClearColor(0.25f, 1, 0, 1).ToBytes();
-        GpuWire.Command(memory, queue, scratch, new VirtioGpuCmdSubmit { Header = context with { Type = VirtioGpuCtrlType.Submit3d, Flags = VirtioGpuCtrlFlags.Fence, FenceId = 1 }, StreamSize = (uint)stream.Length }, stream);
-        GpuWire.Command(memory, queue, scratch, new VirtioGpuTransferHost3d { Header = context with { Type = VirtioGpuCtrlType.TransferFromHost3d }, ResourceId = 1, Box = new VirtioGpuBox(0, 0, 0, Width, Height, 1), Stride = Width * 4 });
-
-        var pixels = new byte[Width * Height * 4];
-        Assert.Equal(MemoryFault.None, memory.Read(backing, pixels));
+        var pixels = GpuWire.RenderClear(memory, queue, scratch, backing, Width, Height, (0.25f, 1, 0, 1));
         for (var i = 0; i < pixels.Length; i += 4)
         {
             Assert.InRange(pixels[i], (byte)0x3f, (byte)0x40);

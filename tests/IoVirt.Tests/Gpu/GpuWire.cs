@@ -3,6 +3,7 @@ using IoVirt.Abi.Gpu;
 using IoVirt.Abi.VhostUser;
 using IoVirt.Interop;
 using IoVirt.Memory;
+using IoVirt.Testing;
 using IoVirt.Virtqueue.Driver;
 using IoVirt.VhostUser;
 using Microsoft.Win32.SafeHandles;
@@ -33,18 +34,50 @@ internal static class GpuWire
 
     /// <summary>
     /// What a guest does to show a <paramref name="width"/> by <paramref name="height"/> picture of
-    /// <paramref name="pixels"/> (R8G8B8A8) on scanout 0: create, attach backing at
-    /// <paramref name="backing"/>, transfer, set the scanout, flush.
+    /// <paramref name="pixels"/> (in <paramref name="format"/>) on scanout 0: create, attach backing
+    /// at <paramref name="backing"/>, transfer, set the scanout, flush.
     /// </summary>
-    public static void ShowPicture(GuestMemory memory, FrontendQueue queue, ulong scratch, ulong backing, uint width, uint height, byte[] pixels)
+    public static void ShowPicture(GuestMemory memory, FrontendQueue queue, ulong scratch, ulong backing, uint width, uint height, byte[] pixels, VirtioGpuFormat format = VirtioGpuFormat.R8G8B8A8Unorm)
     {
         Assert.Equal(MemoryFault.None, memory.Write(backing, pixels));
         var rect = new VirtioGpuRect(0, 0, width, height);
-        Command(memory, queue, scratch, new VirtioGpuResourceCreate2d { Header = Header(VirtioGpuCtrlType.ResourceCreate2d), ResourceId = 3, Format = VirtioGpuFormat.R8G8B8A8Unorm, Width = width, Height = height });
+        Command(memory, queue, scratch, new VirtioGpuResourceCreate2d { Header = Header(VirtioGpuCtrlType.ResourceCreate2d), ResourceId = 3, Format = format, Width = width, Height = height });
         Command(memory, queue, scratch, new VirtioGpuResourceAttachBacking { Header = Header(VirtioGpuCtrlType.ResourceAttachBacking), ResourceId = 3, NrEntries = 1 }, MemoryMarshal.AsBytes([new VirtioGpuMemEntry { Addr = backing, Length = (uint)pixels.Length }]));
         Command(memory, queue, scratch, new VirtioGpuTransferToHost2d { Header = Header(VirtioGpuCtrlType.TransferToHost2d), ResourceId = 3, Rect = rect });
         Command(memory, queue, scratch, new VirtioGpuSetScanout { Header = Header(VirtioGpuCtrlType.SetScanout), ScanoutId = 0, ResourceId = 3, Rect = rect });
         Command(memory, queue, scratch, new VirtioGpuResourceFlush { Header = Header(VirtioGpuCtrlType.ResourceFlush), ResourceId = 3, Rect = rect });
+    }
+
+    /// <summary>
+    /// What a guest's 3D driver does to clear a <paramref name="width"/> by <paramref name="height"/>
+    /// R8G8B8A8 render target to <paramref name="color"/> and read it back: context 1, resource 1
+    /// with its backing at <paramref name="backing"/>, a fenced virgl CLEAR, TRANSFER_FROM_HOST_3D.
+    /// Returns the backing's pixels.
+    /// </summary>
+    public static byte[] RenderClear(GuestMemory memory, FrontendQueue queue, ulong scratch, ulong backing, uint width, uint height, (float Red, float Green, float Blue, float Alpha) color)
+    {
+        var context = new VirtioGpuCtrlHeader { Type = VirtioGpuCtrlType.CtxCreate, CtxId = 1 };
+        Command(memory, queue, scratch, new VirtioGpuCtxCreate { Header = context });
+        Command(memory, queue, scratch, new VirtioGpuResourceCreate3d
+        {
+            Header = Header(VirtioGpuCtrlType.ResourceCreate3d),
+            ResourceId = 1,
+            Target = 2, // PIPE_TEXTURE_2D
+            Format = (uint)VirtioGpuFormat.R8G8B8A8Unorm,
+            Bind = 1 << 1, // VIRGL_BIND_RENDER_TARGET
+            Width = width,
+            Height = height,
+            Depth = 1,
+            ArraySize = 1,
+        });
+        Command(memory, queue, scratch, new VirtioGpuResourceAttachBacking { Header = Header(VirtioGpuCtrlType.ResourceAttachBacking), ResourceId = 1, NrEntries = 1 }, MemoryMarshal.AsBytes([new VirtioGpuMemEntry { Addr = backing, Length = width * height * 4 }]));
+        Command(memory, queue, scratch, new VirtioGpuCtxResource { Header = context with { Type = VirtioGpuCtrlType.CtxAttachResource }, ResourceId = 1 });
+        var stream = new VirglCommandStream().Surface(1, 1, (uint)VirtioGpuFormat.R8G8B8A8Unorm).Framebuffer(1).ClearColor(color.Red, color.Green, color.Blue, color.Alpha).ToBytes();
+        Command(memory, queue, scratch, new VirtioGpuCmdSubmit { Header = context with { Type = VirtioGpuCtrlType.Submit3d, Flags = VirtioGpuCtrlFlags.Fence, FenceId = 1 }, StreamSize = (uint)stream.Length }, stream);
+        Command(memory, queue, scratch, new VirtioGpuTransferHost3d { Header = context with { Type = VirtioGpuCtrlType.TransferFromHost3d }, ResourceId = 1, Box = new VirtioGpuBox(0, 0, 0, width, height, 1), Stride = width * 4 });
+        var pixels = new byte[width * height * 4];
+        Assert.Equal(MemoryFault.None, memory.Read(backing, pixels));
+        return pixels;
     }
 
     /// <summary>
@@ -54,10 +87,10 @@ internal static class GpuWire
     /// display received; <paramref name="context"/> goes into the failure message.
     /// </summary>
     public static (VhostUserGpuScanout Scanout, VhostUserGpuUpdate Update, byte[] Pixels) ShowPictureTo(
-        UnixSocket display, GuestMemory memory, FrontendQueue queue, ulong scratch, ulong backing, uint width, uint height, byte[] pixels, string context)
+        UnixSocket display, GuestMemory memory, FrontendQueue queue, ulong scratch, ulong backing, uint width, uint height, byte[] pixels, string context, VirtioGpuFormat format = VirtioGpuFormat.R8G8B8A8Unorm)
     {
         Exception? failed = null;
-        var guest = new Thread(() => failed = Record.Exception(() => ShowPicture(memory, queue, scratch, backing, width, height, pixels)));
+        var guest = new Thread(() => failed = Record.Exception(() => ShowPicture(memory, queue, scratch, backing, width, height, pixels, format)));
         guest.Start();
         var received = ReceivePicture(display);
         Assert.True(guest.Join(10_000), $"the commands were not answered {context}");
