@@ -18,6 +18,7 @@ internal static class Program
         root.Add(NetCommand.Create());
         root.Add(MuxCommand.Create());
         root.Add(BenchBlkCommand.Create());
+        root.Add(BenchGpuCommand.Create());
         root.Add(VmmCommand.Create());
 
         // "iovirt help" as before, and "iovirt" alone: the help.

@@ -10,6 +10,7 @@ public class UsageInReadmeTests
     [Theory]
     [InlineData("blk")]
     [InlineData("bench-blk")]
+    [InlineData("bench-gpu")]
     [InlineData("net")]
     [InlineData("mux")]
     [InlineData("gpu")]
@@ -35,7 +36,7 @@ public class UsageInReadmeTests
         using var process = DaemonProcess.Start();
         Assert.Equal(0, process.WaitForExit());
         Assert.Contains("Usage:\n  iovirt [command] [options]", process.Stdout, StringComparison.Ordinal);
-        Assert.All(["demo", "rng", "gpu", "blk", "net", "mux", "bench-blk"], command => Assert.Matches($"\n  {command} +[A-Z]", process.Stdout));
+        Assert.All(["demo", "rng", "gpu", "blk", "net", "mux", "bench-blk", "bench-gpu"], command => Assert.Matches($"\n  {command} +[A-Z]", process.Stdout));
         Assert.Equal(string.Empty, process.Stderr);
     }
 

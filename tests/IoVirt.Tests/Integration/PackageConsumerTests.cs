@@ -19,7 +19,7 @@ public sealed partial class PackageConsumerTests : IDisposable
     [
         "IoVirt.Abi", "IoVirt.Interop", "IoVirt.Memory", "IoVirt.Virtqueue", "IoVirt.Devices", "IoVirt.VhostUser", "IoVirt.Arbitration",
         "IoVirt.Sandbox", "IoVirt.Hypervisor", "IoVirt.Machine", "IoVirt.Backends.Blk", "IoVirt.Backends.Net", "IoVirt.Backends.Mux",
-        "IoVirt.Backends.BlkLoad", "IoVirt.Backends.Rng", "IoVirt.Backends.Gpu",
+        "IoVirt.Backends.BlkLoad", "IoVirt.Backends.Rng", "IoVirt.Backends.Gpu", "IoVirt.Backends.GpuLoad",
     ];
 
     /// <summary>
