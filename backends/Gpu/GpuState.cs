@@ -174,6 +174,13 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
             return VirtioGpuCtrlType.ErrInvalidParameter;
         }
 
+        if (rect.X == 0 && rect.Width == resource.Width)
+        {
+            // Whole rows: one run of bytes on both sides, as a frame buffer's full update is.
+            var rows = resource.Pixels.AsSpan((int)(rect.Y * stride), (int)span);
+            return backing.Read(memory, command.Offset, rows) ? VirtioGpuCtrlType.OkNoData : VirtioGpuCtrlType.ErrUnspec;
+        }
+
         for (var h = 0U; h < rect.Height; h++)
         {
             var destination = resource.Pixels.AsSpan((int)(((rect.Y + h) * stride) + ((ulong)rect.X * GpuResource.BytesPerPixel)), rowBytes);

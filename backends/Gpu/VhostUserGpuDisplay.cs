@@ -37,11 +37,20 @@ public sealed class VhostUserGpuDisplay(UnixSocket socket, TimeSpan replyTimeout
 
     public void Flush(int scanout, GpuFrame frame, VirtioGpuRect damage)
     {
+        var update = new VhostUserGpuUpdate { ScanoutId = (uint)scanout, X = damage.X, Y = damage.Y, Width = damage.Width, Height = damage.Height };
+        var rowBytes = (int)damage.Width * 4;
+        if (frame.Format is VirtioGpuFormat.B8G8R8X8Unorm or VirtioGpuFormat.B8G8R8A8Unorm && (rowBytes == frame.Stride || damage.Height == 1))
+        {
+            // Already x8r8g8b8 (the display ignores the fourth byte) and one run of bytes: the
+            // kernel takes the rows from the resource itself, as the guest's frame buffers are.
+            var start = (int)((damage.Y * frame.Stride) + (damage.X * 4));
+            SendFrom(update, frame.Pixels.Slice(start, rowBytes * (int)damage.Height));
+            return;
+        }
+
         var pixels = (int)(damage.Width * damage.Height * 4);
         var body = Reserve(VhostUserGpuUpdate.Size + pixels);
-        var update = new VhostUserGpuUpdate { ScanoutId = (uint)scanout, X = damage.X, Y = damage.Y, Width = damage.Width, Height = damage.Height };
         MemoryMarshal.Write(body, in update);
-        var rowBytes = (int)damage.Width * 4;
         for (var y = 0; y < damage.Height; y++)
         {
             var source = frame.Pixels.Slice((int)(((damage.Y + y) * frame.Stride) + (damage.X * 4)), rowBytes);
@@ -154,6 +163,27 @@ public sealed class VhostUserGpuDisplay(UnixSocket socket, TimeSpan replyTimeout
         try
         {
             socket.Send(_message.AsSpan(0, VhostUserHeader.Size + payloadLength));
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            _broken = true;
+        }
+    }
+
+    /// <summary>An UPDATE whose pixels are sent from where they lie.</summary>
+    private void SendFrom(VhostUserGpuUpdate update, ReadOnlySpan<byte> pixels)
+    {
+        if (_broken || !Negotiate())
+        {
+            return;
+        }
+
+        Span<byte> head = stackalloc byte[VhostUserHeader.Size + VhostUserGpuUpdate.Size];
+        MemoryMarshal.Write(head, new VhostUserHeader { Request = (uint)VhostUserGpuRequest.Update, PayloadSize = (uint)(VhostUserGpuUpdate.Size + pixels.Length) });
+        MemoryMarshal.Write(head[VhostUserHeader.Size..], in update);
+        try
+        {
+            socket.Send(head, pixels);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {

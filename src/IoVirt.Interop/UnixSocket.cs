@@ -241,6 +241,53 @@ public sealed unsafe partial class UnixSocket : IDisposable
     }
 
     /// <summary>
+    /// Sends <paramref name="head"/> and then <paramref name="body"/> as one run of bytes, gathered
+    /// by the kernel (no copy of the body here: a frame goes from where it lies); a broken
+    /// connection throws <see cref="IOException"/>.
+    /// </summary>
+    public void Send(ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
+    {
+        fixed (byte* h = head)
+        fixed (byte* b = body)
+        {
+            var total = (long)head.Length + body.Length;
+            var sent = 0L;
+            Span<iovec> iov = stackalloc iovec[2];
+            while (sent < total)
+            {
+                var count = 0;
+                if (sent < head.Length)
+                {
+                    iov[count++] = new iovec { iov_base = h + sent, iov_len = (size_t)(ulong)(head.Length - sent) };
+                }
+
+                var bodySent = Math.Max(0, sent - head.Length);
+                if (bodySent < body.Length)
+                {
+                    iov[count++] = new iovec { iov_base = b + bodySent, iov_len = (size_t)(ulong)(body.Length - bodySent) };
+                }
+
+                fixed (iovec* vectors = iov)
+                {
+                    var msg = new msghdr { msg_iov = vectors, msg_iovlen = count };
+                    var n = (long)sendmsg(Fd, &msg, MSG_NOSIGNAL);
+                    if (n < 0)
+                    {
+                        if (errno == EINTR)
+                        {
+                            continue;
+                        }
+
+                        throw new IOException("sendmsg on a Unix socket failed (the peer may have closed it)", Errno.Exception("sendmsg"));
+                    }
+
+                    sent += n;
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Receives up to <paramref name="buffer"/>.Length bytes and any descriptors sent with them
     /// (each wrapped in a handle the caller owns). Returns the byte count; 0 means the peer closed.
     /// Descriptors beyond <paramref name="fds"/> or a truncated control message are closed and

@@ -33,6 +33,38 @@ public class UnixSocketTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 5)]
+    [InlineData(12, 0)]
+    [InlineData(32, 4 << 20)]
+    public void A_head_and_a_body_arrive_as_one_run_of_bytes_however_large(int headBytes, int bodyBytes)
+    {
+        var (a, b) = UnixSocket.Pair();
+        using var left = a;
+        using var right = b;
+        var head = Enumerable.Range(0, headBytes).Select(i => unchecked((byte)(i + 100))).ToArray();
+        var body = Enumerable.Range(0, bodyBytes).Select(i => unchecked((byte)(i * 13))).ToArray();
+
+        // Larger than the socket's buffer: the sender waits for the reader as it drains.
+        var received = new byte[headBytes + bodyBytes];
+        Exception? failed = null;
+        var reader = new Thread(() => failed = Record.Exception(() =>
+        {
+            var fds = new SafeFileHandle?[8];
+            for (var at = 0; at < received.Length;)
+            {
+                var n = right.Receive(received.AsSpan(at), fds, out _);
+                Assert.True(n > 0);
+                at += n;
+            }
+        }));
+        reader.Start();
+        left.Send(head, body);
+        Assert.True(reader.Join(10_000));
+        Assert.Null(failed);
+        Assert.Equal([.. head, .. body], received);
+    }
+
     [Fact]
     public void A_passed_descriptor_is_told_apart_as_listening_connected_or_neither()
     {
