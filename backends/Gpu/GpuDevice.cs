@@ -261,7 +261,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
                 return virgl.CreateContext(header.CtxId, request.Slice(VirtioGpuCtxCreate.DebugNameOffset, nameLength));
             case VirtioGpuCtrlType.CtxDestroy:
                 return virgl.DestroyContext(header.CtxId);
-            case VirtioGpuCtrlType.CtxAttachResource or VirtioGpuCtrlType.CtxDetachResource when TryRead<VirtioGpuCtxResource>(request, out var c):
+            case VirtioGpuCtrlType.CtxAttachResource or VirtioGpuCtrlType.CtxDetachResource when TryRead<VirtioGpuResourceIdCommand>(request, out var c):
                 return virgl.AttachToContext(header.CtxId, c.ResourceId, header.Type == VirtioGpuCtrlType.CtxAttachResource, _state.Find(c.ResourceId) is not null);
             case VirtioGpuCtrlType.ResourceCreate3d when TryRead<VirtioGpuResourceCreate3d>(request, out var c):
                 return c.ResourceId == 0 || virgl.Owns(c.ResourceId) || _state.Find(c.ResourceId) is not null

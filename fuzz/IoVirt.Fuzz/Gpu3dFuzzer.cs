@@ -44,7 +44,7 @@ public static class Gpu3dCommandTarget
             .. GpuCommandTarget.Bytes(new VirtioGpuResourceAttachBacking { Header = new VirtioGpuCtrlHeader { Type = VirtioGpuCtrlType.ResourceAttachBacking }, ResourceId = 1, NrEntries = 1 }),
             .. GpuCommandTarget.Bytes(new VirtioGpuMemEntry { Addr = backing, Length = 1024 })];
         byte[] contextCreate = GpuCommandTarget.Bytes(new VirtioGpuCtxCreate { Header = context });
-        byte[] contextAttach = GpuCommandTarget.Bytes(new VirtioGpuCtxResource { Header = context with { Type = VirtioGpuCtrlType.CtxAttachResource }, ResourceId = 1 });
+        byte[] contextAttach = GpuCommandTarget.Bytes(new VirtioGpuResourceIdCommand { Header = context with { Type = VirtioGpuCtrlType.CtxAttachResource }, ResourceId = 1 });
         byte[] submit = [.. GpuCommandTarget.Bytes(new VirtioGpuCmdSubmit { Header = context with { Type = VirtioGpuCtrlType.Submit3d, Flags = VirtioGpuCtrlFlags.Fence, FenceId = 1 }, StreamSize = (uint)clear.Length }), .. clear];
         var rect = new VirtioGpuRect(0, 0, 16, 16);
 

@@ -5,7 +5,9 @@ namespace IoVirt.Abi.Gpu;
 
 /// <summary>
 /// The commands whose body is one resource id and padding, virtio 1.2 §5.7.6.8: RESOURCE_UNREF
-/// (virtio_gpu_resource_unref) and RESOURCE_DETACH_BACKING (virtio_gpu_resource_detach_backing).
+/// (virtio_gpu_resource_unref), RESOURCE_DETACH_BACKING (virtio_gpu_resource_detach_backing), and
+/// CTX_ATTACH_RESOURCE and CTX_DETACH_RESOURCE (virtio_gpu_ctx_resource, whose header's ctx_id
+/// names the context).
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Size = Size)]
 public struct VirtioGpuResourceIdCommand

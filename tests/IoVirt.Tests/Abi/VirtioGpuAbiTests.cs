@@ -115,7 +115,6 @@ public sealed class VirtioGpuAbiTests(CHeaderProbe probe)
         AbiAssert.Layout<VirtioGpuRespCapsetInfo>(40, ("_header", 0), ("_capsetId", 24), ("_capsetMaxVersion", 28), ("_capsetMaxSize", 32), ("_padding", 36));
         AbiAssert.Layout<VirtioGpuGetCapset>(32, ("_header", 0), ("_capsetId", 24), ("_capsetVersion", 28));
         AbiAssert.Layout<VirtioGpuCtxCreate>(96, ("_header", 0), ("_nameLength", 24), ("_contextInit", 28), ("_debugName", 32));
-        AbiAssert.Layout<VirtioGpuCtxResource>(32, ("_header", 0), ("_resourceId", 24), ("_padding", 28));
         AbiAssert.Layout<VirtioGpuBox>(24, ("_x", 0), ("_y", 4), ("_z", 8), ("_width", 12), ("_height", 16), ("_depth", 20));
         AbiAssert.Layout<VirtioGpuTransferHost3d>(72, ("_header", 0), ("_box", 24), ("_offset", 48), ("_resourceId", 56), ("_level", 60), ("_stride", 64), ("_layerStride", 68));
         AbiAssert.Layout<VirtioGpuCmdSubmit>(32, ("_header", 0), ("_size", 24), ("_padding", 28));
@@ -157,7 +156,7 @@ public sealed class VirtioGpuAbiTests(CHeaderProbe probe)
             ("nlen", VirtioGpuCtxCreate.NameLengthOffset),
             ("context_init", VirtioGpuCtxCreate.ContextInitOffset),
             ("debug_name", VirtioGpuCtxCreate.DebugNameOffset));
-        CHeaderAssert.Struct(probe, "virtio_gpu_ctx_resource", VirtioGpuCtxResource.Size, ("resource_id", VirtioGpuCtxResource.ResourceIdOffset));
+        CHeaderAssert.Struct(probe, "virtio_gpu_ctx_resource", VirtioGpuResourceIdCommand.Size, ("resource_id", VirtioGpuResourceIdCommand.ResourceIdOffset));
         CHeaderAssert.Struct(probe, "virtio_gpu_box", VirtioGpuBox.Size, ("x", 0), ("y", 4), ("z", 8), ("w", 12), ("h", 16), ("d", 20));
         CHeaderAssert.Struct(
             probe,

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using IoVirt.Abi.Gpu;
-using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Testing;
 using IoVirt.Tests.Gpu;
@@ -32,26 +31,13 @@ public sealed class GpuDaemonTests : IDisposable
         using var daemon = DaemonProcess.Start(arguments);
         daemon.WaitForSocket(socket);
 
-        using var memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 2 << 20));
-        using var frontend = VhostUserFrontend.Connect(socket);
-        var (backEndSide, display) = UnixSocket.Pair();
-        using (display)
-        {
-            using (backEndSide)
-            {
-                frontend.SetGpuSocket(backEndSide);
-            }
-
-            using var queue = FirstRing.Start(frontend, memory);
-            var picture = GpuWire.Picture(Width, Height);
-            var (scanout, _, shown) = GpuWire.ShowPictureTo(display, memory, queue, VhostUserTestBed.MemoryBase + 0x8_0000, VhostUserTestBed.MemoryBase + 0x10_0000, Width, Height, picture, daemon.Stderr);
-            Assert.Equal((Width, Height), (scanout.Width, scanout.Height));
-            GpuWire.AssertShownAsX8R8G8B8(picture, shown);
-
-            // While the guest is connected its resource is held (a disconnect resets the device).
-            var report = daemon.SnapshotReport();
-            Assert.Equal((5, 0, Width * Height * 4), (report.GetProperty("commands").GetInt64(), report.GetProperty("errors").GetInt64(), report.GetProperty("resourceBytes").GetUInt64()));
-        }
+        // While the guest is connected its resource is held (a disconnect resets the device).
+        JsonElement report = default;
+        var picture = GpuWire.Picture(Width, Height);
+        var (scanout, shown) = GpuWire.ShowThrough(socket, Width, Height, picture, daemon.Stderr, whileConnected: () => report = daemon.SnapshotReport());
+        Assert.Equal((Width, Height), (scanout.Width, scanout.Height));
+        GpuWire.AssertShownAsX8R8G8B8(picture, shown);
+        Assert.Equal((5, 0, Width * Height * 4), (report.GetProperty("commands").GetInt64(), report.GetProperty("errors").GetInt64(), report.GetProperty("resourceBytes").GetUInt64()));
 
         if (snapshot)
         {

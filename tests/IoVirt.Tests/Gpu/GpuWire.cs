@@ -71,7 +71,7 @@ internal static class GpuWire
             ArraySize = 1,
         });
         Command(memory, queue, scratch, new VirtioGpuResourceAttachBacking { Header = Header(VirtioGpuCtrlType.ResourceAttachBacking), ResourceId = 1, NrEntries = 1 }, MemoryMarshal.AsBytes([new VirtioGpuMemEntry { Addr = backing, Length = width * height * 4 }]));
-        Command(memory, queue, scratch, new VirtioGpuCtxResource { Header = context with { Type = VirtioGpuCtrlType.CtxAttachResource }, ResourceId = 1 });
+        Command(memory, queue, scratch, new VirtioGpuResourceIdCommand { Header = context with { Type = VirtioGpuCtrlType.CtxAttachResource }, ResourceId = 1 });
         var stream = new VirglCommandStream().Surface(1, 1, (uint)VirtioGpuFormat.R8G8B8A8Unorm).Framebuffer(1).ClearColor(color.Red, color.Green, color.Blue, color.Alpha).ToBytes();
         Command(memory, queue, scratch, new VirtioGpuCmdSubmit { Header = context with { Type = VirtioGpuCtrlType.Submit3d, Flags = VirtioGpuCtrlFlags.Fence, FenceId = 1 }, StreamSize = (uint)stream.Length }, stream);
         Command(memory, queue, scratch, new VirtioGpuTransferHost3d { Header = context with { Type = VirtioGpuCtrlType.TransferFromHost3d }, ResourceId = 1, Box = new VirtioGpuBox(0, 0, 0, width, height, 1), Stride = width * 4 });
@@ -96,6 +96,32 @@ internal static class GpuWire
         Assert.True(guest.Join(10_000), $"the commands were not answered {context}");
         Assert.Null(failed);
         return received;
+    }
+
+    /// <summary>
+    /// A VM-free guest and VMM on the back end at <paramref name="socket"/>: connects with 2 MiB of
+    /// guest memory, hands over the display socket, starts the control queue and shows the
+    /// picture (<see cref="ShowPictureTo"/>); <paramref name="whileConnected"/> runs before the
+    /// guest goes. Returns what the display received.
+    /// </summary>
+    public static (VhostUserGpuScanout Scanout, byte[] Pixels) ShowThrough(
+        string socket, uint width, uint height, byte[] pixels, string context, VirtioGpuFormat format = VirtioGpuFormat.R8G8B8A8Unorm, Action? whileConnected = null)
+    {
+        using var memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 2 << 20));
+        using var frontend = VhostUserFrontend.Connect(socket);
+        var (backEndSide, display) = UnixSocket.Pair();
+        using (display)
+        {
+            using (backEndSide)
+            {
+                frontend.SetGpuSocket(backEndSide);
+            }
+
+            using var queue = FirstRing.Start(frontend, memory);
+            var (scanout, _, shown) = ShowPictureTo(display, memory, queue, VhostUserTestBed.MemoryBase + 0x8_0000, VhostUserTestBed.MemoryBase + 0x10_0000, width, height, pixels, context, format);
+            whileConnected?.Invoke();
+            return (scanout, shown);
+        }
     }
 
     /// <summary>A picture whose every byte differs from its neighbours'.</summary>

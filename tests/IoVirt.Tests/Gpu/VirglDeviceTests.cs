@@ -130,8 +130,8 @@ public sealed class VirglDeviceTests : IDisposable
         Assert.Equal(VirtioGpuCtrlType.ErrInvalidResourceId, Create3d(0, Texture2d, Width, Height));
         Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Create(9, 8, 8));
         Assert.Equal(VirtioGpuCtrlType.ErrInvalidResourceId, Create3d(9, Texture2d, Width, Height));
-        Assert.Equal(VirtioGpuCtrlType.ErrInvalidResourceId, _gpu.Send(new VirtioGpuCtxResource { Header = Header(VirtioGpuCtrlType.CtxAttachResource, Context), ResourceId = 77 }).Type);
-        Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Send(new VirtioGpuCtxResource { Header = Header(VirtioGpuCtrlType.CtxAttachResource, Context), ResourceId = 9 }).Type);
+        Assert.Equal(VirtioGpuCtrlType.ErrInvalidResourceId, _gpu.Send(new VirtioGpuResourceIdCommand { Header = Header(VirtioGpuCtrlType.CtxAttachResource, Context), ResourceId = 77 }).Type);
+        Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Send(new VirtioGpuResourceIdCommand { Header = Header(VirtioGpuCtrlType.CtxAttachResource, Context), ResourceId = 9 }).Type);
         Assert.Equal(VirtioGpuCtrlType.ErrInvalidResourceId, ReadBack(77, new VirtioGpuBox(0, 0, 0, 1, 1, 1)));
 
         // Shapes and sizes: the renderer never sees them, and the quota (1 MiB) holds.
@@ -166,7 +166,7 @@ public sealed class VirglDeviceTests : IDisposable
 
         // Still serving: a clear in a fresh context works.
         Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Send(new VirtioGpuCtxCreate { Header = Header(VirtioGpuCtrlType.CtxCreate, 2) }).Type);
-        Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Send(new VirtioGpuCtxResource { Header = Header(VirtioGpuCtrlType.CtxAttachResource, 2), ResourceId = 4 }).Type);
+        Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Send(new VirtioGpuResourceIdCommand { Header = Header(VirtioGpuCtrlType.CtxAttachResource, 2), ResourceId = 4 }).Type);
         var clear = new VirglCommandStream().Surface(1, 4, (uint)VirtioGpuFormat.B8G8R8X8Unorm).Framebuffer(1).ClearColor(0, 0, 1, 1).ToBytes();
         Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Send(new VirtioGpuCmdSubmit { Header = Header(VirtioGpuCtrlType.Submit3d, 2), StreamSize = (uint)clear.Length }, clear).Type);
         Assert.Equal(VirtioGpuCtrlType.OkNoData, ReadBack(4, new VirtioGpuBox(0, 0, 0, 1, 1, 1), context: 2));
@@ -217,7 +217,7 @@ public sealed class VirglDeviceTests : IDisposable
         _ = _gpu.Send(new VirtioGpuCtxCreate { Header = Header(VirtioGpuCtrlType.CtxCreate, Context) });
         Assert.Equal(VirtioGpuCtrlType.OkNoData, Create3d(id, Texture2d, Width, Height));
         Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Attach(id, (_gpu.Backing, Width * Height * 4)));
-        Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Send(new VirtioGpuCtxResource { Header = Header(VirtioGpuCtrlType.CtxAttachResource, Context), ResourceId = id }).Type);
+        Assert.Equal(VirtioGpuCtrlType.OkNoData, _gpu.Send(new VirtioGpuResourceIdCommand { Header = Header(VirtioGpuCtrlType.CtxAttachResource, Context), ResourceId = id }).Type);
     }
 
     private VirtioGpuCtrlType ReadBack(uint id, VirtioGpuBox box, uint level = 0, uint context = Context) =>

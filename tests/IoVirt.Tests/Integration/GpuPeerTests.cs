@@ -1,9 +1,6 @@
 using IoVirt.Abi.Gpu;
-using IoVirt.Interop;
-using IoVirt.Memory;
 using IoVirt.Testing;
 using IoVirt.Tests.Gpu;
-using IoVirt.VhostUser;
 
 namespace IoVirt.Tests.Integration;
 
@@ -40,32 +37,13 @@ public sealed class GpuPeerTests : IDisposable
             picture[i] = 0xff; // the X byte, which a display ignores and we set
         }
 
-        var fromOurs = Show(ourSocket, picture, ours.Stderr);
-        var fromQemu = Show(qemuSocket, picture, qemu.Stderr);
-        Assert.Equal((fromQemu.Width, fromQemu.Height), (fromOurs.Width, fromOurs.Height));
-        Assert.Equal((Width, Height), (fromOurs.Width, fromOurs.Height));
+        var fromOurs = GpuWire.ShowThrough(ourSocket, Width, Height, picture, ours.Stderr, VirtioGpuFormat.B8G8R8X8Unorm);
+        var fromQemu = GpuWire.ShowThrough(qemuSocket, Width, Height, picture, qemu.Stderr, VirtioGpuFormat.B8G8R8X8Unorm);
+        Assert.Equal((fromQemu.Scanout.Width, fromQemu.Scanout.Height), (fromOurs.Scanout.Width, fromOurs.Scanout.Height));
+        Assert.Equal((Width, Height), (fromOurs.Scanout.Width, fromOurs.Scanout.Height));
         Assert.Equal(picture, fromQemu.Pixels);
         Assert.Equal(fromQemu.Pixels, fromOurs.Pixels);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
-
-    /// <summary>Shows the picture through the back end at <paramref name="socket"/>; what its display received.</summary>
-    private static (uint Width, uint Height, byte[] Pixels) Show(string socket, byte[] picture, string context)
-    {
-        using var memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 2 << 20));
-        using var frontend = VhostUserFrontend.Connect(socket);
-        var (backEndSide, display) = UnixSocket.Pair();
-        using (display)
-        {
-            using (backEndSide)
-            {
-                frontend.SetGpuSocket(backEndSide);
-            }
-
-            using var queue = FirstRing.Start(frontend, memory);
-            var (scanout, _, shown) = GpuWire.ShowPictureTo(display, memory, queue, VhostUserTestBed.MemoryBase + 0x8_0000, VhostUserTestBed.MemoryBase + 0x10_0000, Width, Height, picture, context, VirtioGpuFormat.B8G8R8X8Unorm);
-            return (scanout.Width, scanout.Height, shown);
-        }
-    }
 }
