@@ -26,6 +26,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
     public const int CursorQueue = 1;
 
     private readonly GpuDeviceOptions _options;
+    private readonly ResourceQuota _quota;
     private readonly GpuState _state;
     private readonly Displays _displays;
     private readonly byte[] _config = new byte[VirtioGpuConfig.Size];
@@ -47,7 +48,8 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
         options.Validate();
         _options = options;
         _displays = new Displays(display);
-        _state = new GpuState(options, _displays);
+        _quota = new ResourceQuota(options.MaxResourceBytes);
+        _state = new GpuState(options, _displays, _quota);
         var requestBytes = VirtioGpuResourceAttachBacking.Size + (options.MaxBackingEntries * VirtioGpuMemEntry.Size);
         var responseBytes = VirtioGpuRespEdid.Size;
         var config = new VirtioGpuConfig { NumScanouts = (uint)options.Scanouts };
@@ -55,7 +57,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
         {
             _renderer = VirglRenderer.Shared;
             _renderer.Claim(this);
-            _virgl = new VirglState(_renderer, options);
+            _virgl = new VirglState(_renderer, options, _quota);
             VirglCapsets? capsets = null;
             _renderer.Invoke(() => capsets = VirglCapsets.Query());
             _capsets = capsets!;
@@ -86,7 +88,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
     public long Errors => Volatile.Read(ref _errors);
 
     /// <summary>Bytes the guest's resources count for now, 2D and 3D.</summary>
-    public ulong ResourceBytes => _state.ResourceBytes + (_virgl?.ResourceBytes ?? 0);
+    public ulong ResourceBytes => _quota.Used;
 
     /// <summary>The cursor's image resource (zero: hidden), scanout and position.</summary>
     public (uint Resource, uint Scanout, uint X, uint Y) Cursor => _state.Cursor;
@@ -266,7 +268,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
             case VirtioGpuCtrlType.ResourceCreate3d when TryRead<VirtioGpuResourceCreate3d>(request, out var c):
                 return c.ResourceId == 0 || virgl.Owns(c.ResourceId) || _state.Find(c.ResourceId) is not null
                     ? VirtioGpuCtrlType.ErrInvalidResourceId
-                    : virgl.Create(c, _state.ResourceBytes);
+                    : virgl.Create(c);
             case VirtioGpuCtrlType.TransferToHost3d when TryRead<VirtioGpuTransferHost3d>(request, out var c):
                 return virgl.TransferToHost(c, header.CtxId);
             case VirtioGpuCtrlType.TransferFromHost3d when TryRead<VirtioGpuTransferHost3d>(request, out var c):
@@ -282,7 +284,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
     private bool Is3d(uint resourceId) => _virgl?.Owns(resourceId) == true;
 
     private VirtioGpuCtrlType Create2d(in VirtioGpuResourceCreate2d command) =>
-        Is3d(command.ResourceId) ? VirtioGpuCtrlType.ErrInvalidResourceId : _state.Create2d(command, _virgl?.ResourceBytes ?? 0);
+        Is3d(command.ResourceId) ? VirtioGpuCtrlType.ErrInvalidResourceId : _state.Create2d(command);
 
     /// <summary>A 3D resource goes from the renderer and, if it was on a scanout, from here.</summary>
     private VirtioGpuCtrlType Unref(uint id)
@@ -318,7 +320,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
 
             // The copy counts against the quota as what it is: host memory.
             var shadow = new VirtioGpuResourceCreate2d { ResourceId = id, Format = format, Width = resource.Width, Height = resource.Height };
-            var created = _state.Create2d(shadow, _virgl.ResourceBytes);
+            var created = _state.Create2d(shadow);
             if (created != VirtioGpuCtrlType.OkNoData)
             {
                 return created;

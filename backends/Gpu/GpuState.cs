@@ -8,25 +8,21 @@ namespace IoVirt.Backends.Gpu;
 /// Every id, format, size, rectangle and backing range the guest names is checked first; a bad
 /// one gets the spec's error response and changes nothing.
 /// </summary>
-internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
+internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display, ResourceQuota quota)
 {
     /// <summary>The side of a cursor image, in pixels.</summary>
     public const uint CursorSide = 64;
 
     private readonly Dictionary<uint, GpuResource> _resources = [];
     private readonly Scanout[] _scanouts = new Scanout[options.Scanouts];
-    private ulong _resourceBytes;
-
-    /// <summary>Host bytes the guest's resources take now.</summary>
-    public ulong ResourceBytes => _resourceBytes;
 
     public int ResourceCount => _resources.Count;
 
     /// <summary>The cursor's image resource (zero: hidden), scanout and position.</summary>
     public (uint Resource, uint Scanout, uint X, uint Y) Cursor { get; private set; }
 
-    /// <summary>RESOURCE_CREATE_2D; <paramref name="otherBytes"/> are the guest's 3D bytes, which share its quota.</summary>
-    public VirtioGpuCtrlType Create2d(in VirtioGpuResourceCreate2d command, ulong otherBytes)
+    /// <summary>RESOURCE_CREATE_2D, charged to the guest's quota.</summary>
+    public VirtioGpuCtrlType Create2d(in VirtioGpuResourceCreate2d command)
     {
         var (id, width, height) = (command.ResourceId, command.Width, command.Height);
         if (id == 0 || _resources.ContainsKey(id))
@@ -39,15 +35,12 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
             return VirtioGpuCtrlType.ErrInvalidParameter;
         }
 
-        var bytes = GpuResource.BytesFor(width, height);
-        var used = _resourceBytes + otherBytes;
-        if (used > options.MaxResourceBytes || bytes > options.MaxResourceBytes - used)
+        if (!quota.TryCharge(GpuResource.BytesFor(width, height)))
         {
             return VirtioGpuCtrlType.ErrOutOfMemory;
         }
 
         _resources.Add(id, new GpuResource(id, command.Format, width, height));
-        _resourceBytes += bytes;
         return VirtioGpuCtrlType.OkNoData;
     }
 
@@ -61,7 +54,7 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
             return VirtioGpuCtrlType.ErrInvalidResourceId;
         }
 
-        _resourceBytes -= GpuResource.BytesFor(resource.Width, resource.Height);
+        quota.Release(GpuResource.BytesFor(resource.Width, resource.Height));
         for (var i = 0; i < _scanouts.Length; i++)
         {
             if (_scanouts[i].Resource == id)
@@ -292,8 +285,12 @@ internal sealed class GpuState(GpuDeviceOptions options, IGpuDisplay? display)
             Disable(i);
         }
 
+        foreach (var resource in _resources.Values)
+        {
+            quota.Release(GpuResource.BytesFor(resource.Width, resource.Height));
+        }
+
         _resources.Clear();
-        _resourceBytes = 0;
         Cursor = default;
     }
 

@@ -7,13 +7,13 @@ namespace IoVirt.Backends.Gpu.Virgl;
 
 /// <summary>
 /// One guest's 3D state in the renderer: its contexts and 3D resources, and the commands on them.
-/// Every id, size and backing range is checked here before the renderer sees it; what only the
-/// renderer can judge (formats, boxes within a resource, the command stream) it checks itself, and
-/// it only ever reaches this guest's own backing. Ids pass to the renderer unchanged: resource ids
+/// Every id, size, box and backing range is checked here before the renderer sees it; what only
+/// the renderer can judge (formats, binds, the command stream) it checks itself, and it only ever
+/// reaches this guest's own backing. Ids pass to the renderer unchanged: resource ids
 /// are written inside command streams, so the renderer serves one guest at a time (see
 /// <see cref="VirglRenderer.Claim"/>). Runs on the renderer's thread only.
 /// </summary>
-internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions options)
+internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions options, ResourceQuota quota)
 {
     /// <summary>Gallium's targets: a buffer (its width is its size in bytes) and the textures whose layers live in a box's y or z.</summary>
     private const uint PipeBuffer = 0;
@@ -39,10 +39,6 @@ internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions
 
     private readonly Dictionary<uint, VirglResource> _resources = [];
     private readonly HashSet<uint> _contexts = [];
-    private ulong _resourceBytes;
-
-    /// <summary>Bytes the guest's 3D resources count for.</summary>
-    public ulong ResourceBytes => _resourceBytes;
 
     public bool Owns(uint resourceId) => _resources.ContainsKey(resourceId);
 
@@ -104,8 +100,8 @@ internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions
         return VirtioGpuCtrlType.OkNoData;
     }
 
-    /// <summary>RESOURCE_CREATE_3D; <paramref name="otherBytes"/> are the guest's 2D bytes, which share its quota.</summary>
-    public VirtioGpuCtrlType Create(in VirtioGpuResourceCreate3d command, ulong otherBytes)
+    /// <summary>RESOURCE_CREATE_3D, charged to the guest's quota.</summary>
+    public VirtioGpuCtrlType Create(in VirtioGpuResourceCreate3d command)
     {
         if (command.Target > MaxTarget || command.Width is 0 or > GpuDeviceOptions.MaxResourceSide || command.Height is 0 or > GpuDeviceOptions.MaxResourceSide
             || command.Depth is 0 or > MaxLayers || command.ArraySize is 0 or > MaxLayers || command.LastLevel > MaxLevel || command.NrSamples > MaxSamples)
@@ -114,8 +110,7 @@ internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions
         }
 
         var bytes = BytesFor(command);
-        var used = _resourceBytes + otherBytes;
-        if (used > options.MaxResourceBytes || bytes > options.MaxResourceBytes - used)
+        if (!quota.TryCharge(bytes))
         {
             return VirtioGpuCtrlType.ErrOutOfMemory;
         }
@@ -136,11 +131,11 @@ internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions
         };
         if (VirglNative.ResourceCreate(&args, null, 0) != 0)
         {
+            quota.Release(bytes);
             return VirtioGpuCtrlType.ErrInvalidParameter; // a format, bind or shape the renderer refuses
         }
 
         _resources.Add(command.ResourceId, new VirglResource(command, bytes));
-        _resourceBytes += bytes;
         return VirtioGpuCtrlType.OkNoData;
     }
 
@@ -153,7 +148,7 @@ internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions
 
         Detach(resource);
         VirglNative.ResourceUnref(resourceId);
-        _resourceBytes -= resource.Bytes;
+        quota.Release(resource.Bytes);
         return VirtioGpuCtrlType.OkNoData;
     }
 
@@ -274,10 +269,10 @@ internal sealed unsafe class VirglState(VirglRenderer renderer, GpuDeviceOptions
         {
             Detach(resource);
             VirglNative.ResourceUnref(resource.Id);
+            quota.Release(resource.Bytes);
         }
 
         _resources.Clear();
-        _resourceBytes = 0;
     }
 
     /// <summary>
