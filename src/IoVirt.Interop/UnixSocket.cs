@@ -224,18 +224,7 @@ public sealed unsafe partial class UnixSocket : IDisposable
                     fds.CopyTo(new Span<int>(CMSG_DATA(header), fds.Length));
                 }
 
-                var n = (long)sendmsg(Fd, &msg, MSG_NOSIGNAL);
-                if (n < 0)
-                {
-                    if (errno == EINTR)
-                    {
-                        continue;
-                    }
-
-                    throw new IOException("sendmsg on a Unix socket failed (the peer may have closed it)", Errno.Exception("sendmsg"));
-                }
-
-                sent += (int)n;
+                sent += (int)SendMessage(&msg);
             }
         }
     }
@@ -252,7 +241,7 @@ public sealed unsafe partial class UnixSocket : IDisposable
         {
             var total = (long)head.Length + body.Length;
             var sent = 0L;
-            Span<iovec> iov = stackalloc iovec[2];
+            var iov = stackalloc iovec[2];
             while (sent < total)
             {
                 var count = 0;
@@ -267,22 +256,26 @@ public sealed unsafe partial class UnixSocket : IDisposable
                     iov[count++] = new iovec { iov_base = b + bodySent, iov_len = (size_t)(ulong)(body.Length - bodySent) };
                 }
 
-                fixed (iovec* vectors = iov)
-                {
-                    var msg = new msghdr { msg_iov = vectors, msg_iovlen = count };
-                    var n = (long)sendmsg(Fd, &msg, MSG_NOSIGNAL);
-                    if (n < 0)
-                    {
-                        if (errno == EINTR)
-                        {
-                            continue;
-                        }
+                var msg = new msghdr { msg_iov = iov, msg_iovlen = count };
+                sent += SendMessage(&msg);
+            }
+        }
+    }
 
-                        throw new IOException("sendmsg on a Unix socket failed (the peer may have closed it)", Errno.Exception("sendmsg"));
-                    }
+    /// <summary>One sendmsg, retried when a signal interrupts it; the bytes it took (maybe fewer than offered).</summary>
+    private long SendMessage(msghdr* msg)
+    {
+        while (true)
+        {
+            var n = (long)sendmsg(Fd, msg, MSG_NOSIGNAL);
+            if (n >= 0)
+            {
+                return n;
+            }
 
-                    sent += n;
-                }
+            if (errno != EINTR)
+            {
+                throw new IOException("sendmsg on a Unix socket failed (the peer may have closed it)", Errno.Exception("sendmsg"));
             }
         }
     }
