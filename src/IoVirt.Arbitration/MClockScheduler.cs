@@ -65,7 +65,13 @@ public sealed class MClockScheduler(double capacity)
         Capacity = capacity;
     }
 
-    public void Enqueue(int tenant, double cost, long token, long now)
+    /// <summary>
+    /// Queues a request of <paramref name="tenant"/>. With <paramref name="continued"/> it follows the
+    /// tenant's request served just before without a gap (a submitter with one request at a time,
+    /// asking again as its last one ends): its proportional tag continues from that one's instead
+    /// of starting no earlier than the virtual time, so a backlogged tenant keeps its share.
+    /// </summary>
+    public void Enqueue(int tenant, double cost, long token, long now, bool continued = false)
     {
         if (!(cost > 0) || double.IsInfinity(cost))
         {
@@ -75,7 +81,7 @@ public sealed class MClockScheduler(double capacity)
         var queue = Tenant(tenant);
         if (queue.Add(cost, token, now))
         {
-            queue.TagHead(_virtualTime);
+            queue.TagHead(continued ? double.NegativeInfinity : _virtualTime);
         }
 
         Queued++;
@@ -170,6 +176,41 @@ public sealed class MClockScheduler(double capacity)
 
         dispatch = Serve(queue, tenant, queue.HeadReservation <= now ? SchedulerPhase.Reservation : SchedulerPhase.Weight);
         return true;
+    }
+
+    /// <summary>
+    /// Corrects the charge for a request whose cost was only estimated when it was queued (a GPU
+    /// submission's time is known once its fence retires): the tags of <paramref name="dispatch"/>'s
+    /// tenant move by the difference, in the phase it was served in, and its waiting head is
+    /// tagged again. A tenant that underestimates pays later; one that overestimates gets it back.
+    /// </summary>
+    public void Settle(in Dispatch dispatch, double actualCost)
+    {
+        if (!(actualCost >= 0) || double.IsInfinity(actualCost))
+        {
+            throw new ArgumentOutOfRangeException(nameof(actualCost), actualCost, "A cost is non-negative and finite.");
+        }
+
+        var queue = Tenant(dispatch.Tenant);
+        var difference = (actualCost - dispatch.Cost) * 1e9;
+        if (dispatch.Phase == SchedulerPhase.Reservation)
+        {
+            queue.LastReservation += difference / queue.Spec.Reservation;
+        }
+        else
+        {
+            queue.LastProportion += difference / queue.Spec.Weight;
+        }
+
+        if (queue.Spec.Limit > 0)
+        {
+            queue.LastLimit += difference / queue.Spec.Limit;
+        }
+
+        if (queue.Count > 0)
+        {
+            queue.TagHead(_virtualTime);
+        }
     }
 
     private Dispatch Serve(TenantQueue chosen, int index, SchedulerPhase phase)
