@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Gpu;
 using IoVirt.Abi.Virtio;
+using IoVirt.Backends.Gpu.Sharing;
 using IoVirt.Backends.Gpu.Virgl;
 using IoVirt.Devices;
 using IoVirt.Interop;
@@ -18,7 +19,8 @@ namespace IoVirt.Backends.Gpu;
 /// for its command, or an unknown command, gets ERR_UNSPEC; a chain with no room for the answer
 /// completes with nothing written. With <see cref="GpuDeviceOptions.Virgl"/> the 3D commands go to
 /// virglrenderer, on its thread; 2D resources stay here, and a 3D resource on a scanout is read
-/// back for the display.
+/// back for the display. With <see cref="IGpuTurns"/> (a GPU other guests share) each 3D submission
+/// and transfer runs in this guest's turn, which ends once its fence retires.
 /// </summary>
 public sealed class GpuDevice : VirtioDeviceModel, IDisposable
 {
@@ -38,15 +40,21 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
     private readonly VirglCapsets? _capsets;
     private readonly Action? _processOnRenderer;
     private readonly Action? _resetOnRenderer;
+    private readonly IGpuTurns? _turns;
     private (int Index, DeviceQueue? Queue) _pending;
     private long _commands;
     private long _errors;
 
-    /// <summary>A device; with <see cref="GpuDeviceOptions.Virgl"/> it claims the process's renderer until disposed (throws when that cannot start or serves another guest).</summary>
-    public GpuDevice(GpuDeviceOptions options, IGpuDisplay? display = null)
+    /// <summary>
+    /// A device; with <see cref="GpuDeviceOptions.Virgl"/> it claims the process's renderer until
+    /// disposed (throws when that cannot start or serves another guest), and its 3D work waits for
+    /// <paramref name="turns"/> where given.
+    /// </summary>
+    public GpuDevice(GpuDeviceOptions options, IGpuDisplay? display = null, IGpuTurns? turns = null)
     {
         options.Validate();
         _options = options;
+        _turns = turns;
         _displays = new Displays(display);
         _quota = new ResourceQuota(options.MaxResourceBytes);
         _state = new GpuState(options, _displays, _quota);
@@ -270,15 +278,36 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
                     ? VirtioGpuCtrlType.ErrInvalidResourceId
                     : virgl.Create(c);
             case VirtioGpuCtrlType.TransferToHost3d when TryRead<VirtioGpuTransferHost3d>(request, out var c):
-                return virgl.TransferToHost(c, header.CtxId);
+                _turns?.TakeTurn();
+                return EndTurn(virgl.TransferToHost(c, header.CtxId));
             case VirtioGpuCtrlType.TransferFromHost3d when TryRead<VirtioGpuTransferHost3d>(request, out var c):
-                return virgl.TransferFromHost(c, header.CtxId, memory);
+                _turns?.TakeTurn();
+                return EndTurn(virgl.TransferFromHost(c, header.CtxId, memory));
             case VirtioGpuCtrlType.Submit3d when TryRead<VirtioGpuCmdSubmit>(request, out var c):
                 var stream = request[VirtioGpuCmdSubmit.Size..];
-                return c.StreamSize > (uint)stream.Length ? VirtioGpuCtrlType.ErrInvalidParameter : virgl.Submit(header.CtxId, stream[..(int)c.StreamSize]);
+                if (c.StreamSize > (uint)stream.Length)
+                {
+                    return VirtioGpuCtrlType.ErrInvalidParameter;
+                }
+
+                _turns?.TakeTurn();
+                return EndTurn(virgl.Submit(header.CtxId, stream[..(int)c.StreamSize]));
             default:
                 return VirtioGpuCtrlType.ErrUnspec;
         }
+    }
+
+    /// <summary>Ends a shared GPU's turn once the GPU has finished its work, so the time it took is this guest's; an unfinished fence fails the command.</summary>
+    private VirtioGpuCtrlType EndTurn(VirtioGpuCtrlType result)
+    {
+        if (_turns is null)
+        {
+            return result;
+        }
+
+        var finished = _virgl!.Fence();
+        _turns.EndTurn();
+        return finished ? result : VirtioGpuCtrlType.ErrUnspec;
     }
 
     private bool Is3d(uint resourceId) => _virgl?.Owns(resourceId) == true;

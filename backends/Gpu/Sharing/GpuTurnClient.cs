@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using IoVirt.Interop;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
+
+namespace IoVirt.Backends.Gpu.Sharing;
+
+/// <summary>
+/// A guest's turns, granted by a <see cref="GpuTimeArbiter"/> over a Unix socket. A turn is a time
+/// slice: while it lasts, the guest's next submissions run without asking again, and the turn
+/// stays held for <see cref="Linger"/> after each one in case the next is on its way (a guest
+/// drawing a frame sends many). A guest idle for the linger gives the GPU back (Done); one whose
+/// next submission comes past the slice, or after the arbiter asked for the GPU back (Preempt,
+/// for a guest that was idle and wants it now), gives it back and asks again at once (Yield).
+/// The GPU is never taken away mid-submission: a guest coming back from idle waits for the
+/// holder's current submission, and a busy one for at most a slice plus one submission. If the
+/// arbiter goes, the guest is logged once and runs unarbitrated rather than hang.
+/// </summary>
+public sealed class GpuTurnClient : IGpuTurns, IDisposable
+{
+    private readonly object _gate = new();
+    private readonly UnixSocket _socket;
+    private readonly ILogger _logger;
+    private readonly long _sliceTicks;
+    private readonly long _lingerTicks;
+    private readonly Thread _lingerer;
+    private readonly byte[] _message = new byte[GpuTurnMessage.Size];
+    private TurnState _state;
+    private long _grantedAt;
+    private long _idleSince;
+    private ulong _submissions;
+    private bool _lost;
+    private bool _disposed;
+
+    public GpuTurnClient(UnixSocket socket, TimeSpan slice, TimeSpan linger, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(slice, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(linger, TimeSpan.Zero);
+        _socket = socket;
+        _logger = logger ?? NullLogger.Instance;
+        _sliceTicks = (long)(slice.TotalSeconds * Stopwatch.Frequency);
+        _lingerTicks = (long)(linger.TotalSeconds * Stopwatch.Frequency);
+        Linger = linger;
+        _lingerer = new Thread(GiveBackIdleTurns) { IsBackground = true, Name = "gpu turn linger" };
+        _lingerer.Start();
+    }
+
+    private enum TurnState
+    {
+        Idle,
+        Waiting,
+        Running,
+        Lingering,
+    }
+
+    /// <summary>How long a turn stays held after a submission ends, waiting for the guest's next.</summary>
+    public TimeSpan Linger { get; }
+
+    public void TakeTurn()
+    {
+        lock (_gate)
+        {
+            if (_lost)
+            {
+                return;
+            }
+
+            if (_state == TurnState.Lingering && Stopwatch.GetTimestamp() - _grantedAt < _sliceTicks && !Preempted())
+            {
+                _state = TurnState.Running;
+                _submissions++;
+                return;
+            }
+
+            var kind = _state == TurnState.Lingering ? GpuTurnKind.Yield : GpuTurnKind.Request;
+            if (!Send(kind, kind == GpuTurnKind.Yield ? _submissions : 0))
+            {
+                return;
+            }
+
+            _state = TurnState.Waiting;
+        }
+
+        // The grant comes on this thread alone: the lingerer touches the socket only for a held turn.
+        var granted = ReceiveGrant();
+        lock (_gate)
+        {
+            if (!granted)
+            {
+                Lose("the arbiter closed the connection or answered out of turn");
+                return;
+            }
+
+            _state = TurnState.Running;
+            _grantedAt = Stopwatch.GetTimestamp();
+            _submissions = 1;
+        }
+    }
+
+    public void EndTurn()
+    {
+        lock (_gate)
+        {
+            if (_state != TurnState.Running)
+            {
+                return;
+            }
+
+            // Held on even past the slice: if more work comes, Yield asks for the next turn in the
+            // same message that ends this one, so the arbiter counts this guest in its next choice.
+            _state = TurnState.Lingering;
+            _idleSince = Stopwatch.GetTimestamp();
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            Monitor.Pulse(_gate);
+        }
+
+        _lingerer.Join();
+        _socket.Dispose();
+    }
+
+    private void GiveBackIdleTurns()
+    {
+        lock (_gate)
+        {
+            while (!_disposed)
+            {
+                if (_state != TurnState.Lingering)
+                {
+                    Monitor.Wait(_gate);
+                    continue;
+                }
+
+                var left = _idleSince + _lingerTicks - Stopwatch.GetTimestamp();
+                if (left <= 0)
+                {
+                    GiveBack();
+                    continue;
+                }
+
+                Monitor.Wait(_gate, (int)Math.Max(1, left * 1000 / Stopwatch.Frequency));
+            }
+        }
+    }
+
+    /// <summary>Says Done for the held turn (under the lock).</summary>
+    private void GiveBack()
+    {
+        _state = TurnState.Idle;
+        Send(GpuTurnKind.Done, _submissions);
+    }
+
+    /// <summary>Sends one message (under the lock); false, with the arbiter counted lost, when it cannot.</summary>
+    private bool Send(GpuTurnKind kind, ulong value)
+    {
+        var message = new GpuTurnMessage(kind, value);
+        MemoryMarshal.Write(_message, in message);
+        try
+        {
+            _socket.Send(_message);
+            return true;
+        }
+        catch (IOException e)
+        {
+            Lose(e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Waits for the grant; a Preempt sent during the last turn, which the guest gave back anyway, is passed over.</summary>
+    private bool ReceiveGrant()
+    {
+        while (Receive(out var kind))
+        {
+            if (kind != GpuTurnKind.Preempt)
+            {
+                return kind == GpuTurnKind.Grant;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>True when the arbiter has asked for the held turn back (a guest that was idle wants the GPU); under the lock, on the thread that takes turns.</summary>
+    private bool Preempted()
+    {
+        var preempted = false;
+        while (_socket.WaitReadable(0))
+        {
+            if (!Receive(out var kind) || kind != GpuTurnKind.Preempt)
+            {
+                Lose("the arbiter closed the connection or answered out of turn");
+                return false;
+            }
+
+            preempted = true;
+        }
+
+        return preempted;
+    }
+
+    /// <summary>Reads one whole message from the arbiter; false when it closed or failed.</summary>
+    private bool Receive(out GpuTurnKind kind)
+    {
+        kind = default;
+        Span<byte> buffer = stackalloc byte[GpuTurnMessage.Size];
+        Span<SafeFileHandle?> fds = default;
+        var filled = 0;
+        try
+        {
+            while (filled < buffer.Length)
+            {
+                var read = _socket.Receive(buffer[filled..], fds, out _);
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                filled += read;
+            }
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+
+        kind = MemoryMarshal.Read<GpuTurnMessage>(buffer).Kind;
+        return true;
+    }
+
+    /// <summary>The arbiter is gone (under the lock): say so once, and run unarbitrated from now on.</summary>
+    private void Lose(string why)
+    {
+        if (!_lost)
+        {
+            _logger.LogError("gpu: lost the GPU-time arbiter ({Reason}); this guest's GPU work now runs unarbitrated", why);
+        }
+
+        _lost = true;
+        _state = TurnState.Idle;
+    }
+}
