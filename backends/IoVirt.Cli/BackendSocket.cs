@@ -32,15 +32,26 @@ internal sealed class BackendSocket
         3,
         65535);
 
-    /// <summary>Adds both options to <paramref name="command"/>, one of them required unless <paramref name="unless"/> is given.</summary>
-    public void AddTo(Command command, Option<bool> unless)
+    /// <summary>
+    /// Adds both options to <paramref name="command"/>, one of them required unless
+    /// <paramref name="unless"/> is given or <paramref name="instead"/> (another way to say where
+    /// to serve, which excludes both) is.
+    /// </summary>
+    public void AddTo(Command command, Option<bool> unless, Option? instead = null)
     {
         command.Add(Path);
         command.Add(Fd);
         command.Validators.Add(result =>
         {
             var given = (result.GetResult(Path) is null ? 0 : 1) + (result.GetResult(Fd) is null ? 0 : 1);
-            if (given == 2)
+            if (instead is not null && result.GetResult(instead) is not null)
+            {
+                if (given > 0)
+                {
+                    result.AddError($"{instead.Name} excludes --socket and --fd");
+                }
+            }
+            else if (given == 2)
             {
                 result.AddError("--socket and --fd exclude each other");
             }

@@ -82,6 +82,26 @@ internal sealed class DaemonOptions
         });
     }
 
+    /// <summary>
+    /// The options given here, as arguments for a child daemon that should log and confine itself
+    /// the same way (all but --metrics-listen, which is the parent's own).
+    /// </summary>
+    public IEnumerable<string> ForChild(ParseResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        foreach (Option option in new Option[] { _level, _format, _sandbox, _user, _seccomp })
+        {
+            if (result.GetResult(option) is { Implicit: false } given)
+            {
+                yield return option.Name;
+                foreach (var token in given.Tokens)
+                {
+                    yield return token.Value;
+                }
+            }
+        }
+    }
+
     public LogSettings Logging(ParseResult result)
     {
         ArgumentNullException.ThrowIfNull(result);

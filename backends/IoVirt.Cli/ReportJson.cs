@@ -11,5 +11,6 @@ namespace IoVirt.Cli;
 [JsonSerializable(typeof(NetTotals))]
 [JsonSerializable(typeof(RngReport))]
 [JsonSerializable(typeof(GpuReport))]
+[JsonSerializable(typeof(GpuShareReport))]
 [JsonSerializable(typeof(MuxReport))]
 internal sealed partial class ReportJson : JsonSerializerContext;

@@ -10,6 +10,7 @@ public sealed class VirglCommandStream
     private const uint SetFramebufferState = 5;
     private const uint Clear = 7;
     private const uint ObjectSurface = 8;
+    private const uint ResourceCopyRegion = 17;
 
     /// <summary>PIPE_CLEAR_COLOR0.</summary>
     private const uint ClearColor0 = 1 << 2;
@@ -26,6 +27,10 @@ public sealed class VirglCommandStream
     /// <summary>Clears colour buffer 0 to the colour (depth 0.0, stencil 0).</summary>
     public VirglCommandStream ClearColor(float red, float green, float blue, float alpha) =>
         Command(Clear, 0, ClearColor0, Bits(red), Bits(green), Bits(blue), Bits(alpha), 0, 0, 0);
+
+    /// <summary>Copies a <paramref name="width"/> by <paramref name="height"/> box at the origin of level 0 of <paramref name="source"/> to the same place in <paramref name="destination"/>.</summary>
+    public VirglCommandStream CopyRegion(uint destination, uint source, uint width, uint height) =>
+        Command(ResourceCopyRegion, 0, destination, 0, 0, 0, 0, source, 0, 0, 0, 0, width, height, 1);
 
     /// <summary>Any words, with a header claiming <paramref name="length"/> of them (for malformed streams).</summary>
     public VirglCommandStream Raw(uint command, uint length, params uint[] body)

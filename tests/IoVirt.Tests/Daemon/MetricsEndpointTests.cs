@@ -91,6 +91,30 @@ public sealed partial class MetricsEndpointTests : IDisposable
     }
 
     [Fact]
+    public void A_shared_gpu_serves_each_guests_turns()
+    {
+        var port = FreePort();
+        var sockets = new[] { "g1", "g2" }.Select(name => Path.Combine(_directory, $"{name}.sock")).ToArray();
+        using var daemon = DaemonProcess.Start("gpu", "--virgl", "--sockets", string.Join(',', sockets), "--metrics-listen", $"127.0.0.1:{port}");
+        Array.ForEach(sockets, socket => daemon.WaitForSocket(socket));
+        using (var guest = new Gpu.VirglGuest(sockets[0], 64))
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                guest.Draw(1);
+            }
+        }
+
+        var turns = daemon.SnapshotReport().GetProperty("guests")[0].GetProperty("turns").GetInt64();
+        var text = WaitFor(port, text => Sample(text, "iovirt_tenant_requests_total", $"tenant=\"{sockets[0]}\"") >= turns);
+        Assert.True(turns > 0);
+        Assert.Equal(turns, Sample(text, "iovirt_tenant_requests_total", $"tenant=\"{sockets[0]}\""));
+        Assert.True(Sample(text, "iovirt_tenant_latency_microseconds_count", $"tenant=\"{sockets[0]}\"") > 0, text);
+        Assert.Equal(0, Sample(text, "iovirt_tenant_requests_total", $"tenant=\"{sockets[1]}\""));
+        daemon.StopAndReadReport();
+    }
+
+    [Fact]
     public void A_port_already_taken_is_one_clear_line_and_exit_1()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);

@@ -20,16 +20,21 @@ internal static class GpuWire
 
     /// <summary>Sends one command from <paramref name="scratch"/> in guest memory and checks it is answered OK_NODATA.</summary>
     public static void Command<T>(GuestMemory memory, FrontendQueue queue, ulong scratch, T command, ReadOnlySpan<byte> trailer = default)
+        where T : unmanaged =>
+        Assert.Equal(VirtioGpuCtrlType.OkNoData, Answer(memory, queue, scratch, command, trailer));
+
+    /// <summary>Sends one command from <paramref name="scratch"/> in guest memory and returns the type of its header-only answer.</summary>
+    public static VirtioGpuCtrlType Answer<T>(GuestMemory memory, FrontendQueue queue, ulong scratch, T command, ReadOnlySpan<byte> trailer = default)
         where T : unmanaged
     {
         var answer = scratch + 0x8000;
         Assert.Equal(MemoryFault.None, memory.Write(scratch, [.. MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in command)), .. trailer]));
         Assert.True(queue.Driver.TryAdd([new DriverBuffer(scratch, (uint)(Marshal.SizeOf<T>() + trailer.Length), false), new DriverBuffer(answer, 64, true)], false, out var id));
         queue.Submit();
-        Assert.True(queue.TryWaitUsed(out var used, out var written, 10_000), $"{typeof(T).Name} was not answered");
+        Assert.True(queue.TryWaitUsed(out var used, out var written, 30_000), $"{typeof(T).Name} was not answered");
         Assert.Equal((id, 24U), (used, written));
         Assert.Equal(MemoryFault.None, memory.Read(answer, out VirtioGpuCtrlHeader header));
-        Assert.Equal(VirtioGpuCtrlType.OkNoData, header.Type);
+        return header.Type;
     }
 
     /// <summary>

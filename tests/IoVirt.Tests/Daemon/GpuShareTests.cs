@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Text.Json;
+using IoVirt.Abi.Gpu;
+using IoVirt.Testing;
+using IoVirt.Tests.Gpu;
+using Xunit.Abstractions;
+
+namespace IoVirt.Tests.Daemon;
+
+/// <summary>
+/// One <c>iovirt gpu --sockets</c> shared by three guests, each a VM-free 3D driver here, with
+/// virglrenderer on llvmpipe as the GPU: the GPU's time follows the weights, a flooding guest
+/// does not starve a light one, each guest's memory quota is its own, and one guest's GPU
+/// process dying leaves the others served.
+/// </summary>
+[Trait(Tier.Name, Tier.Integration)]
+public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-gpu-share-").FullName;
+
+    [Fact]
+    public void Three_flooding_guests_get_GPU_time_in_the_weights_1_2_4()
+    {
+        var (daemon, sockets) = Start("weighted:1,2,4");
+        using (daemon)
+        {
+            var guests = sockets.Select(socket => new VirglGuest(socket, 512)).ToArray();
+            using var flood = new Flood(guests.Select(guest => (Action)(() => guest.Draw(2))).ToArray());
+            Thread.Sleep(1_000);
+            var before = guests.Select(guest => guest.Submissions).ToArray();
+            var gpuBefore = GpuMilliseconds(daemon.SnapshotReport());
+            Thread.Sleep(5_000);
+            var counts = guests.Select((guest, i) => guest.Submissions - before[i]).ToArray();
+            var gpu = GpuMilliseconds(daemon.SnapshotReport()).Select((ms, i) => ms - gpuBefore[i]).ToArray();
+            flood.Stop();
+            output.WriteLine($"submissions in 5 s: {string.Join(", ", counts)}; GPU ms charged: {string.Join(", ", gpu.Select(ms => ms.ToString("F0")))}");
+
+            // The GPU's time, measured by the arbiter from grant to the fence of each turn, follows
+            // the weights within 5%, and the GPU was never left idle for long.
+            double[] weights = [1, 2, 4];
+            Assert.InRange(gpu.Sum(), 4_500, 5_500);
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.InRange(gpu[i] / gpu.Sum() / (weights[i] / 7), 0.95, 1.05);
+            }
+
+            // The guests' own count of the same work agrees less closely: a guest switched in pays
+            // for getting the GPU going again (here 10 to 25% more time per submission for the
+            // lightest weight), and lighter weights are switched in more often for their time.
+            Assert.True(counts[0] < counts[1] && counts[1] < counts[2], "the guests' work does not follow the weights' order");
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.InRange(counts[i] / (double)counts.Sum() / (weights[i] / 7), 0.7, 1.3);
+            }
+
+            Array.ForEach(guests, guest => guest.Dispose());
+        }
+    }
+
+    [Fact]
+    public void A_flooding_guest_does_not_starve_a_light_ones_frames()
+    {
+        var (daemon, sockets) = Start("best-effort");
+        using (daemon)
+        {
+            using var light = new VirglGuest(sockets[0], 1024);
+            using var flooder = new VirglGuest(sockets[1], 512);
+            using var idle = new VirglGuest(sockets[2], 64);
+            var solo = Frames(light, 200);
+            using (new Flood([() => flooder.Draw(1)]))
+            {
+                Thread.Sleep(300);
+                var contended = Frames(light, 200);
+                output.WriteLine($"light frame p50/p99 ms, solo {Percentile(solo, 0.5):F2}/{Percentile(solo, 0.99):F2}, flooded {Percentile(contended, 0.5):F2}/{Percentile(contended, 0.99):F2}; flooder submissions {flooder.Submissions}; slowest solo {string.Join(" ", solo.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}, flooded {string.Join(" ", contended.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}");
+                Assert.True(flooder.Submissions > 100, "the flood did not run");
+                Assert.InRange(Percentile(contended, 0.99) / Percentile(solo, 0.99), 0, 1.25);
+            }
+        }
+    }
+
+    [Fact]
+    public void Each_guests_resources_count_against_its_own_quota_and_it_goes_on_past_it()
+    {
+        var (daemon, sockets) = Start("equal", "--max-resource-memory", "4M");
+        using (daemon)
+        {
+            // 256 x 256 x 4 bytes: each guest's two and 14 more fill its 4 MiB.
+            var guests = sockets.Select(socket => new VirglGuest(socket, 256)).ToArray();
+            foreach (var guest in guests)
+            {
+                for (var id = 3U; id <= 16; id++)
+                {
+                    Assert.Equal(VirtioGpuCtrlType.OkNoData, guest.Create(id, 256));
+                }
+
+                Assert.Equal(VirtioGpuCtrlType.ErrOutOfMemory, guest.Create(17, 256));
+            }
+
+            Assert.Equal(VirtioGpuCtrlType.OkNoData, guests[0].Unref(16));
+            Assert.Equal(VirtioGpuCtrlType.OkNoData, guests[0].Create(17, 256));
+            guests[0].Draw(1);
+            Array.ForEach(guests, guest => guest.Dispose());
+        }
+    }
+
+    [Fact]
+    public void One_guests_GPU_process_dying_leaves_the_others_served()
+    {
+        var (daemon, sockets) = Start("best-effort");
+        using (daemon)
+        {
+            using var survivor = new VirglGuest(sockets[1], 128);
+            survivor.Draw(1);
+            var victim = daemon.SnapshotReport().GetProperty("guests")[0].GetProperty("pid").GetInt32();
+            Assert.Equal(0, Tmds.Linux.LibC.kill(victim, 9));
+            var deadline = Environment.TickCount64 + 10_000;
+            while (daemon.SnapshotReport().GetProperty("guests")[0].GetProperty("exit").ValueKind == JsonValueKind.Null && Environment.TickCount64 < deadline)
+            {
+                Thread.Sleep(50);
+            }
+
+            survivor.Draw(1);
+            Assert.Contains($"the GPU process for {sockets[0]} exited", daemon.Stderr, StringComparison.Ordinal);
+            var report = daemon.StopAndReadReport().GetProperty("guests");
+            Assert.Equal(137, report[0].GetProperty("exit").GetInt32());
+            Assert.Equal(0, report[1].GetProperty("exit").GetInt32());
+            Assert.True(report[1].GetProperty("turns").GetInt64() >= 1);
+        }
+    }
+
+    [Fact]
+    public void The_guests_processes_stop_when_the_sharing_process_is_killed()
+    {
+        var (daemon, sockets) = Start("best-effort");
+        using (daemon)
+        {
+            using var guest = new VirglGuest(sockets[0], 64);
+            guest.Draw(1);
+            daemon.Signal(9);
+
+            // The children hold the parent's stdout and stderr: the wait ends once they are gone too.
+            Assert.Equal(137, daemon.WaitForExit());
+            Assert.All(sockets, socket => Assert.False(File.Exists(socket), $"{socket} is still served"));
+            Assert.Contains("iovirt gpu --sockets) is gone; stopping", daemon.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("--socket C --share equal", "--share needs --sockets")]
+    [InlineData("--sockets A,A", "each socket once")]
+    [InlineData("--sockets A,B --socket C", "--sockets excludes --socket and --fd")]
+    [InlineData("--sockets A,B --share weighted:1", "--share weighted:1: 1 weights for 2 guests")]
+    [InlineData("--sockets A,B --snapshot D", "--snapshot is for one guest")]
+    public void Sharing_options_that_do_not_fit_are_usage_errors(string options, string why)
+    {
+        var arguments = options.Replace("A", Path.Combine(_directory, "a.sock"), StringComparison.Ordinal)
+            .Replace("B", Path.Combine(_directory, "b.sock"), StringComparison.Ordinal)
+            .Replace("C", Path.Combine(_directory, "c.sock"), StringComparison.Ordinal)
+            .Replace("D", _directory, StringComparison.Ordinal)
+            .Split(' ');
+        using var daemon = DaemonProcess.Start(["gpu", .. arguments]);
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains(why, daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static double[] GpuMilliseconds(JsonElement report) =>
+        report.GetProperty("guests").EnumerateArray().Select(guest => guest.GetProperty("gpuMilliseconds").GetDouble()).ToArray();
+
+    /// <summary><paramref name="count"/> frames of the light guest, one every 30 ms as a paced application draws; their times in ms.</summary>
+    private static double[] Frames(VirglGuest guest, int count)
+    {
+        var times = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            times[i] = guest.Draw(10).TotalMilliseconds;
+            Thread.Sleep(TimeSpan.FromMilliseconds(30) - Stopwatch.GetElapsedTime(started) is { Ticks: > 0 } rest ? rest : TimeSpan.Zero);
+        }
+
+        return times;
+    }
+
+    private static double Percentile(double[] samples, double fraction)
+    {
+        var sorted = samples.Order().ToArray();
+        return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(fraction * sorted.Length) - 1)];
+    }
+
+    private (DaemonProcess Daemon, string[] Sockets) Start(string share, params string[] more)
+    {
+        var sockets = new[] { "a", "b", "c" }.Select(name => Path.Combine(_directory, $"{name}.sock")).ToArray();
+        var daemon = DaemonProcess.Start(["gpu", "--sockets", string.Join(',', sockets), "--virgl", "--share", share, .. more]);
+        foreach (var socket in sockets)
+        {
+            daemon.WaitForSocket(socket);
+        }
+
+        return (daemon, sockets);
+    }
+
+    /// <summary>Guests drawing as fast as they are answered, each on a thread of its own, until stopped.</summary>
+    private sealed class Flood : IDisposable
+    {
+        private readonly Thread[] _threads;
+        private readonly Exception?[] _failures;
+        private volatile bool _stop;
+
+        public Flood(Action[] draws)
+        {
+            _failures = new Exception?[draws.Length];
+            _threads = draws.Select((draw, i) => new Thread(() => _failures[i] = Record.Exception(() =>
+            {
+                while (!_stop)
+                {
+                    draw();
+                }
+            })) { IsBackground = true }).ToArray();
+            Array.ForEach(_threads, thread => thread.Start());
+        }
+
+        public void Stop()
+        {
+            _stop = true;
+            foreach (var thread in _threads)
+            {
+                Assert.True(thread.Join(30_000), "a flooding guest did not stop");
+            }
+
+            Assert.All(_failures, Assert.Null);
+        }
+
+        public void Dispose()
+        {
+            if (!_stop)
+            {
+                Stop();
+            }
+        }
+    }
+}
