@@ -53,6 +53,20 @@ internal static class GpuWire
         Command(memory, queue, scratch, new VirtioGpuResourceFlush { Header = Header(VirtioGpuCtrlType.ResourceFlush), ResourceId = 3, Rect = rect });
     }
 
+    /// <summary>RESOURCE_CREATE_3D of a <paramref name="width"/> by <paramref name="height"/> R8G8B8A8 2D texture a context can render to.</summary>
+    public static VirtioGpuResourceCreate3d RenderTarget(uint id, uint width, uint height) => new()
+    {
+        Header = Header(VirtioGpuCtrlType.ResourceCreate3d),
+        ResourceId = id,
+        Target = 2, // PIPE_TEXTURE_2D
+        Format = (uint)VirtioGpuFormat.R8G8B8A8Unorm,
+        Bind = 1 << 1, // VIRGL_BIND_RENDER_TARGET
+        Width = width,
+        Height = height,
+        Depth = 1,
+        ArraySize = 1,
+    };
+
     /// <summary>
     /// What a guest's 3D driver does to clear a <paramref name="width"/> by <paramref name="height"/>
     /// R8G8B8A8 render target to <paramref name="color"/> and read it back: context 1, resource 1
@@ -63,18 +77,7 @@ internal static class GpuWire
     {
         var context = new VirtioGpuCtrlHeader { Type = VirtioGpuCtrlType.CtxCreate, CtxId = 1 };
         Command(memory, queue, scratch, new VirtioGpuCtxCreate { Header = context });
-        Command(memory, queue, scratch, new VirtioGpuResourceCreate3d
-        {
-            Header = Header(VirtioGpuCtrlType.ResourceCreate3d),
-            ResourceId = 1,
-            Target = 2, // PIPE_TEXTURE_2D
-            Format = (uint)VirtioGpuFormat.R8G8B8A8Unorm,
-            Bind = 1 << 1, // VIRGL_BIND_RENDER_TARGET
-            Width = width,
-            Height = height,
-            Depth = 1,
-            ArraySize = 1,
-        });
+        Command(memory, queue, scratch, RenderTarget(1, width, height));
         Command(memory, queue, scratch, new VirtioGpuResourceAttachBacking { Header = Header(VirtioGpuCtrlType.ResourceAttachBacking), ResourceId = 1, NrEntries = 1 }, MemoryMarshal.AsBytes([new VirtioGpuMemEntry { Addr = backing, Length = width * height * 4 }]));
         Command(memory, queue, scratch, new VirtioGpuResourceIdCommand { Header = context with { Type = VirtioGpuCtrlType.CtxAttachResource }, ResourceId = 1 });
         var stream = new VirglCommandStream().Surface(1, 1, (uint)VirtioGpuFormat.R8G8B8A8Unorm).Framebuffer(1).ClearColor(color.Red, color.Green, color.Blue, color.Alpha).ToBytes();

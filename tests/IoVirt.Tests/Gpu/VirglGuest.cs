@@ -64,18 +64,7 @@ internal sealed class VirglGuest : IDisposable
     }
 
     /// <summary>RESOURCE_CREATE_3D of a <paramref name="side"/>-square R8G8B8A8 render target; the answer.</summary>
-    public VirtioGpuCtrlType Create(uint id, uint side) => GpuWire.Answer(_memory, _queue, Scratch, new VirtioGpuResourceCreate3d
-    {
-        Header = GpuWire.Header(VirtioGpuCtrlType.ResourceCreate3d),
-        ResourceId = id,
-        Target = 2, // PIPE_TEXTURE_2D
-        Format = (uint)VirtioGpuFormat.R8G8B8A8Unorm,
-        Bind = 1 << 1, // VIRGL_BIND_RENDER_TARGET
-        Width = side,
-        Height = side,
-        Depth = 1,
-        ArraySize = 1,
-    });
+    public VirtioGpuCtrlType Create(uint id, uint side) => GpuWire.Answer(_memory, _queue, Scratch, GpuWire.RenderTarget(id, side, side));
 
     /// <summary>RESOURCE_UNREF; the answer.</summary>
     public VirtioGpuCtrlType Unref(uint id) =>
