@@ -9,37 +9,26 @@ namespace IoVirt.Backends.Gpu.Sharing;
 
 /// <summary>
 /// One GPU's time shared among guests, each served by a GPU process of its own
-/// (<see cref="GpuTurnClient"/>). The GPU runs one guest's turn at a time; which guest goes next is
-/// the <see cref="MClockScheduler"/>'s call, over costs in nanoseconds of GPU time, so shares,
-/// reservations and limits are fractions of the GPU's second (capacity 10⁹). A turn's cost is
-/// known only when it ends: it is queued at a nominal nanosecond and settled at the time the turn
-/// really held the GPU, measured here from grant to Done, so a guest cannot under-report. Its tags
-/// so start where the guest's last turn ended, which makes the choice start-time fair queuing:
-/// a guest back from idle goes before busy ones that have had their share, whatever its turns cost.
-/// One thread; a guest that breaks the protocol or goes away is dropped with a log line, and
-/// the others go on.
+/// (<see cref="GpuTurnClient"/>): the sockets of a <see cref="GpuTurnTable"/>, which decides. The
+/// GPU runs one guest's turn at a time; which guest goes next is the <see cref="MClockScheduler"/>'s
+/// call over nanoseconds of GPU time, so shares, reservations and limits are fractions of the
+/// GPU's second (capacity 10⁹). A turn is measured here, from the Grant sent to the Done or Yield
+/// received, so a guest cannot under-report. One thread; a guest that breaks the protocol or goes
+/// away is dropped with a log line, and the others go on.
 /// </summary>
 public sealed class GpuTimeArbiter : IDisposable
 {
     /// <summary>The GPU's capacity: nanoseconds of GPU time in a second.</summary>
-    public const double Capacity = 1e9;
-
-    /// <summary>What a turn is queued at, in nanoseconds, until it is settled at what it cost.</summary>
-    private const double QueuedCost = 1;
+    public const double Capacity = GpuTurnTable.Capacity;
 
     private readonly object _gate = new();
-    private readonly MClockScheduler _scheduler = new(Capacity);
-    private readonly Guest[] _guests;
+    private readonly GpuTurnTable _table;
+    private readonly Connection[] _guests;
     private readonly NanosecondClock _clock;
-    private readonly TenantMetrics? _metrics;
     private readonly ILogger _logger;
     private readonly Epoll _epoll = new();
     private readonly EventFd _stop = EventFd.Create();
     private readonly Thread _thread;
-    private int _holder = -1;
-    private Dispatch _turn;
-    private long _grantedAt;
-    private bool _preempted;
     private long _retryAt = long.MaxValue;
 
     /// <summary>Takes over the guests' sockets; throws <see cref="AdmissionRefusedException"/> when their reservations exceed the GPU.</summary>
@@ -47,14 +36,12 @@ public sealed class GpuTimeArbiter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(guests);
         _clock = new NanosecondClock(time);
-        _metrics = metrics;
         _logger = logger ?? NullLogger.Instance;
-        _guests = new Guest[guests.Count];
-        for (var i = 0; i < guests.Count; i++)
+        _table = new GpuTurnTable(guests.Select(guest => (guest.Name, guest.Share)).ToList(), metrics);
+        _guests = guests.Select(guest => new Connection(guest.Name, guest.Socket)).ToArray();
+        for (var i = 0; i < _guests.Length; i++)
         {
-            var index = _scheduler.AddTenant(guests[i].Share);
-            _guests[index] = new Guest(guests[i].Name, guests[i].Socket);
-            _epoll.Add(guests[i].Socket.Fd, (ulong)index);
+            _epoll.Add(_guests[i].Socket.Fd, (ulong)i);
         }
 
         _epoll.Add(_stop.Fd, ulong.MaxValue);
@@ -67,7 +54,7 @@ public sealed class GpuTimeArbiter : IDisposable
     {
         lock (_gate)
         {
-            return _guests.ToDictionary(guest => guest.Name, guest => guest.Totals, StringComparer.Ordinal);
+            return _table.Report();
         }
     }
 
@@ -78,7 +65,7 @@ public sealed class GpuTimeArbiter : IDisposable
         {
             lock (_gate)
             {
-                return _guests.Count(guest => !guest.Dropped);
+                return _table.Connected;
             }
         }
     }
@@ -120,7 +107,7 @@ public sealed class GpuTimeArbiter : IDisposable
         }
     }
 
-    /// <summary>Reads what guest <paramref name="index"/> sent; a whole message is acted on.</summary>
+    /// <summary>Reads what guest <paramref name="index"/> sent; a whole message goes to the table.</summary>
     private void Read(int index)
     {
         var guest = _guests[index];
@@ -154,41 +141,26 @@ public sealed class GpuTimeArbiter : IDisposable
         }
 
         guest.Filled = 0;
-        var message = MemoryMarshal.Read<GpuTurnMessage>(guest.Message);
-        var now = _clock.Now;
-        switch (message.Kind)
+        var kind = MemoryMarshal.Read<GpuTurnMessage>(guest.Message).Kind;
+        switch (_table.Receive(index, kind, _clock.Now))
         {
-            case GpuTurnKind.Request when !guest.Queued && _holder != index:
-                Enqueue(index, now, continued: false);
-                Preempt();
+            case GpuTurnVerdict.PreemptHolder:
+                Tell(_table.Holder, GpuTurnKind.Preempt);
                 break;
-            case GpuTurnKind.Done when _holder == index:
-                EndTurn(guest, now);
-                break;
-            case GpuTurnKind.Yield when _holder == index:
-                EndTurn(guest, now);
-                Enqueue(index, now, continued: true);
-                break;
-            default:
-                Drop(index, $"it sent {message.Kind} out of turn");
+            case GpuTurnVerdict.Drop:
+                Drop(index, $"it sent {kind} out of turn");
                 break;
         }
     }
 
-    /// <summary>
-    /// A guest back from idle wants the GPU: the holder is asked (once a turn) to give it back
-    /// after its current submission, and the scheduler then weighs them all. Guests that stay
-    /// busy ask by Yield and wait for the slice's end, so they switch no more often than that.
-    /// </summary>
-    private void Preempt()
+    /// <summary>With the GPU free, grants the next turn the table gives.</summary>
+    private void GrantNext()
     {
-        if (_holder < 0 || _preempted)
+        int next;
+        while ((next = _table.GrantNext(_clock.Now, out _retryAt)) >= 0 && !Tell(next, GpuTurnKind.Grant))
         {
-            return;
+            // That guest could not take its grant and is dropped: the next one goes.
         }
-
-        _preempted = true;
-        Tell(_holder, GpuTurnKind.Preempt);
     }
 
     /// <summary>Sends guest <paramref name="index"/> a message; false, with the guest dropped, when it cannot take it.</summary>
@@ -207,62 +179,7 @@ public sealed class GpuTimeArbiter : IDisposable
         }
     }
 
-    /// <summary>Guest <paramref name="index"/> waits for a turn; <paramref name="continued"/>: it asks as its own turn ends (Yield), a backlogged guest.</summary>
-    private void Enqueue(int index, long now, bool continued)
-    {
-        var guest = _guests[index];
-        guest.Queued = true;
-        _scheduler.Enqueue(index, QueuedCost, index, now, continued);
-    }
-
-    /// <summary>The holder's turn is over: charge it the time it held the GPU.</summary>
-    private void EndTurn(Guest guest, long now)
-    {
-        var held = Math.Max(now - _grantedAt, 1);
-        _scheduler.Settle(_turn, held);
-        var waited = (_grantedAt - _turn.EnqueuedAt) / 1e3;
-        var totals = guest.Totals;
-        guest.Totals = totals with
-        {
-            Requests = totals.Requests + 1,
-            Cost = totals.Cost + held,
-            QueueWaitMicroseconds = totals.QueueWaitMicroseconds + waited,
-        };
-        _metrics?.Completed(guest.Name, 0, held, waited, (now - _turn.EnqueuedAt) / 1e3);
-        _holder = -1;
-    }
-
-    /// <summary>With the GPU free, grants the next turn the scheduler releases.</summary>
-    private void GrantNext()
-    {
-        while (_holder < 0)
-        {
-            var now = _clock.Now;
-            if (!_scheduler.TryDequeue(now, out var turn, out _retryAt))
-            {
-                return;
-            }
-
-            var guest = _guests[turn.Tenant];
-            guest.Queued = false;
-            if (!Tell(turn.Tenant, GpuTurnKind.Grant))
-            {
-                continue;
-            }
-
-            _holder = turn.Tenant;
-            _turn = turn;
-            _grantedAt = now;
-            _preempted = false;
-            if (turn.ThrottledNanoseconds > 0)
-            {
-                guest.Totals = guest.Totals with { ThrottledMicroseconds = guest.Totals.ThrottledMicroseconds + (turn.ThrottledNanoseconds / 1e3) };
-                _metrics?.Throttled(guest.Name, turn.ThrottledNanoseconds / 1e3);
-            }
-        }
-    }
-
-    /// <summary>Stops listening to a guest: its waiting turn is cancelled and a turn it held ends now, charged.</summary>
+    /// <summary>Stops listening to a guest and closes on it; the table cancels its turn.</summary>
     private void Drop(int index, string why, LogLevel level = LogLevel.Warning)
     {
         var guest = _guests[index];
@@ -270,21 +187,11 @@ public sealed class GpuTimeArbiter : IDisposable
         guest.Dropped = true;
         _epoll.Remove(guest.Socket.Fd);
         guest.Socket.Shutdown();
-        if (guest.Queued)
-        {
-            guest.Queued = false;
-            _scheduler.Cancel(index, _ => true);
-            guest.Totals = guest.Totals with { Cancelled = guest.Totals.Cancelled + 1 };
-        }
-
-        if (_holder == index)
-        {
-            EndTurn(guest, _clock.Now);
-        }
+        _table.Drop(index, _clock.Now);
     }
 
-    /// <summary>What the arbiter keeps of one guest.</summary>
-    private sealed class Guest(string name, UnixSocket socket)
+    /// <summary>One guest's socket and the message being read from it.</summary>
+    private sealed class Connection(string name, UnixSocket socket)
     {
         public string Name { get; } = name;
 
@@ -294,10 +201,6 @@ public sealed class GpuTimeArbiter : IDisposable
 
         public int Filled { get; set; }
 
-        public bool Queued { get; set; }
-
         public bool Dropped { get; set; }
-
-        public TenantTotals Totals { get; set; }
     }
 }
