@@ -33,7 +33,8 @@ internal static class GpuShareHost
 
         var children = new Child[sockets.Count];
         var guests = new GpuGuest[sockets.Count];
-        using var exited = new SemaphoreSlim(0);
+        // Not disposed: a child's Exited event may still be raised as this returns.
+        var exited = new SemaphoreSlim(0);
         for (var i = 0; i < sockets.Count; i++)
         {
             var (ours, theirs) = UnixSocket.Pair();
