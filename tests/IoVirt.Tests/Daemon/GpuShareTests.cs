@@ -14,6 +14,7 @@ namespace IoVirt.Tests.Daemon;
 /// process dying leaves the others served.
 /// </summary>
 [Trait(Tier.Name, Tier.Integration)]
+[Collection(GpuShareCollection.Name)]
 public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-gpu-share-").FullName;
@@ -66,15 +67,21 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             using var light = new VirglGuest(sockets[0], 1024);
             using var flooder = new VirglGuest(sockets[1], 512);
             using var idle = new VirglGuest(sockets[2], 64);
-            var solo = Frames(light, 200);
-            using (new Flood([() => flooder.Draw(1)]))
+
+            // Solo and flooded rounds take turns, so whatever else the machine does falls on both alike.
+            var solo = new List<double>();
+            var contended = new List<double>();
+            for (var round = 0; round < 4; round++)
             {
-                Thread.Sleep(300);
-                var contended = Frames(light, 200);
-                output.WriteLine($"light frame p50/p99 ms, solo {Percentile(solo, 0.5):F2}/{Percentile(solo, 0.99):F2}, flooded {Percentile(contended, 0.5):F2}/{Percentile(contended, 0.99):F2}; flooder submissions {flooder.Submissions}; slowest solo {string.Join(" ", solo.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}, flooded {string.Join(" ", contended.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}");
-                Assert.True(flooder.Submissions > 100, "the flood did not run");
-                Assert.InRange(Percentile(contended, 0.99) / Percentile(solo, 0.99), 0, 1.25);
+                solo.AddRange(Frames(light, 50));
+                using var flood = new Flood([() => flooder.Draw(1)]);
+                Thread.Sleep(200);
+                contended.AddRange(Frames(light, 50));
             }
+
+            output.WriteLine($"light frame p50/p99 ms, solo {Percentile(solo, 0.5):F2}/{Percentile(solo, 0.99):F2}, flooded {Percentile(contended, 0.5):F2}/{Percentile(contended, 0.99):F2}; flooder submissions {flooder.Submissions}; slowest solo {string.Join(" ", solo.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}, flooded {string.Join(" ", contended.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}");
+            Assert.True(flooder.Submissions > 100, "the flood did not run");
+            Assert.InRange(Percentile(contended, 0.99) / Percentile(solo, 0.99), 0, 1.25);
         }
     }
 
@@ -182,7 +189,7 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
         return times;
     }
 
-    private static double Percentile(double[] samples, double fraction)
+    private static double Percentile(List<double> samples, double fraction)
     {
         var sorted = samples.Order().ToArray();
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(fraction * sorted.Length) - 1)];
@@ -239,4 +246,11 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             }
         }
     }
+}
+
+/// <summary>GPU sharing measures frame times and shares of time: its tests run with no other test beside them.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GpuShareCollection
+{
+    public const string Name = "gpu sharing";
 }
