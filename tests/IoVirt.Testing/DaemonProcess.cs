@@ -164,13 +164,25 @@ public sealed class DaemonProcess : IDisposable
     public void WaitForSocket(string path, int timeoutMs = 20_000) =>
         WaitWhileRunning(() => File.Exists(path) && Stderr.Contains($"listening on {path}", StringComparison.Ordinal), $"iovirt did not listen on {path}", timeoutMs);
 
-    /// <summary>Polls <paramref name="ready"/> every 20 ms; throws <paramref name="failure"/> and the stderr so far when the process ends or the time runs out first.</summary>
+    /// <summary>Polls <paramref name="ready"/> every 20 ms; throws <paramref name="failure"/> and the stderr so far when the process ends (and its output is read to the end) or the time runs out first.</summary>
     private void WaitWhileRunning(Func<bool> ready, string failure, int timeoutMs)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
         while (!ready())
         {
-            if (_process.HasExited || Environment.TickCount64 > deadline)
+            if (_process.HasExited)
+            {
+                // The untimed wait returns once the output readers reached end of file.
+                _process.WaitForExit();
+                if (ready())
+                {
+                    return;
+                }
+
+                throw new InvalidOperationException($"{failure}: {Stderr}");
+            }
+
+            if (Environment.TickCount64 > deadline)
             {
                 throw new InvalidOperationException($"{failure}: {Stderr}");
             }

@@ -127,7 +127,7 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             }
 
             survivor.Draw(1);
-            Assert.Contains($"the GPU process for {sockets[0]} exited", daemon.Stderr, StringComparison.Ordinal);
+            daemon.WaitForStderr($"the GPU process for {sockets[0]} exited");
             var report = daemon.StopAndReadReport().GetProperty("guests");
             Assert.Equal(137, report[0].GetProperty("exit").GetInt32());
             Assert.Equal(0, report[1].GetProperty("exit").GetInt32());

@@ -65,7 +65,7 @@ public sealed class RbdOsdRestartTests(CephCluster cluster) : IClassFixture<Ceph
         client.Data(0)[..4096].Clear();
         Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.In, 6144, 4096));
         Assert.All(client.Data(0)[..4096].ToArray(), b => Assert.Equal(0x3c, b));
-        Assert.Contains("Connection timed out", daemon.Stderr, StringComparison.Ordinal);
+        daemon.WaitForStderr("Connection timed out");
     }
 
     /// <summary>Serves a new image with <paramref name="options"/> after its spec, once it has completed a first write (the cluster is reached).</summary>

@@ -96,10 +96,10 @@ public sealed partial class SocketActivationTests : IDisposable
         }
         else
         {
-            Assert.Contains("MAC 52:54:00:00:00:01", daemon.Stderr, StringComparison.Ordinal);
+            // The console logger writes from a queue of its own, so the line may come later.
+            daemon.WaitForStderr("MAC 52:54:00:00:00:01");
         }
 
-        // The console logger writes from a queue of its own: wait for the line, then read it.
         daemon.WaitForSocket(listen);
         Assert.Contains($"listening on {listen} (a socket passed by the service manager)", daemon.Stderr, StringComparison.Ordinal);
         daemon.Signal(15);

@@ -144,11 +144,11 @@ public sealed partial class QemuBlkTests : IDisposable
         // O_DIRECT: the writes take the disk's time, so the kill may find requests in flight.
         using var second = await BackEndRestartUnderFio.Run(
             Socket, packed, "64M", 4, () => StartDaemon("--direct", "--log-level", "debug"), r => r.GetProperty("totals").GetProperty("writes").GetInt64());
-        Assert.Contains("front end connected (1)", second.Stderr, StringComparison.Ordinal);
-        Assert.Contains("SetVringKick", second.Stderr, StringComparison.Ordinal);
+        second.WaitForStderr("front end connected (1)");
+        second.WaitForStderr("SetVringKick");
 
         // QEMU hands the new back end the inflight buffer the first one kept (INFLIGHT_SHMFD).
-        Assert.Contains("SetInflightFd", second.Stderr, StringComparison.Ordinal);
+        second.WaitForStderr("SetInflightFd");
     }
 
     private DaemonProcess StartDaemon(params string[] options)

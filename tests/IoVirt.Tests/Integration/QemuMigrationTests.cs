@@ -92,7 +92,7 @@ public sealed class QemuMigrationTests : IDisposable
         _output.WriteLine($"migration {run.Figures.TotalMs} ms, downtime {run.Figures.DowntimeMs} ms; longest ping silence {silence.TotalMilliseconds} ms; {ping.Answered} answers, {ping.AnsweredAfter(run.Figures.Completed)} after the migration");
         Assert.True(run.ExitCode == 0, run.Output + destinationNic.Process.Stderr);
         Assert.Equal("completed", run.Figures.Status);
-        Assert.Contains("announced 52:54:00:12:34:56", destinationNic.Process.Stderr, StringComparison.Ordinal);
+        destinationNic.Process.WaitForStderr("announced 52:54:00:12:34:56");
         var afterwards = ping.AnsweredAfter(run.Figures.Completed);
         Assert.True(afterwards > 100, $"{afterwards} pings answered after the migration\n{destinationNic.Process.Stderr}");
         Assert.True(silence <= TimeSpan.FromSeconds(1), $"the guest did not answer for {silence.TotalMilliseconds} ms\n{destinationNic.Process.Stderr}");

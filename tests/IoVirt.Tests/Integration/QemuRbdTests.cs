@@ -44,8 +44,8 @@ public sealed class QemuRbdTests(CephCluster cluster) : IClassFixture<CephCluste
         var image = cluster.CreateImage(64 << 20, out _);
         using var second = await BackEndRestartUnderFio.Run(
             Socket, packed: false, "32M", 2, () => StartDaemon(image, "--log-level", "debug"), r => r.GetProperty("totals").GetProperty("writes").GetInt64());
-        Assert.Contains("front end connected (1)", second.Stderr, StringComparison.Ordinal);
-        Assert.Contains("SetInflightFd", second.Stderr, StringComparison.Ordinal);
+        second.WaitForStderr("front end connected (1)");
+        second.WaitForStderr("SetInflightFd");
     }
 
     /// <summary>

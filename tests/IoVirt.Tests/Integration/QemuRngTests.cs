@@ -43,7 +43,7 @@ public class QemuRngTests
             Assert.True(exit == 0, $"run {run}: {output}{daemon.Stderr}");
         }
 
-        Assert.Contains("front end connected (2)", daemon.Stderr, StringComparison.Ordinal);
+        daemon.WaitForStderr("front end connected (2)");
         daemon.Signal(15);
         Assert.Equal(0, daemon.WaitForExit());
     }
