@@ -5,7 +5,7 @@ namespace IoVirt.Backends.Gpu.Sharing;
 
 /// <summary>
 /// How guests share one GPU's time, after the modes GPU virtualisation products offer, as mClock
-/// reservations, weights and limits (fractions of <see cref="GpuTimeArbiter.Capacity"/>):
+/// reservations, weights and limits (fractions of <see cref="GpuTurnTable.Capacity"/>):
 /// <list type="bullet">
 /// <item><c>best-effort</c> (NVIDIA vGPU's best effort): equal weights, no floor and no ceiling;
 /// an idle guest's time goes to the busy ones.</item>
@@ -73,7 +73,7 @@ public static class GpuSharePolicy
     /// <summary>1/<paramref name="slots"/> of the GPU as both floor and ceiling (the floor a hair under, so that N of them fit the capacity whatever the rounding).</summary>
     private static TenantSpec Slot(int slots)
     {
-        var share = GpuTimeArbiter.Capacity / slots;
+        var share = GpuTurnTable.Capacity / slots;
         return new TenantSpec(share * (1 - 1e-9), 1, share);
     }
 

@@ -18,9 +18,6 @@ namespace IoVirt.Backends.Gpu.Sharing;
 /// </summary>
 public sealed class GpuTimeArbiter : IDisposable
 {
-    /// <summary>The GPU's capacity: nanoseconds of GPU time in a second.</summary>
-    public const double Capacity = GpuTurnTable.Capacity;
-
     private readonly object _gate = new();
     private readonly GpuTurnTable _table;
     private readonly Connection[] _guests;
@@ -111,7 +108,7 @@ public sealed class GpuTimeArbiter : IDisposable
     private void Read(int index)
     {
         var guest = _guests[index];
-        if (guest.Dropped)
+        if (!_table.IsConnected(index))
         {
             return;
         }
@@ -141,7 +138,13 @@ public sealed class GpuTimeArbiter : IDisposable
         }
 
         guest.Filled = 0;
-        var kind = MemoryMarshal.Read<GpuTurnMessage>(guest.Message).Kind;
+        var message = MemoryMarshal.Read<GpuTurnMessage>(guest.Message);
+        var kind = message.Kind;
+        if (kind is GpuTurnKind.Done or GpuTurnKind.Yield)
+        {
+            _logger.LogDebug("gpu share: guest {Guest} ended a turn of {Submissions} submission(s)", guest.Name, message.Value);
+        }
+
         switch (_table.Receive(index, kind, _clock.Now))
         {
             case GpuTurnVerdict.PreemptHolder:
@@ -184,7 +187,6 @@ public sealed class GpuTimeArbiter : IDisposable
     {
         var guest = _guests[index];
         _logger.Log(level, "gpu share: guest {Guest} dropped: {Reason}", guest.Name, why);
-        guest.Dropped = true;
         _epoll.Remove(guest.Socket.Fd);
         guest.Socket.Shutdown();
         _table.Drop(index, _clock.Now);
@@ -200,7 +202,5 @@ public sealed class GpuTimeArbiter : IDisposable
         public byte[] Message { get; } = new byte[GpuTurnMessage.Size];
 
         public int Filled { get; set; }
-
-        public bool Dropped { get; set; }
     }
 }

@@ -10,7 +10,7 @@ namespace IoVirt.Backends.Gpu.Sharing;
 /// <summary>
 /// A guest's turns, granted by a <see cref="GpuTimeArbiter"/> over a Unix socket. A turn is a time
 /// slice: while it lasts, the guest's next submissions run without asking again, and the turn
-/// stays held for <see cref="Linger"/> after each one in case the next is on its way (a guest
+/// stays held for a linger after each one in case the next is on its way (a guest
 /// drawing a frame sends many). A guest idle for the linger gives the GPU back (Done); one whose
 /// next submission comes past the slice, or after the arbiter asked for the GPU back (Preempt,
 /// for a guest that was idle and wants it now), gives it back and asks again at once (Yield).
@@ -43,7 +43,6 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
         _logger = logger ?? NullLogger.Instance;
         _sliceTicks = (long)(slice.TotalSeconds * Stopwatch.Frequency);
         _lingerTicks = (long)(linger.TotalSeconds * Stopwatch.Frequency);
-        Linger = linger;
         _lingerer = new Thread(GiveBackIdleTurns) { IsBackground = true, Name = "gpu turn linger" };
         _lingerer.Start();
     }
@@ -55,9 +54,6 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
         Running,
         Lingering,
     }
-
-    /// <summary>How long a turn stays held after a submission ends, waiting for the guest's next.</summary>
-    public TimeSpan Linger { get; }
 
     public void TakeTurn()
     {

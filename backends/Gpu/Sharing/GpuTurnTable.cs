@@ -56,6 +56,9 @@ public sealed class GpuTurnTable
     /// <summary>Guests not dropped.</summary>
     public int Connected => _guests.Count(guest => !guest.Dropped);
 
+    /// <summary>Whether guest <paramref name="index"/> has not been dropped.</summary>
+    public bool IsConnected(int index) => !_guests[index].Dropped;
+
     /// <summary>Whether guest <paramref name="index"/> waits for a turn.</summary>
     public bool IsWaiting(int index) => _guests[index].Queued;
 

@@ -19,12 +19,12 @@ public class GpuSharePolicyTests
         Assert.Equal(guests, specs.Length);
         Assert.All(specs, spec =>
         {
-            Assert.Equal(GpuTimeArbiter.Capacity / slots, spec.Limit);
+            Assert.Equal(GpuTurnTable.Capacity / slots, spec.Limit);
             Assert.Equal(spec.Limit, spec.Reservation, spec.Limit * 1e-6);
         });
 
         // All of them fit the GPU, so none is refused admission.
-        var scheduler = new MClockScheduler(GpuTimeArbiter.Capacity);
+        var scheduler = new MClockScheduler(GpuTurnTable.Capacity);
         Assert.All(specs, spec => scheduler.AddTenant(spec));
     }
 
