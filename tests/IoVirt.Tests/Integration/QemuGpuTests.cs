@@ -109,6 +109,36 @@ public sealed class QemuGpuTests : IDisposable
         Assert.Contains("\"errors\":0", daemon.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Two QEMU guests at once on one `iovirt gpu --sockets`: each clears its own render target
+    /// through its own GPU process, and the parent counts GPU turns and time for both.
+    /// </summary>
+    [Fact]
+    public void Two_qemu_guests_clear_3d_render_targets_on_one_shared_gpu()
+    {
+        var sockets = new[] { "a", "b" }.Select(name => Path.Combine(_directory, $"{name}.sock")).ToArray();
+        using var daemon = DaemonProcess.Start("gpu", "--virgl", "--sockets", string.Join(',', sockets), "--share", "equal");
+        Array.ForEach(sockets, socket => daemon.WaitForSocket(socket));
+        var guests = sockets.Select((socket, i) => Task.Run(() => QemuGuest.RunGpu(
+            "#!/bin/sh\n/bin/virgl-clear\n",
+            ["-chardev", $"socket,id=gpu0,path={socket}", "-device", "vhost-user-gpu-pci,chardev=gpu0"],
+            Path.Combine(_directory, $"console-{i}.txt"),
+            timeoutSeconds: 240))).ToArray();
+        foreach (var (exit, output) in guests.Select(guest => guest.Result))
+        {
+            Assert.True(exit == 0, output + daemon.Stderr);
+            Assert.Contains("VIRGL-CLEAR ok", output, StringComparison.Ordinal);
+        }
+
+        var report = daemon.StopAndReadReport().GetProperty("guests");
+        Assert.Equal(sockets, report.EnumerateArray().Select(guest => guest.GetProperty("socket").GetString()));
+        Assert.All(report.EnumerateArray(), guest =>
+        {
+            Assert.True(guest.GetProperty("turns").GetInt64() > 0, guest.ToString());
+            Assert.True(guest.GetProperty("gpuMilliseconds").GetDouble() > 0, guest.ToString());
+        });
+    }
+
     private static void DumpWhenDrawn(string console, string monitor, string screendump)
     {
         var deadline = DateTime.UtcNow.AddSeconds(100);
