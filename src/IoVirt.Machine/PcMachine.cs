@@ -267,9 +267,9 @@ public sealed class PcMachine : IDisposable
                         Stop(MachineExit.Reset);
                         return;
                     case VcpuExitKind.Shutdown or VcpuExitKind.Crash:
-                        var special = vcpu.GetSpecialRegisters();
-                        _logger.LogError("vCPU {Vcpu} shut down (triple fault) at RIP 0x{Rip:x}, CS base 0x{CsBase:x}, CR0 0x{Cr0:x}, CR3 0x{Cr3:x}",
-                            vcpu.Id, vcpu.GetRegisters().Rip, special.Cs.Base, special.Cr0, special.Cr3);
+                        // KVM resets a vCPU that shuts down before returning it, so its
+                        // registers here are the reset vector's, not the crash's: none are logged.
+                        _logger.LogError("vCPU {Vcpu} shut down (triple fault): the guest crashed", vcpu.Id);
                         Stop(MachineExit.TripleFault);
                         return;
                     default:

@@ -213,6 +213,26 @@ public sealed class VmmNestedTests
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
     }
 
+    /// <summary>
+    /// A guest that crashes: with reboot=t, Linux reboots by a triple fault (an empty IDT, then
+    /// int3). The VMM ends with exit code 3 and says so, and L1's trace (tests/guest/init-l1)
+    /// shows the shutdown exit with the guest's RIP, which KVM's reset took from the VMM.
+    /// </summary>
+    [Fact]
+    public void A_triple_fault_ends_the_vmm_with_exit_code_3_and_l1_traces_where_it_happened()
+    {
+        var (exit, output) = NestedKvm.Run($"""
+            {L2Image("echo L2-UP")}
+            /payload/iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet reboot=t rdinit=/init' --memory 256M
+            echo "VMM-EXIT $?"
+            """);
+        Assert.True(exit == 0, output);
+        Assert.Contains("L2-UP", output, StringComparison.Ordinal);
+        Assert.Contains("vCPU 0 shut down (triple fault)", output, StringComparison.Ordinal);
+        Assert.Contains("VMM-EXIT 3", output, StringComparison.Ordinal);
+        Assert.Matches(@"L1-TRACE .*kvm_exit: vcpu 0 reason (shutdown|TRIPLE_FAULT) rip 0xffffffff[0-9a-f]{8}", output);
+    }
+
     [Fact]
     public void Guest_reads_hwrng_from_a_vhost_user_back_end_through_virtio_pci()
     {
