@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test guest from Debian packages only: Debian's cloud kernel, its virtio modules,
-# busybox-static and fio, into ${IOVIRT_CACHE:-~/.cache/iovirt}/guest (never into the repository).
+# Builds the test guest from Debian packages only: Debian's cloud kernel, its virtio and vsock
+# modules, busybox-static, fio and /bin/vsock-echo (vsock-echo.c, static), into ${IOVIRT_CACHE:-~/.cache/iovirt}/guest (never into the repository).
 # Idempotent: a second run with nothing changed takes well under a second. With --check it builds
 # and installs nothing: it exits 0 when the guest is up to date and 1, saying so, when not.
 # Output: $CACHE/guest/vmlinuz and $CACHE/guest/initramfs.cpio.gz
@@ -9,7 +9,7 @@ set -euo pipefail
 cache="${IOVIRT_CACHE:-$HOME/.cache/iovirt}/guest"
 here="$(cd "$(dirname "$0")" && pwd)"
 stamp="$cache/stamp"
-inputs="$(cat "$here/build.sh" "$here/guest-parts.sh" "$here/init")"
+inputs="$(cat "$here/build.sh" "$here/guest-parts.sh" "$here/init" "$here/vsock-echo.c")"
 
 if [ -f "$stamp" ] && [ -f "$cache/vmlinuz" ] && [ -f "$cache/initramfs.cpio.gz" ] &&
    [ "$(cat "$stamp")" = "$(printf '%s' "$inputs" | sha256sum)" ]; then
@@ -36,7 +36,7 @@ unpack_kernel linux-image-cloud-amd64 "$cache"
 root="$cache/root"
 busybox_root "$root"
 add_modules "$root" virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-  virtio-rng virtio_blk failover net_failover virtio_net
+  virtio-rng virtio_blk failover net_failover virtio_net vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport
 
 # fio and util-linux's blkdiscard (busybox's has no -z, which sends WRITE_ZEROES) are
 # dynamically linked: the binaries, every library ldd names, and the loader.
@@ -49,6 +49,7 @@ for lib in $(ldd /usr/bin/fio /sbin/blkdiscard | grep -v ':$' | grep -o '/[^ ]*'
 done
 
 install -m 0755 "$here/init" "$root/init"
+gcc -static -O2 -Wall -Werror -o "$root/bin/vsock-echo" "$here/vsock-echo.c"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$cache/initramfs.cpio.gz"
 printf '%s' "$inputs" | sha256sum > "$stamp"
 echo "guest/build.sh: built $cache/vmlinuz ($kernel_pkg) and initramfs.cpio.gz" >&2

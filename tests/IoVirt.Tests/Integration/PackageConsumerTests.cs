@@ -6,10 +6,12 @@ using IoVirt.Testing;
 namespace IoVirt.Tests.Integration;
 
 /// <summary>
-/// The packages work alone: the solution is packed into a folder feed, and the README's example
-/// (a virtio-rng device of its own that counts 0, 1, 2...) is built outside the repository from
-/// that feed, with tests/consumer's project file and no project reference, and served over
-/// vhost-user to a QEMU guest, which must read the count from /dev/hwrng.
+/// The packages work alone: the solution is packed into a folder feed, and two devices of a VMM
+/// author's own are built outside the repository from that feed alone, with no project
+/// reference, and served over vhost-user to QEMU guests: the README's example (a virtio-rng that
+/// counts 0, 1, 2..., with tests/consumer/PatternRng.csproj), whose count the guest must read
+/// from /dev/hwrng; and tests/consumer/EchoVsock (a virtio-vsock device with an echo service),
+/// to which the guest connects through Linux's vsock transport and gets back what it wrote.
 /// </summary>
 [Collection(QemuCollection.Name)]
 [Trait(Tier.Name, Tier.Integration)]
@@ -35,10 +37,21 @@ public sealed partial class PackageConsumerTests : IDisposable
         echo "PATTERN bytes=$(wc -l < /tmp/b) breaks=$(awk 'NR > 1 && $1 != (p + 1) % 256 { n++ } { p = $1 } END { print n + 0 }' /tmp/b)"
         """;
 
+    /// <summary>
+    /// A short text, then one of 6.4 KB, which the device must split over the guest's 4 KiB
+    /// receive buffers and the guest must get back whole.
+    /// </summary>
+    private const string EchoOverVsock = """
+        #!/bin/sh
+        /bin/vsock-echo 1234 IOVIRT-VSOCK-ECHO-1
+        long=$(seq -s . 1 1500)
+        [ "$(/bin/vsock-echo 1234 "$long")" = "VSOCK-BACK $long" ] && echo "VSOCK-LONG-ECHOED ${#long}"
+        """;
+
     private readonly string _directory = Directory.CreateTempSubdirectory("iovirt-consumer-").FullName;
 
     [Fact]
-    public void A_device_built_from_the_packed_packages_alone_serves_a_qemu_guest()
+    public void Devices_built_from_the_packed_packages_alone_serve_qemu_guests()
     {
         var feed = Path.Combine(_directory, "feed");
         Run("dotnet", "pack", Path.Combine(QemuGuest.RepositoryRoot, "IoVirt.sln"), "-c", "Release", "-o", feed);
@@ -99,6 +112,35 @@ public sealed partial class PackageConsumerTests : IDisposable
         Assert.True(pattern.Success, output);
         Assert.Equal(16384, int.Parse(pattern.Groups["bytes"].Value, System.Globalization.CultureInfo.InvariantCulture));
         Assert.InRange(int.Parse(pattern.Groups["breaks"].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 64);
+
+        // The vsock device, from the same feed; the guest's /bin/vsock-echo (tests/guest/vsock-echo.c)
+        // connects to the host's port 1234 and prints what came back.
+        var vsock = Path.Combine(_directory, "echo-vsock");
+        Directory.CreateDirectory(vsock);
+        foreach (var file in new[] { "EchoVsock.csproj", "Program.cs" })
+        {
+            File.Copy(Path.Combine(QemuGuest.RepositoryRoot, "tests", "consumer", "EchoVsock", file), Path.Combine(vsock, file));
+        }
+
+        File.Copy(Path.Combine(consumer, "nuget.config"), Path.Combine(vsock, "nuget.config"));
+        Run("dotnet", "build", vsock, "-c", "Release", $"-p:IoVirtVersion={version}", "--packages", packages);
+        var vsockSocket = Path.Combine(_directory, "vsock.sock");
+        using var echo = Start(Path.Combine(vsock, "bin", "Release", "net10.0", "EchoVsock.dll"), vsockSocket);
+        try
+        {
+            (exit, output) = QemuGuest.Run(
+                EchoOverVsock,
+                ["-chardev", $"socket,id=vs0,path={vsockSocket}", "-device", "vhost-user-vsock-pci,chardev=vs0"]);
+        }
+        finally
+        {
+            echo.StandardInput.Close();
+            Assert.True(echo.WaitForExit(20_000), "the vsock device did not stop when its stdin closed");
+        }
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("VSOCK-BACK IOVIRT-VSOCK-ECHO-1", output, StringComparison.Ordinal);
+        Assert.Contains("VSOCK-LONG-ECHOED 6392", output, StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
