@@ -140,7 +140,7 @@ public sealed class GpuTimeArbiter : IDisposable
         guest.Filled = 0;
         var message = MemoryMarshal.Read<GpuTurnMessage>(guest.Message);
         var kind = message.Kind;
-        if (kind is GpuTurnKind.Done or GpuTurnKind.Yield)
+        if (kind is GpuTurnKind.Done or GpuTurnKind.Yield && _logger.IsEnabled(LogLevel.Debug))
         {
             _logger.LogDebug("gpu share: guest {Guest} ended a turn of {Submissions} submission(s)", guest.Name, message.Value);
         }
