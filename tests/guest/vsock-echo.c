@@ -30,9 +30,14 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    char *back = malloc(length + 1);
+    char *back = malloc(length);
+    if (back == NULL) {
+        perror("vsock-echo: malloc");
+        return 1;
+    }
+
     size_t got = 0;
-    while (back != NULL && got < length) {
+    while (got < length) {
         ssize_t n = read(s, back + got, length - got);
         if (n <= 0) {
             perror("vsock-echo: read");

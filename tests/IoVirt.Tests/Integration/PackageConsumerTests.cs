@@ -83,7 +83,8 @@ public sealed partial class PackageConsumerTests : IDisposable
             </configuration>
             """);
         var packages = Path.Combine(_directory, "packages");
-        Run("dotnet", "build", consumer, "-c", "Release", $"-p:IoVirtVersion={version}", "--packages", packages);
+        void Build(string project) => Run("dotnet", "build", project, "-c", "Release", $"-p:IoVirtVersion={version}", "--packages", packages);
+        Build(consumer);
         var restored = Directory.EnumerateDirectories(packages, "iovirt.*").ToArray();
         Assert.Contains(Path.Combine(packages, "iovirt.vhostuser"), restored);
         Assert.All(restored, package =>
@@ -92,20 +93,7 @@ public sealed partial class PackageConsumerTests : IDisposable
             Assert.Equal(feed, metadata.RootElement.GetProperty("source").GetString()!.TrimEnd('/'));
         });
 
-        var socket = Path.Combine(_directory, "rng.sock");
-        using var device = Start(Path.Combine(consumer, "bin", "Release", "net10.0", "PatternRng.dll"), socket);
-        int exit;
-        string output;
-        try
-        {
-            (exit, output) = QemuGuest.Run(ReadPattern, ["-chardev", $"socket,id=rng0,path={socket}", "-device", "vhost-user-rng-pci,chardev=rng0"]);
-        }
-        finally
-        {
-            device.StandardInput.Close();
-            Assert.True(device.WaitForExit(20_000), "the consumer did not stop when its stdin closed");
-        }
-
+        var (exit, output) = ServeToGuest(Path.Combine(consumer, "bin", "Release", "net10.0", "PatternRng.dll"), "vhost-user-rng-pci", ReadPattern);
         Assert.True(exit == 0, output);
         Assert.Contains("virtio_rng.0", output, StringComparison.Ordinal);
         var pattern = PatternLine().Match(output);
@@ -123,21 +111,8 @@ public sealed partial class PackageConsumerTests : IDisposable
         }
 
         File.Copy(Path.Combine(consumer, "nuget.config"), Path.Combine(vsock, "nuget.config"));
-        Run("dotnet", "build", vsock, "-c", "Release", $"-p:IoVirtVersion={version}", "--packages", packages);
-        var vsockSocket = Path.Combine(_directory, "vsock.sock");
-        using var echo = Start(Path.Combine(vsock, "bin", "Release", "net10.0", "EchoVsock.dll"), vsockSocket);
-        try
-        {
-            (exit, output) = QemuGuest.Run(
-                EchoOverVsock,
-                ["-chardev", $"socket,id=vs0,path={vsockSocket}", "-device", "vhost-user-vsock-pci,chardev=vs0"]);
-        }
-        finally
-        {
-            echo.StandardInput.Close();
-            Assert.True(echo.WaitForExit(20_000), "the vsock device did not stop when its stdin closed");
-        }
-
+        Build(vsock);
+        (exit, output) = ServeToGuest(Path.Combine(vsock, "bin", "Release", "net10.0", "EchoVsock.dll"), "vhost-user-vsock-pci", EchoOverVsock);
         Assert.True(exit == 0, output);
         Assert.Contains("VSOCK-BACK IOVIRT-VSOCK-ECHO-1", output, StringComparison.Ordinal);
         Assert.Contains("VSOCK-LONG-ECHOED 6392", output, StringComparison.Ordinal);
@@ -161,6 +136,26 @@ public sealed partial class PackageConsumerTests : IDisposable
         var output = process.StandardOutput.ReadToEnd();
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(10)), $"{program} {string.Join(' ', args)} did not finish");
         Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} exited with {process.ExitCode}:\n{output}{errors.Result}");
+    }
+
+    /// <summary>
+    /// Serves the consumer <paramref name="dll"/> to a QEMU guest as <paramref name="qemuDevice"/>
+    /// while the guest runs <paramref name="script"/>; returns the guest's exit code and console.
+    /// The consumer must stop once its stdin closes.
+    /// </summary>
+    private (int ExitCode, string Output) ServeToGuest(string dll, string qemuDevice, string script)
+    {
+        var socket = Path.Combine(_directory, Path.GetFileNameWithoutExtension(dll) + ".sock");
+        using var device = Start(dll, socket);
+        try
+        {
+            return QemuGuest.Run(script, ["-chardev", $"socket,id=dev0,path={socket}", "-device", $"{qemuDevice},chardev=dev0"]);
+        }
+        finally
+        {
+            device.StandardInput.Close();
+            Assert.True(device.WaitForExit(20_000), $"{Path.GetFileName(dll)} did not stop when its stdin closed");
+        }
     }
 
     /// <summary>Starts the consumer on <paramref name="socket"/> (it serves until its stdin closes) and waits for the socket.</summary>
