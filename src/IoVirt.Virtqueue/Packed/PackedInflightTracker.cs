@@ -15,14 +15,18 @@ namespace IoVirt.Virtqueue.Packed;
 /// from these copies. Completions are pending until their batch is published, and each records
 /// where its batch's first used element goes, so recovery can tell a published batch (done) from
 /// one that never reached the driver (still in flight), at any point of the publication: none is
-/// lost, none completes twice. Everything read back from the area is bounds-checked.
+/// lost, none completes twice. The header records where the driver's next chain starts together
+/// with the pop counter of the chain before it, in one store: a chain whose pop the header does
+/// not cover yet is still offered by the ring, and recovery leaves it there instead of
+/// resubmitting it too. Recovery itself may be cut short and run again. Everything read back from
+/// the area is bounds-checked.
 /// </summary>
 public sealed unsafe class PackedInflightTracker : InflightTracker
 {
     /// <summary>Bytes of the header before the nodes: the ring positions.</summary>
     public const int HeaderSize = 32;
 
-    private const ushort CurrentVersion = 2;
+    private const ushort CurrentVersion = 3;
     private const byte Free = 0;
     private const byte InFlight = 1;
     private const byte Completed = 2;
@@ -54,7 +58,8 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         {
             _newArea = true;
             _header->DescriptorCount = (ushort)queueSize;
-            _header->NextAvail = _header->Used = PackedPosition(0, true);
+            _header->Used = PackedPosition(0, true);
+            _header->Popped = PoppedRecord(0, true, 0);
             _header->Version = CurrentVersion;
         }
 
@@ -71,7 +76,7 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
     /// <summary>Records <paramref name="position"/> as where the ring stands, in an area that records nothing yet.</summary>
     internal void Adopt(QueuePosition position)
     {
-        Volatile.Write(ref _header->NextAvail, PackedPosition(position.NextAvail, position.AvailWrap));
+        Volatile.Write(ref _header->Popped, PoppedRecord(position.NextAvail, position.AvailWrap, _counter));
         Volatile.Write(ref _header->Used, PackedPosition(position.NextUsed, position.UsedWrap));
     }
 
@@ -113,18 +118,21 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         entry.Counter = ++_counter;
         _headOfId[id] = head;
         _lastPopped = head;
-        // The state is written last, so a crash never leaves an in-flight head without its copies.
+        // The state after the copies, so a crash never leaves an in-flight head without them; the
+        // header after the state: until it covers this counter, recovery leaves the chain to the ring.
         Volatile.Write(ref entry.State, InFlight);
-        Volatile.Write(ref _header->NextAvail, PackedPosition(nextAvail, nextAvailWrap));
+        Volatile.Write(ref _header->Popped, PoppedRecord(nextAvail, nextAvailWrap, _counter));
         return true;
     }
 
     /// <summary>Forgets the chain popped last (the device put it back).</summary>
     internal void Unpopped(ushort nextAvail, bool nextAvailWrap)
     {
+        // The header first: from then on the chain's counter is beyond it, so a crash before the
+        // state is freed leaves the chain to the ring, as after it.
+        Volatile.Write(ref _header->Popped, PoppedRecord(nextAvail, nextAvailWrap, --_counter));
         Volatile.Write(ref _nodes[_lastPopped].State, Free);
         Release(_lastPopped);
-        Volatile.Write(ref _header->NextAvail, PackedPosition(nextAvail, nextAvailWrap));
     }
 
     /// <summary>Records a completion, still pending until its batch (which starts at the header's used position) is published.</summary>
@@ -161,19 +169,21 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
     internal (ushort NextAvail, bool AvailWrap, ushort NextUsed, bool UsedWrap) Recover(PackedDesc* ring, List<ResubmittedChain> resubmit)
     {
         var (used, usedWrap) = Unpack(_header->Used);
-        var (avail, availWrap) = Unpack(_header->NextAvail);
+        var (avail, availWrap, recorded) = UnpackPopped(_header->Popped);
         if (used >= _size || avail >= _size)
         {
             used = avail = 0;
             usedWrap = availWrap = true;
         }
 
+        // A chain popped beyond the header's counter is still offered by the ring: it is not ours.
         var claimed = new bool[_size];
         for (var i = 0; i < _size; i++)
         {
-            if (_nodes[i].State is not (InFlight or Completed) || !TryClaim((ushort)i, claimed))
+            ref var node = ref _nodes[i];
+            if (node.State is not (InFlight or Completed) || (node.State == InFlight && node.Counter > recorded) || !TryClaim((ushort)i, claimed))
             {
-                _nodes[i].State = Free;
+                node.State = Free;
             }
         }
 
@@ -190,6 +200,9 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
             }
         }
 
+        // The used position before the published batch's chains are freed: cut short after this,
+        // recovery runs again to the same outcome (the header already past the batch says it was published).
+        _header->Used = PackedPosition(used, usedWrap);
         var order = new List<(ulong Counter, ushort Head)>();
         for (var i = 0; i < _size; i++)
         {
@@ -206,11 +219,10 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
             }
         }
 
-        _header->Used = PackedPosition(used, usedWrap);
         ClearHeldSlots(ring, used, usedWrap, avail, availWrap);
         FreeAllBut(claimed);
         order.Sort();
-        _counter = order.Count == 0 ? 0 : order[^1].Counter;
+        _counter = recorded;
         resubmit.Clear();
         var place = 0;
         foreach (var (_, chainHead) in order)
@@ -343,6 +355,15 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
 
     private static ushort PackedPosition(ushort index, bool wrap) => (ushort)(index | (wrap ? 0x8000 : 0));
 
+    /// <summary>The next available position (low 16 bits) and the counter of the chain popped last before it, as one word.</summary>
+    private static ulong PoppedRecord(ushort index, bool wrap, ulong counter) => (counter << 16) | PackedPosition(index, wrap);
+
+    private static (ushort Index, bool Wrap, ulong Counter) UnpackPopped(ulong record)
+    {
+        var (index, wrap) = Unpack(unchecked((ushort)record));
+        return (index, wrap, record >> 16);
+    }
+
     private static (ushort Index, bool Wrap) Unpack(ushort position) => ((ushort)(position & 0x7fff), (position & 0x8000) != 0);
 
     [StructLayout(LayoutKind.Sequential, Size = HeaderSize)]
@@ -351,8 +372,11 @@ public sealed unsafe class PackedInflightTracker : InflightTracker
         public ulong Features;
         public ushort Version;
         public ushort DescriptorCount;
-        public ushort NextAvail;
+        public ushort Reserved;
         public ushort Used;
+
+        /// <summary><see cref="PoppedRecord"/>: written in one store, so position and counter always agree.</summary>
+        public ulong Popped;
     }
 
     /// <summary>One descriptor's place in the pool; a chain's head node also describes the chain.</summary>

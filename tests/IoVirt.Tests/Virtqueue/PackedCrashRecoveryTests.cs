@@ -217,6 +217,80 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
         Assert.Equal(QueueError.OutstandingExceedsRing, h.Device.Fault);
     }
 
+    /// <summary>
+    /// Died popping a chain: its entry was written, the header's record of the pop was not. The
+    /// ring still offers that chain, so the successor takes it from the ring and does not resubmit
+    /// it as well (it did both once, and the driver saw the chain complete twice).
+    /// </summary>
+    [Fact]
+    public void A_chain_whose_pop_the_header_does_not_record_is_taken_from_the_ring_once()
+    {
+        using var h = QueueHarness.Create(packed: true, Size, indirect: false);
+        h.Device.TrackInflight(new PackedInflightTracker(_area, Size), recover: false);
+        var ids = AddAndPop(h, 1).Select(head => head.Id).ToList();
+        var headerBefore = Snapshot()[..PackedInflightTracker.HeaderSize];
+        Assert.True(h.Driver.TryAdd([new(h.DataBase + 512, 512, true)], false, out var last));
+        h.Driver.PublishAvail();
+        Assert.True(h.Device.TryPop(out _));
+        ids.Add(last);
+        headerBefore.CopyTo(Area);
+
+        AssertEachCompletesOnce(h, Successor(h, expectedResubmissions: 1), ids);
+    }
+
+    /// <summary>
+    /// Died putting a chain back (the device could not take it now): the header went back to it,
+    /// the entry was not freed yet. The chain is the ring's again, taken from there once.
+    /// </summary>
+    [Fact]
+    public void A_chain_put_back_by_a_back_end_that_died_doing_so_is_taken_from_the_ring_once()
+    {
+        using var h = QueueHarness.Create(packed: true, Size, indirect: false);
+        h.Device.TrackInflight(new PackedInflightTracker(_area, Size), recover: false);
+        var ids = AddAndPop(h, 2).Select(head => head.Id).ToList();
+        var entriesBefore = Snapshot();
+        h.Device.UndoLastPop();
+        entriesBefore.AsSpan(PackedInflightTracker.HeaderSize).CopyTo(Area[PackedInflightTracker.HeaderSize..]);
+
+        AssertEachCompletesOnce(h, Successor(h, expectedResubmissions: 1), ids);
+    }
+
+    /// <summary>
+    /// A successor dies recovering, after it recorded the used position past a batch that had
+    /// reached the driver and before it freed the batch's entries. Its own successor comes to the
+    /// same outcome: nothing resubmitted, the ring goes on.
+    /// </summary>
+    [Fact]
+    public void A_recovery_cut_short_recovers_again_to_the_same_outcome()
+    {
+        using var h = QueueHarness.Create(packed: true, Size, indirect: false);
+        h.Device.TrackInflight(new PackedInflightTracker(_area, Size), recover: false);
+        var ids = CompleteUnpublished(h, 3);
+        var areaBeforePublish = Snapshot();
+        h.Device.PublishUsed();
+        Assert.Equal(ids, h.TakeUsedIds());
+        areaBeforePublish.CopyTo(Area);
+
+        Successor(h, expectedResubmissions: 0);
+        areaBeforePublish.AsSpan(PackedInflightTracker.HeaderSize).CopyTo(Area[PackedInflightTracker.HeaderSize..]);
+
+        AssertServesOneMore(h, Successor(h, expectedResubmissions: 0));
+    }
+
+    /// <summary>Runs <paramref name="next"/> until each of <paramref name="ids"/> came back to the driver, each once, then one more.</summary>
+    private static void AssertEachCompletesOnce(QueueHarness h, DeviceQueue next, List<ushort> ids)
+    {
+        while (next.TryPop(out var chain))
+        {
+            next.AddUsed(chain.Head, 512);
+        }
+
+        next.PublishUsed();
+        Assert.Equal(ids, h.TakeUsedIds());
+        Assert.Equal(QueueError.None, h.Driver.Fault);
+        AssertServesOneMore(h, next);
+    }
+
     private Span<byte> Area => new(_area, PackedInflightTracker.AreaSize(Size));
 
     private byte[] Snapshot() => Area.ToArray();
