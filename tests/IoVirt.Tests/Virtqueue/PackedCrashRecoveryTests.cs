@@ -128,13 +128,7 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
     public void A_published_batch_is_not_resubmitted_after_the_driver_reused_its_slots()
     {
         using var h = QueueHarness.Create(packed: true, Size, indirect: false);
-        h.Device.TrackInflight(new PackedInflightTracker(_area, Size), recover: false);
-        var ids = CompleteUnpublished(h, 3);
-        var areaBeforePublish = Snapshot();
-
-        h.Device.PublishUsed();
-        Assert.Equal(ids, h.TakeUsedIds());
-        areaBeforePublish.CopyTo(Area);
+        PublishBatchAndLoseItsRecord(h);
         var refill = new List<ushort>();
         for (var i = 0; i < Size; i++)
         {
@@ -264,17 +258,27 @@ public sealed unsafe class PackedCrashRecoveryTests : IDisposable
     public void A_recovery_cut_short_recovers_again_to_the_same_outcome()
     {
         using var h = QueueHarness.Create(packed: true, Size, indirect: false);
+        var areaBeforePublish = PublishBatchAndLoseItsRecord(h);
+
+        Successor(h, expectedResubmissions: 0);
+        areaBeforePublish.AsSpan(PackedInflightTracker.HeaderSize).CopyTo(Area[PackedInflightTracker.HeaderSize..]);
+
+        AssertServesOneMore(h, Successor(h, expectedResubmissions: 0));
+    }
+
+    /// <summary>
+    /// Completes a batch of three and publishes it, the driver takes it, then the area is put back
+    /// as before the publication (the back end died publishing); returns that area.
+    /// </summary>
+    private byte[] PublishBatchAndLoseItsRecord(QueueHarness h)
+    {
         h.Device.TrackInflight(new PackedInflightTracker(_area, Size), recover: false);
         var ids = CompleteUnpublished(h, 3);
         var areaBeforePublish = Snapshot();
         h.Device.PublishUsed();
         Assert.Equal(ids, h.TakeUsedIds());
         areaBeforePublish.CopyTo(Area);
-
-        Successor(h, expectedResubmissions: 0);
-        areaBeforePublish.AsSpan(PackedInflightTracker.HeaderSize).CopyTo(Area[PackedInflightTracker.HeaderSize..]);
-
-        AssertServesOneMore(h, Successor(h, expectedResubmissions: 0));
+        return areaBeforePublish;
     }
 
     /// <summary>Runs <paramref name="next"/> until each of <paramref name="ids"/> came back to the driver, each once, then one more.</summary>
