@@ -5,6 +5,8 @@
 # alternates every round), RUNS rounds per direction, each back end started afresh per run:
 #   A  front end txonly -> back end consumes   (DPDK: rxonly;  ours: --mode sink)
 #   B  back end produces -> front end rxonly   (DPDK: txonly;  ours: --mode source --frame-size 64)
+#   C  ping-pong: the front end forwards (io) what comes back after one first burst (--tx-first),
+#      the back end sends back what it gets            (DPDK: io;      ours: --mode echo)
 # The rate is read from the front end's cumulative counters, which testpmd prints every second:
 # each line is time-stamped as it arrives; the rate is the difference between the first sample
 # WARMUP seconds after traffic started and the first one RUNTIME seconds later, over the time
@@ -13,7 +15,8 @@
 #
 # Environment: RUNS (default 5), RUNTIME seconds measured per run (default 20), WARMUP seconds
 # (default 2), BACKEND_CPU / FRONTEND_CPU (defaults 1 and 0: each side on its own core),
-# BUSY_POLL for `iovirt net --busy-poll` in µs (default: its own default).
+# BUSY_POLL for `iovirt net --busy-poll` in µs (default: its own default), DIRECTIONS (default
+# "A B C").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +25,7 @@ runtime=${RUNTIME:-20}
 warmup=${WARMUP:-2}
 backend_cpu=${BACKEND_CPU:-1}
 frontend_cpu=${FRONTEND_CPU:-0}
+directions=${DIRECTIONS:-A B C}
 busy_poll=()
 [ -n "${BUSY_POLL:-}" ] && busy_poll=(--busy-poll "$BUSY_POLL")
 
@@ -50,10 +54,11 @@ trap cleanup EXIT
 # running without a terminal), nothing dropped from its rx rings when forwarding starts.
 testpmd() {
   local cpu=$1 name=$2 vdev=$3 mode=$4
+  shift 4
   # exec: started with &, the function runs in a subshell; this way $! is testpmd itself.
   exec taskset -c "$cpu" dpdk-testpmd --no-huge -m 256 --no-pci --file-prefix="$prefix-$name" \
     --lcores "0@$cpu,1@$cpu" --vdev "$vdev" -- --forward-mode="$mode" --burst=32 --txpkts=64 \
-    --stats-period=1 --total-num-mbufs=32768 --no-flush-rx
+    --stats-period=1 --total-num-mbufs=32768 --no-flush-rx "$@"
 }
 
 # Each line prefixed with the monotonic time it arrived.
@@ -87,16 +92,24 @@ stop() {
 run_once() {
   local direction=$1 target=$2 run=$3
   local socket="$work/$target.sock" tag="$direction-$target-$run"
-  local backend_mode frontend_mode counter backend
-  if [ "$direction" = A ]; then frontend_mode=txonly; counter=TX; else frontend_mode=rxonly; counter=RX; fi
+  local backend_mode frontend_mode counter backend frontend_first=()
+  case $direction in
+    A) frontend_mode=txonly; counter=TX ;;
+    B) frontend_mode=rxonly; counter=RX ;;
+    C) frontend_mode=io; counter=RX; frontend_first=(--tx-first) ;;
+  esac
   rm -f "$socket"
   if [ "$target" = dpdk ]; then
-    [ "$direction" = A ] && backend_mode=rxonly || backend_mode=txonly
+    case $direction in A) backend_mode=rxonly ;; B) backend_mode=txonly ;; C) backend_mode=io ;; esac
     testpmd "$backend_cpu" "be-$tag" "net_vhost0,iface=$socket,queues=1" "$backend_mode" \
       </dev/null >"$work/be-$tag.log" 2>&1 &
     backend=$!
   else
-    [ "$direction" = A ] && backend_mode=(--mode sink) || backend_mode=(--mode source --frame-size 64)
+    case $direction in
+      A) backend_mode=(--mode sink) ;;
+      B) backend_mode=(--mode source --frame-size 64) ;;
+      C) backend_mode=(--mode echo) ;;
+    esac
     taskset -c "$backend_cpu" "${iovirt[@]}" net --socket "$socket" "${backend_mode[@]}" "${busy_poll[@]}" \
       >"$work/be-$tag.json" 2>"$work/be-$tag.log" &
     backend=$!
@@ -110,7 +123,7 @@ run_once() {
     for _ in $(seq 200); do grep -q "listening on" "$work/be-$tag.log" && break; sleep 0.05; done
   fi
 
-  testpmd "$frontend_cpu" "fe-$tag" "net_virtio_user0,path=$socket,queues=1,queue_size=256" "$frontend_mode" \
+  testpmd "$frontend_cpu" "fe-$tag" "net_virtio_user0,path=$socket,queues=1,queue_size=256" "$frontend_mode" "${frontend_first[@]}" \
     </dev/null > >(stamp >"$work/fe-$tag.log") 2>"$work/fe-$tag.err" &
   local frontend=$!
   pids+=("$frontend")
@@ -156,7 +169,7 @@ PY
 results="$work/results.tsv"
 : >"$results"
 echo "64-byte frames, front end on CPU $frontend_cpu, back end on CPU $backend_cpu, $runs runs of ${runtime} s after ${warmup} s"
-for direction in A B; do
+for direction in $directions; do
   for run in $(seq "$runs"); do
     order=(dpdk ours)
     ((run % 2 == 0)) && order=(ours dpdk)
@@ -164,13 +177,14 @@ for direction in A B; do
   done
 done
 
-python3 - "$results" "$runs" "$runtime" <<'PY'
+python3 - "$results" "$runs" "$runtime" $directions <<'PY'
 import statistics, sys
 rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
 print(f"\nvirtio-net back ends, 64-byte frames, {sys.argv[2]} interleaved runs of {sys.argv[3]} s each (Mpps, median [min-max])")
 print(f"{'direction':<44}{'DPDK net_vhost':>24}{'iovirt net':>24}{'ours/DPDK':>11}{'CPU ns/packet DPDK':>20}{'ours':>8}")
-names = {"A": "A: front end txonly -> back end consumes", "B": "B: back end produces -> front end rxonly"}
-for d in ("A", "B"):
+names = {"A": "A: front end txonly -> back end consumes", "B": "B: back end produces -> front end rxonly",
+         "C": "C: ping-pong, one burst bounced (io / echo)"}
+for d in sys.argv[4:]:
     r = {t: [float(x[2]) / 1e6 for x in rows if x[0] == d and x[1] == t] for t in ("dpdk", "ours")}
     c = {t: statistics.median(float(x[3]) for x in rows if x[0] == d and x[1] == t) for t in ("dpdk", "ours")}
     fmt = lambda v: f"{statistics.median(v):.2f} [{min(v):.2f}-{max(v):.2f}]"

@@ -32,6 +32,13 @@ public interface INetPort : IDisposable
     /// <summary>The device was reset (its front end went away): packets held for the guest are dropped, so the next front end never sees them.</summary>
     void Reset();
 
-    /// <summary>A descriptor that becomes readable (edge) when <see cref="Receive"/> has packets for <paramref name="pair"/>; -1 when guest kicks are wake-up enough.</summary>
+    /// <summary>A descriptor that becomes readable (edge) when <see cref="Receive"/> has packets for <paramref name="pair"/>; -1 when guest kicks (and <see cref="HasPacketsFromSameThread"/>) are wake-up enough.</summary>
     int ReceiveEventSource(int pair);
+
+    /// <summary>
+    /// Whether <see cref="Receive"/> has packets for <paramref name="pair"/> that this pair's own
+    /// thread put there (by <see cref="Transmit"/>), which no descriptor announces: the device
+    /// receives them before its thread sleeps. Only that thread asks.
+    /// </summary>
+    bool HasPacketsFromSameThread(int pair) => false;
 }

@@ -173,6 +173,10 @@ public sealed class NetDevice : VirtioDeviceModel, IDisposable
     /// <summary>Receive queues keep the guest's buffers until the port has packets.</summary>
     public override bool WaitsForEventSource(int queueIndex) => queueIndex < ControlQueue && queueIndex % 2 == 0;
 
+    /// <summary>A receive queue whose port holds packets its own transmit queue (same worker) put there, and that has buffers for them.</summary>
+    public override bool HasUnannouncedWork(int queueIndex) =>
+        queueIndex < ControlQueue && queueIndex % 2 == 0 && !_receivers[queueIndex / 2].WaitsForBuffers && _port.HasPacketsFromSameThread(queueIndex / 2);
+
     public override void ProcessQueue(int queueIndex, DeviceQueue queue)
     {
         if (queueIndex == ControlQueue)
@@ -199,6 +203,14 @@ public sealed class NetDevice : VirtioDeviceModel, IDisposable
     /// <summary>On the first pair's worker: sends the announcement asked for since the last call, if any.</summary>
     private void SendPendingAnnouncement()
     {
+        // Called for every transmit burst: a plain read first, the eventfd (a system call) only
+        // when there is something to send. Its epoll watch is edge-triggered, so a count left
+        // unread never wakes the worker again; the next request's write does.
+        if (Volatile.Read(ref _pendingAnnouncement) == 0)
+        {
+            return;
+        }
+
         _announce.TryConsume();
         var pending = Interlocked.Exchange(ref _pendingAnnouncement, 0);
         if (pending == 0)

@@ -44,11 +44,17 @@ internal sealed unsafe class NetReceiver
     /// <summary>The guest's header: 12 bytes, or 10 for a legacy driver without MRG_RXBUF.</summary>
     public int HeaderSize { get; set; } = VirtioNetHdr.Size;
 
+    /// <summary>The last <see cref="Process"/> stopped with a packet for which the guest had too few buffers (a kick will bring more).</summary>
+    public bool WaitsForBuffers { get; private set; }
+
     public void Process(DeviceQueue queue)
     {
-        for (var n = 0; n < NetDevice.Burst && (_length != 0 || Fetch()) && Deliver(queue); n++)
+        var delivered = true;
+        for (var n = 0; n < NetDevice.Burst && (_length != 0 || Fetch()) && (delivered = Deliver(queue)); n++)
         {
         }
+
+        WaitsForBuffers = !delivered;
     }
 
     /// <summary>The ring stops: chains held for an unfinished packet go back empty and the packet is dropped.</summary>
@@ -63,6 +69,7 @@ internal sealed unsafe class NetReceiver
     /// <summary>Forgets everything (device reset): the rings are gone, so held chains are not completed.</summary>
     public void Reset()
     {
+        WaitsForBuffers = false;
         _heldCount = 0;
         _length = 0;
         _delivered = 0;

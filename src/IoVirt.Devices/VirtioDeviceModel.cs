@@ -72,6 +72,16 @@ public abstract class VirtioDeviceModel
     public virtual bool WaitsForEventSource(int queueIndex) => false;
 
     /// <summary>
+    /// Asked, on the queue's worker, before that worker sleeps: true when the queue has work no
+    /// descriptor will announce, so the worker runs it instead of sleeping. For work the worker
+    /// itself made (a port that loops transmitted packets back to the receive queue of the same
+    /// worker), this replaces an eventfd write per burst, and the two rings run as one polling
+    /// loop. It must say false when the queue cannot take the work now (no buffers), or the
+    /// worker would spin.
+    /// </summary>
+    public virtual bool HasUnannouncedWork(int queueIndex) => false;
+
+    /// <summary>
     /// The ring is stopping (GET_VRING_BASE, RESET_OWNER, a device reset): finish the work in
     /// flight on it and <see cref="DeviceQueue.AddUsed"/> it, so the position the front end gets
     /// covers every request the device took. The server publishes. The default, for devices that

@@ -132,7 +132,7 @@ internal sealed class QueueWorker : IDisposable
                 }
 
                 worked = RunPendingRings();
-                timeout = AnyPending() ? 0 : -1;
+                timeout = AnyPending() || AnyUnannouncedWork() ? 0 : -1;
             }
 
             if (worked && timeout < 0 && _busyPoll > TimeSpan.Zero)
@@ -178,7 +178,7 @@ internal sealed class QueueWorker : IDisposable
                         leftPending |= AskForNotifications(ring);
                     }
 
-                    return leftPending;
+                    return leftPending | AnyUnannouncedWork();
                 }
             }
         }
@@ -228,6 +228,22 @@ internal sealed class QueueWorker : IDisposable
         }
 
         return false;
+    }
+
+    /// <summary>Before sleeping: marks pending the running rings whose device has work no descriptor will announce; true when there is any.</summary>
+    private bool AnyUnannouncedWork()
+    {
+        var any = false;
+        foreach (var ring in _rings)
+        {
+            if (ring.IsRunning && ring.Enabled && _host.Device.HasUnannouncedWork(ring.Index))
+            {
+                ring.Pending = true;
+                any = true;
+            }
+        }
+
+        return any;
     }
 
     /// <summary>Processes one ring until it stays empty or its turn is over; true when it did any work.</summary>

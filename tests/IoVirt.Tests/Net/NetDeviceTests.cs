@@ -117,6 +117,34 @@ public class NetDeviceTests
         Assert.Equal(frame, packet[VirtioNetHdr.Size..]);
     }
 
+    /// <summary>
+    /// The echo wakes no eventfd: the worker asks the port before it sleeps. With no receive
+    /// buffer for the frame it must sleep all the same (asking again and again would spin a
+    /// core), and the guest's next buffers bring the frame.
+    /// </summary>
+    [Fact]
+    public void An_echoed_frame_with_no_buffer_to_go_to_leaves_the_worker_asleep_until_buffers_come()
+    {
+        var port = new AskCountingPort(new EchoPort(1, 1518));
+        using var bed = new NetBed(port);
+        // Three frames: the device holds the first as it waits for a buffer, the port the others.
+        var frames = Enumerable.Range(0, 3).Select(i => Frame(DeviceMac, DeviceMac, 60, seed: (byte)i)).ToArray();
+        foreach (var frame in frames)
+        {
+            bed.Driver.Send(Header(), frame);
+            Assert.True(bed.Driver.WaitTransmitted());
+        }
+
+        Thread.Sleep(300);
+        Assert.InRange(port.AnsweredYes, 1, 6);
+
+        bed.Driver.PostReceiveBuffers(3);
+        foreach (var frame in frames)
+        {
+            Assert.Equal(frame, bed.Driver.Receive(out _)![VirtioNetHdr.Size..]);
+        }
+    }
+
     [Fact]
     public void A_frame_waits_for_more_buffers_when_the_guest_ran_out_in_the_middle_of_it()
     {
@@ -315,5 +343,44 @@ public class NetDeviceTests
 
         Assert.Null(bed.Driver.Receive(out _, timeoutMs: 100));
         Assert.Equal(32, bed.Device.Totals.RxFrames);
+    }
+
+    /// <summary>An echo that counts how often the device was told, before its worker slept, that packets wait.</summary>
+    private sealed class AskCountingPort(EchoPort echo) : INetPort
+    {
+        private int _answeredYes;
+
+        public int AnsweredYes => Volatile.Read(ref _answeredYes);
+
+        public string Description => echo.Description;
+
+        public NetOffloads TransmitOffloads => echo.TransmitOffloads;
+
+        public NetOffloads ReceiveOffloads => echo.ReceiveOffloads;
+
+        public void AcceptOffloads(NetOffloads offloads) => echo.AcceptOffloads(offloads);
+
+        public bool Transmit(int pair, ReadOnlySpan<byte> packet) => echo.Transmit(pair, packet);
+
+        public void TransmitBurstDone(int pair) => echo.TransmitBurstDone(pair);
+
+        public int Receive(int pair, Span<byte> destination) => echo.Receive(pair, destination);
+
+        public void Reset() => echo.Reset();
+
+        public int ReceiveEventSource(int pair) => echo.ReceiveEventSource(pair);
+
+        public bool HasPacketsFromSameThread(int pair)
+        {
+            var waiting = echo.HasPacketsFromSameThread(pair);
+            if (waiting)
+            {
+                Interlocked.Increment(ref _answeredYes);
+            }
+
+            return waiting;
+        }
+
+        public void Dispose() => echo.Dispose();
     }
 }
