@@ -5,14 +5,20 @@ namespace IoVirt.Arbitration;
 /// cost/reservation, P by cost/weight, L by cost/limit. A dispatch first serves the tenant with
 /// the smallest R that is due (R ≤ now); failing that, the tenant with the smallest P among
 /// those under their limit (L ≤ now). A tenant therefore gets its reservation plus a weighted
-/// share of what the reservations leave, never more than its limit, and an idle tenant returns
-/// without banked or lost credit. One thread; allocation-free once queues have grown; O(tenants)
+/// share of what the reservations leave, never more than its limit. An idle tenant returns with
+/// nothing lost and, by default, nothing banked. With an <c>idleCredit</c>, a proportional tag may
+/// start behind the virtual time by up to that much of the tenant's own cost, where its last tag
+/// is that far behind: one that used less than its share lately gets that burst before a
+/// backlogged tenant's next request (a bounded lag, as EEVDF keeps a sleeper's), and between two
+/// requests of a backlogged tenant gets no more than its share of one of them, plus the credit,
+/// plus one request of its own. One thread; allocation-free once queues have grown; O(tenants)
 /// per dispatch. Time is the caller's: each call says what time it is, in nanoseconds on one
 /// monotonic scale.
 /// </summary>
-public sealed class MClockScheduler(double capacity)
+public sealed class MClockScheduler(double capacity, double idleCredit = 0)
 {
     private readonly List<TenantQueue?> _tenants = [];
+    private readonly double _idleCredit = idleCredit >= 0 && !double.IsInfinity(idleCredit) ? idleCredit : throw new ArgumentOutOfRangeException(nameof(idleCredit));
     private double _virtualTime;
 
     /// <summary>Cost units per second the device completes (calibrated); reservations must fit in it.</summary>
@@ -81,7 +87,7 @@ public sealed class MClockScheduler(double capacity)
         var queue = Tenant(tenant);
         if (queue.Add(cost, token, now))
         {
-            queue.TagHead(continued ? double.NegativeInfinity : _virtualTime);
+            queue.TagHead(continued ? double.NegativeInfinity : Floor(queue));
         }
 
         Queued++;
@@ -101,7 +107,7 @@ public sealed class MClockScheduler(double capacity)
         if (removed > 0 && queue.Count > 0 && queue.Head.Token != head)
         {
             // A new head: tag it as a request reaching the head after its predecessor was served would be.
-            queue.TagHead(_virtualTime);
+            queue.TagHead(Floor(queue));
         }
 
         Queued -= removed;
@@ -209,7 +215,7 @@ public sealed class MClockScheduler(double capacity)
 
         if (queue.Count > 0)
         {
-            queue.TagHead(_virtualTime);
+            queue.TagHead(Floor(queue));
         }
     }
 
@@ -232,11 +238,14 @@ public sealed class MClockScheduler(double capacity)
         Queued--;
         if (chosen.Count > 0)
         {
-            chosen.TagHead(_virtualTime);
+            chosen.TagHead(Floor(chosen));
         }
 
         return new Dispatch(index, token, cost, phase, enqueuedAt, limitedUntil);
     }
+
+    /// <summary>How early <paramref name="queue"/>'s proportional tag may start: the virtual time, less the idle credit in the tenant's own terms.</summary>
+    private double Floor(TenantQueue queue) => _virtualTime - (_idleCredit * 1e9 / queue.Spec.Weight);
 
     private TenantQueue Tenant(int tenant) =>
         (uint)tenant < (uint)_tenants.Count && _tenants[tenant] is { } queue ? queue : throw new ArgumentOutOfRangeException(nameof(tenant), tenant, "No such tenant.");
