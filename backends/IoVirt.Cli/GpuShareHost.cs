@@ -21,6 +21,13 @@ internal static class GpuShareHost
     /// <summary>SIGUSR1 on Linux, which <see cref="PosixSignal"/> has no name for.</summary>
     private const PosixSignal SigUsr1 = (PosixSignal)10;
 
+    /// <summary>
+    /// A frame's time at 60 Hz: a guest that used less than its share since its last frame may
+    /// draw up to this much of its next one before a busy guest's next turn, so a flooder costs
+    /// it one submission's wait, not a slice in the middle of its frame.
+    /// </summary>
+    private static readonly TimeSpan IdleCredit = TimeSpan.FromMilliseconds(16);
+
     public static int Run(IReadOnlyList<string> sockets, IReadOnlyList<TenantSpec> shares, IReadOnlyList<string> childArguments, DaemonTelemetry telemetry)
     {
         using var logging = LoggerFactory.Create(builder => DaemonHost.ConfigureLogging(builder, telemetry.Logging));
@@ -60,7 +67,7 @@ internal static class GpuShareHost
             log.LogInformation("serving {Path} from process {Pid}", sockets[i], child.Process.Id);
         }
 
-        using var arbiter = new GpuTimeArbiter(guests, TimeProvider.System, metrics, log);
+        using var arbiter = new GpuTimeArbiter(guests, TimeProvider.System, metrics, log, IdleCredit);
         var stopped = false;
         void Stopping(PosixSignalContext context)
         {

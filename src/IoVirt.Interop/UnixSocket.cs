@@ -382,7 +382,7 @@ public sealed unsafe partial class UnixSocket : IDisposable
     {
         try
         {
-            var events = (ushort)PollAlone(POLLRDHUP, timeoutMs, out var ready, out _);
+            var events = (ushort)PollAlone(POLLRDHUP, timeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs), out var ready, out _);
             return ready > 0 && (events & ((ushort)POLLRDHUP | (ushort)POLLHUP | (ushort)POLLERR | (ushort)POLLNVAL)) != 0;
         }
         catch (ObjectDisposedException)
@@ -395,13 +395,20 @@ public sealed unsafe partial class UnixSocket : IDisposable
     /// Waits up to <paramref name="timeoutMs"/> for something to read (or the peer's close, or an
     /// error, which a read then reports); false when the time ran out first.
     /// </summary>
-    public bool WaitReadable(int timeoutMs)
+    public bool WaitReadable(int timeoutMs) =>
+        WaitReadable(timeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs));
+
+    /// <summary>
+    /// <see cref="WaitReadable(int)"/> to the microsecond (ppoll), for waits shorter than a
+    /// millisecond; <see cref="Timeout.InfiniteTimeSpan"/> waits for as long as it takes.
+    /// </summary>
+    public bool WaitReadable(TimeSpan timeout)
     {
         int ready, error;
         do
         {
             // A signal may cut the wait short (EINTR): wait again (the limit starts over; it is a safety net).
-            PollAlone(POLLIN, timeoutMs, out ready, out error);
+            PollAlone(POLLIN, timeout, out ready, out error);
         }
         while (ready < 0 && error == EINTR);
 
@@ -409,18 +416,20 @@ public sealed unsafe partial class UnixSocket : IDisposable
     }
 
     /// <summary>
-    /// poll() on this socket alone for <paramref name="events"/>, holding the handle so it cannot
-    /// be closed under the call; returns the events seen, with poll's result in
+    /// ppoll() on this socket alone for <paramref name="events"/>, holding the handle so it cannot
+    /// be closed under the call; returns the events seen, with ppoll's result in
     /// <paramref name="ready"/> and, when that is negative, errno in <paramref name="error"/>.
     /// </summary>
-    private short PollAlone(short events, int timeoutMs, out int ready, out int error)
+    private short PollAlone(short events, TimeSpan timeout, out int ready, out int error)
     {
         var referenced = false;
         try
         {
             _handle.DangerousAddRef(ref referenced);
             var entry = new Tmds.Linux.pollfd { fd = Fd, events = events };
-            ready = poll(&entry, 1, timeoutMs);
+            var ticks = Math.Max(timeout.Ticks, 0);
+            var limit = new timespec { tv_sec = ticks / TimeSpan.TicksPerSecond, tv_nsec = (long_t)(ticks % TimeSpan.TicksPerSecond * 100) };
+            ready = ppoll(&entry, 1, timeout == Timeout.InfiniteTimeSpan ? null : &limit, null);
             error = ready < 0 ? errno : 0;
             return entry.revents;
         }

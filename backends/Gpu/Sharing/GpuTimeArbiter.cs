@@ -28,13 +28,17 @@ public sealed class GpuTimeArbiter : IDisposable
     private readonly Thread _thread;
     private long _retryAt = long.MaxValue;
 
-    /// <summary>Takes over the guests' sockets; throws <see cref="AdmissionRefusedException"/> when their reservations exceed the GPU.</summary>
-    public GpuTimeArbiter(IReadOnlyList<GpuGuest> guests, TimeProvider time, TenantMetrics? metrics = null, ILogger? logger = null)
+    /// <summary>
+    /// Takes over the guests' sockets; throws <see cref="AdmissionRefusedException"/> when their
+    /// reservations exceed the GPU. <paramref name="idleCredit"/>: how much GPU time a guest back
+    /// from idle, below its share lately, may run before the busy ones' next turn (<see cref="GpuTurnTable"/>).
+    /// </summary>
+    public GpuTimeArbiter(IReadOnlyList<GpuGuest> guests, TimeProvider time, TenantMetrics? metrics = null, ILogger? logger = null, TimeSpan idleCredit = default)
     {
         ArgumentNullException.ThrowIfNull(guests);
         _clock = new NanosecondClock(time);
         _logger = logger ?? NullLogger.Instance;
-        _table = new GpuTurnTable(guests.Select(guest => (guest.Name, guest.Share)).ToList(), metrics);
+        _table = new GpuTurnTable(guests.Select(guest => (guest.Name, guest.Share)).ToList(), metrics, idleCredit);
         _guests = guests.Select(guest => new Connection(guest.Name, guest.Socket)).ToArray();
         for (var i = 0; i < _guests.Length; i++)
         {

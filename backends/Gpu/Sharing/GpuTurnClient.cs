@@ -14,8 +14,9 @@ namespace IoVirt.Backends.Gpu.Sharing;
 /// drawing a frame sends many). A guest idle for the linger gives the GPU back (Done); one whose
 /// next submission comes past the slice, or after the arbiter asked for the GPU back (Preempt,
 /// for a guest that was idle and wants it now), gives it back and asks again at once (Yield).
-/// The GPU is never taken away mid-submission: a guest coming back from idle waits for the
-/// holder's current submission, and a busy one for at most a slice plus one submission. If the
+/// A guest idle when the arbiter asks gives the GPU back at once (Done) rather than at the
+/// linger's end. The GPU is never taken away mid-submission: a guest coming back from idle waits
+/// for the holder's current submission, and a busy one for at most a slice plus one submission. If the
 /// arbiter goes, the guest is logged once and runs unarbitrated rather than hang.
 /// </summary>
 public sealed class GpuTurnClient : IGpuTurns, IDisposable
@@ -125,26 +126,41 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
         _socket.Dispose();
     }
 
+    /// <summary>
+    /// Gives a held turn back once the guest has sent nothing for the linger, or at once when the
+    /// arbiter asks for it meanwhile: nothing of this guest's is on the GPU then, and a guest
+    /// that waits should not wait for this one's bet on its next submission.
+    /// </summary>
     private void GiveBackIdleTurns()
     {
-        lock (_gate)
+        while (true)
         {
-            while (!_disposed)
+            TimeSpan left;
+            lock (_gate)
             {
-                if (_state != TurnState.Lingering)
+                while (!_disposed && _state != TurnState.Lingering)
                 {
                     Monitor.Wait(_gate);
-                    continue;
                 }
 
-                var left = _idleSince + _lingerTicks - Stopwatch.GetTimestamp();
-                if (left <= 0)
+                if (_disposed)
+                {
+                    return;
+                }
+
+                left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _idleSince + _lingerTicks);
+                if ((left <= TimeSpan.Zero || Preempted()) && _state == TurnState.Lingering)
                 {
                     GiveBack();
                     continue;
                 }
+            }
 
-                Monitor.Wait(_gate, (int)Math.Max(1, left * 1000 / Stopwatch.Frequency));
+            // Outside the lock, so the guest's next submission takes the turn on meanwhile; a
+            // Preempt or the linger's end, whichever comes first, wakes this.
+            if (left > TimeSpan.Zero)
+            {
+                _socket.WaitReadable(left);
             }
         }
     }

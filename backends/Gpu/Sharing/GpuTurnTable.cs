@@ -30,17 +30,31 @@ public sealed class GpuTurnTable
     /// <summary>What a turn is queued at, in nanoseconds, until it is settled at what it cost.</summary>
     private const double QueuedCost = 1;
 
-    private readonly MClockScheduler _scheduler = new(Capacity);
+    private readonly MClockScheduler _scheduler;
     private readonly Guest[] _guests;
     private readonly TenantMetrics? _metrics;
     private Dispatch _turn;
     private long _grantedAt;
     private bool _preempted;
 
-    /// <summary>Guests by index, in the order given; throws <see cref="AdmissionRefusedException"/> when their reservations exceed the GPU.</summary>
-    public GpuTurnTable(IReadOnlyList<(string Name, TenantSpec Share)> guests, TenantMetrics? metrics = null)
+    /// <summary>
+    /// The guest whose turn was ended after a Preempt, until the turn it made way for ends (-1:
+    /// none). Asking again meanwhile is no return from idle: it waits, rather than preempt the
+    /// guest it made way for, so two guests cannot bounce the GPU between them one submission at a time.
+    /// </summary>
+    private int _madeWay = -1;
+
+    /// <summary>
+    /// Guests by index, in the order given; throws <see cref="AdmissionRefusedException"/> when
+    /// their reservations exceed the GPU. A guest coming back from idle that used less than its
+    /// share lately may run up to <paramref name="idleCredit"/> of GPU time before the busy guests'
+    /// next turn (its frame drawn whole rather than cut by their slices); see <see cref="MClockScheduler"/>.
+    /// </summary>
+    public GpuTurnTable(IReadOnlyList<(string Name, TenantSpec Share)> guests, TenantMetrics? metrics = null, TimeSpan idleCredit = default)
     {
         ArgumentNullException.ThrowIfNull(guests);
+        ArgumentOutOfRangeException.ThrowIfLessThan(idleCredit, TimeSpan.Zero);
+        _scheduler = new MClockScheduler(Capacity, idleCredit.TotalNanoseconds);
         _metrics = metrics;
         _guests = new Guest[guests.Count];
         for (var i = 0; i < guests.Count; i++)
@@ -79,7 +93,7 @@ public sealed class GpuTurnTable
         {
             case GpuTurnKind.Request when !guest.Queued && Holder != index:
                 Enqueue(index, now, continued: false);
-                if (Holder < 0 || _preempted)
+                if (Holder < 0 || _preempted || index == _madeWay)
                 {
                     return GpuTurnVerdict.Noted;
                 }
@@ -173,6 +187,7 @@ public sealed class GpuTurnTable
             QueueWaitMicroseconds = totals.QueueWaitMicroseconds + waited,
         };
         _metrics?.Completed(guest.Name, 0, held, waited, (now - _turn.EnqueuedAt) / 1e3);
+        _madeWay = _preempted ? Holder : -1;
         Holder = -1;
     }
 

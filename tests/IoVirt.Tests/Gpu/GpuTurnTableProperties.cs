@@ -37,6 +37,7 @@ public class GpuTurnTableProperties
             var waiting = new bool[3];
             var dropped = new bool[3];
             var preempted = false;
+            var madeWay = -1;
             long now = 0;
             long turnsEnded = 0;
             foreach (var (guest, kindIndex, micros) in @case.Messages)
@@ -50,7 +51,7 @@ public class GpuTurnTableProperties
                 }
                 else if (kind == GpuTurnKind.Request && !waiting[guest] && holder != guest)
                 {
-                    var preempt = holder >= 0 && !preempted;
+                    var preempt = holder >= 0 && !preempted && guest != madeWay;
                     Assert.Equal(preempt ? GpuTurnVerdict.PreemptHolder : GpuTurnVerdict.Noted, verdict);
                     preempted |= preempt;
                     waiting[guest] = true;
@@ -58,6 +59,7 @@ public class GpuTurnTableProperties
                 else if (kind is GpuTurnKind.Done or GpuTurnKind.Yield && holder == guest)
                 {
                     Assert.Equal(GpuTurnVerdict.Noted, verdict);
+                    madeWay = preempted ? holder : -1;
                     holder = -1;
                     waiting[guest] = kind == GpuTurnKind.Yield;
                     turnsEnded++;
@@ -66,6 +68,7 @@ public class GpuTurnTableProperties
                 {
                     Assert.Equal(GpuTurnVerdict.Drop, verdict);
                     table.Drop(guest, now);
+                    madeWay = holder == guest ? (preempted ? holder : -1) : madeWay;
                     turnsEnded += holder == guest ? 1 : 0;
                     holder = holder == guest ? -1 : holder;
                     waiting[guest] = false;
