@@ -80,18 +80,19 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             using var flooder = new VirglGuest(sockets[1], 512);
             using var idle = new VirglGuest(sockets[2], 64);
 
-            // Solo and flooded rounds take turns, short ones (a third of a second each), so a
-            // slow spell of the machine falls on both alike; 400 frames of each make the p99 the
-            // fifth-slowest, not one stray frame.
+            // Solo and flooded rounds take turns, short ones (a fifth of a second each), so a
+            // slow spell of the machine falls on both alike; 1,200 frames of each, one every 10 ms
+            // (the light guest keeps a fifth of the GPU), make the p99 the twelfth-slowest, not
+            // one stray frame.
             var cpuBefore = CpuUseSnapshot.Take();
             var solo = new List<double>();
             var contended = new List<double>();
-            for (var round = 0; round < 40; round++)
+            for (var round = 0; round < 60; round++)
             {
-                solo.AddRange(Frames(light, 10));
+                solo.AddRange(Frames(light, 20));
                 using var flood = new Flood([() => flooder.Draw(1)]);
-                Thread.Sleep(200);
-                contended.AddRange(Frames(light, 10));
+                Thread.Sleep(50);
+                contended.AddRange(Frames(light, 20));
             }
 
             output.WriteLine($"busiest processes: {CpuUseSnapshot.Take().Busiest(cpuBefore)}");
@@ -99,12 +100,14 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             output.WriteLine($"light frame p50/p99 ms, solo {Percentile(solo, 0.5):F2}/{Percentile(solo, 0.99):F2}, flooded {Percentile(contended, 0.5):F2}/{Percentile(contended, 0.99):F2}; flooder submissions {flooder.Submissions}; slowest solo {string.Join(" ", solo.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}, flooded {string.Join(" ", contended.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}");
             Assert.True(flooder.Submissions > 100, "the flood did not run");
 
-            // The light guest's median is untouched, and its tail grows but stays bounded. Issue
-            // 14 asks for a p99 within 1.25x of solo; measured with rounds this short, it is 1.4x
-            // to 1.5x here (a frame that outlasts its 4 ms slice yields to the flooder), so the
-            // goal is open and this bound, 2x, guards against starvation, not the goal.
+            // The light guest's median is untouched and its tail grows a little: each of its
+            // frames waits for the flooder's submission running when it asks, whose own
+            // millisecond hiccups (llvmpipe on two shared cores) then add to the light one's.
+            // Issue 14 asks for a p99 within 1.25x of solo; ten runs of this measured 0.82x to
+            // 1.33x (median about 1.2x), so that goal is at the edge of this machine's noise and
+            // stays open; this bound, 1.5x, catches a frame cut by a slice or left to wait for one.
             Assert.InRange(Percentile(contended, 0.5) / Percentile(solo, 0.5), 0, 1.25);
-            Assert.InRange(Percentile(contended, 0.99) / Percentile(solo, 0.99), 0, 2);
+            Assert.InRange(Percentile(contended, 0.99) / Percentile(solo, 0.99), 0, 1.5);
         }
     }
 
@@ -198,7 +201,7 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
     private static double[] GpuMilliseconds(JsonElement report) =>
         report.GetProperty("guests").EnumerateArray().Select(guest => guest.GetProperty("gpuMilliseconds").GetDouble()).ToArray();
 
-    /// <summary><paramref name="count"/> frames of the light guest, one every 30 ms as a paced application draws; their times in ms.</summary>
+    /// <summary><paramref name="count"/> frames of the light guest, one every 10 ms as a paced application draws; their times in ms.</summary>
     private static double[] Frames(VirglGuest guest, int count)
     {
         var times = new double[count];
@@ -206,7 +209,7 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
         {
             var started = Stopwatch.GetTimestamp();
             times[i] = guest.Draw(10).TotalMilliseconds;
-            Thread.Sleep(TimeSpan.FromMilliseconds(30) - Stopwatch.GetElapsedTime(started) is { Ticks: > 0 } rest ? rest : TimeSpan.Zero);
+            Thread.Sleep(TimeSpan.FromMilliseconds(10) - Stopwatch.GetElapsedTime(started) is { Ticks: > 0 } rest ? rest : TimeSpan.Zero);
         }
 
         return times;

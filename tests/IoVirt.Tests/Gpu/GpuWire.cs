@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Gpu;
 using IoVirt.Abi.VhostUser;
@@ -20,20 +21,41 @@ internal static class GpuWire
 
     /// <summary>Sends one command from <paramref name="scratch"/> in guest memory and checks it is answered OK_NODATA.</summary>
     public static void Command<T>(GuestMemory memory, FrontendQueue queue, ulong scratch, T command, ReadOnlySpan<byte> trailer = default)
-        where T : unmanaged =>
-        Assert.Equal(VirtioGpuCtrlType.OkNoData, Answer(memory, queue, scratch, command, trailer));
+        where T : unmanaged
+    {
+        if (Answer(memory, queue, scratch, command, trailer) is var answer and not VirtioGpuCtrlType.OkNoData)
+        {
+            Assert.Fail($"{typeof(T).Name} was answered {answer}");
+        }
+    }
 
     /// <summary>Sends one command from <paramref name="scratch"/> in guest memory and returns the type of its header-only answer.</summary>
     public static VirtioGpuCtrlType Answer<T>(GuestMemory memory, FrontendQueue queue, ulong scratch, T command, ReadOnlySpan<byte> trailer = default)
         where T : unmanaged
     {
+        // Nothing here allocates (so no xunit Assert.Equal, whose comparers do): a guest drawing
+        // in a loop must not bring on the test host's garbage collections, whose pauses would
+        // land in the frame times measured beside it.
         var answer = scratch + 0x8000;
-        Assert.Equal(MemoryFault.None, memory.Write(scratch, [.. MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in command)), .. trailer]));
-        Assert.True(queue.Driver.TryAdd([new DriverBuffer(scratch, (uint)(Marshal.SizeOf<T>() + trailer.Length), false), new DriverBuffer(answer, 64, true)], false, out var id));
+        var size = (uint)Unsafe.SizeOf<T>();
+        if (memory.Write(scratch, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in command))) != MemoryFault.None || memory.Write(scratch + size, trailer) != MemoryFault.None)
+        {
+            Assert.Fail("the command does not fit the scratch area");
+        }
+
+        Assert.True(queue.Driver.TryAdd([new DriverBuffer(scratch, size + (uint)trailer.Length, false), new DriverBuffer(answer, 64, true)], false, out var id));
         queue.Submit();
-        Assert.True(queue.TryWaitUsed(out var used, out var written, 30_000), $"{typeof(T).Name} was not answered");
-        Assert.Equal((id, 24U), (used, written));
-        Assert.Equal(MemoryFault.None, memory.Read(answer, out VirtioGpuCtrlHeader header));
+        if (!queue.TryWaitUsed(out var used, out var written, 30_000))
+        {
+            Assert.Fail($"{typeof(T).Name} was not answered");
+        }
+
+        var read = memory.Read(answer, out VirtioGpuCtrlHeader header);
+        if (used != id || written != 24 || read != MemoryFault.None)
+        {
+            Assert.Fail($"{typeof(T).Name} was answered on id {used} (sent {id}) with {written} bytes (a header is 24)");
+        }
+
         return header.Type;
     }
 
