@@ -4,7 +4,6 @@ using IoVirt.Backends.Gpu.Sharing;
 using IoVirt.Interop;
 using IoVirt.Testing;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.Tests.Gpu;
 
@@ -91,11 +90,7 @@ public sealed class GpuTimeArbiterTests : IDisposable
         _guests.ForEach(guest => guest.Dispose());
     }
 
-    private void Send(int guest, GpuTurnKind kind, ulong value)
-    {
-        var message = new GpuTurnMessage(kind, value);
-        _guests[guest].Send(MemoryMarshal.AsBytes(new ReadOnlySpan<GpuTurnMessage>(in message)));
-    }
+    private void Send(int guest, GpuTurnKind kind, ulong value) => TurnWire.Send(_guests[guest], kind, value);
 
     private bool Granted(int guest, int timeoutMs = 5_000)
     {
@@ -109,14 +104,7 @@ public sealed class GpuTimeArbiterTests : IDisposable
     }
 
     /// <summary>The next message the arbiter sent <paramref name="guest"/>.</summary>
-    private GpuTurnKind Next(int guest)
-    {
-        Assert.True(_guests[guest].WaitReadable(5_000), "the arbiter sent nothing");
-        var buffer = new byte[GpuTurnMessage.Size];
-        Span<SafeFileHandle?> fds = default;
-        Assert.Equal(GpuTurnMessage.Size, _guests[guest].Receive(buffer, fds, out _));
-        return MemoryMarshal.Read<GpuTurnMessage>(buffer).Kind;
-    }
+    private GpuTurnKind Next(int guest) => TurnWire.Next(_guests[guest], "the arbiter sent nothing").Kind;
 
     /// <summary>The report once <paramref name="guest"/> has <paramref name="turns"/> turns (the arbiter's thread accounts a Done a moment after it is sent).</summary>
     private IReadOnlyDictionary<string, TenantTotals> WaitForTurns(string guest, long turns)

@@ -1,9 +1,7 @@
-using System.Runtime.InteropServices;
 using IoVirt.Backends.Gpu.Sharing;
 using IoVirt.Interop;
 using IoVirt.Testing;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.Tests.Gpu;
 
@@ -118,20 +116,12 @@ public sealed class GpuTurnClientTests : IDisposable
         return thread;
     }
 
-    private void Tell(GpuTurnKind kind)
-    {
-        var message = new GpuTurnMessage(kind, 0);
-        _arbiter.Send(MemoryMarshal.AsBytes(new ReadOnlySpan<GpuTurnMessage>(in message)));
-    }
+    private void Tell(GpuTurnKind kind) => TurnWire.Send(_arbiter, kind);
 
-    /// <summary>The next message the client sent, within five seconds.</summary>
+    /// <summary>The next message the client sent.</summary>
     private (GpuTurnKind Kind, ulong Value) Next()
     {
-        Assert.True(_arbiter.WaitReadable(5_000), "the guest sent nothing");
-        var buffer = new byte[GpuTurnMessage.Size];
-        Span<SafeFileHandle?> fds = default;
-        Assert.Equal(GpuTurnMessage.Size, _arbiter.Receive(buffer, fds, out _));
-        var message = MemoryMarshal.Read<GpuTurnMessage>(buffer);
+        var message = TurnWire.Next(_arbiter, "the guest sent nothing");
         return (message.Kind, message.Value);
     }
 }
