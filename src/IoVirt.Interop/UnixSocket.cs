@@ -382,7 +382,7 @@ public sealed unsafe partial class UnixSocket : IDisposable
     {
         try
         {
-            var events = (ushort)PollAlone(POLLRDHUP, timeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs), out var ready, out _);
+            var events = (ushort)PollAlone(POLLRDHUP, TimeSpan.FromMilliseconds(timeoutMs), out var ready, out _);
             return ready > 0 && (events & ((ushort)POLLRDHUP | (ushort)POLLHUP | (ushort)POLLERR | (ushort)POLLNVAL)) != 0;
         }
         catch (ObjectDisposedException)
@@ -395,12 +395,11 @@ public sealed unsafe partial class UnixSocket : IDisposable
     /// Waits up to <paramref name="timeoutMs"/> for something to read (or the peer's close, or an
     /// error, which a read then reports); false when the time ran out first.
     /// </summary>
-    public bool WaitReadable(int timeoutMs) =>
-        WaitReadable(timeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs));
+    public bool WaitReadable(int timeoutMs) => WaitReadable(TimeSpan.FromMilliseconds(timeoutMs));
 
     /// <summary>
     /// <see cref="WaitReadable(int)"/> to the microsecond (ppoll), for waits shorter than a
-    /// millisecond; <see cref="Timeout.InfiniteTimeSpan"/> waits for as long as it takes.
+    /// millisecond; a negative limit (<see cref="Timeout.InfiniteTimeSpan"/>) waits for as long as it takes.
     /// </summary>
     public bool WaitReadable(TimeSpan timeout)
     {
@@ -416,8 +415,9 @@ public sealed unsafe partial class UnixSocket : IDisposable
     }
 
     /// <summary>
-    /// ppoll() on this socket alone for <paramref name="events"/>, holding the handle so it cannot
-    /// be closed under the call; returns the events seen, with ppoll's result in
+    /// ppoll() on this socket alone for <paramref name="events"/> (a negative <paramref name="timeout"/>
+    /// without limit, as poll's), holding the handle so it cannot be closed under the call;
+    /// returns the events seen, with ppoll's result in
     /// <paramref name="ready"/> and, when that is negative, errno in <paramref name="error"/>.
     /// </summary>
     private short PollAlone(short events, TimeSpan timeout, out int ready, out int error)
@@ -427,9 +427,8 @@ public sealed unsafe partial class UnixSocket : IDisposable
         {
             _handle.DangerousAddRef(ref referenced);
             var entry = new Tmds.Linux.pollfd { fd = Fd, events = events };
-            var ticks = Math.Max(timeout.Ticks, 0);
-            var limit = new timespec { tv_sec = ticks / TimeSpan.TicksPerSecond, tv_nsec = (long_t)(ticks % TimeSpan.TicksPerSecond * 100) };
-            ready = ppoll(&entry, 1, timeout == Timeout.InfiniteTimeSpan ? null : &limit, null);
+            var limit = new timespec { tv_sec = timeout.Ticks / TimeSpan.TicksPerSecond, tv_nsec = (long_t)(timeout.Ticks % TimeSpan.TicksPerSecond * 100) };
+            ready = ppoll(&entry, 1, timeout < TimeSpan.Zero ? null : &limit, null);
             error = ready < 0 ? errno : 0;
             return entry.revents;
         }
