@@ -50,6 +50,11 @@ internal sealed unsafe class NetReceiver
     public void Process(DeviceQueue queue)
     {
         var delivered = true;
+        if (_length != 0 || Fetch())
+        {
+            queue.Prefetch(NetDevice.Burst);
+        }
+
         for (var n = 0; n < NetDevice.Burst && (_length != 0 || Fetch()) && (delivered = Deliver(queue)); n++)
         {
         }

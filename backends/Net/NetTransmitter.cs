@@ -24,6 +24,7 @@ internal sealed unsafe class NetTransmitter(INetPort port, int pair, NetCounters
     public void Process(DeviceQueue queue)
     {
         var sent = false;
+        queue.Prefetch(NetDevice.Burst);
         for (var n = 0; n < NetDevice.Burst && queue.TryPop(out var chain); n++)
         {
             var length = Gather(queue.Memory, ref chain, out var wellFormed);

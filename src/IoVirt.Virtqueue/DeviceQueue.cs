@@ -38,6 +38,18 @@ public abstract class DeviceQueue
     /// </summary>
     public abstract bool TryPop(out DescriptorChain chain);
 
+    /// <summary>
+    /// A hint before a burst of pops: reads the descriptors of up to <paramref name="chains"/>
+    /// available chains and prefetches the start of each one's buffers (see
+    /// <see cref="GuestMemory.Prefetch"/>), so that the burst waits for its cache misses at once
+    /// instead of one chain at a time. Pops nothing and validates nothing beyond what it needs to
+    /// stay in the ring: a bad index or address is skipped here and reported by the pop.
+    /// </summary>
+    public abstract void Prefetch(int chains);
+
+    /// <summary>How many buffers of one chain <see cref="Prefetch"/> looks at.</summary>
+    private protected const int PrefetchedBuffersPerChain = 2;
+
     /// <summary>Puts the chain popped last back, so the next pop returns it again (a throttled device defers it).</summary>
     public abstract void UndoLastPop();
 

@@ -196,6 +196,41 @@ public sealed unsafe class PackedQueue : DeviceQueue
         return true;
     }
 
+    public override void Prefetch(int chains)
+    {
+        if (IsBroken)
+        {
+            return;
+        }
+
+        // Slot by slot from the next available one, as far as the driver has made them
+        // available; each buffer's address is read only after its slot's flags (acquire).
+        var slot = _nextAvail;
+        var wrap = _availWrap;
+        var slots = Math.Min(Size, chains * PrefetchedBuffersPerChain);
+        for (var walked = 0; walked < slots && chains > 0; walked++)
+        {
+            var flags = ReadFlags(slot);
+            if (!IsAvailable(flags, wrap))
+            {
+                return;
+            }
+
+            if ((flags & (ushort)PackedDescFlags.Indirect) == 0)
+            {
+                var descriptor = _ring[slot];
+                Memory.Prefetch(descriptor.Addr, descriptor.Len);
+            }
+
+            if ((flags & (ushort)PackedDescFlags.Next) == 0)
+            {
+                chains--;
+            }
+
+            Advance(ref slot, ref wrap, 1);
+        }
+    }
+
     public override void UndoLastPop()
     {
         if (_inflight is not null && LastPopResubmitted)

@@ -123,21 +123,9 @@ public sealed unsafe class SplitQueue : DeviceQueue
             return true;
         }
 
-        if (_nextAvail == _knownAvail)
+        if (_nextAvail == _knownAvail && !ReadAvailIndex())
         {
-            // Acquire: the ring entries and descriptors the driver wrote before raising idx
-            // (it issues a write barrier first, §2.7.13.3) are visible to the reads that follow.
-            _knownAvail = LittleEndian.ToHost(Volatile.Read(ref *AvailIdx));
-            if (unchecked((ushort)(_knownAvail - _nextAvail)) > Size)
-            {
-                ReportFault(QueueError.AvailIndexJump);
-                return NoChain(out chain);
-            }
-
-            if (_knownAvail == _nextAvail)
-            {
-                return NoChain(out chain);
-            }
+            return NoChain(out chain);
         }
 
         var head = LittleEndian.ToHost(AvailRing[_nextAvail & _mask]);
@@ -156,6 +144,56 @@ public sealed unsafe class SplitQueue : DeviceQueue
 
         chain = new DescriptorChain(this, packed: false, (byte*)_descriptors, (uint)Size, head, (uint)Size, new ChainHead(head, 1));
         return true;
+    }
+
+    public override void Prefetch(int chains)
+    {
+        if (IsBroken || (_nextAvail == _knownAvail && !ReadAvailIndex()))
+        {
+            return;
+        }
+
+        var count = Math.Min(chains, unchecked((ushort)(_knownAvail - _nextAvail)));
+        for (var i = 0; i < count; i++)
+        {
+            // The first few buffers of each chain (a header and a packet, say); an indirect
+            // table is left to the walk.
+            var index = (uint)LittleEndian.ToHost(AvailRing[unchecked((ushort)(_nextAvail + i)) & _mask]);
+            for (var walked = 0; walked < PrefetchedBuffersPerChain && index < (uint)Size; walked++)
+            {
+                var descriptor = _descriptors[index];
+                if ((descriptor.Flags & VirtqDescFlags.Indirect) != 0)
+                {
+                    break;
+                }
+
+                Memory.Prefetch(descriptor.Addr, descriptor.Len);
+                if ((descriptor.Flags & VirtqDescFlags.Next) == 0)
+                {
+                    break;
+                }
+
+                index = descriptor.Next;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the driver's avail index; false when it brought no new chain or jumped by more than
+    /// the ring holds (a fault).
+    /// </summary>
+    private bool ReadAvailIndex()
+    {
+        // Acquire: the ring entries and descriptors the driver wrote before raising idx
+        // (it issues a write barrier first, §2.7.13.3) are visible to the reads that follow.
+        _knownAvail = LittleEndian.ToHost(Volatile.Read(ref *AvailIdx));
+        if (unchecked((ushort)(_knownAvail - _nextAvail)) > Size)
+        {
+            ReportFault(QueueError.AvailIndexJump);
+            return false;
+        }
+
+        return _knownAvail != _nextAvail;
     }
 
     public override void UndoLastPop()
