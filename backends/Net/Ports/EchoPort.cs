@@ -57,7 +57,7 @@ public sealed class EchoPort : INetPort
         destination.CopyTo(frame.Slice(6, 6));
         slot[..VirtioNetHdr.Size].Clear();
         fifo.Lengths[fifo.Tail] = packet.Length;
-        fifo.Tail = (fifo.Tail + 1) % fifo.Slots;
+        fifo.Tail = fifo.Tail + 1 == fifo.Slots ? 0 : fifo.Tail + 1;
         fifo.Count++;
         return true;
     }
@@ -76,8 +76,12 @@ public sealed class EchoPort : INetPort
 
         var length = fifo.Lengths[fifo.Head];
         fifo.Data.AsSpan(fifo.Head * fifo.SlotSize, length).CopyTo(destination);
-        fifo.Head = (fifo.Head + 1) % fifo.Slots;
         fifo.Count--;
+
+        // An emptied FIFO starts again at its first slot: a burst that goes out and comes back
+        // within one round then stays in the same few slots, warm in the cache, instead of
+        // walking through the whole megabyte.
+        fifo.Head = fifo.Count == 0 ? (fifo.Tail = 0) : fifo.Head + 1 == fifo.Slots ? 0 : fifo.Head + 1;
         return length;
     }
 
