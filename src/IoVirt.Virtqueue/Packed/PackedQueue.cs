@@ -216,7 +216,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
                 return;
             }
 
-            if ((flags & (ushort)PackedDescFlags.Indirect) == 0)
+            if ((flags & (ushort)(PackedDescFlags.Indirect | PackedDescFlags.Write)) == 0)
             {
                 var descriptor = _ring[slot];
                 Memory.Prefetch(descriptor.Addr, descriptor.Len);

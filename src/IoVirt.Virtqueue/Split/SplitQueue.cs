@@ -167,7 +167,11 @@ public sealed unsafe class SplitQueue : DeviceQueue
                     break;
                 }
 
-                Memory.Prefetch(descriptor.Addr, descriptor.Len);
+                if ((descriptor.Flags & VirtqDescFlags.Write) == 0)
+                {
+                    Memory.Prefetch(descriptor.Addr, descriptor.Len);
+                }
+
                 if ((descriptor.Flags & VirtqDescFlags.Next) == 0)
                 {
                     break;
