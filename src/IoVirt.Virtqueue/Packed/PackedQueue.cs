@@ -207,7 +207,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
         // available; each buffer's address is read only after its slot's flags (acquire).
         var slot = _nextAvail;
         var wrap = _availWrap;
-        var slots = Math.Min(Size, chains * PrefetchedBuffersPerChain);
+        var slots = (int)Math.Min(Size, (long)chains * PrefetchedBuffersPerChain);
         for (var walked = 0; walked < slots && chains > 0; walked++)
         {
             var flags = ReadFlags(slot);

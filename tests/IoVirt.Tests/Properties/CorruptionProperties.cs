@@ -39,7 +39,7 @@ public class CorruptionProperties
     }
 
     /// <summary>Overwrites bytes of the ring and indirect-table area (everything below the data area).</summary>
-    private static void Corrupt(QueueHarness h, (int Offset, byte Value)[] writes, bool wholeImage, Random random)
+    internal static void Corrupt(QueueHarness h, (int Offset, byte Value)[] writes, bool wholeImage, Random random)
     {
         var length = (int)(h.DataBase - QueueHarness.RegionBase);
         Assert.Equal(MemoryFault.None, h.Memory.TryGetSpan(QueueHarness.RegionBase, length, out var area));

@@ -1,6 +1,5 @@
 using FsCheck;
 using FsCheck.Fluent;
-using IoVirt.Memory;
 using IoVirt.Testing;
 using IoVirt.Virtqueue;
 
@@ -50,13 +49,7 @@ public class PrefetchProperties
         }
 
         h.Driver.PublishAvail();
-        var length = (int)(h.DataBase - QueueHarness.RegionBase);
-        Assert.Equal(MemoryFault.None, h.Memory.TryGetSpan(QueueHarness.RegionBase, length, out var area));
-        foreach (var (offset, value) in writes)
-        {
-            area[offset % length] = value;
-        }
-
+        CorruptionProperties.Corrupt(h, writes, wholeImage: false, random);
         return h;
     }
 
