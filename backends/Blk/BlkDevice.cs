@@ -164,6 +164,8 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     public override int QueueEventSource(int queueIndex) => _queues[queueIndex].CompletionEvent;
 
+    public override bool YieldsWhilePolling => Engine.WakesOnCompletion();
+
     public override void ProcessQueue(int queueIndex, DeviceQueue queue) => _queues[queueIndex].Process(queue);
 
     public override void QuiesceQueue(int queueIndex, DeviceQueue queue) => _queues[queueIndex].Quiesce(queue);

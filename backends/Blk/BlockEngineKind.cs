@@ -25,8 +25,9 @@ public enum BlockEngineKind
 public static class BlockEngineKinds
 {
     /// <summary>
-    /// Whether the engine's completions come later and wake the queue's worker (io_uring's
-    /// eventfd, librbd's callback), rather than inside the call: such a worker need not busy-poll.
+    /// Whether the engine's completions come later, from other threads, and wake the queue's
+    /// worker (io_uring's kernel workers through an eventfd, librbd's callbacks), rather than
+    /// inside the call: a busy-polling worker yields its core to those threads.
     /// </summary>
     public static bool WakesOnCompletion(this BlockEngineKind kind) => kind is BlockEngineKind.Uring or BlockEngineKind.Rbd;
 }

@@ -47,9 +47,9 @@ public sealed class Multiplexer : IDisposable
         Devices = [.. DiskDevices(spec, disks), .. NicDevices(spec)];
 
         // One busy-poll for all: a nic's receive side wants the network's, disks alone their
-        // images' (none where completions wake the worker: io_uring, librbd).
-        var woken = images.Count > 0 && images[0].ResolveEngine(BlockEngineKind.Auto).WakesOnCompletion();
-        BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || !woken ? BusyPollMicroseconds : 0);
+        // images' (none on librbd, whose requests take far longer than the window).
+        var remote = images.Count > 0 && images[0].ResolveEngine(BlockEngineKind.Auto) == BlockEngineKind.Rbd;
+        BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || !remote ? BusyPollMicroseconds : 0);
     }
 
     /// <summary>Every disk's and then every nic's device, in the order of the spec.</summary>

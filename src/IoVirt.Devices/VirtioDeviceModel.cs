@@ -82,6 +82,15 @@ public abstract class VirtioDeviceModel
     public virtual bool HasUnannouncedWork(int queueIndex) => false;
 
     /// <summary>
+    /// Whether the queues' work finishes on other threads that may share the worker's core
+    /// (io_uring's kernel workers, a library's callback threads). A busy-polling worker then
+    /// yields the core in every round that found nothing, rather than keep those threads waiting
+    /// until the scheduler preempts it; the default, for work done inside
+    /// <see cref="ProcessQueue"/>, spins.
+    /// </summary>
+    public virtual bool YieldsWhilePolling => false;
+
+    /// <summary>
     /// The ring is stopping (GET_VRING_BASE, RESET_OWNER, a device reset): finish the work in
     /// flight on it and <see cref="DeviceQueue.AddUsed"/> it, so the position the front end gets
     /// covers every request the device took. The server publishes. The default, for devices that

@@ -149,17 +149,20 @@ internal sealed class QueueWorker : IDisposable
     /// whenever work turns up. Notifications stay off while polling (a driver that sees them
     /// on kicks, a system call per burst on its side), and are asked for again only before
     /// sleeping; rings that got buffers meanwhile are left pending, and then it returns true. The
-    /// gate is taken per round, so the session can still change rings.
+    /// gate is taken per round, so the session can still change rings. Where the device's work
+    /// finishes on threads of this core, a round that found nothing gives the core up to them.
     /// </summary>
     private bool BusyPoll()
     {
         var window = (long)(_busyPoll.TotalSeconds * Stopwatch.Frequency);
         var until = Stopwatch.GetTimestamp() + window;
+        var yieldsWhenIdle = _host.Device.YieldsWhilePolling;
         while (!_stopping)
         {
+            bool worked;
             lock (_gate)
             {
-                var worked = false;
+                worked = false;
                 foreach (var ring in _rings)
                 {
                     worked |= PollRing(ring);
@@ -180,6 +183,11 @@ internal sealed class QueueWorker : IDisposable
 
                     return leftPending | AnyUnannouncedWork();
                 }
+            }
+
+            if (!worked && yieldsWhenIdle)
+            {
+                Thread.Yield();
             }
         }
 

@@ -18,6 +18,11 @@ public sealed class EchoDevice : VirtioDeviceModel
 
     public override int QueueCount => 2;
 
+    /// <summary>Whether a busy-polling worker yields its core between idle rounds (as for a device whose work finishes elsewhere).</summary>
+    public bool Yields { get; init; }
+
+    public override bool YieldsWhilePolling => Yields;
+
     public override ReadOnlySpan<byte> ConfigSpace => _config;
 
     public override bool WriteConfig(uint offset, ReadOnlySpan<byte> data)

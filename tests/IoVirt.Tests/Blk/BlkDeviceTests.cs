@@ -122,6 +122,18 @@ public class BlkDeviceTests
         }
     }
 
+    [Theory]
+    [InlineData(BlockEngineKind.Uring, true)]
+    [InlineData(BlockEngineKind.Mapped, false)]
+    [InlineData(BlockEngineKind.Sync, false)]
+    [InlineData(BlockEngineKind.Null, false)]
+    public void A_polling_worker_yields_its_core_only_where_io_finishes_on_other_threads(BlockEngineKind engine, bool yields)
+    {
+        using var store = BlockStore.CreateRam(1 << 20, readOnly: false);
+        using var device = new BlkDevice(store, new BlkDeviceOptions { Engine = engine });
+        Assert.Equal(yields, device.YieldsWhilePolling);
+    }
+
     [Fact]
     public void A_ram_disk_cannot_be_resized_under_its_mapping()
     {

@@ -6,13 +6,15 @@ namespace IoVirt.Tests.VhostUser;
 
 public class BusyPollTests
 {
-    [Fact]
-    public void A_busy_polling_worker_serves_requests_that_are_never_kicked()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_busy_polling_worker_serves_requests_that_are_never_kicked(bool yields)
     {
         var directory = Directory.CreateTempSubdirectory("iovirt-poll-").FullName;
         var socket = Path.Combine(directory, "echo.sock");
         var log = new RecordingLogger();
-        using (var server = new VhostUserServer(socket, new EchoDevice(), log, busyPoll: TimeSpan.FromSeconds(60)))
+        using (var server = new VhostUserServer(socket, new EchoDevice { Yields = yields }, log, busyPoll: TimeSpan.FromSeconds(60)))
         using (var memory = new IoVirt.Memory.GuestMemory(IoVirt.Memory.GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 1 << 20)))
         {
             server.Start();
