@@ -12,7 +12,12 @@ internal static class BenchBlkCommand
         var socket = CommandLine.Text("--socket", "PATH", "the back end's socket; required");
         var rw = CommandLine.Parsed<BlkPattern>("--rw", "PATTERN", "randread (default), randwrite, randrw (half each), read, write", ParsePattern);
         var bs = CommandLine.Parsed<ulong>("--bs", "SIZE", "bytes per request, a multiple of 512 (default 4k)", ParseBlockSize);
-        var iodepth = CommandLine.Int("--iodepth", "N", "requests outstanding, 1 to 1024 (default 1)", 1, 1024);
+        var iodepth = CommandLine.Int("--iodepth", "N", "requests outstanding on each queue, 1 to 1024 (default 1)", 1, 1024);
+        var queues = CommandLine.Int("--queues", "N", """
+            request queues, 1 to 64 (default 1), each driven by a
+            thread of its own over its own part of the device; more
+            than one needs as many queues on the back end
+            """, 1, 64);
         var runtime = CommandLine.Parsed<double>("--runtime", "S", "measured seconds (default 10)", (string text, out string why) => ParseSeconds(text, positive: true, out why));
         var ramp = CommandLine.Parsed<double>("--ramp", "S", "seconds of load before measuring (default 1)", (string text, out string why) => ParseSeconds(text, positive: false, out why));
         var size = CommandLine.Parsed<ulong>("--size", "SIZE", """
@@ -32,9 +37,10 @@ internal static class BenchBlkCommand
         {
             Details = """
                 Connects to a vhost-user-blk back end (iovirt blk, qemu-storage-daemon, SPDK...)
-                as a guest driver would, keeps --iodepth requests outstanding on one queue for
-                --runtime seconds after a --ramp, and reports IOPS, bandwidth and latency
-                percentiles (from adding a request to the ring to seeing it used).
+                as a guest driver would, keeps --iodepth requests outstanding on each of --queues
+                queues for --runtime seconds after a --ramp, and reports IOPS, bandwidth and
+                latency percentiles (from adding a request to the ring to seeing it used), summed
+                over the queues.
 
                 On a terminal (and without --json) it prints each second's IOPS and mean
                 latency to stderr as it goes.
@@ -44,7 +50,7 @@ internal static class BenchBlkCommand
 
                 """,
         };
-        Option[] options = [socket, rw, bs, iodepth, runtime, ramp, size, poll, packed, verify, json];
+        Option[] options = [socket, rw, bs, iodepth, queues, runtime, ramp, size, poll, packed, verify, json];
         Array.ForEach(options, command.Add);
         CommandLine.Require(command, socket);
         command.SetAction(result => Run(new BlkLoadOptions
@@ -53,6 +59,7 @@ internal static class BenchBlkCommand
             Pattern = result.GetValue(rw) ?? BlkPattern.RandRead,
             BlockSize = (int)(result.GetValue(bs) ?? 4096),
             IoDepth = result.GetValue(iodepth) ?? 1,
+            Queues = result.GetValue(queues) ?? 1,
             Runtime = TimeSpan.FromSeconds(result.GetValue(runtime) ?? 10),
             RampTime = TimeSpan.FromSeconds(result.GetValue(ramp) ?? 1),
             Span = result.GetValue(size) ?? 0,
@@ -72,6 +79,7 @@ internal static class BenchBlkCommand
         var pattern = options.Pattern;
         var blockSize = options.BlockSize;
         var depth = options.IoDepth;
+        var queueText = options.Queues > 1 ? $" queues={options.Queues}" : "";
         BlkLoadResult result;
         try
         {
@@ -90,20 +98,20 @@ internal static class BenchBlkCommand
         else
         {
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{pattern.ToString().ToLowerInvariant()} bs={blockSize} iodepth={depth}: {result.Iops:F0} IOPS, {result.BytesPerSecond / (1 << 20):F1} MiB/s, " +
+                $"{pattern.ToString().ToLowerInvariant()} bs={blockSize} iodepth={depth}{queueText}: {result.Iops:F0} IOPS, {result.BytesPerSecond / (1 << 20):F1} MiB/s, " +
                 $"lat us mean {result.Latency.Mean / 1000:F1} p50 {result.LatencyMicroseconds(50):F1} p99 {result.LatencyMicroseconds(99):F1} p99.9 {result.LatencyMicroseconds(99.9):F1}, errors {result.Errors}"));
         }
 
-        if (result.Verifier is { } verifier)
+        if (result.Verifiers.Count > 0)
         {
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"iovirt bench-blk: verified {verifier.VerifiedBytes} bytes, {verifier.Mismatches} wrong sectors"));
-            foreach (var mismatch in verifier.FirstMismatches)
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"iovirt bench-blk: verified {result.VerifiedBytes} bytes, {result.Mismatches} wrong sectors"));
+            foreach (var mismatch in result.Verifiers.SelectMany(verifier => verifier.FirstMismatches))
             {
                 Console.Error.WriteLine($"iovirt bench-blk: {mismatch}");
             }
         }
 
-        return result.Errors == 0 && result.Verifier is not { Mismatches: > 0 } ? 0 : 1;
+        return result.Errors == 0 && result.Mismatches == 0 ? 0 : 1;
     }
 
     private static BlkPattern? ParsePattern(string text, out string why)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.ExceptionServices;
 using IoVirt.Abi.Blk;
 using IoVirt.Backends.Blk.Client;
 
@@ -7,39 +8,32 @@ namespace IoVirt.Backends.Blk.Load;
 
 /// <summary>
 /// A VM-free load generator for any vhost-user-blk back end (fio's model without a guest):
-/// keeps <see cref="BlkLoadOptions.IoDepth"/> requests outstanding from one thread, resubmits
-/// each slot as it completes, publishes once per batch of completions, and records each
-/// request's latency from being added to the ring to being seen used.
+/// keeps <see cref="BlkLoadOptions.IoDepth"/> requests outstanding on each of
+/// <see cref="BlkLoadOptions.Queues"/> queues, one thread per queue (<see cref="QueueLoad"/>),
+/// and sums what they measured.
 /// </summary>
 public static class BlkLoadGenerator
 {
-    /// <summary>A back end that completes nothing for this long has stalled.</summary>
-    private const int StallMs = 10_000;
-
-    /// <summary>A verifier for the device's blocks, its tag taken from the device's serial (GET_ID).</summary>
-    private static BlockVerifier StartVerifier(BlkClient client, ulong blocks, int sectorsPerBlock, int depth)
+    /// <summary>The device's serial (GET_ID) as a verifier's tag, so a stamp names the device it was written to.</summary>
+    private static ulong VerifierTag(BlkClient client)
     {
-        if (blocks <= (ulong)depth)
-        {
-            throw new InvalidOperationException($"verifying needs more blocks ({blocks}) than requests outstanding ({depth})");
-        }
-
         var status = client.Execute(VirtioBlkRequestType.GetId, 0, VirtioBlk.IdLength);
         var serial = status == VirtioBlkStatus.Ok ? client.Data(0)[..VirtioBlk.IdLength] : [];
-        return new BlockVerifier(blocks, sectorsPerBlock, BlockStamp.Tag(serial.TrimEnd((byte)0)));
+        return BlockStamp.Tag(serial.TrimEnd((byte)0));
     }
 
     public static BlkLoadResult Run(BlkLoadOptions options, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.BlockSize < 512 || options.BlockSize % 512 != 0 || options.IoDepth < 1 || options.IoDepth > 1024)
+        if (options.BlockSize < 512 || options.BlockSize % 512 != 0 || options.IoDepth < 1 || options.IoDepth > 1024 || options.Queues is < 1 or > 64)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), "The block size is a multiple of 512 and the depth 1 to 1024.");
+            throw new ArgumentOutOfRangeException(nameof(options), "The block size is a multiple of 512, the depth 1 to 1024 and the queues 1 to 64.");
         }
 
         var queueSize = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(64, options.IoDepth));
         using var client = BlkClient.Connect(options.SocketPath, new BlkClientOptions
         {
+            Queues = options.Queues,
             QueueSize = queueSize,
             Slots = options.IoDepth,
             MaxBlockSize = options.BlockSize,
@@ -53,163 +47,83 @@ public static class BlkLoadGenerator
 
         var span = options.Span == 0 ? deviceBytes : options.Span;
         var blocks = span / (ulong)options.BlockSize;
-        if (blocks == 0)
+        var queues = (ulong)options.Queues;
+        if (blocks < queues)
         {
-            throw new InvalidOperationException($"the device ({deviceBytes} bytes) is smaller than one {options.BlockSize}-byte block");
+            throw new InvalidOperationException($"the device ({deviceBytes} bytes) has fewer {options.BlockSize}-byte blocks than queues ({options.Queues})");
         }
 
-        var writes = options.Pattern is BlkPattern.RandWrite or BlkPattern.Write or BlkPattern.RandRW;
-        var random = options.Pattern is BlkPattern.RandRead or BlkPattern.RandWrite or BlkPattern.RandRW;
-        if (writes && !options.Verify)
+        var sectorsPerBlock = options.BlockSize / (int)VirtioBlk.SectorSize;
+        var tag = options.Verify ? VerifierTag(client) : 0;
+        var loads = new QueueLoad[options.Queues];
+        for (var q = 0UL; q < queues; q++)
         {
-            for (var slot = 0; slot < options.IoDepth; slot++)
+            // Each queue its own contiguous part: the first parts one block larger when blocks do not divide.
+            var share = (blocks / queues) + (q < blocks % queues ? 1UL : 0);
+            var first = (q * (blocks / queues)) + Math.Min(q, blocks % queues);
+            if (options.Verify && share <= (ulong)options.IoDepth)
             {
-                client.Data(slot)[..options.BlockSize].Fill((byte)(0xa5 ^ slot));
+                throw new InvalidOperationException($"verifying needs more blocks per queue ({share}) than requests outstanding ({options.IoDepth})");
             }
+
+            var verifier = options.Verify ? new BlockVerifier(blocks, sectorsPerBlock, tag) : null;
+            loads[q] = new QueueLoad(client.Queues[(int)q], options, first, share, verifier);
         }
 
-        var sectorsPerBlock = (ulong)options.BlockSize / VirtioBlk.SectorSize;
-        var verifier = options.Verify ? StartVerifier(client, blocks, (int)sectorsPerBlock, options.IoDepth) : null;
-        var slotBlock = new ulong[options.IoDepth];
-        var slotGeneration = new ulong[options.IoDepth];
-        var state = (ulong)options.Seed * 0x9e3779b97f4a7c15UL | 1;
-        ulong sequential = 0;
-        var issued = new long[options.IoDepth];
-        var latency = new LatencyHistogram();
         var start = Stopwatch.GetTimestamp();
         var measureFrom = start + (long)(options.RampTime.TotalSeconds * Stopwatch.Frequency);
         var end = measureFrom + (long)(options.Runtime.TotalSeconds * Stopwatch.Frequency);
-        long ios = 0, errors = 0;
         var progress = options.Progress is null ? null : new ProgressMeter(options.Progress, start);
+        RunAll(loads, load => load.Run(start, measureFrom, end, progress, cancel));
 
-        for (var slot = 0; slot < options.IoDepth; slot++)
+        var latency = new LatencyHistogram();
+        long ios = 0, errors = 0, last = start;
+        foreach (var load in loads)
         {
-            Issue(slot);
+            latency.Add(load.Latency);
+            ios += load.Ios;
+            errors += load.Errors;
+            last = Math.Max(last, load.LastCompletion);
         }
 
-        client.Publish();
-        var outstanding = options.IoDepth;
-        var now = start;
-        while (outstanding > 0)
+        var measured = (Math.Min(last, end) - measureFrom) / (double)Stopwatch.Frequency;
+        return new BlkLoadResult(options, ios, errors, Math.Max(measured, 1e-9), latency)
         {
-            int slot;
-            VirtioBlkStatus status;
-            if (options.Poll)
-            {
-                var spinStart = Stopwatch.GetTimestamp();
-                while (!client.TryComplete(out slot, out status))
-                {
-                    if (Stopwatch.GetTimestamp() - spinStart > StallMs * (Stopwatch.Frequency / 1000))
-                    {
-                        throw new TimeoutException($"the back end completed nothing in {StallMs} ms");
-                    }
-                }
-            }
-            else if (!client.WaitComplete(out slot, out status, StallMs))
-            {
-                throw new TimeoutException($"the back end completed nothing in {StallMs} ms");
-            }
+            Verifiers = [.. loads.Select(load => load.Verifier).OfType<BlockVerifier>()],
+        };
+    }
 
-            now = Stopwatch.GetTimestamp();
-            progress?.Tick(now);
-            var stopping = now >= end || cancel.IsCancellationRequested;
-            do
-            {
-                if (verifier is not null)
-                {
-                    EndVerified(slot, status == VirtioBlkStatus.Ok);
-                }
-
-                progress?.Completed(now - issued[slot]);
-                if (issued[slot] >= measureFrom && now <= end)
-                {
-                    latency.Record((long)((now - issued[slot]) * (1e9 / Stopwatch.Frequency)));
-                    ios++;
-                    if (status != VirtioBlkStatus.Ok)
-                    {
-                        errors++;
-                    }
-                }
-
-                if (stopping)
-                {
-                    outstanding--;
-                }
-                else
-                {
-                    Issue(slot);
-                }
-            }
-            while (client.TryComplete(out slot, out status));
-
-            if (!stopping)
-            {
-                client.Publish();
-            }
+    /// <summary>Runs each load on a thread of its own (the first on the caller's); the first failure is rethrown once all have ended.</summary>
+    private static void RunAll(QueueLoad[] loads, Action<QueueLoad> run)
+    {
+        var failures = new ExceptionDispatchInfo?[loads.Length];
+        var threads = new Thread[loads.Length - 1];
+        for (var i = 1; i < loads.Length; i++)
+        {
+            var index = i;
+            threads[i - 1] = new Thread(() => failures[index] = Capture(() => run(loads[index]))) { Name = $"bench-blk-q{i}", IsBackground = true };
+            threads[i - 1].Start();
         }
 
-        var measured = (Math.Min(now, end) - measureFrom) / (double)Stopwatch.Frequency;
-        return new BlkLoadResult(options, ios, errors, Math.Max(measured, 1e-9), latency) { Verifier = verifier };
-
-        void Issue(int slot)
+        failures[0] = Capture(() => run(loads[0]));
+        foreach (var thread in threads)
         {
-            ulong block;
-            var draw = 0UL;
-            if (random)
-            {
-                // xorshift64*: cheap, and the same sequence for the same seed.
-                state ^= state >> 12;
-                state ^= state << 25;
-                state ^= state >> 27;
-                draw = unchecked(state * 0x2545f4914f6cdd1dUL);
-                block = (draw >> 1) % blocks;
-            }
-            else
-            {
-                block = sequential;
-                sequential = (sequential + 1) % blocks;
-            }
-
-            var write = options.Pattern == BlkPattern.RandRW ? (draw & 1) != 0 : writes;
-            if (verifier is not null)
-            {
-                // The next free block: a read never races a write to the same block.
-                while (verifier.IsBusy(block))
-                {
-                    block = (block + 1) % blocks;
-                }
-
-                slotBlock[slot] = block;
-                if (write)
-                {
-                    slotGeneration[slot] = verifier.BeginWrite(block, client.Data(slot)[..options.BlockSize]);
-                }
-                else
-                {
-                    slotGeneration[slot] = 0;
-                    verifier.BeginRead(block);
-                }
-            }
-
-            issued[slot] = Stopwatch.GetTimestamp();
-            client.Add(slot, write ? VirtioBlkRequestType.Out : VirtioBlkRequestType.In, block * sectorsPerBlock, options.BlockSize);
+            thread.Join();
         }
 
-        void EndVerified(int slot, bool succeeded)
+        failures.FirstOrDefault(failure => failure is not null)?.Throw();
+    }
+
+    private static ExceptionDispatchInfo? Capture(Action action)
+    {
+        try
         {
-            var block = slotBlock[slot];
-            if (slotGeneration[slot] != 0)
-            {
-                verifier.EndWrite(block, slotGeneration[slot], succeeded);
-            }
-            else if (succeeded)
-            {
-                verifier.EndRead(block, client.Data(slot)[..options.BlockSize]);
-            }
-            else
-            {
-                verifier.EndFailedRead(block);
-            }
+            action();
+            return null;
+        }
+        catch (Exception e)
+        {
+            return ExceptionDispatchInfo.Capture(e);
         }
     }
 }

@@ -10,8 +10,11 @@ public sealed record BlkLoadOptions
     /// <summary>Bytes per request, a multiple of 512.</summary>
     public int BlockSize { get; init; } = 4096;
 
-    /// <summary>Requests kept outstanding.</summary>
+    /// <summary>Requests kept outstanding on each queue.</summary>
     public int IoDepth { get; init; } = 1;
+
+    /// <summary>Request queues, each driven by a thread of its own over its own part of the device.</summary>
+    public int Queues { get; init; } = 1;
 
     public TimeSpan Runtime { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -5,8 +5,14 @@ namespace IoVirt.Backends.Blk.Load;
 /// <summary>What a load run measured (over the measured time only, ramp excluded).</summary>
 public sealed record BlkLoadResult(BlkLoadOptions Options, long Ios, long Errors, double Seconds, LatencyHistogram Latency)
 {
-    /// <summary>With <see cref="BlkLoadOptions.Verify"/>: what was checked, ramp included.</summary>
-    public BlockVerifier? Verifier { get; init; }
+    /// <summary>With <see cref="BlkLoadOptions.Verify"/>: what was checked, ramp included, one verifier per queue.</summary>
+    public IReadOnlyList<BlockVerifier> Verifiers { get; init; } = [];
+
+    /// <summary>Bytes read back and checked, over all queues.</summary>
+    public long VerifiedBytes => Verifiers.Sum(verifier => verifier.VerifiedBytes);
+
+    /// <summary>Sectors that held something else than the last write to them, over all queues.</summary>
+    public long Mismatches => Verifiers.Sum(verifier => verifier.Mismatches);
 
     public double Iops => Ios / Seconds;
 
@@ -24,6 +30,7 @@ public sealed record BlkLoadResult(BlkLoadOptions Options, long Ios, long Errors
             json.WriteString("rw", Options.Pattern.ToString().ToLowerInvariant());
             json.WriteNumber("bs", Options.BlockSize);
             json.WriteNumber("iodepth", Options.IoDepth);
+            json.WriteNumber("queues", Options.Queues);
             json.WriteNumber("runtime_s", Math.Round(Seconds, 3));
             json.WriteNumber("ios", Ios);
             json.WriteNumber("errors", Errors);
@@ -38,10 +45,10 @@ public sealed record BlkLoadResult(BlkLoadOptions Options, long Ios, long Errors
 
             json.WriteNumber("max", Math.Round(Latency.Max / 1000.0, 2));
             json.WriteEndObject();
-            if (Verifier is { } verifier)
+            if (Verifiers.Count > 0)
             {
-                json.WriteNumber("verified_bytes", verifier.VerifiedBytes);
-                json.WriteNumber("verify_errors", verifier.Mismatches);
+                json.WriteNumber("verified_bytes", VerifiedBytes);
+                json.WriteNumber("verify_errors", Mismatches);
             }
 
             json.WriteEndObject();
