@@ -74,6 +74,11 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         serial.CopyTo(_id, 0);
 
         Engine = image.ResolveEngine(options.Engine);
+        if (options.SubmissionPollCpu is not null && Engine != BlockEngineKind.Uring)
+        {
+            throw new ArgumentException($"submission polling is for the uring engine, not {Engine.ToString().ToLowerInvariant()}", nameof(options));
+        }
+
         _queues = new BlkQueue[options.Queues];
         for (var i = 0; i < _queues.Length; i++)
         {
@@ -236,7 +241,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         {
             try
             {
-                return _image.CreateEngine(BlockEngineKind.Uring, _options.MaxQueueSize);
+                return _image.CreateEngine(BlockEngineKind.Uring, _options.MaxQueueSize, _options.SubmissionPollCpu);
             }
             catch (Exception e) when (e is PlatformNotSupportedException or System.ComponentModel.Win32Exception)
             {
@@ -245,7 +250,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
             }
         }
 
-        return _image.CreateEngine(Engine, _options.MaxQueueSize);
+        return _image.CreateEngine(Engine, _options.MaxQueueSize, submissionPollCpu: null);
     }
 
     private BlkLimits LimitsFor(ulong features)

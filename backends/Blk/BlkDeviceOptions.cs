@@ -26,6 +26,13 @@ public sealed record BlkDeviceOptions
     /// <summary>The device's name in its figures (the tag "device"); null: the serial.</summary>
     public string? MetricsName { get; init; }
 
+    /// <summary>
+    /// For the io_uring engine on a host that gives the back end a core: a kernel thread bound to
+    /// this CPU takes each queue's submissions (IORING_SETUP_SQPOLL), so the worker submits
+    /// without a system call; null (the default): the worker submits with io_uring_enter.
+    /// </summary>
+    public int? SubmissionPollCpu { get; init; }
+
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
     public int MaxQueueSize { get; init; } = 1024;
 }

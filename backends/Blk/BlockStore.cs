@@ -186,9 +186,9 @@ public sealed unsafe class BlockStore : IBlockImage
         };
     }
 
-    public IBlockEngine CreateEngine(BlockEngineKind kind, int depth) => kind switch
+    public IBlockEngine CreateEngine(BlockEngineKind kind, int depth, int? submissionPollCpu) => kind switch
     {
-        BlockEngineKind.Uring => new UringBlockEngine(this, depth),
+        BlockEngineKind.Uring => new UringBlockEngine(this, depth, submissionPollCpu),
         BlockEngineKind.Sync => new SyncBlockEngine(this),
         BlockEngineKind.Null => new NullBlockEngine(),
         BlockEngineKind.Mapped => new MappedBlockEngine(this),

@@ -28,6 +28,10 @@ public interface IBlockImage : IDisposable
     /// <summary>The engine <paramref name="requested"/> means for this image (Auto resolved); throws ArgumentException for one that cannot serve it.</summary>
     BlockEngineKind ResolveEngine(BlockEngineKind requested);
 
-    /// <summary>Creates one queue's engine of <paramref name="kind"/>, able to hold <paramref name="depth"/> operations in flight.</summary>
-    IBlockEngine CreateEngine(BlockEngineKind kind, int depth);
+    /// <summary>
+    /// Creates one queue's engine of <paramref name="kind"/>, able to hold <paramref name="depth"/>
+    /// operations in flight; for io_uring, with a kernel thread on <paramref name="submissionPollCpu"/>
+    /// taking its submissions (null: none).
+    /// </summary>
+    IBlockEngine CreateEngine(BlockEngineKind kind, int depth, int? submissionPollCpu);
 }

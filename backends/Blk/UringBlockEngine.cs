@@ -22,10 +22,14 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
     private readonly iovec* _vectors;
     private int _vectorsUsed;
 
-    public UringBlockEngine(BlockStore store, int depth)
+    /// <summary>
+    /// An engine for <paramref name="depth"/> operations in flight; with a
+    /// <paramref name="submissionPollCpu"/>, a kernel thread on that CPU takes the submissions.
+    /// </summary>
+    public UringBlockEngine(BlockStore store, int depth, int? submissionPollCpu)
     {
         _store = store;
-        _ring = new IoUring((uint)Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)depth)), disabled: true);
+        _ring = new IoUring((uint)Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)depth)), disabled: true, submissionPollCpu);
         try
         {
             _ring.RegisterFiles(store.Direct is null ? [store.Buffered.Fd] : [store.Buffered.Fd, store.Direct.Fd]);
@@ -76,7 +80,14 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
 
         if (_vectorsUsed + buffers.Length > VectorCapacity)
         {
+            // The array is reused only once the kernel has taken every entry that points into it
+            // (a kernel-polled ring takes them in its own time; a busy kernel may take some later).
             Submit();
+            while (_vectorsUsed != 0)
+            {
+                Thread.Yield();
+                Submit();
+            }
         }
 
         var file = _store.FileFor(offset, buffers);
@@ -118,8 +129,13 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
             _ring.Submit(waitFor: 1);
         }
 
-        // Stable submissions: the kernel has copied every iovec it was handed.
-        if (_ring.Unsubmitted == 0)
+        ReclaimVectors();
+    }
+
+    /// <summary>Stable submissions: once the kernel has taken every entry, it has copied every iovec it was handed.</summary>
+    private void ReclaimVectors()
+    {
+        if (_ring.Consumed)
         {
             _vectorsUsed = 0;
         }

@@ -72,6 +72,12 @@ internal static class BlkCommand
             after work, poll the rings USEC microseconds before sleeping
             (default 32, as QEMU's iothreads, or 0 with the rbd engine)
             """, 0, 1_000_000);
+        var sqPoll = CommandLine.Int("--sqpoll", "CPU", """
+            with the uring engine, for a host that gives the back end
+            a core: a kernel thread bound to CPU takes each queue's
+            submissions (IORING_SETUP_SQPOLL), so none costs a system
+            call (default: none; the worker submits)
+            """, 0, Environment.ProcessorCount - 1);
         var daemon = new DaemonOptions();
         var capabilities = CommandLine.Flag("--print-capabilities", "print the back end's capabilities as JSON and exit");
         var command = new DocumentedCommand("blk", "Serves a virtio-blk device over vhost-user on the Unix socket PATH.")
@@ -107,7 +113,7 @@ internal static class BlkCommand
 
                 """,
         };
-        Option[] options = [image, shareRw, ram, readOnly, queues, direct, serial, engine, queueSize, busyPoll];
+        Option[] options = [image, shareRw, ram, readOnly, queues, direct, serial, engine, queueSize, busyPoll, sqPoll];
         socket.AddTo(command, unless: capabilities);
         Array.ForEach(options, command.Add);
         command.Add(DaemonOptions.SettingsFile());
@@ -173,6 +179,7 @@ internal static class BlkCommand
                     Serial = result.GetValue(serial) ?? "iovirt",
                     Engine = result.GetValue(engine) ?? BlockEngineKind.Auto,
                     MaxQueueSize = result.GetValue(queueSize) ?? 1024,
+                    SubmissionPollCpu = result.GetValue(sqPoll),
                 });
             return socket.Open(result, "iovirt blk") is { } served
                 ? Serve(result, served, settings, result.GetValue(busyPoll), daemon.Telemetry(result), sandbox)
@@ -210,6 +217,11 @@ internal static class BlkCommand
             {
                 // The image knows which engines can serve it; asking for another is a usage error.
                 return CommandLine.UsageError(result, e.Message);
+            }
+
+            if (settings.Device.SubmissionPollCpu is not null && engine != BlockEngineKind.Uring)
+            {
+                return CommandLine.UsageError(result, $"--sqpoll is for the uring engine; this image is served by the {engine.ToString().ToLowerInvariant()} engine");
             }
 
             // The service container owns the device and disposes it after the server.

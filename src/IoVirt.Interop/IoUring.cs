@@ -30,6 +30,8 @@ public sealed unsafe class IoUring : IDisposable
     private readonly ulong _sqesLength;
     private readonly uint* _sqHead;
     private readonly uint* _sqTail;
+    private readonly uint* _sqFlags;
+    private readonly bool _kernelPolled;
     private readonly uint _sqMask;
     private readonly uint* _cqHead;
     private readonly uint* _cqTail;
@@ -42,12 +44,24 @@ public sealed unsafe class IoUring : IDisposable
     /// <summary>
     /// Creates a ring of <paramref name="entries"/> submission slots (a power of two) and twice as
     /// many completion slots. A <paramref name="disabled"/> ring takes no submissions until
-    /// <see cref="RestrictTo"/> (registrations are still allowed).
+    /// <see cref="RestrictTo"/> (registrations are still allowed). With a
+    /// <paramref name="submissionPollCpu"/> (IORING_SETUP_SQPOLL), a kernel thread bound to that
+    /// CPU takes published entries by itself, so a submission costs no system call while it is
+    /// awake; it sleeps after <see cref="SubmissionPollIdleMs"/> without work.
     /// </summary>
-    public IoUring(uint entries, bool disabled = false)
+    public IoUring(uint entries, bool disabled = false, int? submissionPollCpu = null)
     {
         io_uring_params setup = default;
         setup.flags = disabled ? SetupRingDisabled : 0;
+        if (submissionPollCpu is { } cpu)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(cpu, nameof(submissionPollCpu));
+            setup.flags |= IORING_SETUP_SQPOLL | IORING_SETUP_SQ_AFF;
+            setup.sq_thread_cpu = (uint)cpu;
+            setup.sq_thread_idle = SubmissionPollIdleMs;
+            _kernelPolled = true;
+        }
+
         _fd = (int)syscall(SysSetup, entries, &setup);
         if (_fd < 0)
         {
@@ -72,6 +86,7 @@ public sealed unsafe class IoUring : IDisposable
 
             _sqHead = (uint*)(_rings + setup.sq_off.head);
             _sqTail = (uint*)(_rings + setup.sq_off.tail);
+            _sqFlags = (uint*)(_rings + setup.sq_off.flags);
             _sqMask = *(uint*)(_rings + setup.sq_off.ring_mask);
             _cqHead = (uint*)(_rings + setup.cq_off.head);
             _cqTail = (uint*)(_rings + setup.cq_off.tail);
@@ -94,11 +109,18 @@ public sealed unsafe class IoUring : IDisposable
         }
     }
 
+    /// <summary>How long the kernel's submission thread polls without work before it sleeps.</summary>
+    public const uint SubmissionPollIdleMs = 100;
+
     /// <summary>Submission slots; more entries than this cannot wait for one <see cref="Submit"/>.</summary>
     public uint SubmissionEntries { get; }
 
-    /// <summary>Entries filled since the last <see cref="Submit"/>.</summary>
-    public uint Unsubmitted => unchecked(_sqFill - _sqPublished);
+    /// <summary>
+    /// Whether the kernel has taken every entry filled so far (and, with stable submissions, copied
+    /// what they point at, such as iovec arrays). After a <see cref="Submit"/> that returned true
+    /// this holds at once, except on a kernel-polled ring, whose thread takes entries in its own time.
+    /// </summary>
+    public bool Consumed => Volatile.Read(ref *_sqHead) == _sqFill;
 
     /// <summary>
     /// Returns the next free submission entry, cleared, or null when every slot waits for the
@@ -127,6 +149,11 @@ public sealed unsafe class IoUring : IDisposable
     {
         // Release: the entries' contents must be visible before the tail that publishes them.
         Volatile.Write(ref *_sqTail, _sqFill);
+        if (_kernelPolled)
+        {
+            return WakeSubmissionThread(waitFor);
+        }
+
         var toSubmit = unchecked(_sqFill - _sqPublished);
         if (toSubmit == 0 && waitFor == 0)
         {
@@ -162,6 +189,41 @@ public sealed unsafe class IoUring : IDisposable
 
             throw Errno.Exception("io_uring_enter", error);
         }
+    }
+
+    /// <summary>
+    /// On a kernel-polled ring the tail store is the submission; a system call is needed only to
+    /// wake the thread after it went idle, or to wait for completions.
+    /// </summary>
+    private bool WakeSubmissionThread(uint waitFor)
+    {
+        _sqPublished = _sqFill;
+
+        // Full fence: the tail store must be visible before the flag is read, or the thread could
+        // go to sleep after missing the new tail while this side reads the flag as still awake.
+        Interlocked.MemoryBarrier();
+        var asleep = (Volatile.Read(ref *_sqFlags) & IORING_SQ_NEED_WAKEUP) != 0;
+        if (!asleep && waitFor == 0)
+        {
+            return true;
+        }
+
+        var flags = (asleep ? IORING_ENTER_SQ_WAKEUP : 0) | (waitFor > 0 ? IORING_ENTER_GETEVENTS : 0);
+        while ((int)syscall(SysEnter, _fd, 0, waitFor, flags, null, 0) < 0)
+        {
+            var error = errno;
+            if (error == EAGAIN || error == EBUSY)
+            {
+                return false;
+            }
+
+            if (error != EINTR)
+            {
+                throw Errno.Exception("io_uring_enter", error);
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Takes the next completion, if one is ready.</summary>

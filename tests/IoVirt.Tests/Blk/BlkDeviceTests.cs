@@ -122,6 +122,14 @@ public class BlkDeviceTests
         }
     }
 
+    [Fact]
+    public void Submission_polling_is_refused_for_an_engine_other_than_io_uring()
+    {
+        using var store = BlockStore.CreateRam(1 << 20, readOnly: false);
+        var refused = Assert.Throws<ArgumentException>(() => new BlkDevice(store, new BlkDeviceOptions { Engine = BlockEngineKind.Mapped, SubmissionPollCpu = 0 }));
+        Assert.Contains("submission polling is for the uring engine, not mapped", refused.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(BlockEngineKind.Uring, true)]
     [InlineData(BlockEngineKind.Mapped, false)]

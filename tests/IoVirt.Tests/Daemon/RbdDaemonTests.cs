@@ -84,7 +84,7 @@ public sealed class RbdDaemonTests(CephCluster cluster) : IClassFixture<CephClus
     {
         cluster.CreateImage(16 << 20, out var name);
         using var image = RbdImage.Open(RbdImageSpec.TryParse(cluster.Spec(name), out _)!, readOnly: false);
-        using var engine = image.CreateEngine(image.ResolveEngine(BlockEngineKind.Auto), 8);
+        using var engine = image.CreateEngine(image.ResolveEngine(BlockEngineKind.Auto), 8, submissionPollCpu: null);
         const int Bytes = 64 << 10;
         var source = new byte[Bytes];
         var target = new byte[Bytes];
