@@ -74,9 +74,9 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         serial.CopyTo(_id, 0);
 
         Engine = image.ResolveEngine(options.Engine);
-        if (options.SubmissionPollCpu is not null && Engine != BlockEngineKind.Uring)
+        if (options.ConflictWith(Engine) is { } conflict)
         {
-            throw new ArgumentException($"submission polling is for the uring engine, not {Engine.ToString().ToLowerInvariant()}", nameof(options));
+            throw new ArgumentException(conflict, nameof(options));
         }
 
         _queues = new BlkQueue[options.Queues];

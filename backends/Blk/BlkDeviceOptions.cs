@@ -33,6 +33,11 @@ public sealed record BlkDeviceOptions
     /// </summary>
     public int? SubmissionPollCpu { get; init; }
 
+    /// <summary>Why these options cannot go with the <paramref name="resolved"/> engine; null when they can.</summary>
+    public string? ConflictWith(BlockEngineKind resolved) => SubmissionPollCpu is not null && resolved != BlockEngineKind.Uring
+        ? $"submission polling is for the uring engine, not {resolved.ToString().ToLowerInvariant()}"
+        : null;
+
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
     public int MaxQueueSize { get; init; } = 1024;
 }

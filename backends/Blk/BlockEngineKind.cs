@@ -30,4 +30,10 @@ public static class BlockEngineKinds
     /// inside the call: a busy-polling worker yields its core to those threads.
     /// </summary>
     public static bool WakesOnCompletion(this BlockEngineKind kind) => kind is BlockEngineKind.Uring or BlockEngineKind.Rbd;
+
+    /// <summary>
+    /// Whether a worker serving this engine busy-polls its rings after work by default: all but
+    /// librbd, whose requests take a network round trip, far longer than a polling window.
+    /// </summary>
+    public static bool BusyPollsByDefault(this BlockEngineKind kind) => kind != BlockEngineKind.Rbd;
 }

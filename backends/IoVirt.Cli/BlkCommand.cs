@@ -21,12 +21,9 @@ internal static class BlkCommand
     /// </summary>
     private const int DefaultBusyPollMicroseconds = 32;
 
-    /// <summary>
-    /// The busy polling that suits the <paramref name="resolved"/> engine, in microseconds: none
-    /// for librbd, whose requests take a network round trip, far longer than the window.
-    /// </summary>
+    /// <summary>The busy polling that suits the <paramref name="resolved"/> engine, in microseconds.</summary>
     public static int DefaultBusyPoll(BlockEngineKind resolved) =>
-        resolved == BlockEngineKind.Rbd ? 0 : DefaultBusyPollMicroseconds;
+        resolved.BusyPollsByDefault() ? DefaultBusyPollMicroseconds : 0;
 
     public static Command Create()
     {
@@ -219,9 +216,9 @@ internal static class BlkCommand
                 return CommandLine.UsageError(result, e.Message);
             }
 
-            if (settings.Device.SubmissionPollCpu is not null && engine != BlockEngineKind.Uring)
+            if (settings.Device.ConflictWith(engine) is { } conflict)
             {
-                return CommandLine.UsageError(result, $"--sqpoll is for the uring engine; this image is served by the {engine.ToString().ToLowerInvariant()} engine");
+                return CommandLine.UsageError(result, $"--sqpoll: {conflict}");
             }
 
             // The service container owns the device and disposes it after the server.

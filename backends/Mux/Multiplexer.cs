@@ -46,10 +46,9 @@ public sealed class Multiplexer : IDisposable
         _switch = netSwitch;
         Devices = [.. DiskDevices(spec, disks), .. NicDevices(spec)];
 
-        // One busy-poll for all: a nic's receive side wants the network's, disks alone their
-        // images' (none on librbd, whose requests take far longer than the window).
-        var remote = images.Count > 0 && images[0].ResolveEngine(BlockEngineKind.Auto) == BlockEngineKind.Rbd;
-        BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || !remote ? BusyPollMicroseconds : 0);
+        // One busy-poll for all: a nic's receive side wants the network's, disks alone their images'.
+        var polled = images.Count == 0 || images[0].ResolveEngine(BlockEngineKind.Auto).BusyPollsByDefault();
+        BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || polled ? BusyPollMicroseconds : 0);
     }
 
     /// <summary>Every disk's and then every nic's device, in the order of the spec.</summary>
