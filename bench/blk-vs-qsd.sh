@@ -26,7 +26,8 @@
 # (voluntary context switches of its threads alive at the end, io_uring's workers included); TRACE=1 adds
 # io_uring requests per io_uring_enter call, counted with perf's tracepoints (which cost both
 # sides a little). SQPOLL=CPU has ours take submissions on a kernel thread bound to CPU
-# (`iovirt blk --sqpoll`, ENGINE=uring), for hosts with a core to give it.
+# (`iovirt blk --sqpoll`, ENGINE=uring), for hosts with a core to give it. BUSY_POLL=USEC sets
+# ours' `--busy-poll` (default: the engine's own, 0 on librbd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +49,8 @@ sqpoll=()
 [ -n "${SQPOLL:-}" ] && sqpoll=(--sqpoll "$SQPOLL")
 poll=()
 [ "${POLL:-1}" = 1 ] && poll=(--poll)
+busy_poll=()
+[ -n "${BUSY_POLL:-}" ] && busy_poll=(--busy-poll "$BUSY_POLL")
 [ "$trace" = 1 ] && ! command -v perf >/dev/null && { echo "blk-vs-qsd: TRACE=1 needs perf (package linux-perf)" >&2; exit 2; }
 
 if ! command -v qemu-storage-daemon >/dev/null; then
@@ -119,7 +122,7 @@ start_backend() {
       --export "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,addr.path=$work/qsd.sock,writable=on,num-queues=$queues" \
       2>"$work/qsd.log" &
   else
-    taskset -c "$backend_cpu" "$@" blk --socket "$work/ours.sock" --image "$ours_image" --engine "$engine" --queues "$queues" "${sqpoll[@]}" --log-level warning \
+    taskset -c "$backend_cpu" "$@" blk --socket "$work/ours.sock" --image "$ours_image" --engine "$engine" --queues "$queues" "${sqpoll[@]}" "${busy_poll[@]}" --log-level warning \
       >/dev/null 2>"$work/ours.log" &
   fi
   daemon=$!
