@@ -27,7 +27,8 @@ internal sealed unsafe class MappingPrefault : IDisposable
         _mapping = mapping;
         _file = file;
         _writtenOnly = writtenOnly;
-        _thread = new Thread(Run) { Name = "blk prefault", IsBackground = true, Priority = ThreadPriority.BelowNormal };
+        _thread = SelfNamedThread.Create("blk prefault", Run);
+        _thread.Priority = ThreadPriority.BelowNormal;
         _thread.Start();
     }
 

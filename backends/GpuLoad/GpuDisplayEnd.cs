@@ -32,7 +32,7 @@ public sealed class GpuDisplayEnd : IDisposable
         _socket = socket;
         _width = width;
         _height = height;
-        _thread = new Thread(Run) { IsBackground = true, Name = "gpu-display" };
+        _thread = SelfNamedThread.Create("gpu-display", Run);
         _thread.Start();
     }
 

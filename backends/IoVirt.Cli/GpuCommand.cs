@@ -207,7 +207,7 @@ internal static class GpuCommand
     {
         var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("gpu");
         var lifetime = services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
-        var watcher = new Thread(() =>
+        var watcher = SelfNamedThread.Create("gpu arbiter watch", () =>
         {
             while (!arbiter.WaitForHangup(Timeout.Infinite))
             {
@@ -216,8 +216,7 @@ internal static class GpuCommand
 
             log.LogWarning("gpu: the process sharing the GPU (iovirt gpu --sockets) is gone; stopping");
             lifetime.StopApplication();
-        })
-        { IsBackground = true, Name = "gpu arbiter watch" };
+        });
         watcher.Start();
         return new GpuTurnClient(arbiter, TurnSlice, TurnLinger, log);
     }

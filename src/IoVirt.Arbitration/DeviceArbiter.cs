@@ -1,3 +1,4 @@
+using IoVirt.Interop;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -43,7 +44,7 @@ public sealed class DeviceArbiter : IDisposable
         _window = window;
         _metrics = metrics;
         _logger = logger ?? NullLogger.Instance;
-        _timer = new Thread(ReleaseAtLimits) { IsBackground = true, Name = "arbiter timer" };
+        _timer = SelfNamedThread.Create("arbiter timer", ReleaseAtLimits);
         _timer.Start();
     }
 

@@ -170,7 +170,7 @@ public sealed class PcMachine : IDisposable
             foreach (var vcpu in _vcpus)
             {
                 _running.Add(vcpu);
-                var thread = new Thread(() => RunVcpu(vcpu)) { IsBackground = true, Name = $"vcpu{vcpu.Id}" };
+                var thread = SelfNamedThread.Create($"vcpu{vcpu.Id}", () => RunVcpu(vcpu));
                 threads.Add(thread);
                 thread.Start();
             }

@@ -26,7 +26,7 @@ public sealed class InProcessBackend(VirtioDeviceModel device, ILogger log, Time
     {
         _session?.Join();
         var (frontEnd, backEnd) = UnixSocket.Pair();
-        _session = new Thread(() => Serve(backEnd)) { Name = $"in-process {Device.Name}", IsBackground = true };
+        _session = SelfNamedThread.Create($"in-process {Device.Name}", () => Serve(backEnd));
         _session.Start();
         return VhostUserFrontend.Over(frontEnd);
     }

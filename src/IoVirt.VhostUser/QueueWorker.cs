@@ -34,7 +34,7 @@ internal sealed class QueueWorker : IDisposable
         _gate = gate;
         _busyPoll = busyPoll;
         _epoll.Add(_wake.Fd, WakeToken);
-        _thread = new Thread(Run) { Name = name, IsBackground = true };
+        _thread = SelfNamedThread.Create(name, Run);
         _thread.Start();
     }
 

@@ -57,7 +57,7 @@ public sealed class VhostUserServer : IDisposable
         _device = device;
         _log = log;
         _busyPoll = busyPoll;
-        _thread = new Thread(Run) { Name = $"vhost-user {device.Name}", IsBackground = true };
+        _thread = SelfNamedThread.Create($"vhost-user {device.Name}", Run);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.ExceptionServices;
 using IoVirt.Abi.Blk;
 using IoVirt.Backends.Blk.Client;
+using IoVirt.Interop;
 
 namespace IoVirt.Backends.Blk.Load;
 
@@ -101,7 +102,7 @@ public static class BlkLoadGenerator
         for (var i = 1; i < loads.Length; i++)
         {
             var index = i;
-            threads[i - 1] = new Thread(() => failures[index] = Capture(() => run(loads[index]))) { Name = $"bench-blk-q{i}", IsBackground = true };
+            threads[i - 1] = SelfNamedThread.Create($"bench-blk-q{i}", () => failures[index] = Capture(() => run(loads[index])));
             threads[i - 1].Start();
         }
 

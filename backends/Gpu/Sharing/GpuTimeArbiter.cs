@@ -46,7 +46,7 @@ public sealed class GpuTimeArbiter : IDisposable
         }
 
         _epoll.Add(_stop.Fd, ulong.MaxValue);
-        _thread = new Thread(Run) { IsBackground = true, Name = "gpu time arbiter" };
+        _thread = SelfNamedThread.Create("gpu time arbiter", Run);
         _thread.Start();
     }
 

@@ -44,7 +44,7 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
         _logger = logger ?? NullLogger.Instance;
         _sliceTicks = (long)(slice.TotalSeconds * Stopwatch.Frequency);
         _lingerTicks = (long)(linger.TotalSeconds * Stopwatch.Frequency);
-        _lingerer = new Thread(GiveBackIdleTurns) { IsBackground = true, Name = "gpu turn linger" };
+        _lingerer = SelfNamedThread.Create("gpu turn linger", GiveBackIdleTurns);
         _lingerer.Start();
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
+using IoVirt.Interop;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -31,7 +32,7 @@ public sealed unsafe class VirglRenderer
     private VirglRenderer()
     {
         var started = new TaskCompletionSource<int>();
-        _thread = new Thread(() => Run(started)) { IsBackground = true, Name = "virglrenderer" };
+        _thread = SelfNamedThread.Create("virglrenderer", () => Run(started));
         _thread.Start();
         _pollFd = started.Task.GetAwaiter().GetResult();
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.Virtqueue;
 using IoVirt.Virtqueue.Driver;
@@ -29,7 +30,7 @@ internal sealed class QueueDemo(bool packed, int queueSize, long requests, TextW
         using var kick = new SemaphoreSlim(0);
         using var interrupt = new SemaphoreSlim(0);
         using var stop = new CancellationTokenSource();
-        var deviceThread = new Thread(() => ServeDevice(device, memory, kick, interrupt, stop.Token)) { Name = "demo-device", IsBackground = true };
+        var deviceThread = SelfNamedThread.Create("demo-device", () => ServeDevice(device, memory, kick, interrupt, stop.Token));
         var watch = Stopwatch.StartNew();
         deviceThread.Start();
         var (completed, kicks, interrupts, mismatches) = DriveRequests(driver, dataBase, kick, interrupt);

@@ -50,7 +50,7 @@ internal sealed class Uplink : IDisposable
         }
 
         _idleTimeout = source >= 0 ? -1 : 1;
-        _thread = new Thread(Run) { Name = $"switch uplink {port.Description}", IsBackground = true };
+        _thread = SelfNamedThread.Create($"switch uplink {port.Description}", Run);
         _thread.Start();
     }
 

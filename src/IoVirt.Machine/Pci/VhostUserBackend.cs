@@ -3,6 +3,7 @@ using IoVirt.Abi.Blk;
 using IoVirt.Abi.Net;
 using IoVirt.Abi.VhostUser;
 using IoVirt.Abi.Virtio;
+using IoVirt.Interop;
 using IoVirt.Memory;
 using IoVirt.VhostUser;
 using IoVirt.Virtqueue;
@@ -79,7 +80,7 @@ public sealed class VhostUserBackend : IVirtioBackend
         }
 
         _configSize = _protocol.HasFlag(VhostUserProtocolFeatures.Config) ? ConfigSize(type) : 0;
-        _watcher = new Thread(Watch) { IsBackground = true, Name = $"vhost-user {type}" };
+        _watcher = SelfNamedThread.Create($"vhost-user {type}", Watch);
         _watcher.Start();
     }
 

@@ -43,6 +43,19 @@ public sealed unsafe class SandboxDaemonTests : IDisposable
     }
 
     [Fact]
+    public void A_confined_daemon_names_its_threads_as_an_unconfined_one_does()
+    {
+        // The sandbox has no /proc, through which the runtime names a thread it starts: the
+        // session and queue threads showed as "dotnet" to ps, top and perf.
+        using var daemon = DaemonProcess.Start("rng", "--socket", Socket);
+        daemon.WaitForSocket(Socket);
+        string[] names = [];
+        RngFrontend.Fetch(Socket, daemon, () => names = ThreadNames(daemon.Id));
+        Assert.Contains("vhost-user rng", names);
+        Assert.Contains("rng-q0", names);
+    }
+
+    [Fact]
     public void A_socket_right_in_tmp_where_the_new_root_is_built_is_served_and_removed()
     {
         // /tmp is where the new root is staged: a recursive bind of it once brought the staging
@@ -136,6 +149,9 @@ public sealed unsafe class SandboxDaemonTests : IDisposable
         Assert.Equal(0, daemon.WaitForExit());
         Assert.False(File.Exists(socket) || File.Exists(socket + ".lock"), "the socket or its lock was left behind");
     }
+
+    private static string[] ThreadNames(int process) =>
+        [.. Directory.GetDirectories($"/proc/{process}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'))];
 
     private static unsafe string Namespace(object process, string kind)
     {
