@@ -10,7 +10,8 @@ namespace IoVirt.Backends.Net;
 /// filter refuses, and writes each into guest buffers. With MRG_RXBUF a packet spreads over as
 /// many chains as it needs (num_buffers says how many); without, one chain must hold it. When
 /// the buffers run out mid-packet the chains taken so far are held and the packet finishes when
-/// the guest adds more. Allocates nothing.
+/// the guest adds more. Small writes into guest buffers go out together at the end of a burst
+/// (<see cref="GuestWriteBatch"/>), before the worker publishes the used elements. Allocates nothing.
 /// </summary>
 internal sealed unsafe class NetReceiver
 {
@@ -18,6 +19,7 @@ internal sealed unsafe class NetReceiver
     private readonly int _pair;
     private readonly NetCounters _counters;
     private readonly byte[] _packet = GC.AllocateUninitializedArray<byte>(VirtioNetHdr.Size + NetTransmitCheck.MaxSegmentedFrame, pinned: true);
+    private readonly GuestWriteBatch _writes = new(NetDevice.Burst);
     private readonly ChainHead[] _held;
     private readonly uint[] _heldLength;
     private int _heldCount;
@@ -58,6 +60,8 @@ internal sealed unsafe class NetReceiver
         for (var n = 0; n < NetDevice.Burst && (_length != 0 || Fetch()) && (delivered = Deliver(queue)); n++)
         {
         }
+
+        _writes.Flush(queue.Memory);
 
         WaitsForBuffers = !delivered;
     }
@@ -167,6 +171,8 @@ internal sealed unsafe class NetReceiver
 
     private bool PatchNumBuffers(GuestMemory memory)
     {
+        // The header may still be held back in the batch, which would then write over the patch.
+        _writes.Flush(memory);
         var count = (ushort)_heldCount;
         return memory.Write(_numBuffersLow, [(byte)(count & 0xff)]) == MemoryFault.None
             && memory.Write(_numBuffersHigh, [(byte)(count >> 8)]) == MemoryFault.None;
@@ -208,8 +214,11 @@ internal sealed unsafe class NetReceiver
             var part = source.Slice(written, take);
             if (buffer.IsContiguous)
             {
-                part.CopyTo(new Span<byte>(buffer.Host, take));
-                memory.MarkDirty(buffer.GuestAddress, (ulong)take);
+                if (!_writes.TryAdd(part, buffer.Host, buffer.GuestAddress))
+                {
+                    part.CopyTo(new Span<byte>(buffer.Host, take));
+                    memory.MarkDirty(buffer.GuestAddress, (ulong)take);
+                }
             }
             else if (memory.Write(buffer.GuestAddress, part) != MemoryFault.None)
             {

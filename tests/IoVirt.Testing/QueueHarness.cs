@@ -16,8 +16,11 @@ public sealed class QueueHarness : IDisposable
     /// <summary>Guest address of the region; not zero, so address 0 is outside guest memory.</summary>
     public const ulong RegionBase = 0x10_0000;
 
-    private QueueHarness(GuestMemory memory, QueueConfig config, DeviceQueue device, DriverQueue driver, ulong dataBase, ulong dataBytes)
+    private readonly bool _packed;
+
+    private QueueHarness(bool packed, GuestMemory memory, QueueConfig config, DeviceQueue device, DriverQueue driver, ulong dataBase, ulong dataBytes)
     {
+        _packed = packed;
         Memory = memory;
         Config = config;
         Device = device;
@@ -52,29 +55,44 @@ public sealed class QueueHarness : IDisposable
         var config = packed
             ? RingLayout.Packed(RegionBase, size, eventIdx, indirect)
             : RingLayout.Split(RegionBase, size, eventIdx, indirect);
-        DeviceQueue device;
-        DriverQueue driver;
-        QueueError error;
-        if (packed)
-        {
-            error = PackedQueue.TryCreate(memory, config, QueuePosition.Initial, out var q);
-            device = q!;
-            driver = new PackedDriverQueue(memory, config, indirectBase, indirect ? indirectEntries : 0);
-        }
-        else
-        {
-            error = SplitQueue.TryCreate(memory, config, QueuePosition.Initial, out var q);
-            device = q!;
-            driver = new SplitDriverQueue(memory, config, indirectBase, indirect ? indirectEntries : 0);
-        }
-
+        var error = TryCreateDevice(packed, memory, config, out var device);
         if (error != QueueError.None)
         {
             memory.Dispose();
             throw new InvalidOperationException($"Harness queue rejected: {error}");
         }
 
-        return new QueueHarness(memory, config, device, driver, dataBase, dataBytes);
+        DriverQueue driver = packed
+            ? new PackedDriverQueue(memory, config, indirectBase, indirect ? indirectEntries : 0)
+            : new SplitDriverQueue(memory, config, indirectBase, indirect ? indirectEntries : 0);
+        return new QueueHarness(packed, memory, config, device!, driver, dataBase, dataBytes);
+    }
+
+    /// <summary>
+    /// A fresh device half of the same rings, at their start, resolved in <paramref name="memory"/>:
+    /// another view of this region, such as one that logs the pages the device writes.
+    /// </summary>
+    public DeviceQueue DeviceIn(GuestMemory memory)
+    {
+        var error = TryCreateDevice(_packed, memory, Config, out var device);
+        return error == QueueError.None ? device! : throw new InvalidOperationException($"Harness queue rejected: {error}");
+    }
+
+    private static QueueError TryCreateDevice(bool packed, GuestMemory memory, QueueConfig config, out DeviceQueue? device)
+    {
+        QueueError error;
+        if (packed)
+        {
+            error = PackedQueue.TryCreate(memory, config, QueuePosition.Initial, out var packedQueue);
+            device = packedQueue;
+        }
+        else
+        {
+            error = SplitQueue.TryCreate(memory, config, QueuePosition.Initial, out var splitQueue);
+            device = splitQueue;
+        }
+
+        return error;
     }
 
     /// <summary>The ids of every used element the driver can take now, in the order it takes them.</summary>

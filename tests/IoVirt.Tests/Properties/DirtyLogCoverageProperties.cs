@@ -4,8 +4,6 @@ using IoVirt.Memory;
 using IoVirt.Testing;
 using IoVirt.Virtqueue;
 using IoVirt.Virtqueue.Driver;
-using IoVirt.Virtqueue.Packed;
-using IoVirt.Virtqueue.Split;
 
 namespace IoVirt.Tests.Properties;
 
@@ -47,7 +45,7 @@ public unsafe class DirtyLogCoverageProperties
             {
                 using var log = new DirtyBitmap(bitsPointer, (ulong)bits.Length, region.GuestAddress);
                 using var logging = h.Memory.WithDirtyLog(_ => log);
-                var device = Create(packed, logging, h.Config);
+                var device = h.DeviceIn(logging);
                 var image = new Span<byte>(region.Host, (int)region.Size);
                 var before = new byte[image.Length];
                 var offered = 0;
@@ -75,18 +73,6 @@ public unsafe class DirtyLogCoverageProperties
             }
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(200).WithQuietOnSuccess(true), property);
-    }
-
-    private static DeviceQueue Create(bool packed, GuestMemory memory, QueueConfig config)
-    {
-        if (packed)
-        {
-            Assert.Equal(QueueError.None, PackedQueue.TryCreate(memory, config, QueuePosition.Initial, out var packedQueue));
-            return packedQueue!;
-        }
-
-        Assert.Equal(QueueError.None, SplitQueue.TryCreate(memory, config, QueuePosition.Initial, out var splitQueue));
-        return splitQueue!;
     }
 
     /// <summary>The driver's steps (its writes are the guest CPU's, which the front end tracks itself): offer a chain, or take what was used.</summary>
