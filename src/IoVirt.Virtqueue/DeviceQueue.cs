@@ -55,11 +55,20 @@ public abstract class DeviceQueue
     /// <summary>Puts the chain popped last back, so the next pop returns it again (a throttled device defers it).</summary>
     public abstract void UndoLastPop();
 
-    /// <summary>Records a completed chain with the bytes written into it; the driver sees it after <see cref="PublishUsed"/>.</summary>
+    /// <summary>
+    /// Records a completed chain with the bytes written into it; the driver sees it after
+    /// <see cref="PublishUsed"/>. The element itself is written into the ring there too, with the
+    /// others of the batch: the ring's lines are the driver's CPU's, and each write waits for its
+    /// line, so a run of them back to back overlaps the waits that one per chain, among the
+    /// device's other work, would serialise (measured on `iovirt net --mode source`: 1.07-1.21x).
+    /// </summary>
     public abstract void AddUsed(ChainHead head, uint writtenBytes);
 
-    /// <summary>Makes every chain added since the last call visible to the driver at once.</summary>
+    /// <summary>Writes the used elements added since the last call and makes them visible to the driver at once.</summary>
     public abstract void PublishUsed();
+
+    /// <summary>How many used elements wait for <see cref="PublishUsed"/> before some are written early (still unpublished).</summary>
+    private protected const int UnwrittenUsedCapacity = 64;
 
     /// <summary>
     /// After <see cref="PublishUsed"/>: whether the driver asked to be interrupted for what was

@@ -27,6 +27,8 @@ public sealed unsafe class PackedQueue : DeviceQueue
     private ushort _signalledUsed;
     private bool _unsignalled;
     private PackedInflightTracker? _inflight;
+    private readonly UnwrittenUsed[] _unwritten = new UnwrittenUsed[UnwrittenUsedCapacity];
+    private int _unwrittenCount;
 
     private PackedQueue(GuestMemory memory, QueueConfig config, QueuePosition position)
         : base(memory, config)
@@ -251,9 +253,6 @@ public sealed unsafe class PackedQueue : DeviceQueue
             throw BadHead(head);
         }
 
-        var element = _ring + _nextUsed;
-        element->Id = head.Id;
-        element->Len = writtenBytes;
         // A used descriptor carries AVAIL and USED both equal to the used wrap counter, and WRITE
         // when the device wrote into the buffer (§2.8.6).
         var flags = (ushort)((_usedWrap ? (ushort)(PackedDescFlags.Avail | PackedDescFlags.Used) : 0)
@@ -266,17 +265,13 @@ public sealed unsafe class PackedQueue : DeviceQueue
             _batchHeadSlot = _nextUsed;
             _batchHeadFlags = flags;
         }
-        else
+
+        if (_unwrittenCount == _unwritten.Length)
         {
-            // Release: id and len before the flags that mark the element used.
-            Volatile.Write(ref *(ushort*)((byte*)element + PackedDesc.FlagsOffset), LittleEndian.FromHost(flags));
+            WriteUnwritten();
         }
 
-        if (Memory.IsDirtyLogging)
-        {
-            Memory.MarkDirty(Config.DescriptorTable + ((ulong)_nextUsed * PackedDesc.Size), PackedDesc.Size);
-        }
-
+        _unwritten[_unwrittenCount++] = new UnwrittenUsed(_nextUsed, head.Id, writtenBytes, flags);
         _inflight?.Used(head.Id);
         Advance(ref _nextUsed, ref _usedWrap, head.RingDescriptors);
     }
@@ -287,6 +282,8 @@ public sealed unsafe class PackedQueue : DeviceQueue
         {
             return;
         }
+
+        WriteUnwritten();
 
         // Release: every element of the batch (written above) is visible before the first
         // element's flags hand the batch to the driver.
@@ -367,4 +364,37 @@ public sealed unsafe class PackedQueue : DeviceQueue
     private bool _notificationsOff;
 
     private void Advance(ref ushort index, ref bool wrap, ushort count) => PackedRingPosition.Advance(ref index, ref wrap, count, Size);
+
+    /// <summary>
+    /// Writes the used elements <see cref="AddUsed"/> kept, back to back: each one's id and len,
+    /// then its flags, except the batch's first element's flags, which <see cref="PublishUsed"/>
+    /// writes last.
+    /// </summary>
+    private void WriteUnwritten()
+    {
+        for (var i = 0; i < _unwrittenCount; i++)
+        {
+            ref readonly var used = ref _unwritten[i];
+            var element = _ring + used.Slot;
+            element->Id = used.Id;
+            element->Len = used.Length;
+            if (used.Slot != _batchHeadSlot)
+            {
+                // Release: id and len before the flags that mark the element used.
+                Volatile.Write(ref *(ushort*)((byte*)element + PackedDesc.FlagsOffset), LittleEndian.FromHost(used.Flags));
+            }
+        }
+
+        if (Memory.IsDirtyLogging)
+        {
+            for (var i = 0; i < _unwrittenCount; i++)
+            {
+                Memory.MarkDirty(Config.DescriptorTable + ((ulong)_unwritten[i].Slot * PackedDesc.Size), PackedDesc.Size);
+            }
+        }
+
+        _unwrittenCount = 0;
+    }
+
+    private readonly record struct UnwrittenUsed(ushort Slot, ushort Id, uint Length, ushort Flags);
 }

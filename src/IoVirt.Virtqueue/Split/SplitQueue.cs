@@ -20,6 +20,8 @@ public sealed unsafe class SplitQueue : DeviceQueue
     private ushort _signalledUsed;
     private SplitInflightTracker? _inflight;
     private ushort _lastPoppedHead;
+    private readonly UnwrittenUsed[] _unwritten = new UnwrittenUsed[UnwrittenUsedCapacity];
+    private int _unwrittenCount;
 
     private SplitQueue(GuestMemory memory, QueueConfig config, QueuePosition position)
         : base(memory, config)
@@ -223,9 +225,12 @@ public sealed unsafe class SplitQueue : DeviceQueue
             throw BadHead(head);
         }
 
-        var element = UsedRing + (_nextUsed & _mask);
-        element->Id = head.Id;
-        element->Len = writtenBytes;
+        if (_unwrittenCount == _unwritten.Length)
+        {
+            WriteUnwritten();
+        }
+
+        _unwritten[_unwrittenCount++] = new UnwrittenUsed((ushort)(_nextUsed & _mask), head.Id, writtenBytes);
         _nextUsed = unchecked((ushort)(_nextUsed + 1));
         _inflight?.Used(head.Id);
     }
@@ -236,6 +241,8 @@ public sealed unsafe class SplitQueue : DeviceQueue
         {
             return;
         }
+
+        WriteUnwritten();
 
         // Release: the used elements written above are visible before the index that hands
         // them to the driver (§2.7.8.2).
@@ -306,6 +313,22 @@ public sealed unsafe class SplitQueue : DeviceQueue
 
     /// <summary>NO_NOTIFY is set in the used ring (only the device writes that field).</summary>
     private bool _notificationsOff;
+
+    /// <summary>Writes the used elements <see cref="AddUsed"/> kept, back to back, unpublished.</summary>
+    private void WriteUnwritten()
+    {
+        for (var i = 0; i < _unwrittenCount; i++)
+        {
+            ref readonly var used = ref _unwritten[i];
+            var element = UsedRing + used.Slot;
+            element->Id = used.Id;
+            element->Len = used.Length;
+        }
+
+        _unwrittenCount = 0;
+    }
+
+    private readonly record struct UnwrittenUsed(ushort Slot, uint Id, uint Length);
 
     private void LogUsedRange(ushort from, ushort to)
     {
