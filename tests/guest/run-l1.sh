@@ -49,18 +49,27 @@ cat "$cache/l1/initramfs.cpio" "$work/extra.cpio" > "$work/initrd"
 # and, each time a vCPU thread is scheduled back in, restarts that L2 vCPU's TSC from where it
 # stopped: L2's vCPUs disagree on time while L1 is busy (the likely cause of L2's RCU stalls
 # with "timer wakeup didn't happen" under a loaded host).
+# nokaslr: the kernel addresses in a reset's dump (below) are then the same in every run, so an
+# L1 script's `grep ADDRESS-PREFIX /proc/kallsyms` names them (Debian ships no System.map).
+# No -no-reboot: QEMU logs each CPU's state as it resets (-d cpu_reset), so a triple fault of L1
+# leaves the state it faulted in (with -no-reboot QEMU would end without resetting, and say
+# nothing). The loop below ends QEMU as soon as L1 resets, before it boots a second time.
 start=$(date +%s%N)
 "$qemu/usr/bin/qemu-system-x86_64" -L "$qemu/usr/share/qemu" -L "$qemu/usr/share/seabios" -accel tcg,thread=multi -cpu max,+svm -smp 2 -m "$mem" \
   -kernel "$cache/guest/vmlinuz" -initrd "$work/initrd" \
-  -append "console=ttyS0 quiet panic=-1 tsc=reliable rdinit=/init" \
-  -nographic -no-reboot -nodefaults -serial stdio -monitor "unix:$work/monitor.sock,server=on,wait=off" \
+  -append "console=ttyS0 quiet panic=-1 tsc=reliable nokaslr rdinit=/init" \
+  -nographic -nodefaults -serial stdio -monitor "unix:$work/monitor.sock,server=on,wait=off" \
   -d cpu_reset,guest_errors -D "$work/qemu.log" \
   < /dev/null > "$work/console.log" 2>&1 &
 qemu_pid=$!
+# L1 reset: a triple fault (QEMU logs it) or a reboot (panic=-1), which boots the firmware again.
+l1_reset() { grep -q '^Triple fault' "$work/qemu.log" 2>/dev/null || [ "$(grep -c SeaBIOS "$work/console.log")" -gt 1 ]; }
+reset=""
 while kill -0 "$qemu_pid" 2>/dev/null && [ $(( ($(date +%s%N) - start) / 1000000000 )) -lt "$timeout" ]; do
+  if l1_reset; then reset=yes; break; fi
   sleep 0.5
 done
-if kill -0 "$qemu_pid" 2>/dev/null; then
+if [ -z "$reset" ] && kill -0 "$qemu_pid" 2>/dev/null; then
   # Out of time: ask QEMU's monitor where L1's CPUs are (halted, in L2, spinning in L1's kernel)
   # before ending it; a wedged L1 prints nothing on its console, so this is all there is.
   python3 - "$work/monitor.sock" > "$work/monitor.log" 2>&1 <<'PY' || true
@@ -80,6 +89,9 @@ while time.time() < deadline:
     out += chunk
 print(out.decode(errors="replace") if out else "the monitor did not answer")
 PY
+fi
+if kill -0 "$qemu_pid" 2>/dev/null; then
+  # SIGTERM first: QEMU then flushes its log on the way out.
   kill "$qemu_pid" 2>/dev/null || true
   for _ in $(seq 10); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.5; done
   kill -9 "$qemu_pid" 2>/dev/null || true
@@ -95,12 +107,17 @@ if ! grep -q IOVIRT-L1-READY "$work/console.log"; then
   echo "run-l1.sh: L1 never reached its init (${elapsed}s)" >&2; exit 125
 fi
 status=$(sed -n 's/^IOVIRT-L1-EXIT \([0-9]*\).*/\1/p' "$work/console.log" | tail -n 1)
+if [ -n "$reset" ]; then
+  # A reset of L1 says nothing on its console; QEMU's log has why (a triple fault) and each CPU's
+  # state as it reset, which is the state it faulted or rebooted in: the dumps in long mode (RIP=),
+  # where the firmware's own resets show EIP=.
+  awk '/^Triple fault/ { print } /^CPU Reset/ { if (long) printf "%s", dump; dump = ""; long = 0 }
+       /^RIP=/ { long = 1 } { dump = dump $0 "\n" } END { if (long) printf "%s", dump }' "$work/qemu.log" | sed 's/^/L1-QEMU-LOG /' >&2
+  echo "run-l1.sh: L1 reset after ${elapsed}s${status:+ (the script had ended with status $status)}" >&2; exit 124
+fi
 if [ -z "$status" ]; then
   if [ "$elapsed_ms" -lt $((timeout * 1000)) ]; then
-    # With -no-reboot, a reset of L1 (a triple fault, a reboot) ends QEMU without a word on the
-    # console; QEMU's log has the CPU state it reset from.
-    tail -n 60 "$work/qemu.log" | sed 's/^/L1-QEMU-LOG /' >&2
-    echo "run-l1.sh: L1 ended after ${elapsed}s without the script's exit status (L1 reset or crashed)" >&2; exit 124
+    echo "run-l1.sh: L1 ended after ${elapsed}s without the script's exit status (crashed)" >&2; exit 124
   fi
   echo "run-l1.sh: the L1 script did not finish within ${timeout}s" >&2; exit 124
 fi
