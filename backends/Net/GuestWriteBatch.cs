@@ -29,20 +29,22 @@ internal sealed unsafe class GuestWriteBatch
     }
 
     /// <summary>
-    /// Holds back the write of <paramref name="source"/> to <paramref name="host"/>, the mapping of
-    /// guest address <paramref name="guestAddress"/>, which must stay mapped until <see cref="Flush"/>.
-    /// False when the write is too large or the batch is full: the caller writes it at once.
+    /// Writes <paramref name="source"/> to <paramref name="host"/>, the mapping of guest address
+    /// <paramref name="guestAddress"/> in <paramref name="memory"/>: held back until
+    /// <see cref="Flush"/> (the mapping must last until then), or at once, and marked dirty, when
+    /// it is too large or the batch is full.
     /// </summary>
-    public bool TryAdd(ReadOnlySpan<byte> source, byte* host, ulong guestAddress)
+    public void Write(ReadOnlySpan<byte> source, byte* host, ulong guestAddress, GuestMemory memory)
     {
         if (source.Length > MaxWrite || _count == _pending.Length)
         {
-            return false;
+            source.CopyTo(new Span<byte>(host, source.Length));
+            memory.MarkDirty(guestAddress, (ulong)source.Length);
+            return;
         }
 
         source.CopyTo(_data.AsSpan(_count * MaxWrite, source.Length));
         _pending[_count++] = new Pending((nint)host, guestAddress, source.Length);
-        return true;
     }
 
     /// <summary>

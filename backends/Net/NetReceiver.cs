@@ -214,11 +214,7 @@ internal sealed unsafe class NetReceiver
             var part = source.Slice(written, take);
             if (buffer.IsContiguous)
             {
-                if (!_writes.TryAdd(part, buffer.Host, buffer.GuestAddress))
-                {
-                    part.CopyTo(new Span<byte>(buffer.Host, take));
-                    memory.MarkDirty(buffer.GuestAddress, (ulong)take);
-                }
+                _writes.Write(part, buffer.Host, buffer.GuestAddress, memory);
             }
             else if (memory.Write(buffer.GuestAddress, part) != MemoryFault.None)
             {
