@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using IoVirt.Arbitration;
 using IoVirt.Interop;
+using IoVirt.Memory;
 using Microsoft.Win32.SafeHandles;
 using Tmds.Linux;
 
@@ -42,6 +43,8 @@ internal sealed unsafe class ArbitratedBlockEngine : IBlockEngine
     }
 
     public int CompletionEvent => _wakeup.Fd;
+
+    public string? UseMemory(GuestMemory memory) => _device.UseMemory(memory);
 
     public void Read(ulong tag, long offset, ReadOnlySpan<iovec> buffers) => Hold(OperationKind.Read, tag, offset, buffers, durable: false);
 

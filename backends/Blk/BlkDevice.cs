@@ -215,6 +215,8 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
     /// <summary>Whether a write failed since the last FLUSH took this; clears it, so each failure fails one FLUSH.</summary>
     internal bool TakeWriteFailure() => Interlocked.Exchange(ref _writeFailedSinceFlush, 0) != 0;
 
+    internal void ReportEngineChange(string change) => _log.LogInformation("blk: {Change}", change);
+
     internal void ReportIoError(VirtioBlkRequestType type, int result, int expected)
     {
         if (Interlocked.Increment(ref _errorsLogged) > LoggedErrors)

@@ -51,6 +51,11 @@ internal sealed unsafe class BlkQueue : IDisposable
     public void Process(DeviceQueue queue)
     {
         EnsureSlots(queue.Size);
+        if (_engine.UseMemory(queue.Memory) is { } change)
+        {
+            _device.ReportEngineChange(change);
+        }
+
         Reap(queue);
         while (!queue.IsBroken)
         {

@@ -1,3 +1,4 @@
+using IoVirt.Memory;
 using Tmds.Linux;
 
 namespace IoVirt.Backends.Blk;
@@ -15,6 +16,14 @@ public interface IBlockEngine : IDisposable
     /// completions arrives: after a wake-up, take completions until <see cref="TryTakeCompletion"/> says none is left.
     /// </summary>
     int CompletionEvent { get; }
+
+    /// <summary>
+    /// The guest memory that the buffers of the operations that follow lie in, given before each
+    /// batch (so cheap when nothing changed). An engine may register it with the kernel once
+    /// instead of having each operation resolve its buffers (io_uring's fixed buffers). Returns
+    /// a line for the log when that changed, else null.
+    /// </summary>
+    string? UseMemory(GuestMemory memory) => null;
 
     /// <summary>Reads into <paramref name="buffers"/> from byte <paramref name="offset"/> of the image. The buffers must stay mapped until completion.</summary>
     void Read(ulong tag, long offset, ReadOnlySpan<iovec> buffers);

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using IoVirt.Interop;
+using IoVirt.Memory;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -9,7 +10,10 @@ namespace IoVirt.Backends.Blk;
 /// <summary>
 /// The io_uring engine: every operation of a batch becomes one submission entry on the queue's
 /// own ring, the image registered as a fixed file, and one io_uring_enter submits the batch.
-/// The kernel signals an eventfd as operations finish, which wakes the queue's worker.
+/// The kernel signals an eventfd as operations finish, which wakes the queue's worker. Guest
+/// memory is registered as fixed buffers, so an operation on one buffer inside it (a 4 KiB
+/// request, say) goes as READ_FIXED or WRITE_FIXED on pages pinned once, not resolved again
+/// each time; others, and all of them where the kernel will not pin the memory, go as vectors.
 /// </summary>
 internal sealed unsafe class UringBlockEngine : IBlockEngine
 {
@@ -21,6 +25,12 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
     private readonly EventFd _completions = EventFd.Create();
     private readonly iovec* _vectors;
     private int _vectorsUsed;
+
+    /// <summary>The registered fixed buffers, by index: guest memory in pieces of at most 1 GiB.</summary>
+    private iovec[] _fixed = [];
+
+    /// <summary>The regions (host address, size) <see cref="UseMemory"/> last registered, or tried to.</summary>
+    private (nint Host, ulong Size)[] _fixedFor = [];
 
     /// <summary>
     /// An engine for <paramref name="depth"/> operations in flight; with a
@@ -36,7 +46,10 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
             _ring.RegisterEventFd(_completions.Fd);
 
             // What this engine submits, on its registered files only; nothing else, ever.
-            _ring.RestrictTo([IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_FALLOCATE], (byte)IOSQE_FIXED_FILE);
+            _ring.RestrictTo(
+                [IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, IORING_OP_FSYNC, IORING_OP_FALLOCATE],
+                (byte)IOSQE_FIXED_FILE,
+                buffers: true);
         }
         catch
         {
@@ -50,11 +63,92 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
 
     public int CompletionEvent => _completions.Fd;
 
+    public string? UseMemory(GuestMemory memory)
+    {
+        var regions = memory.Regions;
+        if (SameRegions(regions))
+        {
+            return null;
+        }
+
+        // The new map's regions in pieces the kernel takes; operations in flight keep the old ones.
+        _fixedFor = new (nint, ulong)[regions.Length];
+        var pieces = new List<iovec>();
+        for (var i = 0; i < regions.Length; i++)
+        {
+            var region = regions[i];
+            _fixedFor[i] = ((nint)region.Host, region.Size);
+            for (ulong at = 0; at < region.Size; at += IoUring.MaxFixedBuffer)
+            {
+                pieces.Add(new iovec { iov_base = region.Host + at, iov_len = (size_t)Math.Min(IoUring.MaxFixedBuffer, region.Size - at) });
+            }
+        }
+
+        var bytes = pieces.Sum(p => (long)(ulong)p.iov_len);
+        var error = _ring.TryRegisterBuffers(pieces.ToArray());
+        _fixed = error == 0 ? [.. pieces] : [];
+        return error == 0
+            ? $"io_uring: guest memory ({bytes >> 20} MiB) registered as {pieces.Count} fixed buffer(s)"
+            : $"io_uring: guest memory ({bytes >> 20} MiB) not registered as fixed buffers ({Marshal.GetPInvokeErrorMessage(error)}); operations pass their buffers as vectors";
+    }
+
+    private bool SameRegions(ReadOnlySpan<GuestRegion> regions)
+    {
+        if (regions.Length != _fixedFor.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < regions.Length; i++)
+        {
+            if ((nint)regions[i].Host != _fixedFor[i].Host || regions[i].Size != _fixedFor[i].Size)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public void Read(ulong tag, long offset, ReadOnlySpan<iovec> buffers) =>
-        Vectored(IORING_OP_READV, tag, offset, buffers, 0);
+        Transfer(IORING_OP_READV, IORING_OP_READ_FIXED, tag, offset, buffers, 0);
 
     public void Write(ulong tag, long offset, ReadOnlySpan<iovec> buffers, bool durable) =>
-        Vectored(IORING_OP_WRITEV, tag, offset, buffers, durable ? BlockFile.RwfDsync : 0);
+        Transfer(IORING_OP_WRITEV, IORING_OP_WRITE_FIXED, tag, offset, buffers, durable ? BlockFile.RwfDsync : 0);
+
+    private void Transfer(byte vectored, byte fixedOpcode, ulong tag, long offset, ReadOnlySpan<iovec> buffers, int rwFlags)
+    {
+        if (buffers.Length == 1 && TryFindFixed(buffers[0], out var index))
+        {
+            var file = _store.FileFor(offset, buffers);
+            var sqe = Entry(tag, fixedOpcode, fileIndex: file == _store.Buffered ? 0 : 1);
+            sqe->addr = (ulong)buffers[0].iov_base;
+            sqe->len = (uint)(ulong)buffers[0].iov_len;
+            sqe->off = (ulong)offset;
+            sqe->rw_flags = rwFlags;
+            sqe->buf_index = (ushort)index;
+            return;
+        }
+
+        Vectored(vectored, tag, offset, buffers, rwFlags);
+    }
+
+    /// <summary>The fixed buffer that holds all of <paramref name="buffer"/>, if one does.</summary>
+    private bool TryFindFixed(in iovec buffer, out int index)
+    {
+        var start = (ulong)buffer.iov_base;
+        var length = (ulong)buffer.iov_len;
+        for (index = 0; index < _fixed.Length; index++)
+        {
+            var piece = _fixed[index];
+            if (length <= (ulong)piece.iov_len && start >= (ulong)piece.iov_base && start - (ulong)piece.iov_base <= (ulong)piece.iov_len - length)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public void Flush(ulong tag)
     {

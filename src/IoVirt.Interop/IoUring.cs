@@ -20,6 +20,7 @@ public sealed unsafe class IoUring : IDisposable
     private const uint SetupRingDisabled = 1 << 6; // IORING_SETUP_R_DISABLED (Linux 5.10)
     private const uint RegisterRestrictions = 11; // IORING_REGISTER_RESTRICTIONS
     private const uint RegisterEnableRings = 12; // IORING_REGISTER_ENABLE_RINGS
+    private const ushort RestrictionRegisterOp = 0; // IORING_RESTRICTION_REGISTER_OP
     private const ushort RestrictionSqeOp = 1; // IORING_RESTRICTION_SQE_OP
     private const ushort RestrictionSqeFlagsAllowed = 2; // IORING_RESTRICTION_SQE_FLAGS_ALLOWED
 
@@ -261,25 +262,72 @@ public sealed unsafe class IoUring : IDisposable
     }
 
     /// <summary>
-    /// Limits a ring created disabled, for good, to the submission <paramref name="opcodes"/> and
-    /// <paramref name="flags"/> given and no further registration, then enables it. io_uring's
-    /// operations do not pass through seccomp: a ring that can only do what its engine does cannot
-    /// be turned to opening files, connecting or sending. Anything else completes with -EACCES.
+    /// Registers <paramref name="buffers"/> (each at most <see cref="MaxFixedBuffer"/> bytes) in
+    /// place of any registered before: an IORING_OP_READ_FIXED or WRITE_FIXED entry then names one
+    /// by its index in buf_index and must lie inside it. The kernel pins their pages once, instead
+    /// of resolving the addresses on every operation, and holds them until they are replaced or
+    /// the ring is closed (an operation in flight keeps its own). Returns 0, or the errno: ENOMEM
+    /// past RLIMIT_MEMLOCK without CAP_IPC_LOCK, EFAULT or EOPNOTSUPP for memory the kernel will
+    /// not pin; the ring then goes on with no fixed buffers.
     /// </summary>
-    public void RestrictTo(ReadOnlySpan<byte> opcodes, byte flags)
+    public int TryRegisterBuffers(ReadOnlySpan<iovec> buffers)
     {
-        // struct io_uring_restriction: u16 opcode, u8 sqe_op or sqe_flags, u8 and 3 u32 reserved.
-        var count = opcodes.Length + 1;
-        var restrictions = stackalloc byte[16 * count];
-        new Span<byte>(restrictions, 16 * count).Clear();
-        for (var i = 0; i < opcodes.Length; i++)
+        UnregisterBuffers();
+        if (buffers.IsEmpty)
         {
-            *(ushort*)(restrictions + (16 * i)) = RestrictionSqeOp;
-            restrictions[(16 * i) + 2] = opcodes[i];
+            return 0;
         }
 
-        *(ushort*)(restrictions + (16 * opcodes.Length)) = RestrictionSqeFlagsAllowed;
-        restrictions[(16 * opcodes.Length) + 2] = flags;
+        fixed (iovec* p = buffers)
+        {
+            return (int)syscall(SysRegister, _fd, IORING_REGISTER_BUFFERS, p, (uint)buffers.Length) < 0 ? errno : 0;
+        }
+    }
+
+    /// <summary>The largest buffer <see cref="TryRegisterBuffers"/> takes (the kernel's limit, 1 GiB).</summary>
+    public const ulong MaxFixedBuffer = 1UL << 30;
+
+    /// <summary>Drops the registered buffers, if any.</summary>
+    private void UnregisterBuffers()
+    {
+        if ((int)syscall(SysRegister, _fd, IORING_UNREGISTER_BUFFERS, null, 0) < 0 && errno != ENXIO)
+        {
+            throw Errno.Exception("IORING_UNREGISTER_BUFFERS");
+        }
+    }
+
+    /// <summary>
+    /// Limits a ring created disabled, for good, to the submission <paramref name="opcodes"/> and
+    /// <paramref name="flags"/> given and, if <paramref name="buffers"/>, to registering buffers
+    /// (<see cref="TryRegisterBuffers"/>), then enables it. io_uring's operations do not pass
+    /// through seccomp: a ring that can only do what its engine does cannot be turned to opening
+    /// files, connecting or sending. Anything else completes with -EACCES.
+    /// </summary>
+    public void RestrictTo(ReadOnlySpan<byte> opcodes, byte flags, bool buffers = false)
+    {
+        // struct io_uring_restriction: u16 opcode, u8 register_op, sqe_op or sqe_flags, u8 and 3 u32 reserved.
+        byte[] registrations = buffers ? [(byte)IORING_REGISTER_BUFFERS, (byte)IORING_UNREGISTER_BUFFERS] : [];
+        var count = opcodes.Length + 1 + registrations.Length;
+        var restrictions = stackalloc byte[16 * count];
+        new Span<byte>(restrictions, 16 * count).Clear();
+        var at = restrictions;
+        foreach (var opcode in opcodes)
+        {
+            *(ushort*)at = RestrictionSqeOp;
+            at[2] = opcode;
+            at += 16;
+        }
+
+        *(ushort*)at = RestrictionSqeFlagsAllowed;
+        at[2] = flags;
+        at += 16;
+        foreach (var registration in registrations)
+        {
+            *(ushort*)at = RestrictionRegisterOp;
+            at[2] = registration;
+            at += 16;
+        }
+
         Register(RegisterRestrictions, restrictions, (uint)count, "IORING_REGISTER_RESTRICTIONS");
         Register(RegisterEnableRings, null, 0, "IORING_REGISTER_ENABLE_RINGS");
     }
