@@ -243,7 +243,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         {
             try
             {
-                return _image.CreateEngine(BlockEngineKind.Uring, _options.MaxQueueSize, _options.SubmissionPollCpu);
+                return _image.CreateEngine(BlockEngineKind.Uring, _options.MaxQueueSize, _options.SubmissionPollCpu, _options.FixedBuffers);
             }
             catch (Exception e) when (e is PlatformNotSupportedException or System.ComponentModel.Win32Exception)
             {

@@ -33,10 +33,22 @@ public sealed record BlkDeviceOptions
     /// </summary>
     public int? SubmissionPollCpu { get; init; }
 
+    /// <summary>
+    /// For the io_uring engine: each queue's ring pins the guest's memory and registers it as
+    /// fixed buffers, so a request with one data buffer costs the kernel no address resolution
+    /// (less CPU per request with O_DIRECT). The guest's memory then stays resident for the
+    /// daemon's life, which defeats a balloon or an overcommitted host, so it is off by default.
+    /// </summary>
+    public bool FixedBuffers { get; init; }
+
     /// <summary>Why these options cannot go with the <paramref name="resolved"/> engine; null when they can.</summary>
-    public string? ConflictWith(BlockEngineKind resolved) => SubmissionPollCpu is not null && resolved != BlockEngineKind.Uring
-        ? $"submission polling is for the uring engine, not {resolved.ToString().ToLowerInvariant()}"
-        : null;
+    public string? ConflictWith(BlockEngineKind resolved)
+    {
+        var option = SubmissionPollCpu is not null ? "submission polling is" : FixedBuffers ? "fixed buffers are" : null;
+        return option is not null && resolved != BlockEngineKind.Uring
+            ? $"{option} for the uring engine, not {resolved.ToString().ToLowerInvariant()}"
+            : null;
+    }
 
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
     public int MaxQueueSize { get; init; } = 1024;

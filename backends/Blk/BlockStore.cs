@@ -186,9 +186,9 @@ public sealed unsafe class BlockStore : IBlockImage
         };
     }
 
-    public IBlockEngine CreateEngine(BlockEngineKind kind, int depth, int? submissionPollCpu) => kind switch
+    public IBlockEngine CreateEngine(BlockEngineKind kind, int depth, int? submissionPollCpu, bool fixedBuffers = false) => kind switch
     {
-        BlockEngineKind.Uring => new UringBlockEngine(this, depth, submissionPollCpu),
+        BlockEngineKind.Uring => new UringBlockEngine(this, depth, submissionPollCpu, fixedBuffers),
         BlockEngineKind.Sync => new SyncBlockEngine(this),
         BlockEngineKind.Null => new NullBlockEngine(),
         BlockEngineKind.Mapped => new MappedBlockEngine(this),

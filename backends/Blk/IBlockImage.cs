@@ -33,5 +33,5 @@ public interface IBlockImage : IDisposable
     /// operations in flight; for io_uring, with a kernel thread on <paramref name="submissionPollCpu"/>
     /// taking its submissions (null: none).
     /// </summary>
-    IBlockEngine CreateEngine(BlockEngineKind kind, int depth, int? submissionPollCpu);
+    IBlockEngine CreateEngine(BlockEngineKind kind, int depth, int? submissionPollCpu, bool fixedBuffers = false);
 }

@@ -11,8 +11,8 @@ namespace IoVirt.Backends.Blk;
 /// The io_uring engine: every operation of a batch becomes one submission entry on the queue's
 /// own ring, the image registered as a fixed file, and one io_uring_enter submits the batch.
 /// The kernel signals an eventfd as operations finish, which wakes the queue's worker. Guest
-/// memory is registered as fixed buffers, so an operation on one buffer inside it (a 4 KiB
-/// request, say) goes as READ_FIXED or WRITE_FIXED on pages pinned once, not resolved again
+/// memory may be registered as fixed buffers: an operation on one buffer inside it (a 4 KiB
+/// request, say) then goes as READ_FIXED or WRITE_FIXED on pages pinned once, not resolved again
 /// each time; others, and all of them where the kernel will not pin the memory, go as vectors.
 /// </summary>
 internal sealed unsafe class UringBlockEngine : IBlockEngine
@@ -23,6 +23,7 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
     private readonly BlockStore _store;
     private readonly IoUring _ring;
     private readonly EventFd _completions = EventFd.Create();
+    private readonly bool _registersMemory;
     private readonly iovec* _vectors;
     private int _vectorsUsed;
 
@@ -34,11 +35,14 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
 
     /// <summary>
     /// An engine for <paramref name="depth"/> operations in flight; with a
-    /// <paramref name="submissionPollCpu"/>, a kernel thread on that CPU takes the submissions.
+    /// <paramref name="submissionPollCpu"/>, a kernel thread on that CPU takes the submissions;
+    /// with <paramref name="fixedBuffers"/>, guest memory given to <see cref="UseMemory"/> is
+    /// registered with the kernel (see <see cref="BlkDeviceOptions.FixedBuffers"/>).
     /// </summary>
-    public UringBlockEngine(BlockStore store, int depth, int? submissionPollCpu)
+    public UringBlockEngine(BlockStore store, int depth, int? submissionPollCpu, bool fixedBuffers)
     {
         _store = store;
+        _registersMemory = fixedBuffers;
         _ring = new IoUring((uint)Math.Max(16, (int)BitOperations.RoundUpToPowerOf2((uint)depth)), disabled: true, submissionPollCpu);
         try
         {
@@ -49,7 +53,7 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
             _ring.RestrictTo(
                 [IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, IORING_OP_FSYNC, IORING_OP_FALLOCATE],
                 (byte)IOSQE_FIXED_FILE,
-                buffers: true);
+                buffers: fixedBuffers);
         }
         catch
         {
@@ -66,7 +70,7 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
     public string? UseMemory(GuestMemory memory)
     {
         var regions = memory.Regions;
-        if (SameRegions(regions))
+        if (!_registersMemory || SameRegions(regions))
         {
             return null;
         }

@@ -82,7 +82,7 @@ public sealed class RbdImage : IBlockImage
         ? BlockEngineKind.Rbd
         : throw new ArgumentException($"the {requested.ToString().ToLowerInvariant()} engine cannot serve an RBD image: it has the rbd engine only");
 
-    public IBlockEngine CreateEngine(BlockEngineKind kind, int depth, int? submissionPollCpu) => kind == BlockEngineKind.Rbd
+    public IBlockEngine CreateEngine(BlockEngineKind kind, int depth, int? submissionPollCpu, bool fixedBuffers = false) => kind == BlockEngineKind.Rbd
         ? new RbdBlockEngine(this)
         : throw new ArgumentOutOfRangeException(nameof(kind), kind, "An RBD image has the rbd engine only.");
 

@@ -128,6 +128,8 @@ public class BlkDeviceTests
         using var store = BlockStore.CreateRam(1 << 20, readOnly: false);
         var refused = Assert.Throws<ArgumentException>(() => new BlkDevice(store, new BlkDeviceOptions { Engine = BlockEngineKind.Mapped, SubmissionPollCpu = 0 }));
         Assert.Contains("submission polling is for the uring engine, not mapped", refused.Message, StringComparison.Ordinal);
+        refused = Assert.Throws<ArgumentException>(() => new BlkDevice(store, new BlkDeviceOptions { Engine = BlockEngineKind.Mapped, FixedBuffers = true }));
+        Assert.Contains("fixed buffers are for the uring engine, not mapped", refused.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -86,7 +86,12 @@ public sealed unsafe class UringEngineTests
         new Random(5).NextBytes(data);
         data.CopyTo(new Span<byte>(region.Host, Block));
 
-        using var engine = store.CreateEngine(BlockEngineKind.Uring, 16, submissionPollCpu);
+        using (var plain = store.CreateEngine(BlockEngineKind.Uring, 16, submissionPollCpu))
+        {
+            Assert.Null(plain.UseMemory(memory)); // fixed buffers are asked for
+        }
+
+        using var engine = store.CreateEngine(BlockEngineKind.Uring, 16, submissionPollCpu, fixedBuffers: true);
         Assert.Matches("registered as 1 fixed buffer", engine.UseMemory(memory));
         Assert.Null(engine.UseMemory(memory));
         Assert.Equal(Block, Run(engine, e => e.Write(1, 3 * Block, [Vector(region.Host, Block)], durable: false)));

@@ -60,11 +60,61 @@ public sealed class BlkDaemonTests : IDisposable
     }
 
     [Fact]
+    public void With_fixed_buffers_the_uring_engine_registers_the_guests_memory_and_serves_from_it()
+    {
+        var image = Path.Combine(_directory, "disk.img");
+        File.WriteAllBytes(image, new byte[1 << 20]);
+        using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--image", image, "--engine", "uring", "--fixed-buffers");
+        daemon.WaitForSocket(Socket);
+        using (var client = BlkClient.Connect(Socket))
+        {
+            client.Data(0)[..4096].Fill(0x5a);
+            Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.Out, 8, 4096));
+            client.Data(0)[..4096].Clear();
+            Assert.Equal(VirtioBlkStatus.Ok, client.Execute(VirtioBlkRequestType.In, 8, 4096));
+            Assert.All(client.Data(0)[..4096].ToArray(), b => Assert.Equal(0x5a, b));
+        }
+
+        daemon.WaitForStderr("fixed buffer(s)");
+        Assert.Matches(@"io_uring: guest memory \(\d+ MiB\) registered as [1-9]\d* fixed buffer\(s\)", daemon.Stderr);
+        daemon.Signal(15);
+        Assert.Equal(0, daemon.WaitForExit());
+
+        // The image's lock goes with the ring's registered file, which the kernel closes some
+        // moments after the process exits: wait for it, as BlockFile.Lock does.
+        byte[]? written = null;
+        Assert.True(SpinWait.SpinUntil(() => TryRead(image, out written), TimeSpan.FromSeconds(10)), "the image stayed locked");
+        Assert.Equal(0x5a, written![8 * 512]);
+    }
+
+    [Fact]
+    public void Fixed_buffers_with_an_engine_other_than_io_uring_exit_with_2()
+    {
+        using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--engine", "mapped", "--fixed-buffers");
+        Assert.Equal(2, daemon.WaitForExit());
+        Assert.Contains("--fixed-buffers: fixed buffers are for the uring engine, not mapped", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_missing_image_exits_with_1()
     {
         using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--image", Path.Combine(_directory, "none.img"));
         Assert.Equal(1, daemon.WaitForExit());
         Assert.Contains("cannot open", daemon.Stderr, StringComparison.Ordinal);
+    }
+
+    private static bool TryRead(string path, out byte[]? bytes)
+    {
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            bytes = null;
+            return false;
+        }
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
