@@ -50,10 +50,8 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
             _ring.RegisterEventFd(_completions.Fd);
 
             // What this engine submits, on its registered files only; nothing else, ever.
-            _ring.RestrictTo(
-                [IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, IORING_OP_FSYNC, IORING_OP_FALLOCATE],
-                (byte)IOSQE_FIXED_FILE,
-                buffers: fixedBuffers);
+            byte[] operations = [IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC, IORING_OP_FALLOCATE];
+            _ring.RestrictTo(fixedBuffers ? [.. operations, IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED] : operations, (byte)IOSQE_FIXED_FILE, buffers: fixedBuffers);
         }
         catch
         {
