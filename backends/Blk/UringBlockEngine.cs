@@ -86,11 +86,12 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
             }
         }
 
-        var bytes = pieces.Sum(p => (long)(ulong)p.iov_len);
-        var error = _ring.TryRegisterBuffers(pieces.ToArray());
-        _fixed = error == 0 ? [.. pieces] : [];
+        var wanted = pieces.ToArray();
+        var bytes = wanted.Sum(p => (long)(ulong)p.iov_len);
+        var error = _ring.TryRegisterBuffers(wanted);
+        _fixed = error == 0 ? wanted : [];
         return error == 0
-            ? $"io_uring: guest memory ({bytes >> 20} MiB) registered as {pieces.Count} fixed buffer(s)"
+            ? $"io_uring: guest memory ({bytes >> 20} MiB) registered as {wanted.Length} fixed buffer(s)"
             : $"io_uring: guest memory ({bytes >> 20} MiB) not registered as fixed buffers ({Marshal.GetPInvokeErrorMessage(error)}); operations pass their buffers as vectors";
     }
 
@@ -118,21 +119,28 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
     public void Write(ulong tag, long offset, ReadOnlySpan<iovec> buffers, bool durable) =>
         Transfer(IORING_OP_WRITEV, IORING_OP_WRITE_FIXED, tag, offset, buffers, durable ? BlockFile.RwfDsync : 0);
 
+    /// <summary>One read or write: on a fixed buffer when its one buffer lies in one, else with its iovecs.</summary>
     private void Transfer(byte vectored, byte fixedOpcode, ulong tag, long offset, ReadOnlySpan<iovec> buffers, int rwFlags)
     {
+        var fileIndex = _store.FileFor(offset, buffers) == _store.Buffered ? 0 : 1;
+        io_uring_sqe* sqe;
         if (buffers.Length == 1 && TryFindFixed(buffers[0], out var index))
         {
-            var file = _store.FileFor(offset, buffers);
-            var sqe = Entry(tag, fixedOpcode, fileIndex: file == _store.Buffered ? 0 : 1);
+            sqe = Entry(tag, fixedOpcode, fileIndex);
             sqe->addr = (ulong)buffers[0].iov_base;
             sqe->len = (uint)(ulong)buffers[0].iov_len;
-            sqe->off = (ulong)offset;
-            sqe->rw_flags = rwFlags;
             sqe->buf_index = (ushort)index;
-            return;
+        }
+        else
+        {
+            var vectors = HoldVectors(buffers);
+            sqe = Entry(tag, vectored, fileIndex);
+            sqe->addr = (ulong)vectors;
+            sqe->len = (uint)buffers.Length;
         }
 
-        Vectored(vectored, tag, offset, buffers, rwFlags);
+        sqe->off = (ulong)offset;
+        sqe->rw_flags = rwFlags;
     }
 
     /// <summary>The fixed buffer that holds all of <paramref name="buffer"/>, if one does.</summary>
@@ -167,7 +175,8 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
         sqe->len = (uint)mode;
     }
 
-    private void Vectored(byte opcode, ulong tag, long offset, ReadOnlySpan<iovec> buffers, int rwFlags)
+    /// <summary>Copies <paramref name="buffers"/> into the iovec array, for an entry to point at until the kernel takes it.</summary>
+    private iovec* HoldVectors(ReadOnlySpan<iovec> buffers)
     {
         if (buffers.Length > VectorCapacity)
         {
@@ -186,15 +195,10 @@ internal sealed unsafe class UringBlockEngine : IBlockEngine
             }
         }
 
-        var file = _store.FileFor(offset, buffers);
-        var sqe = Entry(tag, opcode, fileIndex: file == _store.Buffered ? 0 : 1);
         var vectors = _vectors + _vectorsUsed;
         buffers.CopyTo(new Span<iovec>(vectors, buffers.Length));
         _vectorsUsed += buffers.Length;
-        sqe->addr = (ulong)vectors;
-        sqe->len = (uint)buffers.Length;
-        sqe->off = (ulong)offset;
-        sqe->rw_flags = rwFlags;
+        return vectors;
     }
 
     private io_uring_sqe* Entry(ulong tag, byte opcode, int fileIndex)
