@@ -76,7 +76,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         Engine = image.ResolveEngine(options.Engine);
         if (options.ConflictWith(Engine) is { } conflict)
         {
-            throw new ArgumentException(conflict, nameof(options));
+            throw new ArgumentException(conflict.Message, nameof(options));
         }
 
         _queues = new BlkQueue[options.Queues];

@@ -41,13 +41,16 @@ public sealed record BlkDeviceOptions
     /// </summary>
     public bool FixedBuffers { get; init; }
 
-    /// <summary>Why these options cannot go with the <paramref name="resolved"/> engine; null when they can.</summary>
-    public string? ConflictWith(BlockEngineKind resolved)
+    /// <summary>
+    /// The option set here that only the uring engine serves, when <paramref name="resolved"/> is
+    /// another engine; null when these options go with it.
+    /// </summary>
+    public BlkEngineConflict? ConflictWith(BlockEngineKind resolved)
     {
-        var option = SubmissionPollCpu is not null ? "submission polling is" : FixedBuffers ? "fixed buffers are" : null;
-        return option is not null && resolved != BlockEngineKind.Uring
-            ? $"{option} for the uring engine, not {resolved.ToString().ToLowerInvariant()}"
+        var conflict = SubmissionPollCpu is not null ? new BlkEngineConflict(nameof(SubmissionPollCpu), "submission polling is", resolved)
+            : FixedBuffers ? new BlkEngineConflict(nameof(FixedBuffers), "fixed buffers are", resolved)
             : null;
+        return resolved == BlockEngineKind.Uring ? null : conflict;
     }
 
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>

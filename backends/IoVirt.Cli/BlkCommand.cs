@@ -225,7 +225,13 @@ internal static class BlkCommand
 
             if (settings.Device.ConflictWith(engine) is { } conflict)
             {
-                return CommandLine.UsageError(result, $"{(settings.Device.SubmissionPollCpu is not null ? "--sqpoll" : "--fixed-buffers")}: {conflict}");
+                var flag = conflict.Option switch
+                {
+                    nameof(BlkDeviceOptions.SubmissionPollCpu) => "--sqpoll",
+                    nameof(BlkDeviceOptions.FixedBuffers) => "--fixed-buffers",
+                    _ => throw new InvalidOperationException($"no command-line option sets {conflict.Option}"),
+                };
+                return CommandLine.UsageError(result, $"{flag}: {conflict.Message}");
             }
 
             // The service container owns the device and disposes it after the server.

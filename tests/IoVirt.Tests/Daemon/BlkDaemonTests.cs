@@ -87,12 +87,14 @@ public sealed class BlkDaemonTests : IDisposable
         Assert.Equal(0x5a, written![8 * 512]);
     }
 
-    [Fact]
-    public void Fixed_buffers_with_an_engine_other_than_io_uring_exit_with_2()
+    [Theory]
+    [InlineData("--fixed-buffers", "--fixed-buffers: fixed buffers are for the uring engine, not mapped")]
+    [InlineData("--sqpoll=0", "--sqpoll: submission polling is for the uring engine, not mapped")]
+    public void An_io_uring_option_with_another_engine_exits_with_2_and_names_the_option(string option, string error)
     {
-        using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--engine", "mapped", "--fixed-buffers");
+        using var daemon = DaemonProcess.Start("blk", "--socket", Socket, "--engine", "mapped", option);
         Assert.Equal(2, daemon.WaitForExit());
-        Assert.Contains("--fixed-buffers: fixed buffers are for the uring engine, not mapped", daemon.Stderr, StringComparison.Ordinal);
+        Assert.Contains(error, daemon.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
