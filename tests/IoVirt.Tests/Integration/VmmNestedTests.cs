@@ -54,6 +54,14 @@ public sealed class VmmNestedTests
     private static string Vmm(int cpus) =>
         $"/payload/iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus {cpus}";
 
+    /// <summary>
+    /// L1 shell: waits up to 120 s for <paramref name="marker"/> on the console of the VMM that
+    /// tee writes to /tmp/vmm.out, or for the VMM's end: a guest lost before the marker fails the
+    /// test at once, with its console, instead of running the script into its time limit.
+    /// </summary>
+    private static string WaitForConsole(string marker) =>
+        $"i=0; while ! grep -q -e {marker} -e VMM-EXIT /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done";
+
     /// <summary>L2 shell: fio's verified random writes of 4 KiB to 1 MiB over 32 MiB of <paramref name="device"/>, with <paramref name="options"/>; prints its result lines.</summary>
     private static string FioVerify(string options = "", string device = "/dev/vda") =>
         $"fio --name=verify --filename={device} --rw=randwrite --bsrange=4k-1M --size=32M --direct=1 --ioengine=libaio --iodepth=8 " +
@@ -153,10 +161,11 @@ public sealed class VmmNestedTests
             tunctl -t tap0 > /dev/null
             ip addr add 10.0.2.1/24 dev tap0 && ip link set tap0 up
             truncate -s 256M /tmp/disk.img
+            : > /tmp/vmm.out
             ({Vmm(cpus: 1)} --disk path=/tmp/disk.img --net tap=tap0 --rng; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
-            i=0; while ! grep -q L2-NET-UP /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
+            {WaitForConsole("L2-NET-UP")}
             ping -c 3 -W 5 10.0.2.15 > /dev/null && echo L1-PING-OK
-            i=0; until echo hello-from-l1 | nc 10.0.2.15 5000 2>/dev/null || [ $i -ge 50 ]; do sleep 0.2; i=$((i+1)); done
+            i=0; until echo hello-from-l1 | nc 10.0.2.15 5000 2>/dev/null || grep -q VMM-EXIT /tmp/vmm.out || [ $i -ge 50 ]; do sleep 0.2; i=$((i+1)); done
             {WaitForVmmExit}
             /payload/iovirt vmm --kernel /l2/vmlinuz --disk path=/nonexistent.img
             echo "MISSING-IMAGE-EXIT $?"
@@ -194,8 +203,9 @@ public sealed class VmmNestedTests
             /payload/iovirt blk --socket /tmp/blk.sock --image /tmp/disk.img --sandbox seccomp &
             blk=$!
             {WaitForSocket("/tmp/blk.sock")}
+            : > /tmp/vmm.out
             ({Vmm(cpus: 1)} --vhost-user type=blk,socket=/tmp/blk.sock{(packed ? ",packed=on" : string.Empty)}; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
-            i=0; while ! grep -q L2-FIO-START /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
+            {WaitForConsole("L2-FIO-START")}
             sleep 3
             grep -q "restart: " /tmp/vmm.out && echo "L1: fio ended before the kill"
             kill -9 $blk; wait $blk; echo "L1: killed the back end during fio"
