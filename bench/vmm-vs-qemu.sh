@@ -109,6 +109,8 @@ L1
 # faults on its own text, nested until the stack overflows: "stack guard page was hit").
 # Under QEMU as the L2 VMM alone (fio QD32 on two vCPUs for 40 s) that ended 6 of 22 L2 runs on
 # 2026-12-06, with kvm_amd's vgif on or off alike. Any other failed run fails the bench.
+# The labels of the runs that printed BENCH-FAILED in a round's console, comma-separated.
+failed_runs() { sed -n 's/^BENCH-FAILED //p' "$work/console.log" | paste -sd, -; }
 : > "$work/bench.log"
 for round in $(seq 1 "$rounds"); do
   echo "$round" > "$work/payload/round"
@@ -119,7 +121,7 @@ for round in $(seq 1 "$rounds"); do
     continue
   fi
   if grep -q 'PANIC: double fault' "$work/console.log"; then
-    echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest took a double fault at syscall entry ($(sed -n 's/^BENCH-FAILED //p' "$work/console.log" | paste -sd, -))" >&2
+    echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest took a double fault at syscall entry ($(failed_runs))" >&2
     continue
   fi
   if grep -q 'run-l1.sh: L1 reset' "$work/console.log"; then
@@ -127,7 +129,7 @@ for round in $(seq 1 "$rounds"); do
     continue
   fi
   if grep -q 'an L2 vCPU shut down (triple fault)' "$work/console.log"; then
-    echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest triple-faulted ($(sed -n 's/^BENCH-FAILED //p' "$work/console.log" | paste -sd, -))" >&2
+    echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest triple-faulted ($(failed_runs))" >&2
     continue
   fi
   if grep -q BENCH-FAILED "$work/console.log" || [ "$(grep -c '^BENCH ' "$work/console.log")" -ne 4 ]; then

@@ -47,10 +47,14 @@ public sealed record BlkDeviceOptions
     /// </summary>
     public BlkEngineConflict? ConflictWith(BlockEngineKind resolved)
     {
-        var conflict = SubmissionPollCpu is not null ? new BlkEngineConflict(nameof(SubmissionPollCpu), "submission polling is", resolved)
+        if (resolved == BlockEngineKind.Uring)
+        {
+            return null;
+        }
+
+        return SubmissionPollCpu is not null ? new BlkEngineConflict(nameof(SubmissionPollCpu), "submission polling is", resolved)
             : FixedBuffers ? new BlkEngineConflict(nameof(FixedBuffers), "fixed buffers are", resolved)
             : null;
-        return resolved == BlockEngineKind.Uring ? null : conflict;
     }
 
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>
