@@ -114,7 +114,7 @@ failed_runs() { sed -n 's/^BENCH-FAILED //p' "$work/console.log" | paste -sd, -;
 : > "$work/bench.log"
 for round in $(seq 1 "$rounds"); do
   echo "$round" > "$work/payload/round"
-  bash "$repo/tests/guest/run-l1.sh" --timeout 420 --mem 3G --script "$work/l1.sh" --payload "$work/payload" > "$work/console.log" 2>&1 || true
+  bash "$repo/tests/guest/run-l1.sh" --timeout 420 --mem 3G --cpus 2 --script "$work/l1.sh" --payload "$work/payload" > "$work/console.log" 2>&1 || true
   stalls=$(grep -c 'rcu_preempt detected stalls' "$work/console.log" || true)
   if [ "$stalls" -gt 0 ]; then
     echo "vmm-vs-qemu.sh: round $round dropped: L1's timer stalled ($stalls RCU stall reports; $(grep -c '^BENCH ' "$work/console.log") runs had printed)" >&2

@@ -16,9 +16,10 @@ public static class NestedKvm
     /// <summary>
     /// Boots L1 with `iovirt` as its payload, and beside it each of <paramref name="hostPrograms"/>
     /// (paths on this machine; run-l1.sh brings the libraries they link), runs
-    /// <paramref name="script"/> there, and returns the exit code and the console.
+    /// <paramref name="script"/> there, and returns the exit code and the console. L1 has one CPU
+    /// unless <paramref name="l1Cpus"/> says otherwise (run-l1.sh says why).
     /// </summary>
-    public static (int ExitCode, string Output) Run(string script, int timeoutSeconds = 300, IReadOnlyList<string>? hostPrograms = null)
+    public static (int ExitCode, string Output) Run(string script, int timeoutSeconds = 300, IReadOnlyList<string>? hostPrograms = null, int l1Cpus = 1)
     {
         QemuGuest.RequireBuilt("build-l1.sh", "nested-KVM host");
         RequireCurrentProgram();
@@ -38,7 +39,8 @@ public static class NestedKvm
             return QemuGuest.RunScript(script,
             [
                 "bash", Path.Combine(QemuGuest.RepositoryRoot, "tests", "guest", "run-l1.sh"),
-                "--timeout", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "--script", "{script}", "--payload", payload,
+                "--timeout", timeoutSeconds.ToString(CultureInfo.InvariantCulture), "--cpus", l1Cpus.ToString(CultureInfo.InvariantCulture),
+                "--script", "{script}", "--payload", payload,
             ]);
         }
         finally

@@ -4,9 +4,10 @@
 # 7.2. Under 7.2's TCG, an L1 CPU running L2 (nested SVM) now and then stopped taking interrupts:
 # L2 saw RCU stalls ("timer wakeup didn't happen") and L1 soft lockups at VM teardown, about one
 # L1 boot in fifteen. QEMU 10 has had a hang of its own too (1 in 14 so far), so this is a newer
-# emulator, not yet a proven cure. Under 10, an L2 with two vCPUs under sustained I/O is now and
-# then lost to a triple fault (with our back end or qemu-storage-daemon, restarted or not), and
-# L1 itself reset once with QEMU as its VMM: see VmmNestedTests.Vmm. Its modules (qemu-system-common, -modules-opengl, -gui) go
+# emulator, not yet a proven cure. Under 10 with two L1 CPUs, an L2 under sustained I/O was now
+# and then lost to a triple fault (with our VMM or QEMU's, our back end or qemu-storage-daemon),
+# and L1 itself reset now and then; with one L1 CPU none was lost so far, so run-l1.sh gives L1
+# one unless asked for more. Its modules (qemu-system-common, -modules-opengl, -gui) go
 # beside it: QEMU 7.2 refuses vhost-user-gpu-pci under TCG, 10 serves it, and the GPU tests run
 # it at L0 with QEMU_MODULE_DIR pointing there (7.2's modules are not loadable by 10).
 # Idempotent; with --check it only says whether it is there.

@@ -6,7 +6,8 @@ namespace IoVirt.Tests.Integration;
 /// The nested-KVM host itself (tests/guest/run-l1.sh): when an L1 script outlives its limit, the
 /// run ends with 124 and, since a wedged L1 says nothing on its console, with QEMU's monitor's
 /// view of L1's CPUs (state, registers), which is what tells a halted L1 from one stuck in L2.
-/// When L1 itself resets, the run ends with 124 and the state each of its CPUs reset from.
+/// When L1 itself resets, the run ends with 124 and the state each of its CPUs reset from. Both
+/// run L1 with two CPUs, so each report is shown to cover every CPU.
 /// </summary>
 [Trait(Tier.Name, Tier.Integration)]
 [Collection(QemuCollection.Name)]
@@ -18,7 +19,7 @@ public sealed class NestedHostTests
         var (exit, output) = NestedKvm.Run("""
             echo L1-SCRIPT-SLEEPING
             sleep 600
-            """, timeoutSeconds: 40);
+            """, timeoutSeconds: 40, l1Cpus: 2);
         Assert.Equal(124, exit);
         Assert.Contains("L1-SCRIPT-SLEEPING", output, StringComparison.Ordinal);
         Assert.Contains("L1-MONITOR VM status: running", output, StringComparison.Ordinal);
@@ -36,7 +37,7 @@ public sealed class NestedHostTests
             echo "L1-REBOOT-TYPE $(cat /sys/kernel/reboot/type)"
             reboot -f
             sleep 60
-            """, timeoutSeconds: 120);
+            """, timeoutSeconds: 120, l1Cpus: 2);
         Assert.Equal(124, exit);
         Assert.Contains("L1-REBOOT-TYPE triple", output, StringComparison.Ordinal);
         Assert.Contains("L1-QEMU-LOG Triple fault", output, StringComparison.Ordinal);

@@ -6,8 +6,8 @@ namespace IoVirt.Tests.Integration;
 /// `iovirt vmm` on a real KVM: inside the nested-KVM host (tests/guest/run-l1.sh), it boots
 /// Debian's kernel and the test initramfs as the L2 guest, with our devices. Each test's L2
 /// script prints what the guest saw; the L1 script prints what the VMM and back ends said.
-/// L1 takes both cores under TCG, so these run with the other QEMU guests, one at a time, and L2's
-/// vCPUs do not compete with the parallel tests for the host.
+/// These run with the other QEMU guests, one at a time, so L1 (one CPU under TCG: run-l1.sh says
+/// why) does not compete with another guest for the host.
 /// </summary>
 [Trait(Tier.Name, Tier.Integration)]
 [Collection(QemuCollection.Name)]
@@ -43,13 +43,12 @@ public sealed class VmmNestedTests
         """;
 
     /// <summary>
-    /// L1 shell: `iovirt vmm` booting the L2 image with <paramref name="cpus"/> vCPUs. L0's TCG
-    /// emulation of nested SVM now and then loses an L2 with two vCPUs: a triple fault, or a
-    /// vCPU that stops taking interrupts. It happened under sustained I/O (with QEMU's
-    /// qemu-storage-daemon as the back end too, and with no back-end restart) and once while an
-    /// L2 booted with no request made; with one vCPU it was not seen in 16 runs of the restart
-    /// scenario (about 1 in 5 runs with two). So one test holds every claim that needs a second
-    /// vCPU and runs L2 with two; the others run it with one.
+    /// L1 shell: `iovirt vmm` booting the L2 image with <paramref name="cpus"/> vCPUs. While L1 had
+    /// two CPUs, L0's TCG emulation of nested SVM now and then lost an L2: a triple fault, or a
+    /// vCPU that stopped taking interrupts, more often with two L2 vCPUs (about 1 run in 5) than
+    /// with one; L1 now has one CPU (run-l1.sh). Each L2 vCPU slows the others on that one CPU,
+    /// so one test holds every claim that needs a second vCPU and runs L2 with two; the others
+    /// run it with one.
     /// </summary>
     private static string Vmm(int cpus) =>
         $"/payload/iovirt vmm --kernel /l2/vmlinuz --initrd /tmp/l2.img --cmdline 'console=ttyS0 quiet panic=-1 rdinit=/init' --memory 512M --cpus {cpus}";
