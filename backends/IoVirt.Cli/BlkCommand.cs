@@ -266,7 +266,8 @@ internal static class BlkCommand
         return why.Length == 0 ? bytes : null;
     }
 
-    private static BlockEngineKind? ParseEngine(string text, out string why)
+    /// <summary>The engine <paramref name="text"/> names (any case), or null and the names there are.</summary>
+    internal static BlockEngineKind? ParseEngine(string text, out string why)
     {
         why = "auto, uring, sync, mapped, null or rbd";
         return Enum.TryParse<BlockEngineKind>(text, ignoreCase: true, out var kind) && Enum.IsDefined(kind) ? kind : null;

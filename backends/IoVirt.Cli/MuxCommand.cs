@@ -84,10 +84,14 @@ internal static class MuxCommand
                 the reservation); the reservations together must fit in capacityIops, the
                 rate the image sustains (admission control). direct: O_DIRECT for aligned
                 requests, so the image's device rather than the page cache is what is shared
-                (default false). latencyTolerance: positive (default 0.25); larger gives more
-                throughput and weaker shares. mtu: 68 to 65535 (default 1500), for every nic;
-                mac: a unicast address, unique; vlan: 0 (untagged, the default) to 4094;
-                weight: a whole number from 1 to 1000 (default 1).
+                (default false). engine: how the disks reach the image, as "iovirt blk
+                --engine" names it (default auto). fixedBuffers: each disk's io_uring rings
+                register its guest's memory, as "iovirt blk --fixed-buffers" does (default
+                false; with an engine other than uring, exit 1). latencyTolerance: positive
+                (default 0.25); larger gives more throughput and weaker shares. mtu: 68 to
+                65535 (default 1500), for every nic; mac: a unicast address, unique; vlan: 0
+                (untagged, the default) to 4094; weight: a whole number from 1 to 1000
+                (default 1).
 
                 Each socket: a stale one is replaced; a path holding anything else is refused
                 (exit 2), and so is a socket another daemon serves (exit 1; it holds
@@ -115,7 +119,8 @@ internal static class MuxCommand
                 line at any time. Logs go to stderr. SIGTERM or SIGINT stop every device and
                 remove the socket files.
                 Exit codes: 0 stopped by a signal, 1 could not serve (the image cannot be opened,
-                the volumes do not fit, a volume's size changed), 2 usage error or bad FILE.
+                the volumes do not fit, a volume's size changed, the engine does not serve the
+                image or the options), 2 usage error or bad FILE.
 
                 """,
         };

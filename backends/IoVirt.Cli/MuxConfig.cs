@@ -30,6 +30,12 @@ internal sealed record MuxConfig
     /// <summary>Reads and writes bypass the page cache (O_DIRECT) where aligned, so the arbiter meets the device itself.</summary>
     public bool Direct { get; set; }
 
+    /// <summary>How the disks reach the image, as <c>iovirt blk --engine</c> names it; null: auto.</summary>
+    public string? Engine { get; set; }
+
+    /// <summary>Each disk's io_uring rings register its guest's memory as fixed buffers, as <c>iovirt blk --fixed-buffers</c>.</summary>
+    public bool FixedBuffers { get; set; }
+
     /// <summary>
     /// How far the image's latency per cost unit may rise above its unloaded level, while two or
     /// more disks are busy, before it is given fewer requests at once: small protects latency and
@@ -122,6 +128,8 @@ internal sealed record MuxConfig
         Image = Image,
         RamBytes = RamBytes,
         Direct = Direct,
+        Engine = EngineKind,
+        FixedBuffers = FixedBuffers,
         CapacityIops = CapacityIops ?? 0,
         LatencyTolerance = LatencyTolerance,
         Costs = Costs?.Model ?? BlkArbitration.DefaultCosts,
@@ -130,6 +138,9 @@ internal sealed record MuxConfig
         Uplink = Uplink,
         Nics = [.. Nics.Select(nic => new MuxNicSpec(nic.Name, nic.Socket, nic.Address, (ushort)nic.Vlan, nic.Weight))],
     };
+
+    /// <summary>The engine named, Auto when none is (checked by <see cref="MuxConfigValidator"/>).</summary>
+    public BlockEngineKind EngineKind => Engine is null ? BlockEngineKind.Auto : BlkCommand.ParseEngine(Engine, out _) ?? BlockEngineKind.Auto;
 
     /// <summary>The RAM disk's size in bytes, when the disks are on one (checked by <see cref="MuxConfigValidator"/>).</summary>
     public ulong RamBytes => ByteSize.TryParse(Ram, out var bytes) ? bytes : 0;

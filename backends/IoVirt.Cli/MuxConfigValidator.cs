@@ -44,9 +44,14 @@ internal sealed class MuxConfigValidator : IValidateOptions<MuxConfig>
     {
         if (config.Disks.Count == 0)
         {
-            return config.Image is null && config.Ram is null && config.CapacityIops is null
+            return config.Image is null && config.Ram is null && config.CapacityIops is null && config.Engine is null && !config.FixedBuffers
                 ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail("\"image\", \"ram\" and \"capacityIops\" are for disks, and the config has none");
+                : ValidateOptionsResult.Fail("\"image\", \"ram\", \"capacityIops\", \"engine\" and \"fixedBuffers\" are for disks, and the config has none");
+        }
+
+        if (config.Engine is { } engine && BlkCommand.ParseEngine(engine, out var engines) is null)
+        {
+            return ValidateOptionsResult.Fail($"bad \"engine\" '{engine}': {engines}");
         }
 
         if ((config.Image is null) == (config.Ram is null))

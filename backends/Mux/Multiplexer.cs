@@ -38,7 +38,7 @@ public sealed class Multiplexer : IDisposable
     /// <summary>Where a disk's blocks are: its image, and its volume in it when the image is shared.</summary>
     private sealed record DiskImage(IBlockImage Image, BlockVolume? Volume);
 
-    private Multiplexer(MuxSpec spec, TenantMetrics? metrics, DeviceArbiter? arbiter, IReadOnlyList<IBlockImage> images, DiskImage[] disks, NetSwitch netSwitch)
+    private Multiplexer(MuxSpec spec, TenantMetrics? metrics, DeviceArbiter? arbiter, IReadOnlyList<IBlockImage> images, DiskImage[] disks, BlockEngineKind? engine, NetSwitch netSwitch)
     {
         _metrics = metrics;
         _arbiter = arbiter;
@@ -46,8 +46,8 @@ public sealed class Multiplexer : IDisposable
         _switch = netSwitch;
         Devices = [.. DiskDevices(spec, disks), .. NicDevices(spec)];
 
-        // One busy-poll for all: a nic's receive side wants the network's, disks alone their images'.
-        var polled = images.Count == 0 || images[0].ResolveEngine(BlockEngineKind.Auto).BusyPollsByDefault();
+        // One busy-poll for all: a nic's receive side wants the network's, disks alone their engine's.
+        var polled = engine?.BusyPollsByDefault() ?? true;
         BusyPoll = TimeSpan.FromMicroseconds(spec.Nics.Count > 0 || polled ? BusyPollMicroseconds : 0);
     }
 
@@ -82,7 +82,8 @@ public sealed class Multiplexer : IDisposable
         try
         {
             DiskImage[] disks = arbiter is null ? [] : OpenDisks(spec, images);
-            return new Multiplexer(spec, metrics, arbiter, images, disks, OpenSwitch(spec, logs));
+            BlockEngineKind? engine = images.Count == 0 ? null : ResolveEngine(spec, images[0]);
+            return new Multiplexer(spec, metrics, arbiter, images, disks, engine, OpenSwitch(spec, logs));
         }
         catch
         {
@@ -137,6 +138,28 @@ public sealed class Multiplexer : IDisposable
         }
     }
 
+    /// <summary>
+    /// The engine the disks get on <paramref name="image"/> (each disk's image resolves alike: one
+    /// shared store, or RBD images all); throws <see cref="MuxOpenException"/> when the image
+    /// cannot have the engine asked for, or the engine not the fixed buffers.
+    /// </summary>
+    private static BlockEngineKind ResolveEngine(MuxSpec spec, IBlockImage image)
+    {
+        BlockEngineKind engine;
+        try
+        {
+            engine = image.ResolveEngine(spec.Engine);
+        }
+        catch (ArgumentException e)
+        {
+            throw new MuxOpenException(e.Message, e);
+        }
+
+        return new BlkDeviceOptions { FixedBuffers = spec.FixedBuffers }.ConflictWith(engine) is { } conflict
+            ? throw new MuxOpenException($"{conflict.Message} ({image.Name})")
+            : engine;
+    }
+
     private static NetSwitch OpenSwitch(MuxSpec spec, ILoggerFactory logs)
     {
         try
@@ -156,7 +179,16 @@ public sealed class Multiplexer : IDisposable
             var arbitration = new BlkArbitration(_arbiter!, _arbiter!.AddTenant(disk.Name, disk.Tenant), spec.Costs);
             var device = new BlkDevice(
                 blocks.Image,
-                new BlkDeviceOptions { Serial = disk.Name, Volume = blocks.Volume, Arbitration = arbitration, Metrics = services.GetService<BlkMetrics>(), MetricsName = disk.Name },
+                new BlkDeviceOptions
+                {
+                    Serial = disk.Name,
+                    Volume = blocks.Volume,
+                    Engine = spec.Engine,
+                    FixedBuffers = spec.FixedBuffers,
+                    Arbitration = arbitration,
+                    Metrics = services.GetService<BlkMetrics>(),
+                    MetricsName = disk.Name,
+                },
                 log);
             log.LogInformation(
                 "disk {Name} on {Socket}: {Bytes} bytes at {Offset} of {Image}, {Engine} engine; reservation {Reservation} IOPS, weight {Weight}, limit {Limit} IOPS",

@@ -25,6 +25,15 @@ public sealed record MuxSpec
     /// <summary>O_DIRECT on the image for aligned requests, so the arbiter meets the device rather than the page cache.</summary>
     public bool Direct { get; init; }
 
+    /// <summary>How the disks reach the image; resolved as <see cref="IoVirt.Backends.Blk.IBlockImage.ResolveEngine"/> does.</summary>
+    public Blk.BlockEngineKind Engine { get; init; }
+
+    /// <summary>
+    /// Each disk's queues register its guest's memory with their io_uring rings as fixed buffers
+    /// (<see cref="Blk.BlkDeviceOptions.FixedBuffers"/>); only where the engine resolves to uring.
+    /// </summary>
+    public bool FixedBuffers { get; init; }
+
     /// <summary>Cost units a second the image completes; the disks' reservations fit in it.</summary>
     public double CapacityIops { get; init; }
 

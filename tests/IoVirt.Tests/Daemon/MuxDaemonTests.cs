@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using IoVirt.Abi.Blk;
 using IoVirt.Backends.Blk;
 using IoVirt.Backends.Blk.Client;
@@ -118,6 +119,38 @@ public sealed class MuxDaemonTests : IDisposable
         Stop(daemon);
     }
 
+    [Fact]
+    public void With_the_uring_engine_and_fixed_buffers_each_disk_serves_its_guest_from_registered_memory()
+    {
+        using var daemon = Start($$"""{ "image": "{{Image}}", "capacityIops": 1000, "engine": "uring", "fixedBuffers": true, "disks": [ {{Disk("a", "2M")}}, {{Disk("b", "2M")}} ] }""");
+        using var a = Connect(daemon, "a");
+        using var b = Connect(daemon, "b");
+        a.WriteFilled(8, 0xaa);
+        b.WriteFilled(8, 0xbb);
+        Assert.Equal(0xaa, a.ReadFilled(8));
+        Assert.Equal(0xbb, b.ReadFilled(8));
+
+        // Each guest's memory, registered with its own disk's ring.
+        daemon.WaitForStderr("fixed buffer(s)");
+        Assert.Contains("disk a on " + Socket("a"), daemon.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Uring engine", daemon.Stderr, StringComparison.Ordinal);
+        Assert.True(
+            SpinWait.SpinUntil(() => Regex.Count(daemon.Stderr, @"io_uring: guest memory \(\d+ MiB\) registered as [1-9]\d* fixed buffer\(s\)") >= 2, TimeSpan.FromSeconds(10)),
+            daemon.Stderr);
+        Stop(daemon);
+    }
+
+    [Theory]
+    [InlineData("mapped", false, "the mapped engine cannot serve this image")]
+    [InlineData("sync", true, "fixed buffers are for the uring engine, not sync")]
+    public void An_engine_that_cannot_serve_the_image_or_the_fixed_buffers_is_not_served(string engine, bool fixedBuffers, string error)
+    {
+        using var daemon = Start($$"""{ "image": "{{Image}}", "capacityIops": 1000, "engine": "{{engine}}", "fixedBuffers": {{(fixedBuffers ? "true" : "false")}}, "disks": [ {{Disk("a", "2M")}} ] }""");
+        Assert.Equal(1, daemon.WaitForExit());
+        Assert.Contains(error, daemon.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Socket("a")), "a socket was made for a disk that is not served");
+    }
+
     [Theory]
     [InlineData("line 1, column 2: not valid JSON", "{")]
     [InlineData("the file is empty (or only comments): it needs a JSON object with \"disks\", \"nics\" or both", "")]
@@ -131,6 +164,8 @@ public sealed class MuxDaemonTests : IDisposable
     [InlineData("bad \"costs\": the fixed parts must be positive", """{ "ram": "4M", "capacityIops": 1, "costs": { "readSequential": 0 }, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("bad \"latencyTolerance\" 0: a positive number", """{ "ram": "4M", "capacityIops": 1, "latencyTolerance": 0, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("bad \"ram\" '1000'", """{ "ram": "1000", "capacityIops": 1, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
+    [InlineData("bad \"engine\" 'fast': auto, uring, sync, mapped, null or rbd",
+        """{ "ram": "4M", "capacityIops": 1, "engine": "fast", "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("bad \"capacityIops\" 0", """{ "ram": "4M", "capacityIops": 0, "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("bad \"capacityIops\" (none)", """{ "ram": "4M", "disks": [ { "name": "a", "socket": "a", "size": "1M" } ] }""")]
     [InlineData("the config needs a list of \"disks\", of \"nics\" or both", """{ "ram": "4M", "capacityIops": 1, "disks": [] }""")]

@@ -109,7 +109,7 @@ public sealed class MuxNicDaemonTests : IDisposable
         """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "a", "socket": "d", "size": "1M" } ], "nics": [ { "name": "a", "socket": "n", "mac": "02:00:00:00:00:01" } ] }""")]
     [InlineData("two devices use the socket s",
         """{ "ram": "4M", "capacityIops": 1, "disks": [ { "name": "d", "socket": "s", "size": "1M" } ], "nics": [ { "name": "n", "socket": "s", "mac": "02:00:00:00:00:01" } ] }""")]
-    [InlineData("\"image\", \"ram\" and \"capacityIops\" are for disks, and the config has none",
+    [InlineData("\"image\", \"ram\", \"capacityIops\", \"engine\" and \"fixedBuffers\" are for disks, and the config has none",
         """{ "ram": "4M", "nics": [ { "name": "a", "socket": "a", "mac": "02:00:00:00:00:01" } ] }""")]
     [InlineData("the config needs a list of \"disks\", of \"nics\" or both", """{ "nics": [] }""")]
     [InlineData("the config needs a list of \"disks\", of \"nics\" or both", """{ "nics": null }""")]
