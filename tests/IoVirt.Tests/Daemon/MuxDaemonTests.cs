@@ -4,6 +4,7 @@ using IoVirt.Backends.Blk;
 using IoVirt.Backends.Blk.Client;
 using IoVirt.Backends.Blk.Volumes;
 using IoVirt.Testing;
+using Microsoft.Win32.SafeHandles;
 
 namespace IoVirt.Tests.Daemon;
 
@@ -66,13 +67,17 @@ public sealed class MuxDaemonTests : IDisposable
         }
 
         // Forget A between runs. Opening the store waits for the image's lock, which the stopped
-        // daemon's io_uring lets go of only once the kernel has torn the ring down.
+        // daemon's io_uring lets go of only once the kernel has torn the ring down. A's data is
+        // read through the store's own descriptor: a fresh open (File.ReadAllBytes) takes a
+        // shared lock without waiting, and a process another test forks while the store is open
+        // holds the store's open file, and so its lock, until it execs.
         using (var store = BlockStore.Open(Image, readOnly: false, direct: false))
         {
             VolumeTable.Open(store, VolumeTable.PathFor(Image)).Remove("a");
+            var first = new byte[1];
+            Assert.Equal(1, RandomAccess.Read(new SafeFileHandle(store.Buffered.Fd, ownsHandle: false), first, 0));
+            Assert.Equal(0xaa, first[0]);
         }
-
-        Assert.Equal(0xaa, File.ReadAllBytes(Image)[0]);
 
         using (var daemon = Start(Config(Disk("b", "2M"), Disk("c", "2M"))))
         {
