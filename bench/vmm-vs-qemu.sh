@@ -144,6 +144,8 @@ rounds=$(( $(wc -l < "$work/bench.log") / 4 ))
 awk -v rounds="$rounds" '
   function median(list,   n, a, i, j, t) {
     n = split(list, a, " ")
+    # As numbers: mawk compares split fields as strings ("1047" < "156").
+    for (i = 1; i <= n; i++) a[i] += 0
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     lo = a[1]; hi = a[n]
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
