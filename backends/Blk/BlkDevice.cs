@@ -73,11 +73,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
         _log = log ?? NullLogger.Instance;
         serial.CopyTo(_id, 0);
 
-        Engine = image.ResolveEngine(options.Engine);
-        if (options.ConflictWith(Engine) is { } conflict)
-        {
-            throw new ArgumentException(conflict.Message, nameof(options));
-        }
+        Engine = options.EngineOn(image);
 
         _queues = new BlkQueue[options.Queues];
         for (var i = 0; i < _queues.Length; i++)

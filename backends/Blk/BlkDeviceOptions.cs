@@ -42,19 +42,22 @@ public sealed record BlkDeviceOptions
     public bool FixedBuffers { get; init; }
 
     /// <summary>
-    /// The option set here that only the uring engine serves, when <paramref name="resolved"/> is
-    /// another engine; null when these options go with it.
+    /// The engine a device with these options gets on <paramref name="image"/>: <see cref="Engine"/>
+    /// as the image resolves it. Throws <see cref="ArgumentException"/> when the image cannot have
+    /// that engine, and its <see cref="BlkEngineConflictException"/> when an option set here is
+    /// for the uring engine only and the image resolved to another.
     /// </summary>
-    public BlkEngineConflict? ConflictWith(BlockEngineKind resolved)
+    public BlockEngineKind EngineOn(IBlockImage image)
     {
-        if (resolved == BlockEngineKind.Uring)
+        var engine = image.ResolveEngine(Engine);
+        if (engine == BlockEngineKind.Uring)
         {
-            return null;
+            return engine;
         }
 
-        return SubmissionPollCpu is not null ? new BlkEngineConflict(nameof(SubmissionPollCpu), "submission polling is", resolved)
-            : FixedBuffers ? new BlkEngineConflict(nameof(FixedBuffers), "fixed buffers are", resolved)
-            : null;
+        return SubmissionPollCpu is not null ? throw new BlkEngineConflictException(nameof(SubmissionPollCpu), "submission polling is", engine)
+            : FixedBuffers ? throw new BlkEngineConflictException(nameof(FixedBuffers), "fixed buffers are", engine)
+            : engine;
     }
 
     /// <summary>Largest ring accepted (and the depth each queue's engine is sized for).</summary>

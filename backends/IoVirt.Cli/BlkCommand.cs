@@ -174,7 +174,6 @@ internal static class BlkCommand
                 result.GetValue(readOnly),
                 result.GetValue(direct),
                 result.GetValue(shareRw),
-                result.GetValue(engine) ?? BlockEngineKind.Auto,
                 new BlkDeviceOptions
                 {
                     Queues = result.GetValue(queues) ?? 1,
@@ -215,15 +214,9 @@ internal static class BlkCommand
             BlockEngineKind engine;
             try
             {
-                engine = store.ResolveEngine(settings.Engine);
+                engine = settings.Device.EngineOn(store);
             }
-            catch (ArgumentException e)
-            {
-                // The image knows which engines can serve it; asking for another is a usage error.
-                return CommandLine.UsageError(result, e.Message);
-            }
-
-            if (settings.Device.ConflictWith(engine) is { } conflict)
+            catch (BlkEngineConflictException conflict)
             {
                 var flag = conflict.Option switch
                 {
@@ -232,6 +225,11 @@ internal static class BlkCommand
                     _ => throw new InvalidOperationException($"no command-line option sets {conflict.Option}"),
                 };
                 return CommandLine.UsageError(result, $"{flag}: {conflict.Message}");
+            }
+            catch (ArgumentException e)
+            {
+                // The image knows which engines can serve it; asking for another is a usage error.
+                return CommandLine.UsageError(result, e.Message);
             }
 
             // The service container owns the device and disposes it after the server.
@@ -274,7 +272,7 @@ internal static class BlkCommand
     }
 
     /// <summary>What the options ask the device to be, checked.</summary>
-    private sealed record BlkSettings(string? Image, ulong RamBytes, bool ReadOnly, bool Direct, bool ShareRw, BlockEngineKind Engine, BlkDeviceOptions Device);
+    private sealed record BlkSettings(string? Image, ulong RamBytes, bool ReadOnly, bool Direct, bool ShareRw, BlkDeviceOptions Device);
 }
 
 /// <summary>What <c>iovirt blk</c> reports: the device's request counters, and each queue's.</summary>

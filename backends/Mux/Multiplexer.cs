@@ -44,7 +44,7 @@ public sealed class Multiplexer : IDisposable
         _arbiter = arbiter;
         _images = images;
         _switch = netSwitch;
-        Devices = [.. DiskDevices(spec, disks), .. NicDevices(spec)];
+        Devices = [.. engine is { } kind ? DiskDevices(spec, disks, kind) : [], .. NicDevices(spec)];
 
         // One busy-poll for all: a nic's receive side wants the network's, disks alone their engine's.
         var polled = engine?.BusyPollsByDefault() ?? true;
@@ -145,19 +145,18 @@ public sealed class Multiplexer : IDisposable
     /// </summary>
     private static BlockEngineKind ResolveEngine(MuxSpec spec, IBlockImage image)
     {
-        BlockEngineKind engine;
         try
         {
-            engine = image.ResolveEngine(spec.Engine);
+            return new BlkDeviceOptions { Engine = spec.Engine, FixedBuffers = spec.FixedBuffers }.EngineOn(image);
+        }
+        catch (BlkEngineConflictException e)
+        {
+            throw new MuxOpenException($"{e.Message} ({image.Name})", e);
         }
         catch (ArgumentException e)
         {
             throw new MuxOpenException(e.Message, e);
         }
-
-        return new BlkDeviceOptions { FixedBuffers = spec.FixedBuffers }.ConflictWith(engine) is { } conflict
-            ? throw new MuxOpenException($"{conflict.Message} ({image.Name})")
-            : engine;
     }
 
     private static NetSwitch OpenSwitch(MuxSpec spec, ILoggerFactory logs)
@@ -172,7 +171,8 @@ public sealed class Multiplexer : IDisposable
         }
     }
 
-    private IEnumerable<MuxDevice> DiskDevices(MuxSpec spec, DiskImage[] disks) =>
+    /// <summary>Each disk's device, on the <paramref name="engine"/> that <see cref="Open"/> resolved and checked.</summary>
+    private IEnumerable<MuxDevice> DiskDevices(MuxSpec spec, DiskImage[] disks, BlockEngineKind engine) =>
         spec.Disks.Zip(disks, (disk, blocks) => new MuxDevice(disk.Socket, services =>
         {
             var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("mux");
@@ -183,7 +183,7 @@ public sealed class Multiplexer : IDisposable
                 {
                     Serial = disk.Name,
                     Volume = blocks.Volume,
-                    Engine = spec.Engine,
+                    Engine = engine,
                     FixedBuffers = spec.FixedBuffers,
                     Arbitration = arbitration,
                     Metrics = services.GetService<BlkMetrics>(),

@@ -126,10 +126,12 @@ public class BlkDeviceTests
     public void Submission_polling_is_refused_for_an_engine_other_than_io_uring()
     {
         using var store = BlockStore.CreateRam(1 << 20, readOnly: false);
-        var refused = Assert.Throws<ArgumentException>(() => new BlkDevice(store, new BlkDeviceOptions { Engine = BlockEngineKind.Mapped, SubmissionPollCpu = 0 }));
+        var refused = Assert.Throws<BlkEngineConflictException>(() => new BlkDevice(store, new BlkDeviceOptions { Engine = BlockEngineKind.Mapped, SubmissionPollCpu = 0 }));
         Assert.Contains("submission polling is for the uring engine, not mapped", refused.Message, StringComparison.Ordinal);
-        refused = Assert.Throws<ArgumentException>(() => new BlkDevice(store, new BlkDeviceOptions { Engine = BlockEngineKind.Mapped, FixedBuffers = true }));
+        Assert.Equal(nameof(BlkDeviceOptions.SubmissionPollCpu), refused.Option);
+        refused = Assert.Throws<BlkEngineConflictException>(() => new BlkDevice(store, new BlkDeviceOptions { Engine = BlockEngineKind.Mapped, FixedBuffers = true }));
         Assert.Contains("fixed buffers are for the uring engine, not mapped", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(nameof(BlkDeviceOptions.FixedBuffers), refused.Option);
     }
 
     [Theory]

@@ -35,8 +35,7 @@ public sealed class VmmNestedTests
     /// stack, which tells a vCPU stuck in our code from one inside KVM_RUN. The waits of a test's
     /// script add up to less than its time limit, so that report is printed.
     /// </summary>
-    private const string WaitForVmmExit = """
-        i=0; while ! grep -q VMM-EXIT /tmp/vmm.out && [ $i -lt 600 ]; do sleep 0.2; i=$((i+1)); done
+    private static string WaitForVmmExit => WaitForConsole("VMM-EXIT") + "\n" + """
         grep -q VMM-EXIT /tmp/vmm.out || for p in $(pidof iovirt); do for t in /proc/$p/task/*; do
             echo "L1-THREAD $p ${t##*/} $(cat $t/comm) state=$(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan)"; sed 's/^/L1-STACK /' $t/stack
         done; done
