@@ -10,7 +10,7 @@ namespace IoVirt.Tests.Integration;
 /// run L1 with two CPUs, so each report is shown to cover every CPU.
 /// </summary>
 [Trait(Tier.Name, Tier.Integration)]
-[Collection(QemuCollection.Name)]
+[Collection(NestedKvmCollection.Name)]
 public sealed class NestedHostTests
 {
     [Fact]

@@ -9,7 +9,7 @@ namespace IoVirt.Tests.Integration;
 /// on a TAP in one bridge, while the guest reads and writes its disk (fio, with verification) and
 /// is pinged from the bridge.
 /// </summary>
-[Collection(QemuCollection.Name)]
+[Collection(MigrationCollection.Name)]
 [Trait(Tier.Name, Tier.Integration)]
 public sealed class QemuMigrationTests : IDisposable
 {

@@ -81,10 +81,3 @@ public class QemuRngTests
         }
     }
 }
-
-/// <summary>QEMU guests take a core each under TCG: run them one at a time.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class QemuCollection
-{
-    public const string Name = "QEMU guests";
-}

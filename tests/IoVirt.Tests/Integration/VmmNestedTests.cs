@@ -10,7 +10,7 @@ namespace IoVirt.Tests.Integration;
 /// why) does not compete with another guest for the host.
 /// </summary>
 [Trait(Tier.Name, Tier.Integration)]
-[Collection(QemuCollection.Name)]
+[Collection(NestedKvmCollection.Name)]
 public sealed class VmmNestedTests
 {
     /// <summary>
