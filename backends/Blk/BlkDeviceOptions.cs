@@ -44,8 +44,9 @@ public sealed record BlkDeviceOptions
     /// <summary>
     /// The engine a device with these options gets on <paramref name="image"/>: <see cref="Engine"/>
     /// as the image resolves it. Throws <see cref="ArgumentException"/> when the image cannot have
-    /// that engine, and its <see cref="BlkEngineConflictException"/> when an option set here is
-    /// for the uring engine only and the image resolved to another.
+    /// that engine, and <see cref="BlkEngineConflictException"/> (an ArgumentException that names
+    /// the option) when an option set here is for the uring engine only and the image resolved to
+    /// another.
     /// </summary>
     public BlockEngineKind EngineOn(IBlockImage image)
     {
