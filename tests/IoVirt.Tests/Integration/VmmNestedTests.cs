@@ -6,8 +6,8 @@ namespace IoVirt.Tests.Integration;
 /// `iovirt vmm` on a real KVM: inside the nested-KVM host (tests/guest/run-l1.sh), it boots
 /// Debian's kernel and the test initramfs as the L2 guest, with our devices. Each test's L2
 /// script prints what the guest saw; the L1 script prints what the VMM and back ends said.
-/// These run with the other QEMU guests, one at a time, so L1 (one CPU under TCG: run-l1.sh says
-/// why) does not compete with another guest for the host.
+/// These run one at a time (NestedKvmCollection), so L1 (one CPU under TCG: run-l1.sh says why)
+/// takes one of the host's cores, beside the QEMU guests' tests on the other.
 /// </summary>
 [Trait(Tier.Name, Tier.Integration)]
 [Collection(NestedKvmCollection.Name)]
