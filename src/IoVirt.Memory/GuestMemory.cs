@@ -180,34 +180,28 @@ public sealed unsafe class GuestMemory : IDisposable
         return MemoryFault.None;
     }
 
-    /// <summary>Bytes at the start of a buffer that <see cref="Prefetch"/> brings into the cache: a small packet or header.</summary>
+    /// <summary>Bytes at the start of a buffer that a prefetch brings into the cache: a small packet or header.</summary>
     public const uint PrefetchBytes = 128;
 
     /// <summary>
-    /// Brings the cache lines of the first <see cref="PrefetchBytes"/> of a buffer into this CPU's
-    /// cache, so that reads of several buffers another CPU just wrote wait for their cache misses
-    /// together rather than one after another. It reads one byte of each line: the reads depend on
-    /// nothing, so they are all in flight at once (measured here, that beat the prefetch
-    /// instruction, which the CPU may drop). Does nothing for a range that is not guest memory in
-    /// one region (the access that follows reports it).
+    /// Where the first <see cref="PrefetchBytes"/> of a buffer are mapped, for a prefetch that
+    /// reads them into this CPU's cache (<see cref="CacheLines.Touch"/>), so that reads of several
+    /// buffers another CPU just wrote wait for their cache misses together rather than one after
+    /// another. False for an empty range or one that is not guest memory in one region (the
+    /// access that follows reports it).
     /// </summary>
-    public void Prefetch(ulong address, uint length)
+    public bool TryLocateStart(ulong address, uint length, out CacheLines start)
     {
         var span = Math.Min(length, PrefetchBytes);
         if (span == 0 || TryGetPointer(address, span, out var host) != MemoryFault.None)
         {
-            return;
+            start = default;
+            return false;
         }
 
-        // A volatile read is never optimised away, and these depend on nothing.
-        var last = (nuint)host + span - 1;
-        for (var at = (nuint)host; at <= last; at = (at & ~(nuint)(CacheLine - 1)) + CacheLine)
-        {
-            _ = Volatile.Read(ref *(byte*)at);
-        }
+        start = new CacheLines(host, span);
+        return true;
     }
-
-    private const uint CacheLine = 64;
 
     /// <summary>A span over a range that must lie in one region.</summary>
     public MemoryFault TryGetSpan(ulong address, int length, out Span<byte> span)

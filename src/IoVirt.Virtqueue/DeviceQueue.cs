@@ -40,14 +40,18 @@ public abstract class DeviceQueue
 
     /// <summary>
     /// A hint before a burst of pops: reads the descriptors of up to <paramref name="chains"/>
-    /// available chains and brings the start of each one's device-readable buffers into the
-    /// cache (see <see cref="GuestMemory.Prefetch"/>), so that the burst waits for its cache
-    /// misses at once instead of one chain at a time. Device-writable buffers are left alone: a
-    /// line read only to be overwritten costs a second trip between the caches (measured: a
-    /// third of the receive rate). Pops nothing and validates nothing beyond what it needs to
-    /// stay in the ring: a bad index or address is skipped here and reported by the pop.
+    /// available chains (<see cref="MaxPrefetchedChains"/> at most) and brings the start of each
+    /// one's device-readable buffers into the cache (see <see cref="GuestMemory.TryLocateStart"/>),
+    /// so that the burst waits for its cache misses at once instead of one chain at a time.
+    /// Device-writable buffers are left alone: a line read only to be overwritten costs a second
+    /// trip between the caches (measured: a third of the receive rate). Pops nothing and
+    /// validates nothing beyond what it needs to stay in the ring: a bad index or address is
+    /// skipped here and reported by the pop.
     /// </summary>
     public abstract void Prefetch(int chains);
+
+    /// <summary>The most chains one <see cref="Prefetch"/> looks at.</summary>
+    public const int MaxPrefetchedChains = 64;
 
     /// <summary>How many buffers of one chain <see cref="Prefetch"/> looks at.</summary>
     private protected const int PrefetchedBuffersPerChain = 2;

@@ -206,22 +206,29 @@ public sealed unsafe class PackedQueue : DeviceQueue
         }
 
         // Slot by slot from the next available one, as far as the driver has made them
-        // available; each buffer's address is read only after its slot's flags (acquire).
+        // available; each buffer's address is read only after its slot's flags (acquire). The
+        // buffers' lines are read after the walk, all together (see SplitQueue.Prefetch).
         var slot = _nextAvail;
         var wrap = _availWrap;
+        chains = Math.Min(chains, MaxPrefetchedChains);
         var slots = (int)Math.Min(Size, (long)chains * PrefetchedBuffersPerChain);
+        var starts = stackalloc CacheLines[Math.Max(slots, 0)];
+        var found = 0;
         for (var walked = 0; walked < slots && chains > 0; walked++)
         {
             var flags = ReadFlags(slot);
             if (!IsAvailable(flags, wrap))
             {
-                return;
+                break;
             }
 
             if ((flags & (ushort)(PackedDescFlags.Indirect | PackedDescFlags.Write)) == 0)
             {
                 var descriptor = _ring[slot];
-                Memory.Prefetch(descriptor.Addr, descriptor.Len);
+                if (Memory.TryLocateStart(descriptor.Addr, descriptor.Len, out starts[found]))
+                {
+                    found++;
+                }
             }
 
             if ((flags & (ushort)PackedDescFlags.Next) == 0)
@@ -230,6 +237,11 @@ public sealed unsafe class PackedQueue : DeviceQueue
             }
 
             Advance(ref slot, ref wrap, 1);
+        }
+
+        for (var i = 0; i < found; i++)
+        {
+            starts[i].Touch();
         }
     }
 
