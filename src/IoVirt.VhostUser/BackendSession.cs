@@ -221,7 +221,7 @@ public sealed class BackendSession : IVhostUserBackendHandler, IRingHost, IDispo
         _log.LogDebug("ring {Index} base {Base}", index, value);
 
         // A split ring's used index is read back from the ring itself when it starts (spec: SET_VRING_BASE).
-        ring.SetBase(IsPacked ? QueuePosition.FromPackedWord(value) : new QueuePosition((ushort)value, true, 0, true));
+        ring.SetBase(IsPacked ? QueuePosition.FromPackedBase(value) : new QueuePosition((ushort)value, true, 0, true));
     }
 
     public uint GetVringBase(uint index)

@@ -33,6 +33,9 @@ public sealed record TestpmdOptions(TestpmdRole Role, string Socket, string Forw
     /// <summary>Descriptors per ring the front end offers (virtio_user's <c>queue_size</c>); bounds the frames in flight.</summary>
     public int QueueSize { get; init; } = 256;
 
+    /// <summary>The front end offers packed rings (virtio_user's <c>packed_vq=1</c>) instead of split ones.</summary>
+    public bool PackedRings { get; init; }
+
     /// <summary>Send one burst before forwarding starts (<c>--tx-first</c>), so io/macswap have something to bounce.</summary>
     public bool TxFirst { get; init; }
 
@@ -120,7 +123,8 @@ public sealed partial class Testpmd : IDisposable
         var vdev = options.Role switch
         {
             TestpmdRole.VirtioUserFrontEnd => $"net_virtio_user0,path={options.Socket},queues=1,queue_size={options.QueueSize.ToString(CultureInfo.InvariantCulture)}"
-                + (options.Mac is { } mac ? $",mac={mac}" : ""),
+                + (options.Mac is { } mac ? $",mac={mac}" : "")
+                + (options.PackedRings ? ",packed_vq=1" : ""),
             TestpmdRole.VhostBackEnd => $"net_vhost0,iface={options.Socket},queues=1",
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Role, "unknown role"),
         };

@@ -57,13 +57,14 @@ public sealed class TestpmdNetTests : IDisposable
     }
 
     [Theory]
-    [InlineData("io")]
-    [InlineData("macswap")]
-    public void Frames_testpmd_forwards_bounce_off_the_echo_port_and_come_back(string forwardMode)
+    [InlineData("io", false)]
+    [InlineData("macswap", false)]
+    [InlineData("io", true)]
+    public void Frames_testpmd_forwards_bounce_off_the_echo_port_and_come_back(string forwardMode, bool packedRings)
     {
         using var daemon = StartDaemon("echo");
         // --tx-first puts one burst in flight; from then on testpmd sends back whatever it receives.
-        using var frontEnd = Testpmd.Start(new TestpmdOptions(TestpmdRole.VirtioUserFrontEnd, _socket, forwardMode) { TxFirst = true });
+        using var frontEnd = Testpmd.Start(new TestpmdOptions(TestpmdRole.VirtioUserFrontEnd, _socket, forwardMode) { TxFirst = true, PackedRings = packedRings });
 
         var rate = frontEnd.MeasurePacketRate(TestpmdCounter.Rx, Second, Second);
         var testpmd = frontEnd.Stop()[0];

@@ -45,6 +45,25 @@ public class QueuePositionTests
         Assert.Equal(word, QueuePosition.FromPackedWord(word).ToPackedWord());
     }
 
+    [Theory]
+    [InlineData(0x0000_8000u, 0, true)]
+    [InlineData(0x0000_0005u, 5, false)]
+    [InlineData(0x0000_8123u, 0x123, true)]
+    public void A_set_base_without_its_used_half_puts_the_used_position_at_the_avail_one(uint word, int offset, bool wrap)
+    {
+        // DPDK's virtio_user sends 0x8000 for a fresh packed ring: avail offset 0, wrap counter 1.
+        Assert.Equal(new QueuePosition((ushort)offset, wrap, (ushort)offset, wrap), QueuePosition.FromPackedBase(word));
+    }
+
+    [Theory]
+    [InlineData(0x8000_8000u)]
+    [InlineData(0x0002_8001u)]
+    [InlineData(0x8004_0003u)]
+    public void A_set_base_with_its_used_half_is_read_as_the_packed_word(uint word)
+    {
+        Assert.Equal(QueuePosition.FromPackedWord(word), QueuePosition.FromPackedBase(word));
+    }
+
     private static DeviceQueue Recreate(QueueHarness h, QueuePosition position)
     {
         if (h.Device is PackedQueue)
