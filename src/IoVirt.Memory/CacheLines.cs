@@ -23,6 +23,11 @@ public readonly unsafe struct CacheLines
     /// </summary>
     public void Touch()
     {
+        if (_length == 0)
+        {
+            return; // default: nothing located
+        }
+
         // A volatile read is never optimised away.
         var last = (nuint)_host + _length - 1;
         for (var at = (nuint)_host; at <= last; at = (at & ~(nuint)(LineSize - 1)) + LineSize)
