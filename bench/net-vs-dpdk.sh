@@ -16,7 +16,7 @@
 # Environment: RUNS (default 5), RUNTIME seconds measured per run (default 20), WARMUP seconds
 # (default 2), BACKEND_CPU / FRONTEND_CPU (defaults 1 and 0: each side on its own core),
 # BUSY_POLL for `iovirt net --busy-poll` in µs (default: its own default), DIRECTIONS (default
-# "A B C").
+# "A B C"), PACKED=1 for packed rings (virtio_user's packed_vq=1) instead of split ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,8 @@ frontend_cpu=${FRONTEND_CPU:-0}
 directions=${DIRECTIONS:-A B C}
 busy_poll=()
 [ -n "${BUSY_POLL:-}" ] && busy_poll=(--busy-poll "$BUSY_POLL")
+packed=""
+[ "${PACKED:-0}" = 1 ] && packed=",packed_vq=1"
 
 # Debian ships dpdk-testpmd in dpdk-dev, not in the runtime package dpdk.
 if ! command -v dpdk-testpmd >/dev/null; then
@@ -123,7 +125,7 @@ run_once() {
     for _ in $(seq 200); do grep -q "listening on" "$work/be-$tag.log" && break; sleep 0.05; done
   fi
 
-  testpmd "$frontend_cpu" "fe-$tag" "net_virtio_user0,path=$socket,queues=1,queue_size=256" "$frontend_mode" "${frontend_first[@]}" \
+  testpmd "$frontend_cpu" "fe-$tag" "net_virtio_user0,path=$socket,queues=1,queue_size=256$packed" "$frontend_mode" "${frontend_first[@]}" \
     </dev/null > >(stamp >"$work/fe-$tag.log") 2>"$work/fe-$tag.err" &
   local frontend=$!
   pids+=("$frontend")
