@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using IoVirt.Abi.Virtio;
 using IoVirt.Memory;
 
@@ -198,9 +199,12 @@ public sealed unsafe class PackedQueue : DeviceQueue
         return true;
     }
 
+    // The collected starts are read only as far as they were written: no need to zero them first.
+    [SkipLocalsInit]
     public override void Prefetch(int chains)
     {
-        if (IsBroken)
+        // Polled on every round: with nothing available, return before the walk's stack space.
+        if (IsBroken || !IsAvailable(ReadFlags(_nextAvail), _availWrap))
         {
             return;
         }
