@@ -27,7 +27,7 @@
 # io_uring requests per io_uring_enter call, counted with perf's tracepoints (which cost both
 # sides a little). SQPOLL=CPU has ours take submissions on a kernel thread bound to CPU
 # (`iovirt blk --sqpoll`, ENGINE=uring), for hosts with a core to give it. BUSY_POLL=USEC sets
-# ours' `--busy-poll` (default: the engine's own, 0 on librbd).
+# ours' `--busy-poll` (default: the engine's own, 5 on librbd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

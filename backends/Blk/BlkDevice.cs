@@ -165,7 +165,7 @@ public sealed class BlkDevice : VirtioDeviceModel, IDisposable
 
     public override int QueueEventSource(int queueIndex) => _queues[queueIndex].CompletionEvent;
 
-    public override bool YieldsWhilePolling => Engine.WakesOnCompletion();
+    public override bool YieldsWhilePolling => Engine.YieldsWhilePolling();
 
     public override void ProcessQueue(int queueIndex, DeviceQueue queue) => _queues[queueIndex].Process(queue);
 

@@ -13,18 +13,6 @@ internal static class BlkCommand
     /// <summary>Size of the RAM disk served when no image is given.</summary>
     private const ulong DefaultRamBytes = 512 << 20;
 
-    /// <summary>
-    /// Polling this long after work turns a request that follows soon into one the worker sees
-    /// without a wake-up (QD1 latency: about 2 µs instead of 5-15 here, and with io_uring on
-    /// tmpfs 8 instead of 11); idle queues still sleep. With io_uring the polling worker yields
-    /// between rounds, so its kernel workers on the same core are not kept waiting.
-    /// </summary>
-    private const int DefaultBusyPollMicroseconds = 32;
-
-    /// <summary>The busy polling that suits the <paramref name="resolved"/> engine, in microseconds.</summary>
-    public static int DefaultBusyPoll(BlockEngineKind resolved) =>
-        resolved.BusyPollsByDefault() ? DefaultBusyPollMicroseconds : 0;
-
     public static Command Create()
     {
         var socket = new BackendSocket();
@@ -67,7 +55,7 @@ internal static class BlkCommand
         var queueSize = CommandLine.Int("--queue-size", "N", "largest ring accepted (default 1024)", 2, 32768);
         var busyPoll = CommandLine.Int("--busy-poll", "USEC", """
             after work, poll the rings USEC microseconds before sleeping
-            (default 32, as QEMU's iothreads, or 0 with the rbd engine)
+            (default 32, as QEMU's iothreads, or 5 with the rbd engine)
             """, 0, 1_000_000);
         var sqPoll = CommandLine.Int("--sqpoll", "CPU", """
             with the uring engine, for a host that gives the back end
@@ -246,7 +234,7 @@ internal static class BlkCommand
                     return device;
                 },
                 telemetry,
-                TimeSpan.FromMicroseconds(busyPoll ?? DefaultBusyPoll(engine)),
+                busyPoll is { } microseconds ? TimeSpan.FromMicroseconds(microseconds) : engine.DefaultBusyPoll(),
                 () => DaemonHost.PrintReport(device is null ? new BlkReport(default, []) : new BlkReport(device.Totals, [.. device.Counters.Select(q => q.Snapshot())]), ReportJson.Default.BlkReport),
                 sandbox);
         }

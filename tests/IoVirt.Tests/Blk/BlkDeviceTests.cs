@@ -146,6 +146,18 @@ public class BlkDeviceTests
         Assert.Equal(yields, device.YieldsWhilePolling);
     }
 
+    [Theory]
+    [InlineData(BlockEngineKind.Uring, true, 32)]
+    [InlineData(BlockEngineKind.Mapped, false, 32)]
+    [InlineData(BlockEngineKind.Sync, false, 32)]
+    [InlineData(BlockEngineKind.Null, false, 32)]
+    [InlineData(BlockEngineKind.Rbd, false, 5)]
+    public void Librbd_workers_poll_only_a_few_microseconds_and_without_yielding(BlockEngineKind engine, bool yields, int microseconds)
+    {
+        Assert.Equal(yields, engine.YieldsWhilePolling());
+        Assert.Equal(TimeSpan.FromMicroseconds(microseconds), engine.DefaultBusyPoll());
+    }
+
     [Fact]
     public void A_ram_disk_cannot_be_resized_under_its_mapping()
     {
