@@ -37,12 +37,11 @@ public static class BlockEngineKinds
     /// How long a worker serving this engine polls its rings after work by default: 32 µs, as
     /// QEMU's iothreads, so that a request that follows soon is seen without a wake-up (QD1
     /// latency: about 2 µs instead of 5-15 on the mapped engine, 8 instead of 11 with io_uring
-    /// on tmpfs); idle queues still sleep. librbd's
-    /// requests take a network round trip, far longer than any window, so there it is only long
-    /// enough for what a driver sends as soon as it sees a completion: the next request of a
-    /// queue kept full (QD1 reads: 1.3 wake-ups of the worker per I/O instead of 2.5, and 20-25
-    /// µs of its CPU time instead of 34-39). Polling longer there keeps the core from librbd's
-    /// threads and the OSD.
+    /// on tmpfs); idle queues still sleep. librbd's requests take a network round trip, far
+    /// longer than any window, so there it is only long enough for what a driver sends as soon
+    /// as it sees a completion: the next request of a queue kept full (QD1 reads: 1.3 wake-ups
+    /// of the worker per I/O instead of 2.5, and 20-25 µs of its CPU time instead of 34-39).
+    /// Polling longer there keeps the core from librbd's threads and the OSD.
     /// </summary>
     public static TimeSpan DefaultBusyPoll(this BlockEngineKind kind) =>
         TimeSpan.FromMicroseconds(kind == BlockEngineKind.Rbd ? 5 : 32);
