@@ -10,8 +10,6 @@ namespace IoVirt.Cli;
 /// <summary><c>iovirt net</c>: virtio-net over vhost-user in front of a TAP interface, an echo, a sink or a packet source.</summary>
 internal static class NetCommand
 {
-    public const int DefaultBusyPollMicroseconds = 32;
-
     private const string DefaultMac = "52:54:00:12:34:56";
 
     public static Command Create()
@@ -113,7 +111,7 @@ internal static class NetCommand
                 QueuePairs = result.GetValue(queues) ?? 1,
                 MaxQueueSize = result.GetValue(queueSize) ?? 1024,
             };
-            var busy = TimeSpan.FromMicroseconds(result.GetValue(busyPoll) ?? DefaultBusyPollMicroseconds);
+            var busy = result.GetValue(busyPoll) is { } microseconds ? TimeSpan.FromMicroseconds(microseconds) : NetDevice.DefaultBusyPoll;
             if (socket.Open(result, "iovirt net") is not { } served)
             {
                 return 2;

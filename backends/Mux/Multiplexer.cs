@@ -27,9 +27,6 @@ public sealed record MuxDevice(string Socket, Func<IServiceProvider, VirtioDevic
 /// </summary>
 public sealed class Multiplexer : IDisposable
 {
-    /// <summary>Busy polling after work when nics are served (their receive side wants it), as <c>iovirt net</c> defaults to.</summary>
-    private const int NicBusyPollMicroseconds = 32;
-
     private readonly TenantMetrics? _metrics;
     private readonly DeviceArbiter? _arbiter;
     private readonly IReadOnlyList<IBlockImage> _images;
@@ -47,7 +44,7 @@ public sealed class Multiplexer : IDisposable
         Devices = [.. engine is { } kind ? DiskDevices(spec, disks, kind) : [], .. NicDevices(spec)];
 
         // One busy-poll for all: a nic's receive side wants the network's, disks alone their engine's.
-        BusyPoll = spec.Nics.Count > 0 || engine is null ? TimeSpan.FromMicroseconds(NicBusyPollMicroseconds) : engine.Value.DefaultBusyPoll();
+        BusyPoll = spec.Nics.Count > 0 || engine is null ? NetDevice.DefaultBusyPoll : engine.Value.DefaultBusyPoll();
     }
 
     /// <summary>Every disk's and then every nic's device, in the order of the spec.</summary>
