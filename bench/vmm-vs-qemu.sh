@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # `iovirt vmm` against QEMU 7.2 as the L2 VMM, in a nested-KVM host (tests/guest/run-l1.sh, a
 # fresh one per round): the same kernel, initramfs, vCPUs, memory and disk image, interleaved.
-#   bench/vmm-vs-qemu.sh            ROUNDS=4 RUNTIME=8 by default (about 20 minutes)
+#   bench/vmm-vs-qemu.sh            ROUNDS=8 RUNTIME=8 by default (about 30 minutes)
 # Per VMM and disk (in-process: ours `--disk`, QEMU's virtio-blk-pci on a buffered raw image;
 # vhost-user: `iovirt blk`, fresh for every run, for both) it prints the time from the VMM's
 # exec to the guest's init, fio 4k randread IOPS at QD1 and QD32 in the guest, and the VMM's
 # resident memory outside guest RAM (RssAnon + RssFile; guest RAM is a shared memfd for both).
 # Medians over the rounds, their range, and ours/QEMU (for time and memory, QEMU/ours: above 1
-# means ours is better everywhere).
+# means ours is better everywhere). Runs in different L1s differ by tens of percent, so each row
+# also pairs the two VMMs' runs of the same round: the median of those per-round ratios, and in
+# how many rounds ours was ahead.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-rounds="${ROUNDS:-4}" runtime="${RUNTIME:-8}"
+rounds="${ROUNDS:-8}" runtime="${RUNTIME:-8}"
 # Each VMM goes first in half the rounds (the first run in a fresh L1 boots about 3 s faster).
 rounds=$(( (rounds + 1) / 2 * 2 ))
 
@@ -66,16 +68,19 @@ measure() {
   t0=$(cut -d' ' -f1 /proc/uptime)
   "$@" > /tmp/out 2>&1 &
   pid=$!
-  # A run that hangs is killed after 300 s and reported with its output, not waited out.
-  deadline=$(( ${t0%.*} + 300 ))
+  # A run that hangs is killed after 150 s (a whole run takes about 60) and reported with its
+  # output, not waited out.
+  deadline=$(( ${t0%.*} + 150 ))
   while ! grep -q IOVIRT-GUEST-READY /tmp/out && kill -0 $pid 2>/dev/null && [ "$(cut -d. -f1 /proc/uptime)" -lt $deadline ]; do sleep 0.05; done
   t1=$(cut -d' ' -f1 /proc/uptime)
   while ! grep -q L2-FIO-DONE /tmp/out && kill -0 $pid 2>/dev/null && [ "$(cut -d. -f1 /proc/uptime)" -lt $deadline ]; do sleep 0.2; done
   rss=$(awk '/^RssAnon:|^RssFile:/ {kb += $2} END {print kb}' /proc/$pid/status 2>/dev/null)
-  grep -q L2-FIO-DONE /tmp/out || kill -9 $pid 2>/dev/null
+  hung=""
+  grep -q L2-FIO-DONE /tmp/out || { kill -0 $pid 2>/dev/null && hung=1; kill -9 $pid 2>/dev/null; }
   wait $pid
   echo "BENCH $label boot=$(awk "BEGIN {print $t1 - $t0}") qd1=$(sed -n 's/^FIO-QD1 //p' /tmp/out) qd32=$(sed -n 's/^FIO-QD32 //p' /tmp/out) rss_kb=$rss"
   grep -q L2-FIO-DONE /tmp/out || { echo "BENCH-FAILED $label"; cat /tmp/out; }
+  [ -z "$hung" ] || echo "BENCH-HUNG $label"
 }
 
 with_daemon() {
@@ -106,7 +111,8 @@ L1
 # L2 runs (its console shows "rcu_preempt detected stalls") and nothing in L1 finishes after
 # that; the L2 guest takes a double fault on the first instruction of entry_SYSCALL_64 (IF clear,
 # so no event may be delivered there), or triple-faults; or L1's kernel itself crashes (page
-# faults on its own text, nested until the stack overflows: "stack guard page was hit").
+# faults on its own text, nested until the stack overflows: "stack guard page was hit"); or an
+# L2 hangs, its VMM printing nothing (killed at the deadline), or L1 as a whole does.
 # Under QEMU as the L2 VMM alone (fio QD32 on two vCPUs for 40 s) that ended 6 of 22 L2 runs on
 # 2026-12-06, with kvm_amd's vgif on or off alike. Any other failed run fails the bench.
 # The labels of the runs that printed BENCH-FAILED in a round's console, comma-separated.
@@ -132,15 +138,24 @@ for round in $(seq 1 "$rounds"); do
     echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest triple-faulted ($(failed_runs))" >&2
     continue
   fi
+  if grep -q '^BENCH-HUNG ' "$work/console.log"; then
+    echo "vmm-vs-qemu.sh: round $round dropped: an L2 run hung and was killed ($(sed -n 's/^BENCH-HUNG //p' "$work/console.log" | paste -sd, -))" >&2
+    continue
+  fi
+  if grep -q 'run-l1.sh: the L1 script did not finish' "$work/console.log"; then
+    echo "vmm-vs-qemu.sh: round $round dropped: L1 did not finish in time, after $(grep -c '^BENCH ' "$work/console.log") runs" >&2
+    continue
+  fi
   if grep -q BENCH-FAILED "$work/console.log" || [ "$(grep -c '^BENCH ' "$work/console.log")" -ne 4 ]; then
     cat "$work/console.log"; echo "vmm-vs-qemu.sh: a run failed in round $round (its console is above)" >&2; exit 1
   fi
-  grep '^BENCH ' "$work/console.log" | tee -a "$work/bench.log"
+  grep '^BENCH ' "$work/console.log" | sed "s/^BENCH /BENCH $round /" | tee -a "$work/bench.log"
 done
 [ -s "$work/bench.log" ] || { echo "vmm-vs-qemu.sh: no round completed" >&2; exit 1; }
 rounds=$(( $(wc -l < "$work/bench.log") / 4 ))
 
-# The table: medians and ranges per VMM, device and figure; ratios with ours on top for rates.
+# The table: medians and ranges per VMM, device and figure; ratios with ours on top for rates,
+# of the medians and paired by round.
 awk -v rounds="$rounds" '
   function median(list,   n, a, i, j, t) {
     n = split(list, a, " ")
@@ -150,20 +165,35 @@ awk -v rounds="$rounds" '
     lo = a[1]; hi = a[n]
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
+  # Above 1 when ours is better: lower is better for time and memory, higher for IOPS.
+  function ours_over_qemu(fig, o, q) {
+    if (fig == "boot" || fig == "rss_kb") return o > 0 ? q / o : 0
+    return q > 0 ? o / q : 0
+  }
   {
-    vmm = $2; dev = $3
-    for (f = 4; f <= NF; f++) { split($f, kv, "="); values[vmm, dev, kv[1]] = values[vmm, dev, kv[1]] " " kv[2] }
+    round = $2; vmm = $3; dev = $4
+    for (f = 5; f <= NF; f++) {
+      split($f, kv, "=")
+      values[vmm, dev, kv[1]] = values[vmm, dev, kv[1]] " " kv[2]
+      by_round[round, vmm, dev, kv[1]] = kv[2]
+    }
+    seen[round] = 1
   }
   END {
-    printf "\n%-11s %-7s %22s %22s %8s\n", "device", "figure", "QEMU 7.2 (median, range)", "iovirt vmm", "ratio"
+    printf "\n%-11s %-7s %22s %22s %8s %8s %6s\n", "device", "figure", "QEMU 7.2 (median, range)", "iovirt vmm", "ratio", "paired", "ahead"
     split("in-process vhost-user", devs, " "); split("boot qd1 qd32 rss_kb", figs, " ")
     for (d = 1; d <= 2; d++) for (g = 1; g <= 4; g++) {
       dev = devs[d]; fig = figs[g]
       q = median(values["qemu", dev, fig]); qlo = lo; qhi = hi
       o = median(values["ours", dev, fig]); olo = lo; ohi = hi
-      better_low = (fig == "boot" || fig == "rss_kb")
-      ratio = better_low ? (o > 0 ? q / o : 0) : (q > 0 ? o / q : 0)
-      printf "%-11s %-7s %8.6g (%g-%g) %8.6g (%g-%g) %7.2fx\n", dev, fig, q, qlo, qhi, o, olo, ohi, ratio
+      paired = ""; ahead = 0; n = 0
+      for (r in seen) {
+        pr = ours_over_qemu(fig, by_round[r, "ours", dev, fig], by_round[r, "qemu", dev, fig])
+        paired = paired " " pr; n++
+        if (pr > 1) ahead++
+      }
+      printf "%-11s %-7s %8.6g (%g-%g) %8.6g (%g-%g) %7.2fx %7.2fx %3d/%d\n", dev, fig, q, qlo, qhi, o, olo, ohi, ours_over_qemu(fig, o, q), median(paired), ahead, n
     }
-    printf "(%d rounds; boot in seconds, qd1/qd32 in IOPS, rss_kb = RssAnon + RssFile; ratio > 1: ours is better)\n", rounds
+    printf "(%d rounds; boot in seconds, qd1/qd32 in IOPS, rss_kb = RssAnon + RssFile; ratio: of the medians,\n", rounds
+    printf " paired: the median of the rounds'"'"' own ratios, ahead: the rounds in which ours was better; above 1: ours is better)\n"
   }' "$work/bench.log"
