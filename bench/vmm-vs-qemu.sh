@@ -194,6 +194,8 @@ awk -v rounds="$rounds" '
       }
       printf "%-11s %-7s %8.6g (%g-%g) %8.6g (%g-%g) %7.2fx %7.2fx %3d/%d\n", dev, fig, q, qlo, qhi, o, olo, ohi, ours_over_qemu(fig, o, q), median(paired), ahead, n
     }
-    printf "(%d rounds; boot in seconds, qd1/qd32 in IOPS, rss_kb = RssAnon + RssFile; ratio: of the medians,\n", rounds
+    # Odd rounds run QEMU first (see the L1 script); dropped rounds can leave the order unbalanced.
+    for (r in seen) if (r % 2 == 1) qemu_first++
+    printf "(%d rounds, QEMU first in %d; boot in seconds, qd1/qd32 in IOPS, rss_kb = RssAnon + RssFile; ratio: of the medians,\n", rounds, qemu_first
     printf " paired: the median of the rounds'"'"' own ratios, ahead: the rounds in which ours was better; above 1: ours is better)\n"
   }' "$work/bench.log"
