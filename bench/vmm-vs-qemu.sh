@@ -115,8 +115,9 @@ L1
 # L2 hangs, its VMM printing nothing (killed at the deadline), or L1 as a whole does.
 # Under QEMU as the L2 VMM alone (fio QD32 on two vCPUs for 40 s) that ended 6 of 22 L2 runs on
 # 2026-12-06, with kvm_amd's vgif on or off alike. Any other failed run fails the bench.
-# The labels of the runs that printed BENCH-FAILED in a round's console, comma-separated.
-failed_runs() { sed -n 's/^BENCH-FAILED //p' "$work/console.log" | paste -sd, -; }
+# The labels of the runs that printed marker $1 (BENCH-FAILED, BENCH-HUNG) in a round's console,
+# comma-separated.
+runs_marked() { sed -n "s/^$1 //p" "$work/console.log" | paste -sd, -; }
 : > "$work/bench.log"
 for round in $(seq 1 "$rounds"); do
   echo "$round" > "$work/payload/round"
@@ -127,7 +128,7 @@ for round in $(seq 1 "$rounds"); do
     continue
   fi
   if grep -q 'PANIC: double fault' "$work/console.log"; then
-    echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest took a double fault at syscall entry ($(failed_runs))" >&2
+    echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest took a double fault at syscall entry ($(runs_marked BENCH-FAILED))" >&2
     continue
   fi
   if grep -q 'run-l1.sh: L1 reset' "$work/console.log"; then
@@ -135,11 +136,11 @@ for round in $(seq 1 "$rounds"); do
     continue
   fi
   if grep -q 'an L2 vCPU shut down (triple fault)' "$work/console.log"; then
-    echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest triple-faulted ($(failed_runs))" >&2
+    echo "vmm-vs-qemu.sh: round $round dropped: an L2 guest triple-faulted ($(runs_marked BENCH-FAILED))" >&2
     continue
   fi
   if grep -q '^BENCH-HUNG ' "$work/console.log"; then
-    echo "vmm-vs-qemu.sh: round $round dropped: an L2 run hung and was killed ($(sed -n 's/^BENCH-HUNG //p' "$work/console.log" | paste -sd, -))" >&2
+    echo "vmm-vs-qemu.sh: round $round dropped: an L2 run hung and was killed ($(runs_marked BENCH-HUNG))" >&2
     continue
   fi
   if grep -q 'run-l1.sh: the L1 script did not finish' "$work/console.log"; then
