@@ -126,7 +126,7 @@ internal sealed class QueueModel(QueueHarness h, bool packed, bool eventIdx, boo
             var buffers = new DriverBuffer[count];
             for (var i = 0; i < count; i++)
             {
-                var length = (uint)(((step.C >> (i * 4)) + i + chain) % 65);
+                var length = (uint)((((long)step.C >> (i * 4)) + i + chain) % 65);
                 buffers[i] = new DriverBuffer(h.DataBase + ((ulong)(chain % 1024) * SlotBytes) + ((ulong)i * 64), length, i >= readable);
             }
 
@@ -216,7 +216,7 @@ internal sealed class QueueModel(QueueHarness h, bool packed, bool eventIdx, boo
         foreach (var index in picked)
         {
             var (chain, head, writable) = _popped[index];
-            var length = writable == 0 ? 0 : (uint)(step.C + chain) % (writable + 1);
+            var length = writable == 0 ? 0 : (uint)(((long)step.C + chain) % (writable + 1));
             h.Device.AddUsed(head, length);
             _completed.Enqueue((head.Id, length));
             _usedSlots += packed ? head.RingDescriptors : 1;

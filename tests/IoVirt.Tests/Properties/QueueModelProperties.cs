@@ -67,6 +67,27 @@ public class QueueModelProperties
         Assert.True(model.RoundTrips > 70_000, $"{model.RoundTrips} round trips");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_largest_step_parameters_make_a_valid_program(bool packed)
+    {
+        // The generator draws C up to int.MaxValue; lengths derived from it must not overflow.
+        using var h = QueueHarness.Create(packed, 4, eventIdx: true, indirect: true, indirectEntries: 4);
+        var model = new QueueModel(h, packed, eventIdx: true, indirect: true);
+        var steps = new List<Step>();
+        for (var i = 0; i < 8; i++)
+        {
+            steps.Add(new Step(0, 255, 255, int.MaxValue));
+            steps.Add(new Step(1, 0, 0, 0));
+            steps.Add(new Step(2, 255, 255, int.MaxValue));
+            steps.Add(new Step(3, 0, 0, 0));
+        }
+
+        model.Run(steps);
+        Assert.True(model.RoundTrips >= 8, $"{model.RoundTrips} round trips");
+    }
+
     [Fact]
     public void The_event_index_test_matches_counting_the_steps()
     {
