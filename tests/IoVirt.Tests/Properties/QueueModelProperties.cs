@@ -52,19 +52,8 @@ public class QueueModelProperties
     public void Seventy_thousand_round_trips_wrap_every_index_and_nothing_is_lost(bool packed)
     {
         // 16-bit split indices wrap after 65536 entries; packed wrap counters flip every lap.
-        using var h = QueueHarness.Create(packed, 4, eventIdx: true, indirect: true, indirectEntries: 4);
-        var model = new QueueModel(h, packed, eventIdx: true, indirect: true);
-        var steps = new List<Step>();
-        for (var i = 0; i < 50_000; i++)
-        {
-            steps.Add(new Step(0, 1, unchecked((byte)(i * 7)), i * 13));
-            steps.Add(new Step(1, 0, 0, 0));
-            steps.Add(new Step(2, (byte)(i % 3 == 0 ? 2 : 255), unchecked((byte)i), i));
-            steps.Add(new Step(3, 0, 0, 0));
-        }
-
-        model.Run(steps);
-        Assert.True(model.RoundTrips > 70_000, $"{model.RoundTrips} round trips");
+        var roundTrips = RunRounds(packed, 50_000, i => new Step(0, 1, unchecked((byte)(i * 7)), i * 13), i => new Step(2, (byte)(i % 3 == 0 ? 2 : 255), unchecked((byte)i), i));
+        Assert.True(roundTrips > 70_000, $"{roundTrips} round trips");
     }
 
     [Theory]
@@ -73,19 +62,30 @@ public class QueueModelProperties
     public void The_largest_step_parameters_make_a_valid_program(bool packed)
     {
         // The generator draws C up to int.MaxValue; lengths derived from it must not overflow.
+        var roundTrips = RunRounds(packed, 8, _ => new Step(0, 255, 255, int.MaxValue), _ => new Step(2, 255, 255, int.MaxValue));
+        Assert.True(roundTrips >= 8, $"{roundTrips} round trips");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="rounds"/> rounds of add (round i's step from <paramref name="add"/>),
+    /// pop all, complete (from <paramref name="complete"/>) and take all on a ring of four with
+    /// event indices and indirect tables; returns the model's round trips.
+    /// </summary>
+    private static int RunRounds(bool packed, int rounds, Func<int, Step> add, Func<int, Step> complete)
+    {
         using var h = QueueHarness.Create(packed, 4, eventIdx: true, indirect: true, indirectEntries: 4);
         var model = new QueueModel(h, packed, eventIdx: true, indirect: true);
         var steps = new List<Step>();
-        for (var i = 0; i < 8; i++)
+        for (var i = 0; i < rounds; i++)
         {
-            steps.Add(new Step(0, 255, 255, int.MaxValue));
+            steps.Add(add(i));
             steps.Add(new Step(1, 0, 0, 0));
-            steps.Add(new Step(2, 255, 255, int.MaxValue));
+            steps.Add(complete(i));
             steps.Add(new Step(3, 0, 0, 0));
         }
 
         model.Run(steps);
-        Assert.True(model.RoundTrips >= 8, $"{model.RoundTrips} round trips");
+        return model.RoundTrips;
     }
 
     [Fact]
