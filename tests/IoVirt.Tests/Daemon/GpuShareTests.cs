@@ -26,17 +26,19 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
         using (daemon)
         {
             var guests = sockets.Select(socket => new VirglGuest(socket, 512)).ToArray();
-            using var flood = new Flood(guests.Select(guest => (Action)(() => guest.Draw(2))).ToArray());
+            using var flood = new Flood(guests.Select(guest => (Action<Func<bool>>)(stopping => guest.DrawQueued(2, stopping))).ToArray());
             Thread.Sleep(1_000);
             var cpuBefore = CpuUseSnapshot.Take();
             var before = guests.Select(guest => guest.Submissions).ToArray();
             var firstAsked = Stopwatch.GetTimestamp();
-            var gpuBefore = GpuMilliseconds(daemon.SnapshotReport());
+            var first = daemon.SnapshotReport();
             var firstAnswered = Stopwatch.GetTimestamp();
             Thread.Sleep(5_000);
             var secondAsked = Stopwatch.GetTimestamp();
-            var gpu = GpuMilliseconds(daemon.SnapshotReport()).Select((ms, i) => ms - gpuBefore[i]).ToArray();
+            var second = daemon.SnapshotReport();
             var secondAnswered = Stopwatch.GetTimestamp();
+            var gpu = Milliseconds(second, "gpuMilliseconds", first);
+            var waited = Milliseconds(second, "waitMilliseconds", first);
             var counts = guests.Select((guest, i) => guest.Submissions - before[i]).ToArray();
             var busiest = CpuUseSnapshot.Take().Busiest(cpuBefore);
             flood.Stop();
@@ -45,7 +47,14 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             // between the inner and the outer pair of readings.
             var shortest = Stopwatch.GetElapsedTime(firstAnswered, secondAsked).TotalMilliseconds;
             var longest = Stopwatch.GetElapsedTime(firstAsked, secondAnswered).TotalMilliseconds;
-            output.WriteLine($"window {shortest:F0}-{longest:F0} ms: submissions {string.Join(", ", counts)}; GPU ms charged {string.Join(", ", gpu.Select(ms => ms.ToString("F0")))}; busiest processes: {busiest}");
+            output.WriteLine($"window {shortest:F0}-{longest:F0} ms: submissions {string.Join(", ", counts)}; GPU ms charged {string.Join(", ", gpu.Select(ms => ms.ToString("F0")))}; ms waiting for turns {string.Join(", ", waited.Select(ms => ms.ToString("F0")))}; busiest processes: {busiest}");
+
+            // Weights share the GPU among guests that want it: each guest held it or waited for it
+            // all the window long (an edge may move a turn's wait out), or it was no flood.
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(gpu[i] + waited[i] >= 0.95 * shortest, $"guest {i} asked for the GPU only {gpu[i] + waited[i]:F0} ms of the {shortest:F0} ms window");
+            }
 
             // The GPU's time, measured by the arbiter from grant to the fence of each turn, follows
             // the weights within 5%, and the GPU was never left idle for long. Turns are charged
@@ -90,7 +99,13 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             for (var round = 0; round < 60; round++)
             {
                 solo.AddRange(Frames(light, 20));
-                using var flood = new Flood([() => flooder.Draw(1)]);
+                using var flood = new Flood([stopping =>
+                {
+                    while (!stopping())
+                    {
+                        flooder.Draw(1);
+                    }
+                }]);
                 Thread.Sleep(50);
                 contended.AddRange(Frames(light, 20));
             }
@@ -198,8 +213,10 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static double[] GpuMilliseconds(JsonElement report) =>
-        report.GetProperty("guests").EnumerateArray().Select(guest => guest.GetProperty("gpuMilliseconds").GetDouble()).ToArray();
+    /// <summary>Each guest's figure <paramref name="name"/> (in ms) in <paramref name="report"/>, less its figure in <paramref name="since"/>.</summary>
+    private static double[] Milliseconds(JsonElement report, string name, JsonElement since) =>
+        report.GetProperty("guests").EnumerateArray().Zip(since.GetProperty("guests").EnumerateArray())
+            .Select(guest => guest.First.GetProperty(name).GetDouble() - guest.Second.GetProperty(name).GetDouble()).ToArray();
 
     /// <summary><paramref name="count"/> frames of the light guest, one every 10 ms as a paced application draws; their times in ms.</summary>
     private static double[] Frames(VirglGuest guest, int count)
@@ -233,23 +250,17 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
         return (daemon, sockets);
     }
 
-    /// <summary>Guests drawing as fast as they are answered, each on a thread of its own, until stopped.</summary>
+    /// <summary>Guests drawing as fast as they are answered, each on a thread of its own, until stopped (each draw is given the question "stopping?").</summary>
     private sealed class Flood : IDisposable
     {
         private readonly Thread[] _threads;
         private readonly Exception?[] _failures;
         private volatile bool _stop;
 
-        public Flood(Action[] draws)
+        public Flood(Action<Func<bool>>[] draws)
         {
             _failures = new Exception?[draws.Length];
-            _threads = draws.Select((draw, i) => new Thread(() => _failures[i] = Record.Exception(() =>
-            {
-                while (!_stop)
-                {
-                    draw();
-                }
-            })) { IsBackground = true }).ToArray();
+            _threads = draws.Select((draw, i) => new Thread(() => _failures[i] = Record.Exception(() => draw(() => _stop))) { IsBackground = true }).ToArray();
             Array.ForEach(_threads, thread => thread.Start());
         }
 

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IoVirt.Abi.Gpu;
 using IoVirt.Memory;
 using IoVirt.Testing;
+using IoVirt.Virtqueue.Driver;
 using IoVirt.VhostUser;
 
 namespace IoVirt.Tests.Gpu;
@@ -18,6 +20,19 @@ internal sealed class VirglGuest : IDisposable
     private const ulong Scratch = VhostUserTestBed.MemoryBase + 0x8_0000;
     private const ulong Backing = VhostUserTestBed.MemoryBase + 0x10_0000;
 
+    /// <summary>
+    /// Submissions <see cref="DrawQueued"/> keeps on the ring, of two descriptors each: several
+    /// milliseconds of GPU work, so the device still has some when the thread refilling them
+    /// waits a scheduler's time slice for a core.
+    /// </summary>
+    private const int Depth = 32;
+
+    /// <summary>Room for one queued submission and its stream, from <see cref="Scratch"/> on.</summary>
+    private const ulong SlotBytes = 0x200;
+
+    /// <summary>Where queued submissions are answered, 64 bytes each (past the slots, clear of <see cref="GpuWire.Command"/>'s answer).</summary>
+    private const ulong Answers = Scratch + 0xC000;
+
     private readonly GuestMemory _memory;
     private readonly VhostUserFrontend _frontend;
     private readonly FrontendQueue _queue;
@@ -31,7 +46,7 @@ internal sealed class VirglGuest : IDisposable
         Side = side;
         _memory = new GuestMemory(GuestRegion.CreateMemfd(VhostUserTestBed.MemoryBase, 0x10_0000 + (((ulong)side * side * 4) + 0xf_ffff & ~0xf_ffffUL)));
         _frontend = VhostUserFrontend.Connect(socket);
-        _queue = FirstRing.Start(_frontend, _memory);
+        _queue = FirstRing.Start(_frontend, _memory, 2 * Depth);
         GpuWire.Command(_memory, _queue, Scratch, new VirtioGpuCtxCreate { Header = _context });
         Assert.Equal(VirtioGpuCtrlType.OkNoData, Create(1, side));
         GpuWire.Command(_memory, _queue, Scratch, new VirtioGpuResourceAttachBacking { Header = GpuWire.Header(VirtioGpuCtrlType.ResourceAttachBacking), ResourceId = 1, NrEntries = 1 }, MemoryMarshal.AsBytes([new VirtioGpuMemEntry { Addr = Backing, Length = side * side * 4 }]));
@@ -54,20 +69,59 @@ internal sealed class VirglGuest : IDisposable
     /// <summary>One fenced submission of <paramref name="copies"/> whole-texture copies; returns how long it took to be answered.</summary>
     public TimeSpan Draw(int copies)
     {
-        if (_copies != copies)
+        var stream = CopyStream(copies);
+        var started = Stopwatch.GetTimestamp();
+        Submit(stream);
+        return Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>
+    /// Fenced submissions of <paramref name="copies"/> whole-texture copies until
+    /// <paramref name="stopping"/> says so, <see cref="Depth"/> on the ring at a time, as a busy
+    /// guest's driver keeps its queue: the device takes the next one as the last ends, so the
+    /// guest wants the GPU all the time even when this thread is slow to come back (a guest
+    /// waiting on each answer gives its turn back whenever its thread is late). Each answer is checked.
+    /// </summary>
+    public void DrawQueued(int copies, Func<bool> stopping)
+    {
+        ArgumentNullException.ThrowIfNull(stopping);
+        var stream = CopyStream(copies);
+        var size = (uint)Unsafe.SizeOf<VirtioGpuCmdSubmit>();
+        Assert.True(size + (ulong)stream.Length <= SlotBytes, "the submission does not fit its slot");
+        var slotOfId = new int[2 * Depth];
+        var free = new Stack<int>(Enumerable.Range(0, Depth));
+        while (free.Count < Depth || !stopping())
         {
-            var stream = new VirglCommandStream();
-            for (var i = 0; i < copies; i++)
+            while (free.Count > 0 && !stopping())
             {
-                stream.CopyRegion(1, 2, Side, Side);
+                var slot = free.Pop();
+                var command = Scratch + ((ulong)slot * SlotBytes);
+                var submit = NextSubmission(stream);
+                if (_memory.Write(command, MemoryMarshal.AsBytes(new ReadOnlySpan<VirtioGpuCmdSubmit>(in submit))) != MemoryFault.None || _memory.Write(command + size, stream) != MemoryFault.None)
+                {
+                    Assert.Fail("a slot is outside guest memory");
+                }
+
+                Assert.True(_queue.Driver.TryAdd([new DriverBuffer(command, size + (uint)stream.Length, false), new DriverBuffer(Answers + ((ulong)slot * 64), 64, true)], false, out var id));
+                slotOfId[id] = slot;
             }
 
-            (_copies, _copyStream) = (copies, stream.ToBytes());
-        }
+            _queue.Submit();
+            if (!_queue.TryWaitUsed(out var used, out var written, 30_000))
+            {
+                Assert.Fail("a queued submission was not answered");
+            }
 
-        var started = Stopwatch.GetTimestamp();
-        Submit(_copyStream);
-        return Stopwatch.GetElapsedTime(started);
+            var answered = slotOfId[used];
+            var read = _memory.Read(Answers + ((ulong)answered * 64), out VirtioGpuCtrlHeader header);
+            if (written != 24 || read != MemoryFault.None || header.Type != VirtioGpuCtrlType.OkNoData)
+            {
+                Assert.Fail($"a queued submission was answered {header.Type} with {written} bytes");
+            }
+
+            free.Push(answered);
+            Interlocked.Increment(ref _submissions);
+        }
     }
 
     /// <summary>RESOURCE_CREATE_3D of a <paramref name="side"/>-square R8G8B8A8 render target; the answer.</summary>
@@ -86,8 +140,28 @@ internal sealed class VirglGuest : IDisposable
 
     private void Submit(byte[] stream)
     {
-        _fence++;
-        GpuWire.Command(_memory, _queue, Scratch, new VirtioGpuCmdSubmit { Header = _context with { Type = VirtioGpuCtrlType.Submit3d, Flags = VirtioGpuCtrlFlags.Fence, FenceId = _fence }, StreamSize = (uint)stream.Length }, stream);
+        GpuWire.Command(_memory, _queue, Scratch, NextSubmission(stream), stream);
         Interlocked.Increment(ref _submissions);
+    }
+
+    /// <summary>A SUBMIT_3D of <paramref name="stream"/> under the next fence.</summary>
+    private VirtioGpuCmdSubmit NextSubmission(byte[] stream) =>
+        new() { Header = _context with { Type = VirtioGpuCtrlType.Submit3d, Flags = VirtioGpuCtrlFlags.Fence, FenceId = ++_fence }, StreamSize = (uint)stream.Length };
+
+    /// <summary>The virgl stream of <paramref name="copies"/> whole-texture copies from 2 to 1 (the last one asked for is kept).</summary>
+    private byte[] CopyStream(int copies)
+    {
+        if (_copies != copies)
+        {
+            var stream = new VirglCommandStream();
+            for (var i = 0; i < copies; i++)
+            {
+                stream.CopyRegion(1, 2, Side, Side);
+            }
+
+            (_copies, _copyStream) = (copies, stream.ToBytes());
+        }
+
+        return _copyStream;
     }
 }
