@@ -39,6 +39,13 @@ public abstract class DeviceQueue
     public abstract bool TryPop(out DescriptorChain chain);
 
     /// <summary>
+    /// Whether <see cref="TryPop"/> would find a chain now: a look that takes nothing, for a
+    /// device deciding whether its driver has more on the way. The chain itself is not checked;
+    /// an avail index that jumped stops the queue as a pop would. False once the queue is broken.
+    /// </summary>
+    public abstract bool HasAvailable { get; }
+
+    /// <summary>
     /// A hint before a burst of pops: reads the descriptors of up to <paramref name="chains"/>
     /// available chains (<see cref="MaxPrefetchedChains"/> at most) and brings the start of each
     /// one's device-readable buffers into the cache (see <see cref="GuestMemory.TryLocateStart"/>),
@@ -139,6 +146,9 @@ public abstract class DeviceQueue
     }
 
     private protected void UndoResubmission() => _resubmitted--;
+
+    /// <summary>Whether chains are left to resubmit.</summary>
+    private protected bool ResubmissionsLeft => _resubmitted < Resubmissions.Count;
 
     internal void ReportFault(QueueError error)
     {

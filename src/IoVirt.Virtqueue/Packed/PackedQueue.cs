@@ -121,6 +121,9 @@ public sealed unsafe class PackedQueue : DeviceQueue
     private ushort ReadFlags(ushort slot) =>
         LittleEndian.ToHost(Volatile.Read(ref *(ushort*)((byte*)(_ring + slot) + PackedDesc.FlagsOffset)));
 
+    public override bool HasAvailable =>
+        !IsBroken && ((_inflight is not null && ResubmissionsLeft) || IsAvailable(ReadFlags(_nextAvail), _availWrap));
+
     public override bool TryPop(out DescriptorChain chain)
     {
         if (IsBroken)

@@ -113,6 +113,9 @@ public sealed unsafe class SplitQueue : DeviceQueue
         return QueueError.None;
     }
 
+    public override bool HasAvailable =>
+        !IsBroken && ((_inflight is not null && ResubmissionsLeft) || _nextAvail != _knownAvail || ReadAvailIndex());
+
     public override bool TryPop(out DescriptorChain chain)
     {
         if (IsBroken)
