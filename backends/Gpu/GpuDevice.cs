@@ -145,6 +145,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
 
     public override void Reset()
     {
+        _turns?.Withdraw();
         _state.Reset();
         if (_renderer is not null)
         {
@@ -196,7 +197,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
             var written = 0U;
             if (queueIndex == ControlQueue)
             {
-                var answer = Execute(queue.Memory, _request.AsSpan(0, readable));
+                var answer = Execute(queue, _request.AsSpan(0, readable));
                 written = WriteAnswer(queue.Memory, _response.AsSpan(0, answer));
             }
             else
@@ -205,12 +206,21 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
             }
 
             queue.AddUsed(chain.Head, written);
+            if (queueIndex == ControlQueue)
+            {
+                // One command per call: its answer is published and signalled before the next one
+                // starts. GPU work takes milliseconds, so a guest with several commands queued sees
+                // each fence as it retires, not when the last one does, and refills its queue
+                // while the next runs; the worker comes back at once for the rest.
+                return;
+            }
         }
     }
 
-    /// <summary>Runs one control command; returns the answer's length in <see cref="_response"/>.</summary>
-    private int Execute(GuestMemory memory, ReadOnlySpan<byte> request)
+    /// <summary>Runs one control command of <paramref name="queue"/>; returns the answer's length in <see cref="_response"/>.</summary>
+    private int Execute(DeviceQueue queue, ReadOnlySpan<byte> request)
     {
+        var memory = queue.Memory;
         Volatile.Write(ref _commands, _commands + 1);
         var header = request.Length >= VirtioGpuCtrlHeader.Size ? MemoryMarshal.Read<VirtioGpuCtrlHeader>(request) : default;
         _response.AsSpan().Clear();
@@ -226,7 +236,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
             VirtioGpuCtrlType.SetScanout when TryRead<VirtioGpuSetScanout>(request, out var c) => SetScanout(c),
             VirtioGpuCtrlType.ResourceFlush when TryRead<VirtioGpuResourceFlush>(request, out var c) => Flush(c),
             VirtioGpuCtrlType.TransferToHost2d when TryRead<VirtioGpuTransferToHost2d>(request, out var c) => TransferToHost2d(memory, c),
-            _ when _virgl is not null => Execute3d(memory, header, request, ref length),
+            _ when _virgl is not null => Execute3d(queue, header, request, ref length),
             _ => VirtioGpuCtrlType.ErrUnspec,
         };
 
@@ -256,7 +266,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
     }
 
     /// <summary>The 3D commands (renderer thread); the answer's length in <paramref name="length"/> when it has data.</summary>
-    private VirtioGpuCtrlType Execute3d(GuestMemory memory, in VirtioGpuCtrlHeader header, ReadOnlySpan<byte> request, ref int length)
+    private VirtioGpuCtrlType Execute3d(DeviceQueue queue, in VirtioGpuCtrlHeader header, ReadOnlySpan<byte> request, ref int length)
     {
         var virgl = _virgl!;
         switch (header.Type)
@@ -279,10 +289,10 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
                     : virgl.Create(c);
             case VirtioGpuCtrlType.TransferToHost3d when TryRead<VirtioGpuTransferHost3d>(request, out var c):
                 _turns?.TakeTurn();
-                return EndTurn(virgl.TransferToHost(c, header.CtxId));
+                return EndTurn(virgl.TransferToHost(c, header.CtxId), queue);
             case VirtioGpuCtrlType.TransferFromHost3d when TryRead<VirtioGpuTransferHost3d>(request, out var c):
                 _turns?.TakeTurn();
-                return EndTurn(virgl.TransferFromHost(c, header.CtxId, memory));
+                return EndTurn(virgl.TransferFromHost(c, header.CtxId, queue.Memory), queue);
             case VirtioGpuCtrlType.Submit3d when TryRead<VirtioGpuCmdSubmit>(request, out var c):
                 var stream = request[VirtioGpuCmdSubmit.Size..];
                 if (c.StreamSize > (uint)stream.Length)
@@ -291,14 +301,17 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
                 }
 
                 _turns?.TakeTurn();
-                return EndTurn(virgl.Submit(header.CtxId, stream[..(int)c.StreamSize]));
+                return EndTurn(virgl.Submit(header.CtxId, stream[..(int)c.StreamSize]), queue);
             default:
                 return VirtioGpuCtrlType.ErrUnspec;
         }
     }
 
-    /// <summary>Ends a shared GPU's turn once the GPU has finished its work, so the time it took is this guest's; an unfinished fence fails the command.</summary>
-    private VirtioGpuCtrlType EndTurn(VirtioGpuCtrlType result)
+    /// <summary>
+    /// Ends a shared GPU's turn once the GPU has finished its work, so the time it took is this
+    /// guest's, telling the turns whether <paramref name="queue"/> holds more; an unfinished fence fails the command.
+    /// </summary>
+    private VirtioGpuCtrlType EndTurn(VirtioGpuCtrlType result, DeviceQueue queue)
     {
         if (_turns is null)
         {
@@ -306,7 +319,7 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
         }
 
         var finished = _virgl!.Fence();
-        _turns.EndTurn();
+        _turns.EndTurn(queue.HasAvailable);
         return finished ? result : VirtioGpuCtrlType.ErrUnspec;
     }
 

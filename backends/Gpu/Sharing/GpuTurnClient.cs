@@ -15,7 +15,11 @@ namespace IoVirt.Backends.Gpu.Sharing;
 /// next submission comes past the slice, or after the arbiter asked for the GPU back (Preempt,
 /// for a guest that was idle and wants it now), gives it back and asks again at once (Yield).
 /// A guest idle when the arbiter asks gives the GPU back at once (Done) rather than at the
-/// linger's end. The GPU is never taken away mid-submission: a guest coming back from idle waits
+/// linger's end. A guest with more commands queued when its submission ended is not idle: if its
+/// next one is late (its thread waits for a core) or the arbiter asks, it gives the turn back and
+/// asks again in one message (Yield), keeping its place, and the grant that answers is taken here
+/// for the submission on its way, given back the same way while that is late; once the queue is
+/// gone (<see cref="Withdraw"/>) the turn goes back for good (Done). The GPU is never taken away mid-submission: a guest coming back from idle waits
 /// for the holder's current submission, and a busy one for at most a slice plus one submission. If the
 /// arbiter goes, the guest is logged once and runs unarbitrated rather than hang.
 /// </summary>
@@ -31,6 +35,7 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
     private TurnState _state;
     private long _grantedAt;
     private long _idleSince;
+    private bool _moreQueued;
     private ulong _submissions;
     private bool _lost;
     private bool _disposed;
@@ -54,12 +59,20 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
         Waiting,
         Running,
         Lingering,
+
+        /// <summary>Given back with more queued and asked for again (Yield): the lingerer takes the grant.</summary>
+        Asked,
     }
 
     public void TakeTurn()
     {
         lock (_gate)
         {
+            while (_state == TurnState.Asked)
+            {
+                Monitor.Wait(_gate);
+            }
+
             if (_lost)
             {
                 return;
@@ -97,7 +110,7 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
         }
     }
 
-    public void EndTurn()
+    public void EndTurn(bool moreQueued)
     {
         lock (_gate)
         {
@@ -106,11 +119,21 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
                 return;
             }
 
+            _moreQueued = moreQueued;
+
             // Held on even past the slice: if more work comes, Yield asks for the next turn in the
             // same message that ends this one, so the arbiter counts this guest in its next choice.
             _state = TurnState.Lingering;
             _idleSince = Stopwatch.GetTimestamp();
-            Monitor.Pulse(_gate);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    public void Withdraw()
+    {
+        lock (_gate)
+        {
+            _moreQueued = false;
         }
     }
 
@@ -119,9 +142,11 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
         lock (_gate)
         {
             _disposed = true;
-            Monitor.Pulse(_gate);
+            Monitor.PulseAll(_gate);
         }
 
+        // Wakes a lingerer waiting on the socket, too.
+        _socket.Shutdown();
         _lingerer.Join();
         _socket.Dispose();
     }
@@ -129,16 +154,17 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
     /// <summary>
     /// Gives a held turn back once the guest has sent nothing for the linger, or at once when the
     /// arbiter asks for it meanwhile: nothing of this guest's is on the GPU then, and a guest
-    /// that waits should not wait for this one's bet on its next submission.
+    /// that waits should not wait for this one's bet on its next submission. Takes the grant
+    /// that answers a Yield sent here, so the turn is held from then as any other.
     /// </summary>
     private void GiveBackIdleTurns()
     {
         while (true)
         {
-            TimeSpan left;
+            TimeSpan wait;
             lock (_gate)
             {
-                while (!_disposed && _state != TurnState.Lingering)
+                while (!_disposed && _state is not (TurnState.Lingering or TurnState.Asked))
                 {
                     Monitor.Wait(_gate);
                 }
@@ -148,28 +174,64 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
                     return;
                 }
 
-                left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _idleSince + _lingerTicks);
-                if ((left <= TimeSpan.Zero || Preempted()) && _state == TurnState.Lingering)
+                if (_state == TurnState.Asked)
                 {
-                    GiveBack();
-                    continue;
+                    if (_socket.WaitReadable(0))
+                    {
+                        TakeAskedGrant();
+                        continue;
+                    }
+
+                    // Bounded, so a disposal is seen.
+                    wait = TimeSpan.FromMilliseconds(100);
+                }
+                else
+                {
+                    wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _idleSince + _lingerTicks);
+                    if ((wait <= TimeSpan.Zero || Preempted()) && _state == TurnState.Lingering)
+                    {
+                        GiveBack();
+                        continue;
+                    }
                 }
             }
 
             // Outside the lock, so the guest's next submission takes the turn on meanwhile; a
-            // Preempt or the linger's end, whichever comes first, wakes this.
-            if (left > TimeSpan.Zero)
-            {
-                _socket.WaitReadable(left);
-            }
+            // message from the arbiter or the linger's end, whichever comes first, wakes this.
+            _socket.WaitReadable(wait);
         }
     }
 
-    /// <summary>Says Done for the held turn (under the lock).</summary>
+    /// <summary>
+    /// Ends the held turn (under the lock): Done, or with more queued Yield, which asks for the
+    /// next turn in the same message.
+    /// </summary>
     private void GiveBack()
     {
-        _state = TurnState.Idle;
-        Send(GpuTurnKind.Done, _submissions);
+        var more = _moreQueued;
+        _state = more ? TurnState.Asked : TurnState.Idle;
+        Send(more ? GpuTurnKind.Yield : GpuTurnKind.Done, _submissions);
+    }
+
+    /// <summary>
+    /// Reads the arbiter's message after a Yield sent here (under the lock): the grant makes the
+    /// turn held, lingering for the submission on its way; a Preempt sent before the Yield arrived is passed over.
+    /// </summary>
+    private void TakeAskedGrant()
+    {
+        if (!Receive(out var kind) || kind is not (GpuTurnKind.Grant or GpuTurnKind.Preempt))
+        {
+            Lose("the arbiter closed the connection or answered out of turn");
+            return;
+        }
+
+        if (kind == GpuTurnKind.Grant)
+        {
+            _state = TurnState.Lingering;
+            _grantedAt = _idleSince = Stopwatch.GetTimestamp();
+            _submissions = 0;
+            Monitor.PulseAll(_gate);
+        }
     }
 
     /// <summary>Sends one message (under the lock); false, with the arbiter counted lost, when it cannot.</summary>
@@ -260,5 +322,6 @@ public sealed class GpuTurnClient : IGpuTurns, IDisposable
 
         _lost = true;
         _state = TurnState.Idle;
+        Monitor.PulseAll(_gate);
     }
 }

@@ -10,6 +10,12 @@ public interface IGpuTurns
     /// <summary>Waits until this guest may use the GPU.</summary>
     void TakeTurn();
 
-    /// <summary>The work since <see cref="TakeTurn"/> has finished on the GPU.</summary>
-    void EndTurn();
+    /// <summary>
+    /// The work since <see cref="TakeTurn"/> has finished on the GPU. <paramref name="moreQueued"/>:
+    /// the guest has more commands waiting on its queue, so it still wants the GPU.
+    /// </summary>
+    void EndTurn(bool moreQueued);
+
+    /// <summary>The guest's queue is gone (a device reset): what it had queued will not come.</summary>
+    void Withdraw();
 }
