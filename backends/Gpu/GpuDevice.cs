@@ -143,6 +143,15 @@ public sealed class GpuDevice : VirtioDeviceModel, IDisposable
         }
     }
 
+    /// <summary>The control queue stops: what it holds is not run until it starts again, so the guest does not ask for turns meanwhile.</summary>
+    public override void QuiesceQueue(int queueIndex, DeviceQueue queue)
+    {
+        if (queueIndex == ControlQueue)
+        {
+            _turns?.Withdraw();
+        }
+    }
+
     public override void Reset()
     {
         _turns?.Withdraw();

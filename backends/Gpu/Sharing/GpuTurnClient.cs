@@ -18,10 +18,11 @@ namespace IoVirt.Backends.Gpu.Sharing;
 /// linger's end. A guest with more commands queued when its submission ended is not idle: if its
 /// next one is late (its thread waits for a core) or the arbiter asks, it gives the turn back and
 /// asks again in one message (Yield), keeping its place, and the grant that answers is taken here
-/// for the submission on its way, given back the same way while that is late; once the queue is
-/// gone (<see cref="Withdraw"/>) the turn goes back for good (Done). The GPU is never taken away mid-submission: a guest coming back from idle waits
-/// for the holder's current submission, and a busy one for at most a slice plus one submission. If the
-/// arbiter goes, the guest is logged once and runs unarbitrated rather than hang.
+/// for the submission on its way, given back the same way while that is late; once the queue
+/// stops (<see cref="Withdraw"/>) the turn goes back for good (Done). The GPU is never taken
+/// away mid-submission: a guest coming back from idle waits for the holder's current
+/// submission, and a busy one for at most a slice plus one submission. If the arbiter goes, the
+/// guest is logged once and runs unarbitrated rather than hang.
 /// </summary>
 public sealed class GpuTurnClient : IGpuTurns, IDisposable
 {

@@ -16,6 +16,6 @@ public interface IGpuTurns
     /// </summary>
     void EndTurn(bool moreQueued);
 
-    /// <summary>The guest's queue is gone (a device reset): what it had queued will not come.</summary>
+    /// <summary>The guest's queue stopped or is gone (a ring stop, a device reset): what it had queued will not come now.</summary>
     void Withdraw();
 }
