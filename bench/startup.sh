@@ -9,11 +9,12 @@
 # median and range of each, and ours against qsd (qsd's time over ours: above 1.0x, ours is
 # sooner). Issue 15 asks for at most 50 ms.
 #
-#   bash bench/startup.sh            # RUNS=21
+#   bash bench/startup.sh                          # RUNS=21
+#   NATIVE=/path/to/iovirt bash bench/startup.sh   # another native build (an A/B of a change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-21}
-native=$(bash backends/IoVirt.Cli/publish-aot.sh)
+native=${NATIVE:-$(bash backends/IoVirt.Cli/publish-aot.sh)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
