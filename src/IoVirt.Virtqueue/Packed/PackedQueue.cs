@@ -118,11 +118,14 @@ public sealed unsafe class PackedQueue : DeviceQueue
     private static bool IsAvailable(ushort flags, bool wrap) =>
         ((flags & (ushort)PackedDescFlags.Avail) != 0) == wrap && ((flags & (ushort)PackedDescFlags.Used) != 0) != wrap;
 
+    /// <summary>Whether the driver has made the slot at the device's position available (acquire: see <see cref="ReadFlags"/>).</summary>
+    private bool NextIsAvailable() => IsAvailable(ReadFlags(_nextAvail), _availWrap);
+
     private ushort ReadFlags(ushort slot) =>
         LittleEndian.ToHost(Volatile.Read(ref *(ushort*)((byte*)(_ring + slot) + PackedDesc.FlagsOffset)));
 
     public override bool HasAvailable =>
-        !IsBroken && ((_inflight is not null && ResubmissionsLeft) || IsAvailable(ReadFlags(_nextAvail), _availWrap));
+        !IsBroken && ((_inflight is not null && ResubmissionsLeft) || NextIsAvailable());
 
     public override bool TryPop(out DescriptorChain chain)
     {
@@ -207,7 +210,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
     public override void Prefetch(int chains)
     {
         // Polled on every round: with nothing available, return before the walk's stack space.
-        if (IsBroken || !IsAvailable(ReadFlags(_nextAvail), _availWrap))
+        if (IsBroken || !NextIsAvailable())
         {
             return;
         }
@@ -365,7 +368,7 @@ public sealed unsafe class PackedQueue : DeviceQueue
         // Full barrier: the request for notifications must be visible before the ring is looked
         // at again, or a buffer made available in between could be neither seen nor kicked.
         Interlocked.MemoryBarrier();
-        return IsAvailable(ReadFlags(_nextAvail), _availWrap);
+        return NextIsAvailable();
     }
 
     public override void DisableNotifications()

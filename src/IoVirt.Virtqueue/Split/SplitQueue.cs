@@ -114,7 +114,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
     }
 
     public override bool HasAvailable =>
-        !IsBroken && ((_inflight is not null && ResubmissionsLeft) || _nextAvail != _knownAvail || ReadAvailIndex());
+        !IsBroken && ((_inflight is not null && ResubmissionsLeft) || RingOffersNext());
 
     public override bool TryPop(out DescriptorChain chain)
     {
@@ -129,7 +129,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
             return true;
         }
 
-        if (_nextAvail == _knownAvail && !ReadAvailIndex())
+        if (!RingOffersNext())
         {
             return NoChain(out chain);
         }
@@ -156,7 +156,7 @@ public sealed unsafe class SplitQueue : DeviceQueue
     [SkipLocalsInit]
     public override void Prefetch(int chains)
     {
-        if (IsBroken || (_nextAvail == _knownAvail && !ReadAvailIndex()))
+        if (IsBroken || !RingOffersNext())
         {
             return;
         }
@@ -216,6 +216,10 @@ public sealed unsafe class SplitQueue : DeviceQueue
     /// Reads the driver's avail index; false when it brought no new chain or jumped by more than
     /// the ring holds (a fault).
     /// </summary>
+    /// <summary>Whether the driver offers a chain past the device's position: known already, or seen by reading the avail index again.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool RingOffersNext() => _nextAvail != _knownAvail || ReadAvailIndex();
+
     private bool ReadAvailIndex()
     {
         // Acquire: the ring entries and descriptors the driver wrote before raising idx
