@@ -50,10 +50,21 @@ internal static class GpuWire
             Assert.Fail($"{typeof(T).Name} was not answered");
         }
 
-        var read = memory.Read(answer, out VirtioGpuCtrlHeader header);
-        if (used != id || written != 24 || read != MemoryFault.None)
+        if (used != id)
         {
-            Assert.Fail($"{typeof(T).Name} was answered on id {used} (sent {id}) with {written} bytes (a header is 24)");
+            Assert.Fail($"{typeof(T).Name} was answered on id {used} (sent {id})");
+        }
+
+        return HeaderAnswer(memory, answer, written, typeof(T).Name);
+    }
+
+    /// <summary>The type of a header-only answer at <paramref name="answer"/>, <paramref name="written"/> bytes long as the device said; fails on any other length.</summary>
+    public static VirtioGpuCtrlType HeaderAnswer(GuestMemory memory, ulong answer, uint written, string what)
+    {
+        var read = memory.Read(answer, out VirtioGpuCtrlHeader header);
+        if (written != 24 || read != MemoryFault.None)
+        {
+            Assert.Fail($"{what} was answered with {written} bytes (a header is 24)");
         }
 
         return header.Type;

@@ -113,10 +113,9 @@ internal sealed class VirglGuest : IDisposable
             }
 
             var answered = slotOfId[used];
-            var read = _memory.Read(Answers + ((ulong)answered * 64), out VirtioGpuCtrlHeader header);
-            if (written != 24 || read != MemoryFault.None || header.Type != VirtioGpuCtrlType.OkNoData)
+            if (GpuWire.HeaderAnswer(_memory, Answers + ((ulong)answered * 64), written, "a queued submission") is var type and not VirtioGpuCtrlType.OkNoData)
             {
-                Assert.Fail($"a queued submission was answered {header.Type} with {written} bytes");
+                Assert.Fail($"a queued submission was answered {type}");
             }
 
             free.Push(answered);
