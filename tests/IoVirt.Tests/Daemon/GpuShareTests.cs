@@ -129,13 +129,16 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             // Solo and flooded rounds take turns, short ones (a fifth of a second each), so a
             // slow spell of the machine falls on both alike; 1,200 frames of each, one every 10 ms
             // (the light guest keeps a fifth of the GPU), make the p99 the twelfth-slowest, not
-            // one stray frame.
+            // one stray frame. The first rounds are not counted: they are every process's first
+            // pass through these paths (JIT tiering in the test host and the JIT-built daemons,
+            // which ran on both cores for whole milliseconds inside the first rounds' frames).
+            const int warmUpRounds = 5;
             var cpuBefore = CpuUseSnapshot.Take();
             var solo = new List<double>();
             var contended = new List<double>();
-            for (var round = 0; round < 60; round++)
+            for (var round = 0; round < warmUpRounds + 60; round++)
             {
-                solo.AddRange(Frames(light, 20));
+                var soloFrames = Frames(light, 20);
                 using var flood = new Flood([stopping =>
                 {
                     while (!stopping())
@@ -144,7 +147,12 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
                     }
                 }]);
                 Thread.Sleep(50);
-                contended.AddRange(Frames(light, 20));
+                var floodedFrames = Frames(light, 20);
+                if (round >= warmUpRounds)
+                {
+                    solo.AddRange(soloFrames);
+                    contended.AddRange(floodedFrames);
+                }
             }
 
             output.WriteLine($"busiest processes: {CpuUseSnapshot.Take().Busiest(cpuBefore)}");
@@ -152,14 +160,11 @@ public sealed class GpuShareTests(ITestOutputHelper output) : IDisposable
             output.WriteLine($"light frame p50/p99 ms, solo {Percentile(solo, 0.5):F2}/{Percentile(solo, 0.99):F2}, flooded {Percentile(contended, 0.5):F2}/{Percentile(contended, 0.99):F2}; flooder submissions {flooder.Submissions}; slowest solo {string.Join(" ", solo.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}, flooded {string.Join(" ", contended.Order().TakeLast(6).Select(ms => ms.ToString("F1")))}");
             Assert.True(flooder.Submissions > 100, "the flood did not run");
 
-            // The light guest's median is untouched and its tail grows a little: each of its
-            // frames waits for the flooder's submission running when it asks, whose own
-            // millisecond hiccups (llvmpipe on two shared cores) then add to the light one's.
-            // Issue 14 asks for a p99 within 1.25x of solo; ten runs of this measured 0.82x to
-            // 1.33x (median about 1.2x), so that goal is at the edge of this machine's noise and
-            // stays open; this bound, 1.5x, catches a frame cut by a slice or left to wait for one.
+            // Each light frame waits at most for the flooder's submission running when it asks
+            // (a copy a fortieth of the light frame's): neither its median nor its tail may grow
+            // by more than a quarter (issue 14's bound).
             Assert.InRange(Percentile(contended, 0.5) / Percentile(solo, 0.5), 0, 1.25);
-            Assert.InRange(Percentile(contended, 0.99) / Percentile(solo, 0.99), 0, 1.5);
+            Assert.InRange(Percentile(contended, 0.99) / Percentile(solo, 0.99), 0, 1.25);
         }
     }
 
