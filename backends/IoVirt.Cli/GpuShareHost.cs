@@ -18,9 +18,6 @@ namespace IoVirt.Cli;
 /// </summary>
 internal static class GpuShareHost
 {
-    /// <summary>SIGUSR1 on Linux, which <see cref="PosixSignal"/> has no name for.</summary>
-    private const PosixSignal SigUsr1 = (PosixSignal)10;
-
     /// <summary>
     /// A frame's time at 60 Hz: a guest that used less than its share since its last frame may
     /// draw up to this much of its next one before a busy guest's next turn, so a flooder costs
@@ -78,7 +75,7 @@ internal static class GpuShareHost
 
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stopping);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stopping);
-        using var report = PosixSignalRegistration.Create(SigUsr1, context =>
+        using var report = PosixSignalRegistration.Create(LinuxSignals.SigUsr1, context =>
         {
             context.Cancel = true;
             PrintReport(children, arbiter);

@@ -19,9 +19,6 @@ namespace IoVirt.Cli;
 /// </summary>
 internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services, IHostApplicationLifetime lifetime, ILoggerFactory logs) : IHostedService, IDisposable
 {
-    /// <summary>SIGUSR1 on Linux, which <see cref="PosixSignal"/> has no name for (raw numbers are allowed).</summary>
-    private const PosixSignal SigUsr1 = (PosixSignal)10;
-
     private readonly ILogger _log = logs.CreateLogger("iovirt");
     private readonly List<VhostUserServer> _servers = new(plan.Devices.Count);
     private PosixSignalRegistration? _snapshot;
@@ -38,7 +35,7 @@ internal sealed class VhostUserDaemon(DaemonPlan plan, IServiceProvider services
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // SIGUSR1 prints the report now as well, so rates can be read between two snapshots.
-        _snapshot = PosixSignalRegistration.Create(SigUsr1, context =>
+        _snapshot = PosixSignalRegistration.Create(LinuxSignals.SigUsr1, context =>
         {
             context.Cancel = true;
             plan.Report();
