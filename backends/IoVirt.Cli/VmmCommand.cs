@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using IoVirt.Hypervisor;
 using IoVirt.Hypervisor.Kvm;
 using IoVirt.Machine;
@@ -38,6 +39,11 @@ internal static class VmmCommand
                 (killed, crashed) is waited for on its socket and its successor resumes the
                 rings, resubmitting what was in flight (packed rings need a back end that
                 keeps an inflight buffer, as iovirt's do).
+
+                SIGUSR1 prints each device's state on stderr: its status and features, and
+                for each queue the ring's indices in guest memory, whether its kick eventfd
+                is set (a back end that reads its kicks clears it) and whether its MSI-X
+                vector is live or holds a signal undelivered.
 
                 Exit codes: 0 the guest rebooted or powered off, 1 the VMM could not run (no
                 usable /dev/kvm, a hypervisor error), 2 bad input (a missing kernel or disk
@@ -120,6 +126,15 @@ internal static class VmmCommand
                     return CommandLine.UsageError(result, ex.Message);
                 }
 
+                // A person asking why the guest waits gets every device's state on stderr (stdout is the guest's console).
+                using var describe = PosixSignalRegistration.Create(LinuxSignals.SigUsr1, context =>
+                {
+                    context.Cancel = true;
+                    foreach (var line in machine.DescribeDevices())
+                    {
+                        Console.Error.WriteLine($"iovirt vmm: {line}");
+                    }
+                });
                 var exit = machine.Run();
                 stdout.Flush();
                 logger.LogInformation("the guest stopped: {Exit}", exit);

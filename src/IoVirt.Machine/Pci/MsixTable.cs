@@ -74,6 +74,20 @@ public sealed class MsixTable : IDisposable
     /// <summary>The pending bit array: a vector's bit is set while it is disconnected and its eventfd holds a signal.</summary>
     public IBusDevice PendingBits => new PendingAccess(this);
 
+    /// <summary>
+    /// Vector <paramref name="index"/> as it stands, for a person finding out why a guest waits:
+    /// live (routed to the guest) or why not, and, when not, whether a signal waits in its eventfd (its pending bit).
+    /// </summary>
+    public string Describe(int index)
+    {
+        lock (_lock)
+        {
+            var vector = _vectors[index];
+            var state = vector.Connected ? "live" : !_enabled ? "MSI-X off" : _functionMasked ? "function masked" : "masked";
+            return $"vector {index} {state}{(!vector.Connected && vector.Irq.IsSignalled ? ", signal pending" : string.Empty)}";
+        }
+    }
+
     public void Dispose()
     {
         foreach (var vector in _vectors)

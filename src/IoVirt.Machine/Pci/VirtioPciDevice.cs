@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using IoVirt.Abi.Virtio;
 using IoVirt.Hypervisor;
 using IoVirt.Interop;
+using IoVirt.Memory;
 using Microsoft.Extensions.Logging;
 
 namespace IoVirt.Machine.Pci;
@@ -75,6 +76,42 @@ public sealed class VirtioPciDevice : IBusDevice, IDisposable
     }
 
     public PciConfigSpace Config => _config;
+
+    /// <summary>
+    /// The device as it stands, one line for it and one per enabled queue, for a person finding
+    /// out why a guest waits (the VMM prints it on SIGUSR1): status and features, and per queue
+    /// its ring's indices in <paramref name="memory"/>, whether its kick eventfd is set (a back end
+    /// that reads its kicks, as libvhost-user's do, leaves it clear once it has looked; iovirt's
+    /// workers wait on theirs edge-triggered and never read it), and its interrupt vector with
+    /// any signal waiting undelivered.
+    /// </summary>
+    public IEnumerable<string> Describe(GuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        var lines = new List<string>();
+        lock (_lock)
+        {
+            var name = _backend.DeviceId.ToString().ToLowerInvariant();
+            var config = _configVector == VirtioPci.NoVector ? "no config vector" : $"config {_msix.Describe(_configVector)}";
+            lines.Add($"{name} at 0x{_barAddress:x}: status 0x{(byte)_status:x2} ({_status}), driver features 0x{_driverFeatures:x}, {config}");
+            var packed = (_driverFeatures & (1UL << VirtioFeature.RingPacked)) != 0;
+            var eventIdx = (_driverFeatures & (1UL << VirtioFeature.RingEventIdx)) != 0;
+            for (var i = 0; i < _queues.Length; i++)
+            {
+                var queue = _queues[i];
+                if (!queue.Enabled)
+                {
+                    continue;
+                }
+
+                var ring = RingState.Describe(memory, packed, eventIdx, queue.Size, queue.Driver, queue.Device);
+                var vector = queue.Vector == VirtioPci.NoVector ? "no vector" : _msix.Describe(queue.Vector);
+                lines.Add($"{name} queue {i}: size {queue.Size}, {ring}; kick eventfd {(queue.Kick.IsSignalled ? "set" : "clear")}; {vector}");
+            }
+        }
+
+        return lines;
+    }
 
     public void Read(ulong offset, Span<byte> data)
     {

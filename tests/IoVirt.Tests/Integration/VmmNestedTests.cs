@@ -31,14 +31,16 @@ public sealed class VmmNestedTests
     /// <summary>
     /// L1 shell: waits up to 120 s for the VMM started in the background to end (its "VMM-EXIT"
     /// line in /tmp/vmm.out, which tee also streams to the console, so a run out of time still
-    /// shows how far the guest got). If it has not, prints each iovirt thread's state and kernel
-    /// stack, which tells a vCPU stuck in our code from one inside KVM_RUN. The waits of a test's
-    /// script add up to less than its time limit, so that report is printed.
+    /// shows how far the guest got). If it has not, asks every iovirt for its state (SIGUSR1: the
+    /// VMM prints its rings' indices, kick eventfds and undelivered interrupts, which tell a request
+    /// the back end never took from a completion the guest was never told of) and prints each
+    /// iovirt thread's state and kernel stack, which tells a vCPU stuck in our code from one inside
+    /// KVM_RUN. The waits of a test's script add up to less than its time limit, so that report is printed.
     /// </summary>
     private static string WaitForVmmExit => WaitForConsole("VMM-EXIT") + "\n" + """
-        grep -q VMM-EXIT /tmp/vmm.out || for p in $(pidof iovirt); do for t in /proc/$p/task/*; do
+        grep -q VMM-EXIT /tmp/vmm.out || { kill -USR1 $(pidof iovirt); sleep 2; for p in $(pidof iovirt); do for t in /proc/$p/task/*; do
             echo "L1-THREAD $p ${t##*/} $(cat $t/comm) state=$(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan)"; sed 's/^/L1-STACK /' $t/stack
-        done; done
+        done; done; }
         """;
 
     /// <summary>
@@ -130,8 +132,9 @@ public sealed class VmmNestedTests
                 --export type=vhost-user-blk,id=disk,node-name=disk,addr.type=unix,addr.path=/tmp/blk.sock,writable=on,logical-block-size=4096 &
             qsd=$!
             {WaitForSocket("/tmp/blk.sock")}
-            {Vmm(cpus: 1)} --vhost-user type=blk,socket=/tmp/blk.sock
-            echo "VMM-EXIT $?"
+            : > /tmp/vmm.out
+            ({Vmm(cpus: 1)} --vhost-user type=blk,socket=/tmp/blk.sock; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
+            {WaitForVmmExit}
             kill $qsd; wait $qsd
             """, hostPrograms: ["/usr/bin/qemu-storage-daemon"]);
         Assert.True(exit == 0, output);
@@ -162,6 +165,7 @@ public sealed class VmmNestedTests
             : > /tmp/vmm.out
             ({Vmm(cpus: 1)} --disk path=/tmp/disk.img --net tap=tap0 --rng; echo "VMM-EXIT $?") 2>&1 | tee /tmp/vmm.out &
             {WaitForConsole("L2-NET-UP")}
+            kill -USR1 $(pidof iovirt)
             ping -c 3 -W 5 10.0.2.15 > /dev/null && echo L1-PING-OK
             i=0; until echo hello-from-l1 | nc 10.0.2.15 5000 2>/dev/null || grep -q VMM-EXIT /tmp/vmm.out || [ $i -ge 50 ]; do sleep 0.2; i=$((i+1)); done
             {WaitForVmmExit}
@@ -178,6 +182,11 @@ public sealed class VmmNestedTests
         Assert.True(output.Contains("L2-GOT hello-from-l1", StringComparison.Ordinal), output);
         // --disk without queues= has one per vCPU (--cpus 1 here; the two-vCPU test has two).
         Assert.True(output.Contains("L2-QUEUES 1", StringComparison.Ordinal), output);
+
+        // SIGUSR1's report of the running guest's devices: each one's rings, in use and routed.
+        Assert.Matches("iovirt vmm: block queue 0: size \\d+, split, avail idx \\d+ .*; vector \\d+ live", output);
+        Assert.Matches("iovirt vmm: net queue 1: size \\d+, split, .*; vector \\d+ live", output);
+        Assert.Matches("iovirt vmm: entropy at 0x[0-9a-f]+: status 0x0f", output);
         Assert.Matches("verify: .*err= 0", output);
         Assert.True(output.Contains("VMM-EXIT 0", StringComparison.Ordinal), output);
     }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using IoVirt.Abi.Virtio;
 using IoVirt.Machine;
 using IoVirt.Machine.Pci;
+using IoVirt.Memory;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IoVirt.Tests.Machine;
@@ -99,14 +100,7 @@ public sealed class VirtioPciDeviceTests : IDisposable
         WriteCommon(VirtioPci.QueueSelect, 2, 0);
         WriteCommon(VirtioPci.QueueSize, 2, 100); // not a power of two: ignored
         Assert.Equal(256u, Common(VirtioPci.QueueSize, 2));
-        WriteCommon(VirtioPci.QueueSize, 2, 64);
-        WriteCommon(VirtioPci.QueueMsixVector, 2, 1);
-        WriteCommon(VirtioPci.QueueMsixVector + 0, 2, 1);
-        WriteCommon(VirtioPci.QueueDesc, 4, 0x1000);
-        WriteCommon(VirtioPci.QueueDesc + 4, 4, 0x1);
-        WriteCommon(VirtioPci.QueueDriver, 4, 0x2000);
-        WriteCommon(VirtioPci.QueueDevice, 4, 0x3000);
-        WriteCommon(VirtioPci.QueueEnable, 2, 1);
+        ProgramQueue(64, 1, 0x1_0000_1000, 0x2000, 0x3000);
         Status(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
 
         var ring = Assert.Single(_backend.Activated!);
@@ -192,6 +186,47 @@ public sealed class VirtioPciDeviceTests : IDisposable
     }
 
     [Fact]
+    public void Describe_shows_a_split_rings_indices_a_set_kick_and_a_signal_held_by_a_masked_vector()
+    {
+        using var memory = new GuestMemory(GuestRegion.CreateMemfd(0, 0x1_0000));
+        Assert.Equal(MemoryFault.None, memory.Write(0x2000, [0, 0, 5, 0])); // avail: flags 0, idx 5
+        Assert.Equal(MemoryFault.None, memory.Write(0x2000 + 4 + (2 * 64), [2, 0])); // used_event 2
+        Assert.Equal(MemoryFault.None, memory.Write(0x3000, [1, 0, 3, 0])); // used: NO_NOTIFY, idx 3
+        Assert.Equal(MemoryFault.None, memory.Write(0x3000 + 4 + (8 * 64), [4, 0])); // avail_event 4
+        var msix = Capability(0x11);
+        WriteConfig(msix + 2, 2, 0x8000);
+        _backend.Offered |= 1UL << VirtioFeature.RingEventIdx;
+        Start(1UL << VirtioFeature.Version1 | 1UL << VirtioFeature.RingEventIdx, () => ProgramQueue(64, 1, 0x1000, 0x2000, 0x3000));
+
+        // Vector 1 is still masked (vectors start so): the signal waits in its eventfd.
+        _backend.Activated![0].Interrupt!.Signal();
+        _backend.Activated[0].Kick.Signal();
+        var lines = _device.Describe(memory).ToArray();
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("entropy at 0xc0000000: status 0x0f", lines[0], StringComparison.Ordinal);
+        Assert.Equal("entropy queue 0: size 64, split, avail idx 5 flags 0, used idx 3 flags 1, used_event 2, avail_event 4; kick eventfd set; vector 1 masked, signal pending", lines[1]);
+
+        // Unmasked, the vector is live and the hypervisor has the signal; the kick, once read, is gone.
+        WriteBar(0x4000 + 16 + 12, 4, 0);
+        Assert.True(_backend.Activated[0].Kick.TryConsume());
+        Assert.EndsWith("; kick eventfd clear; vector 1 live", _device.Describe(memory).Last(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Describe_shows_a_packed_rings_event_areas_and_says_when_rings_lie_outside_guest_memory()
+    {
+        using var memory = new GuestMemory(GuestRegion.CreateMemfd(0, 0x1_0000));
+        Assert.Equal(MemoryFault.None, memory.Write(0x2000, [0x10, 0x80, 2, 0])); // driver event: off_wrap 0x8010, DESC
+        Assert.Equal(MemoryFault.None, memory.Write(0x3000, [0, 0, 1, 0])); // device event: DISABLE
+        _backend.Offered |= 1UL << VirtioFeature.RingPacked;
+        Start(1UL << VirtioFeature.Version1 | 1UL << VirtioFeature.RingPacked, () => ProgramQueue(64, VirtioPci.NoVector, 0x1000, 0x2000, 0x3000));
+        Assert.Equal("entropy queue 0: size 64, packed, driver event Desc at 0x8010, device event Disable at 0x0000; kick eventfd clear; no vector", _device.Describe(memory).Last());
+
+        using var small = new GuestMemory(GuestRegion.CreateMemfd(0, 0x1000));
+        Assert.Contains("packed, its event areas outside guest memory", _device.Describe(small).Last(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_notify_write_that_exits_to_the_vmm_still_kicks_the_queue()
     {
         WriteBar(0x3000, 2, 0);
@@ -259,6 +294,28 @@ public sealed class VirtioPciDeviceTests : IDisposable
 
     private void Status(DeviceStatus status) => WriteCommon(VirtioPci.DeviceStatus, 1, (uint)status);
 
+    /// <summary>Negotiates <paramref name="features"/>, runs <paramref name="queues"/> to set the queues up, then DRIVER_OK.</summary>
+    private void Start(ulong features, Action queues)
+    {
+        Status(DeviceStatus.Acknowledge | DeviceStatus.Driver);
+        DriverFeatures(features);
+        Status(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk);
+        queues();
+        Status(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
+    }
+
+    /// <summary>Sets up and enables the selected queue (queue 0 unless selected otherwise).</summary>
+    private void ProgramQueue(uint size, uint vector, ulong descriptors, uint driver, uint device)
+    {
+        WriteCommon(VirtioPci.QueueSize, 2, size);
+        WriteCommon(VirtioPci.QueueMsixVector, 2, vector);
+        WriteCommon(VirtioPci.QueueDesc, 4, unchecked((uint)descriptors));
+        WriteCommon(VirtioPci.QueueDesc + 4, 4, (uint)(descriptors >> 32));
+        WriteCommon(VirtioPci.QueueDriver, 4, driver);
+        WriteCommon(VirtioPci.QueueDevice, 4, device);
+        WriteCommon(VirtioPci.QueueEnable, 2, 1);
+    }
+
     private void DriverFeatures(ulong features)
     {
         WriteCommon(VirtioPci.DriverFeatureSelect, 4, 0);
@@ -273,13 +330,16 @@ public sealed class VirtioPciDeviceTests : IDisposable
 
         public ulong Features { get; private set; } = 1UL << VirtioFeature.Version1;
 
+        /// <summary>What the device offers.</summary>
+        public ulong Offered { get; set; } = 1UL << VirtioFeature.Version1;
+
         public int Resets { get; private set; }
 
         public VirtioDeviceId DeviceId => VirtioDeviceId.Entropy;
 
         public uint PciClass => 0xff_00_00;
 
-        ulong IVirtioBackend.Features => 1UL << VirtioFeature.Version1;
+        ulong IVirtioBackend.Features => Offered;
 
         public int QueueCount => 1;
 
