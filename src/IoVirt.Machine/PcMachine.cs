@@ -136,7 +136,7 @@ public sealed class PcMachine : IDisposable
     }
 
     /// <summary>Every virtio device's state, a line for each device and each of its enabled queues (<see cref="VirtioPciDevice.Describe"/>).</summary>
-    public IEnumerable<string> DescribeDevices() => _virtioDevices.SelectMany(device => device.Describe(Memory)).ToList();
+    public IReadOnlyList<string> DescribeDevices() => _virtioDevices.SelectMany(device => device.Describe(Memory)).ToList();
 
     /// <summary>How long <see cref="Run"/> waits for a kicked vCPU thread that is busy in a device.</summary>
     private static readonly TimeSpan VcpuStopTimeout = TimeSpan.FromSeconds(10);

@@ -85,7 +85,7 @@ public sealed class VirtioPciDevice : IBusDevice, IDisposable
     /// workers wait on theirs edge-triggered and never read it), and its interrupt vector with
     /// any signal waiting undelivered.
     /// </summary>
-    public IEnumerable<string> Describe(GuestMemory memory)
+    public IReadOnlyList<string> Describe(GuestMemory memory)
     {
         ArgumentNullException.ThrowIfNull(memory);
         var lines = new List<string>();
