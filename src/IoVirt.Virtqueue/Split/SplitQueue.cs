@@ -212,14 +212,14 @@ public sealed unsafe class SplitQueue : DeviceQueue
         }
     }
 
-    /// <summary>
-    /// Reads the driver's avail index; false when it brought no new chain or jumped by more than
-    /// the ring holds (a fault).
-    /// </summary>
     /// <summary>Whether the driver offers a chain past the device's position: known already, or seen by reading the avail index again.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool RingOffersNext() => _nextAvail != _knownAvail || ReadAvailIndex();
 
+    /// <summary>
+    /// Reads the driver's avail index; false when it brought no new chain or jumped by more than
+    /// the ring holds (a fault).
+    /// </summary>
     private bool ReadAvailIndex()
     {
         // Acquire: the ring entries and descriptors the driver wrote before raising idx
