@@ -84,7 +84,7 @@ public sealed class MsixTable : IDisposable
         {
             var vector = _vectors[index];
             var state = vector.Connected ? "live" : !_enabled ? "MSI-X off" : _functionMasked ? "function masked" : "masked";
-            return $"vector {index} {state}{(!vector.Connected && vector.Irq.IsSignalled ? ", signal pending" : string.Empty)}";
+            return $"vector {index} {state}{(vector.Pending ? ", signal pending" : string.Empty)}";
         }
     }
 
@@ -127,7 +127,7 @@ public sealed class MsixTable : IDisposable
                 for (var bit = 0; bit < 8; bit++)
                 {
                     var index = ((offset + (ulong)i) * 8) + (ulong)bit;
-                    if (index < (ulong)_vectors.Length && _vectors[index] is { Connected: false } vector && vector.Irq.IsSignalled)
+                    if (index < (ulong)_vectors.Length && _vectors[index].Pending)
                     {
                         data[i] |= (byte)(1 << bit);
                     }
@@ -201,6 +201,9 @@ public sealed class MsixTable : IDisposable
         public uint Control { get; set; } = VectorMasked;
 
         public bool Connected { get; set; }
+
+        /// <summary>Its pending bit: disconnected, with a signal waiting in its eventfd for the connect that delivers it.</summary>
+        public bool Pending => !Connected && Irq.IsSignalled;
     }
 
     private sealed class TableAccess(MsixTable table) : IBusDevice
